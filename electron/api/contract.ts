@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { event, method, type MethodDef, type EventDef } from './define.ts';
+import { Accel, VmName, VmRef } from './schemas/common.ts';
+import { VmConfigPatch } from './schemas/vm-config.ts';
+import type {
+  AccelReport, CheckResult, DetectResult, DisplaySession, FileEntry, HostInfo, ImageInfo, Job,
+  OsEntry, SnapshotTree, VmDetails, VmState, VmSummary,
+} from './types.ts';
+
+// The one contract. Every transport (Electron IPC, WebSocket, in-process) is generated from
+// this table, and every argument is parsed by its schema at the boundary. Adding a method here
+// is the only way to add a method anywhere.
+
+const vm = z.object({ vm: VmRef }).strict();
+const SizeArg = z.union([z.string().min(1), z.number().positive()]);
+const Path = z.string().min(1, 'path is empty: give a file path');
+
+export const methods = {
+  'host.info': method<HostInfo>()(z.object({ refresh: z.boolean().optional() }).strict(), 'Host, QEMU, accelerators, firmware and TPM support'),
+  'host.selfTest': method<AccelReport>()(z.object({ force: z.boolean().optional() }).strict(), 'Run (or read the cached) accelerator self-test'),
+
+  'vms.list': method<VmSummary[]>()(z.object({}).strict(), 'All VMs in the library, broken ones included'),
+  'vms.get': method<VmDetails>()(vm, 'One VM with its config, runtime state and disks'),
+  'vms.create': method<VmDetails>()(
+    z.object({
+      name: VmName,
+      iso: Path.nullable().optional(),
+      /** an existing disk image to import (converted to qcow2 inside the VM folder) */
+      importDisk: Path.optional(),
+      os: z.string().optional(),
+      cpus: z.number().int().optional(),
+      memory: SizeArg.optional(),
+      disk: SizeArg.optional(),
+      accel: Accel.optional(),
+      profile: z.enum(['modern', 'legacy']).optional(),
+      firmware: z.enum(['bios', 'uefi']).optional(),
+      secureBoot: z.boolean().optional(),
+      tpm: z.boolean().optional(),
+      start: z.boolean().optional(),
+    }).strict(),
+    'Create a VM (a job with progress); optionally start it',
+  ),
+  'vms.update': method<VmDetails>()(z.object({ vm: VmRef, patch: VmConfigPatch }).strict(), 'Change settings; fields that need a stopped VM are refused while it runs'),
+  'vms.delete': method<{ deleted: string }>()(z.object({ vm: VmRef, keepDisks: z.boolean().optional() }).strict(), 'Delete a stopped VM and its folder'),
+  'vms.start': method<VmDetails>()(vm, 'Start a VM'),
+  'vms.stop': method<VmDetails>()(
+    z.object({ vm: VmRef, force: z.boolean().optional(), timeoutSec: z.number().positive().max(3600).optional() }).strict(),
+    'Shut down (ACPI, then quit, then kill) or power off (force)',
+  ),
+  'vms.pause': method<VmDetails>()(vm, 'Pause a running VM'),
+  'vms.resume': method<VmDetails>()(vm, 'Resume a paused VM'),
+  'vms.reset': method<VmDetails>()(vm, 'Hard reset a running VM'),
+  'vms.sendKeys': method<{ ok: true }>()(
+    z.object({ vm: VmRef, keys: z.array(z.string().min(1)).min(1).max(8) }).strict(),
+    'Press a key combination (QEMU qcodes, e.g. ["ctrl","alt","delete"])',
+  ),
+  'vms.setMemory': method<{ actualMiB: number }>()(z.object({ vm: VmRef, memoryMiB: z.number().int().positive() }).strict(), 'Balloon target while running'),
+  'vms.changeMedia': method<VmDetails>()(z.object({ vm: VmRef, iso: Path.nullable() }).strict(), 'Insert or eject the CD-ROM'),
+  'vms.screenshot': method<{ png: string }>()(vm, 'Screen as a base64 PNG'),
+  'vms.clone': method<VmDetails>()(
+    z.object({ vm: VmRef, name: VmName, linked: z.boolean().optional(), fromSnapshot: z.string().optional() }).strict(),
+    'Full or linked clone (a job with progress)',
+  ),
+  'vms.stats': method<{ cpuPercent: number; rssBytes: number; balloonMiB: number | null }>()(vm, 'CPU and memory use of a running VM'),
+
+  'snapshots.list': method<SnapshotTree>()(vm, 'The snapshot tree'),
+  'snapshots.save': method<SnapshotTree>()(
+    z.object({ vm: VmRef, name: z.string().trim().min(1).max(64), description: z.string().max(2000).optional() }).strict(),
+    'Take a snapshot (live with RAM when running, offline when stopped)',
+  ),
+  'snapshots.restore': method<SnapshotTree>()(z.object({ vm: VmRef, snapshot: z.string().min(1) }).strict(), 'Restore a snapshot'),
+  'snapshots.delete': method<SnapshotTree>()(z.object({ vm: VmRef, snapshot: z.string().min(1) }).strict(), 'Delete a snapshot; children stay restorable'),
+  'snapshots.rename': method<SnapshotTree>()(
+    z.object({ vm: VmRef, snapshot: z.string().min(1), name: z.string().trim().min(1).max(64).optional(), description: z.string().max(2000).optional() }).strict(),
+    'Rename or describe a snapshot',
+  ),
+  'snapshots.thumbnail': method<{ png: string | null }>()(z.object({ vm: VmRef, snapshot: z.string().min(1) }).strict(), 'Snapshot thumbnail as base64 PNG'),
+
+  'display.open': method<DisplaySession>()(vm, 'A token-protected WebSocket URL for the VM screen (VNC)'),
+  'console.open': method<DisplaySession>()(vm, 'A token-protected WebSocket URL for the serial console'),
+
+  'os.detect': method<DetectResult>()(z.object({ path: Path }).strict(), 'Detect the OS on an install ISO'),
+  'os.list': method<OsEntry[]>()(z.object({ query: z.string().max(100).optional() }).strict(), 'Searchable OS list'),
+
+  'disks.create': method<ImageInfo>()(z.object({ path: Path, size: SizeArg, format: z.enum(['qcow2', 'raw']).optional() }).strict(), 'Create a disk image'),
+  'disks.info': method<ImageInfo>()(z.object({ path: Path }).strict(), 'Inspect a disk image'),
+  'disks.resize': method<ImageInfo>()(z.object({ path: Path, size: SizeArg, shrink: z.boolean().optional() }).strict(), 'Resize a disk image'),
+  'disks.convert': method<ImageInfo>()(z.object({ path: Path, output: Path }).strict(), 'Convert an image (vmdk, vdi, vhdx, raw) to qcow2 (a job)'),
+  'disks.check': method<CheckResult>()(z.object({ path: Path }).strict(), 'Check an image for corruption'),
+
+  'jobs.list': method<Job[]>()(z.object({}).strict(), 'Running and recent jobs'),
+  'jobs.cancel': method<Job>()(z.object({ id: z.string().min(1) }).strict(), 'Cancel a running job'),
+
+  'files.list': method<{ dir: string; parent: string | null; entries: FileEntry[] }>()(
+    z.object({ dir: z.string().optional(), filter: z.enum(['iso', 'disk', 'any']).optional() }).strict(),
+    'Browse host folders (for the web UI, which has no native file dialog)',
+  ),
+} satisfies Record<string, MethodDef>;
+
+export const events = {
+  'vm.state': event<{ id: string; state: VmState; previous: VmState; reason?: string }>('A VM changed state'),
+  'vm.changed': event<{ id: string; removed?: boolean }>('A VM was created, changed or deleted'),
+  'snapshots.changed': event<{ vmId: string }>('A VM snapshot tree changed'),
+  'job.update': event<Job>('A job started, progressed or ended'),
+} satisfies Record<string, EventDef>;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type Args<M extends MethodName> = z.input<Methods[M]['args']>;
+export type ParsedArgs<M extends MethodName> = z.output<Methods[M]['args']>;
+export type Result<M extends MethodName> = Methods[M]['result'];
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<E extends EventName> = Events[E]['payload'];
+
+export const METHOD_NAMES = Object.keys(methods) as MethodName[];
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+
+export const isMethodName = (s: unknown): s is MethodName => typeof s === 'string' && Object.hasOwn(methods, s);
+export const isEventName = (s: unknown): s is EventName => typeof s === 'string' && Object.hasOwn(events, s);
+
+/** Handlers implement the contract; the engine provides them. */
+export type Handlers = { [M in MethodName]: (args: ParsedArgs<M>) => Promise<Result<M>> };
+
+/** What every transport's client looks like to its caller (renderer, CLI, tests). */
+export interface ApiClient {
+  call<M extends MethodName>(method: M, args: Args<M>): Promise<Result<M>>;
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}

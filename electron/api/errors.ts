@@ -1,0 +1,73 @@
+// Errors that cross a transport (IPC, WebSocket, in-process) as plain data with a stable code.
+// The code is what callers branch on; the message says what failed, with what input, and what
+// to do next; details carry structured context (argv, exit code, stderr tail, field paths).
+
+export const ERROR_CODES = [
+  'INVALID_ARGUMENT', // arguments failed their schema or a semantic check
+  'UNKNOWN_METHOD',
+  'BAD_REQUEST', // malformed frame or envelope
+  'UNAUTHORIZED',
+  'NOT_FOUND', // VM, snapshot, job, disk ... does not exist
+  'ALREADY_EXISTS',
+  'INVALID_STATE', // operation not allowed in the VM's current state
+  'BROKEN_CONFIG', // vm.json unreadable, corrupt or from an unknown version
+  'QEMU_NOT_FOUND',
+  'QEMU_FAILED', // QEMU exited or refused to start
+  'QMP_ERROR', // QMP answered with an error (details.errorClass)
+  'QMP_DISCONNECTED',
+  'TIMEOUT',
+  'TOOL_FAILED', // an external tool (qemu-img, swtpm, xorriso) failed
+  'IO_ERROR',
+  'UNSUPPORTED', // feature not available here; message says why
+  'IN_USE', // e.g. a base image that linked clones depend on
+  'CANCELLED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+export class VireoError extends Error {
+  override readonly name = 'VireoError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  toWire(): WireError {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+
+  static fromWire(w: WireError): VireoError {
+    return new VireoError(w.code, w.message, w.details);
+  }
+}
+
+export function isErrorCode(x: unknown): x is ErrorCode {
+  return typeof x === 'string' && (ERROR_CODES as readonly string[]).includes(x);
+}
+
+/** Any thrown value as a wire error; unknown errors become INTERNAL without a stack. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof VireoError) return err.toWire();
+  if (err && typeof err === 'object' && 'code' in err && isErrorCode((err as WireError).code)) {
+    const e = err as WireError;
+    return { code: e.code, message: String(e.message) };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message: `internal error: ${message}` };
+}
+
+export const isWireError = (x: unknown): x is WireError =>
+  !!x && typeof x === 'object' && isErrorCode((x as WireError).code) &&
+  typeof (x as WireError).message === 'string';

@@ -1,0 +1,197 @@
+// Result and event payload types of the API. Plain data only: these cross IPC and WebSocket,
+// and the renderer imports them (types only).
+import type { VmConfig } from './schemas/vm-config.ts';
+import type { WireError } from './errors.ts';
+
+export type { VmConfig } from './schemas/vm-config.ts';
+export type { WireError } from './errors.ts';
+
+export type AccelName = 'kvm' | 'hvf' | 'whpx' | 'tcg';
+
+export interface AccelCandidate {
+  accel: AccelName;
+  present: boolean;
+  presentReason: string;
+  ok: boolean;
+  bootMs?: number;
+  workMs?: number;
+  error?: string;
+  verdict: string;
+}
+
+export interface AccelReport {
+  chosen: AccelName;
+  reason: string;
+  testedAt: string;
+  candidates: AccelCandidate[];
+  cached: boolean;
+}
+
+export interface FirmwareSummary {
+  description: string;
+  code: string;
+  vars: string | null;
+  features: string[];
+  secureBoot: boolean;
+  enrolledKeys: boolean;
+  requiresSmm: boolean;
+}
+
+export interface HostInfo {
+  appVersion: string;
+  platform: string;
+  arch: string;
+  cpus: number;
+  memoryBytes: number;
+  home: string;
+  qemu:
+    | { found: true; binary: string; imgBinary: string | null; version: string; source: string; accels: string[] }
+    | { found: false; error: WireError };
+  accel: AccelReport | null;
+  firmware: FirmwareSummary[];
+  tpm: { available: boolean; binary?: string; reason?: string };
+}
+
+export const VM_STATES = ['stopped', 'starting', 'running', 'paused', 'saving', 'restoring', 'stopping', 'crashed'] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+export interface CrashInfo {
+  at: string;
+  exitCode: number | null;
+  signal: string | null;
+  stderrTail: string;
+  reason: string;
+}
+
+export interface VmSummary {
+  id: string;
+  name: string;
+  os: { id: string; name: string; family: string };
+  state: VmState;
+  /** set when vm.json could not be loaded; config is then unavailable */
+  broken: string | null;
+  cpus: number;
+  memoryMiB: number;
+  createdAt: string;
+  accel: AccelName | null;
+  crash: CrashInfo | null;
+}
+
+export interface DiskDetails {
+  id: string;
+  path: string;
+  format: string;
+  bus: string;
+  virtualSize: number | null;
+  actualSize: number | null;
+  error?: string;
+}
+
+export interface VmDetails extends VmSummary {
+  dir: string;
+  config: VmConfig | null;
+  runtime: {
+    pid: number | null;
+    accel: AccelName | null;
+    accelReason: string | null;
+    startedAt: string | null;
+    qmpSocket: string | null;
+    vncSocket: string | null;
+    serialSocket: string | null;
+    argv: string[] | null;
+  };
+  paths: { serialLog: string; qemuLog: string };
+  disks: DiskDetails[];
+  snapshots: { available: boolean; reason: string | null };
+  warnings: string[];
+}
+
+export interface SnapshotNode {
+  id: string;
+  name: string;
+  description: string;
+  createdAt: string;
+  parent: string | null;
+  /** true for live snapshots that hold RAM and device state */
+  live: boolean;
+  vmState: 'running' | 'paused' | 'stopped';
+  hasThumbnail: boolean;
+}
+
+export interface SnapshotTree {
+  vmId: string;
+  nodes: SnapshotNode[];
+  /** the snapshot the current state descends from (null: none yet) */
+  current: string | null;
+  available: boolean;
+  reason: string | null;
+}
+
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface Job {
+  id: string;
+  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'self-test' | 'delete';
+  title: string;
+  vmId: string | null;
+  state: JobState;
+  /** 0..1, or null when unknown */
+  progress: number | null;
+  startedAt: string;
+  endedAt: string | null;
+  error: WireError | null;
+  cancellable: boolean;
+}
+
+export interface OsEntry {
+  id: string;
+  name: string;
+  family: string;
+  version: string;
+  vendor?: string;
+  releaseDate?: string;
+  recommended: { cpus: number; memoryMiB: number; diskGiB: number };
+  minimum?: { cpus: number; memoryMiB: number; diskGiB: number };
+  firmware: 'bios' | 'uefi';
+  secureBoot: boolean;
+  tpm: boolean;
+  profile: 'modern' | 'legacy';
+}
+
+export type DetectResult =
+  | (OsEntry & {
+      status: 'detected';
+      arch: string;
+      build?: string;
+      iso: Record<string, string>;
+    })
+  | { status: 'unknown'; reason: string; iso?: Record<string, string> };
+
+export interface DisplaySession {
+  /** ws:// URL of the engine's VNC bridge for this VM, token included */
+  url: string;
+  token: string;
+  expiresAt: string;
+}
+
+export interface FileEntry {
+  name: string;
+  path: string;
+  kind: 'file' | 'dir';
+  size: number;
+}
+
+export interface ImageInfo {
+  path: string;
+  format: string;
+  virtualSize: number;
+  actualSize: number | null;
+  backingFile: string | null;
+  snapshots: number;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  corruptions: number;
+  leaks: number;
+}
