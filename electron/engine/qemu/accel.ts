@@ -1,0 +1,550 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { open, readFile, access, constants } from 'node:fs/promises';
+import { release, uptime } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { VireoError } from '../../api/errors.ts';
+import { tail } from '../util/proc.ts';
+import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { probeCapabilities, stampBinary, type QemuCaps, type BinaryStamp } from './capabilities.ts';
+
+// Which accelerator to trust. "/dev/kvm opens" proves nothing: under nested virtualization
+// without hardware support KVM runs guests ~1000x slower than TCG and Linux guests seem to hang.
+// So the engine boots a tiny probe guest (resources/probe/probe.img) under TCG and under each
+// present hardware accelerator, times real work from serial markers, and picks the hardware one
+// only when it is clearly faster. The verdict is cached until the QEMU binary, the kernel or
+// the boot changes.
+
+export type AccelName = 'kvm' | 'hvf' | 'whpx' | 'tcg';
+export type HwAccel = Exclude<AccelName, 'tcg'>;
+
+export interface AccelCandidate {
+  accel: AccelName;
+  present: boolean;
+  presentReason: string;
+  ok: boolean;
+  /** QEMU start to the long-mode marker (QEMU start-up + firmware + mode switches) */
+  bootMs?: number;
+  /** WORK-START to WORK-END markers */
+  workMs?: number;
+  error?: string;
+  verdict: string;
+}
+
+export interface AccelReport {
+  chosen: AccelName;
+  reason: string;
+  testedAt: string;
+  candidates: AccelCandidate[];
+  cached: boolean;
+}
+
+export interface AccelProgress {
+  accel: AccelName;
+  phase: 'presence' | 'start' | 'done';
+  message: string;
+}
+
+export interface SelfTestOptions {
+  binary: string;
+  probeImage: string;
+  cacheFile?: string;
+  platform?: NodeJS.Platform;
+  /** total budget for a fresh verdict, 10 s by default */
+  deadlineMs?: number;
+  force?: boolean;
+  onProgress?: (p: AccelProgress) => void;
+  /** capabilities already probed for this binary (saves the probe launches) */
+  caps?: QemuCaps;
+  /** where KVM lives; a parameter so tests can point at a missing node */
+  kvmDevice?: string;
+}
+
+/** the usual cause, appended to a failure so the reason points somewhere */
+const FAILURE_HINT: Partial<Record<AccelName, string>> = {
+  kvm: ' (nested virtualization without acceleration?)',
+  whpx: ' (is "Windows Hypervisor Platform" turned on in Windows Features?)',
+};
+
+export const ACCEL_LABEL: Record<AccelName, string> = { kvm: 'KVM', hvf: 'HVF', whpx: 'WHPX', tcg: 'TCG' };
+
+/**
+ * The decision rule: a hardware accelerator is chosen only if its probe finished and its work
+ * took less than half of TCG's. Healthy hardware runs the probe's workload many times faster
+ * than TCG (it is built to defeat TCG's software TLB), so a factor of two leaves plenty of room
+ * for timer noise while still rejecting an accelerator that merely "works" at emulator speed.
+ */
+export const HW_MAX_WORK_RATIO = 0.5;
+const DEFAULT_BUDGET_MS = 10_000;
+/** a hardware accelerator always gets at least this long, even when TCG was very quick */
+const HW_MIN_DEADLINE_MS = 3_000;
+/**
+ * ...or this many times TCG's whole run, when that is longer. A healthy accelerator's run is
+ * QEMU start-up plus firmware plus a few ms of work, never more than TCG's, so 5x is generous;
+ * a broken one is killed at the deadline, and waiting longer would only delay the verdict.
+ */
+const HW_TCG_FACTOR = 5;
+/** kept back from the budget for killing QEMU and writing the cache */
+const BUDGET_MARGIN_MS = 300;
+/** isa-debug-exit turns the probe's write of 0x2a into exit status (0x2a << 1) | 1 */
+export const PROBE_EXIT_CODE = 85;
+
+const UNTESTED = 'not tested: no time left in the self-test budget';
+
+export const MARKERS = {
+  boot: 'VIREO-PROBE-BOOT',
+  lm: 'VIREO-PROBE-LM',
+  start: 'VIREO-PROBE-WORK-START',
+  end: 'VIREO-PROBE-WORK-END',
+} as const;
+type MarkerKey = keyof typeof MARKERS;
+
+// ---- one probe run -------------------------------------------------------------------------
+
+export interface ProbeRun {
+  accel: AccelName;
+  /** reached WORK-END and QEMU exited through isa-debug-exit */
+  ok: boolean;
+  /** milliseconds since spawn at which each marker line arrived */
+  marks: Partial<Record<MarkerKey, number>>;
+  elapsedMs: number;
+  timedOut: boolean;
+  deadlineMs: number;
+  exitCode: number | null;
+  stderr: string;
+  error?: string;
+}
+
+const doubleCommas = (s: string) => s.replaceAll(',', ',,');
+
+export function probeArgv(accel: AccelName, probeImage: string): string[] {
+  return [
+    '-nodefaults',
+    '-no-user-config',
+    '-display', 'none',
+    '-machine', 'pc',
+    '-accel', accel,
+    '-m', '32M',
+    '-drive', `file=${doubleCommas(probeImage)},format=raw,if=floppy,readonly=on`,
+    '-boot', 'order=a',
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+    '-serial', 'stdio',
+    '-no-reboot',
+  ];
+}
+
+/** Feeds serial output in arbitrary chunks; records when each marker line completes. */
+export class MarkerReader {
+  private buf = '';
+  readonly marks: Partial<Record<MarkerKey, number>> = {};
+  feed(chunk: string, atMs: number): void {
+    this.buf += chunk;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl).replace(/\r$/, '').trim();
+      this.buf = this.buf.slice(nl + 1);
+      for (const key of Object.keys(MARKERS) as MarkerKey[]) {
+        if (line === MARKERS[key] && this.marks[key] === undefined) this.marks[key] = atMs;
+      }
+    }
+    // SeaBIOS may print without newlines; never let junk grow without bound.
+    if (this.buf.length > 4096) this.buf = this.buf.slice(-256);
+  }
+}
+
+export function runProbe(binary: string, probeImage: string, accel: AccelName, deadlineMs: number): Promise<ProbeRun> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const reader = new MarkerReader();
+    const errChunks: string[] = [];
+    let timedOut = false;
+    let spawnError: string | undefined;
+    const child = spawn(binary, probeArgv(accel, probeImage), {
+      shell: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, deadlineMs);
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (s: string) => reader.feed(s, performance.now() - t0));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (s: string) => {
+      if (errChunks.join('').length < 16_384) errChunks.push(s);
+    });
+    child.on('error', (e) => {
+      spawnError = `could not start ${binary}: ${e.message}`;
+    });
+    // 'close' waits for the pipes as well as the exit, so no output is lost and the
+    // process is gone by the time the caller sees the result.
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const marks = reader.marks;
+      const stderr = tail(errChunks.join(''), 10);
+      const ok = !timedOut && marks.end !== undefined && code === PROBE_EXIT_CODE;
+      let error: string | undefined;
+      if (spawnError) error = spawnError;
+      else if (!ok && !timedOut) {
+        const firstErr = stderr.split('\n').find((l) => /error|fail|could not|cannot/i.test(l)) ?? stderr.split('\n').pop();
+        error = `QEMU exited with code ${code ?? 'none'} before the probe finished${firstErr ? `: ${firstErr.trim()}` : ''}`;
+      }
+      resolve({
+        accel,
+        ok,
+        marks,
+        elapsedMs: performance.now() - t0,
+        timedOut,
+        deadlineMs,
+        exitCode: code,
+        stderr,
+        ...(error ? { error } : {}),
+      });
+    });
+  });
+}
+
+// ---- decision (pure) -----------------------------------------------------------------------
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
+export interface Presence {
+  accel: HwAccel;
+  present: boolean;
+  presentReason: string;
+}
+
+/** Why a run did not finish, phrased for a person. */
+function failureText(run: ProbeRun): string {
+  if (run.timedOut) {
+    const where = run.marks.start !== undefined
+      ? "the probe's work did not finish"
+      : run.marks.lm !== undefined
+        ? 'the probe did not start its work'
+        : run.marks.boot !== undefined
+          ? 'the probe did not reach long mode'
+          : 'the probe did not even start booting';
+    return `${where} within ${formatMs(run.deadlineMs)}`;
+  }
+  return run.error ?? 'the probe failed';
+}
+
+const workOf = (r: ProbeRun) =>
+  r.ok && r.marks.start !== undefined && r.marks.end !== undefined ? r.marks.end - r.marks.start : undefined;
+
+/** `passed` is the verdict, not just "the run finished": a finished but slow KVM did not pass. */
+function toCandidate(run: ProbeRun, base: { present: boolean; presentReason: string }, passed: boolean, verdict: string): AccelCandidate {
+  const c: AccelCandidate = { accel: run.accel, ...base, ok: passed, verdict };
+  if (run.marks.lm !== undefined) c.bootMs = Math.round(run.marks.lm);
+  const w = workOf(run);
+  if (w !== undefined) c.workMs = Math.round(w * 10) / 10;
+  if (!run.ok) c.error = failureText(run);
+  return c;
+}
+
+/**
+ * Turns probe runs into the report. `hwRuns` has one entry per present hardware accelerator
+ * that was tested; absent ones appear only in `presence`.
+ */
+export function decideAccel(
+  tcg: ProbeRun,
+  presence: Presence[],
+  hwRuns: ProbeRun[],
+  testedAt: string = new Date().toISOString(),
+): AccelReport {
+  const tcgWork = workOf(tcg);
+  const tcgText = tcgWork !== undefined ? `${formatMs(tcgWork)} under TCG` : 'TCG failed too';
+  const tcgStory =
+    tcgWork !== undefined
+      ? `under TCG it reached long mode after ${formatMs(tcg.marks.lm ?? 0)} and its work took ${formatMs(tcgWork)}`
+      : 'it failed under TCG too';
+  const candidates: AccelCandidate[] = [];
+
+  candidates.push(
+    toCandidate(
+      tcg,
+      { present: true, presentReason: 'TCG (software emulation) is always available' },
+      tcg.ok,
+      tcg.ok
+        ? `works: long mode after ${formatMs(tcg.marks.lm ?? 0)}, work took ${formatMs(tcgWork!)}`
+        : `failed: ${failureText(tcg)}`,
+    ),
+  );
+
+  let best: { accel: HwAccel; work: number } | null = null;
+  const problems: string[] = [];
+  for (const p of presence) {
+    const label = ACCEL_LABEL[p.accel];
+    const run = p.present ? hwRuns.find((r) => r.accel === p.accel) : undefined;
+    if (!p.present) {
+      candidates.push({ accel: p.accel, present: false, presentReason: p.presentReason, ok: false, verdict: `not available: ${p.presentReason}` });
+      continue;
+    }
+    if (!run) {
+      candidates.push({ accel: p.accel, present: true, presentReason: p.presentReason, ok: false, verdict: UNTESTED });
+      problems.push(`${label} is present but could not be tested in time`);
+      continue;
+    }
+    const work = workOf(run);
+    let verdict: string;
+    let passed = false;
+    if (!run.ok || work === undefined) {
+      verdict = `failed: ${failureText(run)} (TCG: ${tcgWork !== undefined ? formatMs(tcgWork) : 'failed'})`;
+      problems.push(
+        `${label} is present (${p.presentReason}) but failed its self-test: ${failureText(run)} under ${label}, while ${tcgStory}` +
+          (FAILURE_HINT[p.accel] ?? ''),
+      );
+    } else if (tcgWork === undefined) {
+      // Nothing to compare with; a hardware run that completed is the best evidence there is.
+      verdict = `works: work took ${formatMs(work)} (TCG failed, so no comparison)`;
+      passed = true;
+      if (!best || work < best.work) best = { accel: p.accel, work };
+    } else if (work < HW_MAX_WORK_RATIO * tcgWork) {
+      const factor = tcgWork / Math.max(work, 0.1);
+      verdict = `works: work took ${formatMs(work)} vs ${formatMs(tcgWork)} under TCG (${factor >= 10 ? Math.round(factor) : factor.toFixed(1)}x faster)`;
+      passed = true;
+      if (!best || work < best.work) best = { accel: p.accel, work };
+    } else {
+      verdict = `too slow: work took ${formatMs(work)} vs ${formatMs(tcgWork)} under TCG`;
+      problems.push(
+        `${label} is present (${p.presentReason}) but failed its self-test: the probe's work took ${formatMs(work)} under ${label} vs ${tcgText}` +
+          (FAILURE_HINT[p.accel] ?? ''),
+      );
+    }
+    candidates.push(toCandidate(run, { present: true, presentReason: p.presentReason }, passed, verdict));
+  }
+
+  let chosen: AccelName;
+  let reason: string;
+  if (best) {
+    chosen = best.accel;
+    const c = candidates.find((x) => x.accel === best.accel)!;
+    reason = `${ACCEL_LABEL[best.accel]} passed its self-test (${c.verdict.replace(/^works: /, '')}); using ${ACCEL_LABEL[best.accel]}`;
+  } else {
+    chosen = 'tcg';
+    if (problems.length > 0) reason = `${problems.join('; ')}; using TCG`;
+    else {
+      const absent = presence.map((p) => `${ACCEL_LABEL[p.accel]}: ${p.presentReason}`).join('; ');
+      reason = `no hardware accelerator is available${absent ? ` (${absent})` : ''}; using TCG`;
+    }
+    if (!tcg.ok) reason += ` (warning: the probe also failed under TCG: ${failureText(tcg)})`;
+  }
+  return { chosen, reason, testedAt, candidates, cached: false };
+}
+
+// ---- presence --------------------------------------------------------------------------------
+
+export function hwAccelsFor(platform: NodeJS.Platform): HwAccel[] {
+  if (platform === 'linux') return ['kvm'];
+  if (platform === 'darwin') return ['hvf'];
+  if (platform === 'win32') return ['whpx'];
+  return [];
+}
+
+export async function detectPresence(accel: HwAccel, caps: QemuCaps, platform: NodeJS.Platform, kvmDevice = '/dev/kvm'): Promise<Presence> {
+  const compiled = caps.accels.includes(accel);
+  const no = (presentReason: string): Presence => ({ accel, present: false, presentReason });
+  if (accel === 'kvm') {
+    if (platform !== 'linux') return no('KVM exists only on Linux');
+    if (!compiled) return no(`this QEMU (${caps.binary}) was built without KVM`);
+    try {
+      await access(kvmDevice, constants.F_OK);
+    } catch {
+      return no(`${kvmDevice} does not exist (KVM module not loaded, or virtualization disabled in the firmware)`);
+    }
+    try {
+      const fh = await open(kvmDevice, 'r+');
+      await fh.close();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      return no(`${kvmDevice} exists but cannot be opened read-write (${code}): add your user to the "kvm" group and log in again`);
+    }
+    return { accel, present: true, presentReason: kvmDevice };
+  }
+  if (accel === 'hvf') {
+    if (platform !== 'darwin') return no('HVF exists only on macOS');
+    if (!compiled) return no(`this QEMU (${caps.binary}) was built without HVF`);
+    return { accel, present: true, presentReason: 'macOS Hypervisor.framework' };
+  }
+  if (platform !== 'win32') return no('WHPX exists only on Windows');
+  if (!compiled) return no(`this QEMU (${caps.binary}) was built without WHPX`);
+  return { accel, present: true, presentReason: 'Windows Hypervisor Platform' };
+}
+
+// ---- cache -----------------------------------------------------------------------------------
+
+export interface AccelCacheKey {
+  stamp: BinaryStamp;
+  qemuVersion: string;
+  kernel: string;
+  bootId: string;
+  probeSha256: string;
+}
+
+/** Something that changes on every boot of the host, so a verdict does not survive a reboot. */
+export async function hostBootId(platform: NodeJS.Platform): Promise<string> {
+  if (platform === 'linux') {
+    try {
+      return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    } catch {
+      // fall through: containers may hide /proc/sys
+    }
+  }
+  // Boot time to the minute: uptime jitter is well under a second, so this is stable within a
+  // boot; a rare flip at a minute boundary costs one extra self-test, nothing more.
+  return `boot@${Math.round((Date.now() - uptime() * 1000) / 60_000)}`;
+}
+
+export const sameCacheKey = (a: AccelCacheKey, b: AccelCacheKey): boolean =>
+  a.stamp.path === b.stamp.path &&
+  a.stamp.mtimeMs === b.stamp.mtimeMs &&
+  a.stamp.size === b.stamp.size &&
+  a.qemuVersion === b.qemuVersion &&
+  a.kernel === b.kernel &&
+  a.bootId === b.bootId &&
+  a.probeSha256 === b.probeSha256;
+
+interface AccelCacheFile {
+  version: 1;
+  entries: Record<string, { key: AccelCacheKey; report: AccelReport }>;
+}
+
+async function readAccelCache(file: string): Promise<AccelCacheFile | null> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as AccelCacheFile;
+    return parsed && parsed.version === 1 && typeof parsed.entries === 'object' ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+const memory = new Map<string, { key: AccelCacheKey; report: AccelReport }>();
+const inFlight = new Map<string, Promise<AccelReport>>();
+
+/** Forget in-memory verdicts (tests; or after the user changes something the key cannot see). */
+export function clearAccelMemoryCache(): void {
+  memory.clear();
+}
+
+// ---- the self-test ---------------------------------------------------------------------------
+
+export async function selfTestAccelerators(opts: SelfTestOptions): Promise<AccelReport> {
+  const started = performance.now();
+  const platform = opts.platform ?? process.platform;
+  const caps = opts.caps ?? (await probeCapabilities(opts.binary));
+  let image: Buffer;
+  try {
+    image = await readFile(opts.probeImage);
+  } catch (e) {
+    throw new VireoError('NOT_FOUND', `the accelerator probe image ${opts.probeImage} cannot be read: ${(e as Error).message}; reinstall Vireo or rebuild it with resources/probe/build.sh`, { probeImage: opts.probeImage });
+  }
+  const key: AccelCacheKey = {
+    stamp: await stampBinary(opts.binary),
+    qemuVersion: caps.version,
+    kernel: release(),
+    bootId: await hostBootId(platform),
+    probeSha256: createHash('sha256').update(image).digest('hex'),
+  };
+
+  if (!opts.force) {
+    const hit = memory.get(opts.binary);
+    if (hit && sameCacheKey(hit.key, key)) return { ...hit.report, cached: true };
+    if (opts.cacheFile) {
+      const entry = (await readAccelCache(opts.cacheFile))?.entries[opts.binary];
+      if (entry?.key && entry.report && sameCacheKey(entry.key, key)) {
+        memory.set(opts.binary, entry);
+        return { ...entry.report, cached: true };
+      }
+    }
+  }
+
+  // Two callers asking at once (app start + CLI) share one self-test instead of racing.
+  const pending = inFlight.get(opts.binary);
+  if (pending) return pending;
+  const job = (async () => {
+    const report = await testNow(opts, caps, platform, started);
+    // A verdict reached without a full comparison (TCG failed, or a present accelerator ran out
+    // of time, e.g. on a loaded machine) would otherwise stick until the next reboot.
+    const complete = report.candidates.every((c) => c.accel === 'tcg' ? c.ok : !c.present || c.verdict !== UNTESTED);
+    if (!complete) return report;
+    const entry = { key, report };
+    memory.set(opts.binary, entry);
+    if (opts.cacheFile) {
+      const disk = (await readAccelCache(opts.cacheFile)) ?? { version: 1, entries: {} };
+      disk.entries[opts.binary] = entry;
+      await writeJsonAtomic(opts.cacheFile, disk);
+    }
+    return report;
+  })();
+  inFlight.set(opts.binary, job);
+  try {
+    return await job;
+  } finally {
+    inFlight.delete(opts.binary);
+  }
+}
+
+async function testNow(opts: SelfTestOptions, caps: QemuCaps, platform: NodeJS.Platform, started: number): Promise<AccelReport> {
+  const budget = opts.deadlineMs ?? DEFAULT_BUDGET_MS;
+  const left = () => budget - (performance.now() - started) - BUDGET_MARGIN_MS;
+  const progress = (p: AccelProgress) => opts.onProgress?.(p);
+
+  const presence: Presence[] = [];
+  for (const accel of hwAccelsFor(platform)) {
+    const p = await detectPresence(accel, caps, platform, opts.kvmDevice);
+    progress({ accel, phase: 'presence', message: p.present ? `${ACCEL_LABEL[accel]} present: ${p.presentReason}` : `${ACCEL_LABEL[accel]} not available: ${p.presentReason}` });
+    presence.push(p);
+  }
+  const anyHw = presence.some((p) => p.present);
+
+  // TCG first: it is quick everywhere and sets the yardstick (and the hardware deadline).
+  progress({ accel: 'tcg', phase: 'start', message: 'timing the probe under TCG' });
+  const tcgDeadline = anyHw ? Math.max(1_000, left() - HW_MIN_DEADLINE_MS) : Math.max(1_000, left());
+  const tcg = await runProbe(opts.binary, opts.probeImage, 'tcg', tcgDeadline);
+  progress({ accel: 'tcg', phase: 'done', message: tcg.ok ? `TCG: work took ${formatMs(workOf(tcg)!)}` : `TCG: ${failureText(tcg)}` });
+
+  const hwRuns: ProbeRun[] = [];
+  for (const p of presence) {
+    if (!p.present) continue;
+    const remaining = left();
+    if (remaining < 500) continue;
+    const deadline = Math.min(remaining, Math.max(HW_MIN_DEADLINE_MS, HW_TCG_FACTOR * tcg.elapsedMs));
+    progress({ accel: p.accel, phase: 'start', message: `timing the probe under ${ACCEL_LABEL[p.accel]} (up to ${formatMs(deadline)})` });
+    const r = await runProbe(opts.binary, opts.probeImage, p.accel, deadline);
+    progress({ accel: p.accel, phase: 'done', message: r.ok ? `${ACCEL_LABEL[p.accel]}: work took ${formatMs(workOf(r)!)}` : `${ACCEL_LABEL[p.accel]}: ${failureText(r)}` });
+    hwRuns.push(r);
+  }
+  return decideAccel(tcg, presence, hwRuns);
+}
+
+// ---- per-VM choice -----------------------------------------------------------------------------
+
+export interface ResolvedAccel {
+  accel: AccelName;
+  reason: string;
+  /** set when the choice is allowed but likely to hurt (an explicit accelerator that failed) */
+  warning?: string;
+}
+
+export function resolveAccel(requested: 'auto' | AccelName, report: AccelReport): ResolvedAccel {
+  if (requested === 'auto') return { accel: report.chosen, reason: report.reason };
+  if (requested === 'tcg') return { accel: 'tcg', reason: 'TCG was chosen in this VM\'s settings' };
+  const label = ACCEL_LABEL[requested];
+  const c = report.candidates.find((x) => x.accel === requested);
+  if (!c || !c.present) {
+    const why = c?.presentReason ?? `${label} is not an accelerator for this host`;
+    throw new VireoError(
+      'UNSUPPORTED',
+      `${label} was chosen in this VM's settings but is not available here: ${why}; set the accelerator to "auto" or "tcg"`,
+      { requested, presentReason: why, chosen: report.chosen },
+    );
+  }
+  if (report.chosen === requested) return { accel: requested, reason: `${label} was chosen in this VM's settings and passed its self-test` };
+  // The user may know better (a flaky timing, a host that recovers), so this is allowed.
+  const warning = `${label} failed its self-test (${c.verdict}); the VM may run very slowly or seem to hang`;
+  return { accel: requested, reason: `${label} was chosen in this VM's settings; warning: ${warning}`, warning };
+}
