@@ -1,0 +1,145 @@
+import { VmConfigSchema, type VmConfig } from '../../../../electron/api/schemas/vm-config.ts';
+import type { ArgvContext } from '../../../../electron/engine/qemu/argv.ts';
+
+// Configs shared by the golden tests, the coverage test and the real-QEMU acceptance test.
+// Each one is a realistic VM a person would create with the wizard.
+
+const ID = '3f2c1b7e-8a4d-4c2e-9b1a-0d5e6f7a8b9c';
+
+export function cfg(over: Record<string, unknown>): VmConfig {
+  return VmConfigSchema.parse({
+    schemaVersion: 1,
+    id: ID,
+    name: 'test vm',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    network: { mac: '52:54:00:12:34:56' },
+    ...over,
+  });
+}
+
+export const CAPS_7_2: ArgvContext['caps'] = {
+  versionParts: [7, 2, 0],
+  machines: ['pc', 'q35', 'pc-i440fx-7.2', 'pc-q35-7.2', 'isapc', 'microvm', 'none'],
+  devices: [
+    'virtio-blk-pci', 'virtio-scsi-pci', 'ich9-ahci', 'ide-hd', 'ide-cd', 'scsi-hd', 'scsi-cd',
+    'virtio-net-pci', 'e1000', 'e1000e', 'rtl8139', 'pcnet', 'ne2k_pci',
+    'virtio-vga', 'virtio-gpu-pci', 'VGA', 'cirrus-vga', 'qxl-vga',
+    'qemu-xhci', 'usb-ehci', 'piix3-usb-uhci', 'usb-tablet',
+    'intel-hda', 'hda-duplex', 'AC97', 'sb16',
+    'virtio-rng-pci', 'virtio-balloon-pci', 'virtio-serial-pci', 'virtserialport',
+    'tpm-tis', 'tpm-crb',
+  ],
+  chardevs: ['socket', 'qemu-vdagent', 'null', 'file'],
+};
+
+export interface Case {
+  config: VmConfig;
+  ctx: Omit<ArgvContext, 'vmDir' | 'runtimeDir' | 'pidFile' | 'serialLog' | 'caps' | 'platform'>;
+  vmDir?: string;
+}
+
+export const CASES: Record<string, Case> = {
+  'modern-linux': {
+    config: cfg({
+      name: 'Debian 12',
+      os: { id: 'debian12', name: 'Debian 12', family: 'linux' },
+      system: { machine: 'q35', cpus: 4, memoryMiB: 4096 },
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }],
+      cdrom: { iso: '/isos/debian-12.iso', bus: 'sata' },
+      boot: { order: ['cdrom', 'disk'] },
+      network: { model: 'virtio-net-pci', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] },
+      display: { device: 'virtio-vga' },
+      devices: { usb: 'xhci', rng: true, balloon: true, clipboard: true },
+    }),
+    ctx: { accel: 'kvm' },
+  },
+  'legacy-dos': {
+    config: cfg({
+      name: 'MS-DOS 6.22',
+      os: { id: 'msdos6.22', name: 'MS-DOS 6.22', family: 'dos' },
+      profile: 'legacy',
+      system: { machine: 'pc', cpus: 1, memoryMiB: 64, rtcLocalTime: true },
+      disks: [{ id: 'disk0', file: 'dos.img', format: 'raw', bus: 'ide', discard: false }],
+      cdrom: { iso: null, bus: 'ide' },
+      boot: { order: ['disk', 'cdrom'], menu: true },
+      network: { model: 'pcnet', mac: '52:54:00:00:00:01' },
+      display: { device: 'cirrus' },
+      input: { tablet: false },
+      sound: { device: 'sb16' },
+      devices: { usb: 'none', rng: false, balloon: false },
+    }),
+    ctx: { accel: 'tcg' },
+  },
+  'windows11': {
+    config: cfg({
+      name: 'Windows 11',
+      os: { id: 'win11', name: 'Windows 11', family: 'windows' },
+      system: { machine: 'q35', cpus: 2, memoryMiB: 4096, firmware: 'uefi', secureBoot: true, tpm: true, hyperv: true, rtcLocalTime: true },
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'sata', cache: 'none' }],
+      cdrom: { iso: '/isos/Win11_24H2.iso', bus: 'sata' },
+      boot: { order: ['disk', 'cdrom'] },
+      network: { model: 'e1000e', mac: '52:54:00:ab:cd:ef' },
+      display: { device: 'std' },
+      sound: { device: 'hda' },
+      devices: { usb: 'xhci', rng: true, balloon: false },
+    }),
+    ctx: {
+      accel: 'kvm',
+      firmware: { code: '/usr/share/OVMF/OVMF_CODE_4M.ms.fd', vars: '/vms/win11/nvram.qcow2', varsFormat: 'qcow2', secureBoot: true, requiresSmm: true },
+      tpmSocket: '/run/vireo/x/tpm.sock',
+    },
+    vmDir: '/vms/win11',
+  },
+  'plain-uefi': {
+    config: cfg({
+      name: 'Fedora UEFI',
+      os: { id: 'fedora40', name: 'Fedora 40', family: 'linux' },
+      system: { firmware: 'uefi', memoryMiB: 2048 },
+      disks: [
+        { id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' },
+        { id: 'data', file: '/srv/images/data.raw', format: 'raw', bus: 'scsi', readOnly: true, cache: 'unsafe' },
+      ],
+      cdrom: { iso: null, bus: 'scsi' },
+      boot: { order: ['disk', 'network'] },
+      network: { model: 'virtio-net-pci', mac: '52:54:00:00:00:02' },
+      display: { device: 'virtio-gpu-pci' },
+      sound: { device: 'ac97' },
+      devices: { usb: 'ehci' },
+      serial: { enabled: false },
+      advanced: { extraArgs: ['-device', 'pvpanic'] },
+    }),
+    ctx: {
+      accel: 'tcg',
+      firmware: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/vms/fedora/nvram.fd', varsFormat: 'raw', secureBoot: false, requiresSmm: false },
+    },
+  },
+  'commas-in-paths': {
+    config: cfg({
+      name: 'a,b=c vm',
+      system: { machine: 'pc' },
+      disks: [
+        { id: 'disk0', file: 'disk,0.qcow2', bus: 'ide' },
+        { id: 'disk1', file: '/data/x,y/second.qcow2', bus: 'sata' },
+      ],
+      cdrom: { iso: '/isos/weird,name.iso', bus: 'ide' },
+      network: { model: 'e1000', mac: '52:54:00:00:00:03', portForwards: [{ protocol: 'udp', hostAddress: '127.0.0.1', hostPort: 5353, guestPort: 53 }] },
+      devices: { usb: 'uhci' },
+    }),
+    ctx: { accel: 'tcg' },
+    vmDir: '/home/me/VMs/a,b vm',
+  },
+};
+
+export function contextFor(c: Case, base: { vmDir?: string; runtimeDir?: string } = {}): ArgvContext {
+  const vmDir = base.vmDir ?? c.vmDir ?? '/vms/test';
+  const runtimeDir = base.runtimeDir ?? '/run/vireo/3f2c1b7e';
+  return {
+    vmDir,
+    runtimeDir,
+    caps: CAPS_7_2,
+    platform: 'linux',
+    pidFile: `${runtimeDir}/qemu.pid`,
+    serialLog: `${vmDir}/logs/serial.log`,
+    ...c.ctx,
+  };
+}
