@@ -1,0 +1,433 @@
+// Generates resources/os/os-table.json from Debian's osinfo-db (the `osinfo-db` package,
+// /usr/share/osinfo). The output is committed, so it must be byte-for-byte deterministic for
+// the same input: files and OSes are sorted, keys are written in a fixed order.
+//
+//   npx tsx scripts/gen-os-table.ts [--osinfo /usr/share/osinfo] [--extra resources/os/extra]
+//                                   [--out resources/os/os-table.json]
+//
+// osinfo's XML is regular and machine-written, so a small tolerant element parser is enough
+// (no new dependency). Only what the wizard and the detector use is kept: x86 media, x86
+// resources, firmware hints.
+
+import { readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type {
+  MediaArch,
+  OsFamily,
+  OsTable,
+  TableMedia,
+  TableOs,
+  TableResources,
+} from '../electron/engine/osdetect/os-table.ts';
+
+// ---------------------------------------------------------------------------------------------
+// A minimal XML element tree
+
+export interface XmlElement {
+  name: string;
+  attrs: Record<string, string>;
+  children: XmlElement[];
+  text: string;
+}
+
+const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+export function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (whole, ref: string) => {
+    if (ref.startsWith('#x')) return safeCodePoint(parseInt(ref.slice(2), 16)) ?? whole;
+    if (ref.startsWith('#')) return safeCodePoint(parseInt(ref.slice(1), 10)) ?? whole;
+    return ENTITIES[ref] ?? whole;
+  });
+}
+
+function safeCodePoint(n: number): string | undefined {
+  return Number.isInteger(n) && n >= 0 && n <= 0x10ffff ? String.fromCodePoint(n) : undefined;
+}
+
+/**
+ * Parses XML into an element tree. Tolerant by design: unknown constructs (doctype, PIs,
+ * comments, CDATA) are skipped or taken as text, and a stray closing tag closes up to the
+ * nearest matching open element instead of failing the whole file.
+ */
+export function parseXml(src: string): XmlElement {
+  const root: XmlElement = { name: '#document', attrs: {}, children: [], text: '' };
+  const stack: XmlElement[] = [root];
+  const top = () => stack[stack.length - 1]!;
+  let i = 0;
+  while (i < src.length) {
+    const lt = src.indexOf('<', i);
+    if (lt < 0) {
+      top().text += decodeEntities(src.slice(i));
+      break;
+    }
+    if (lt > i) top().text += decodeEntities(src.slice(i, lt));
+    if (src.startsWith('<!--', lt)) {
+      const end = src.indexOf('-->', lt + 4);
+      i = end < 0 ? src.length : end + 3;
+      continue;
+    }
+    if (src.startsWith('<![CDATA[', lt)) {
+      const end = src.indexOf(']]>', lt + 9);
+      top().text += src.slice(lt + 9, end < 0 ? src.length : end);
+      i = end < 0 ? src.length : end + 3;
+      continue;
+    }
+    if (src.startsWith('<?', lt) || src.startsWith('<!', lt)) {
+      const end = src.indexOf('>', lt);
+      i = end < 0 ? src.length : end + 1;
+      continue;
+    }
+    const gt = findTagEnd(src, lt);
+    if (gt < 0) break;
+    const body = src.slice(lt + 1, gt);
+    i = gt + 1;
+    if (body.startsWith('/')) {
+      const name = body.slice(1).trim();
+      const at = stack.map((e) => e.name).lastIndexOf(name);
+      if (at > 0) stack.length = at;
+      continue;
+    }
+    const selfClosing = body.endsWith('/');
+    const inner = selfClosing ? body.slice(0, -1) : body;
+    const m = /^\s*([^\s/>]+)/.exec(inner);
+    if (!m) continue;
+    const el: XmlElement = { name: m[1]!, attrs: parseAttrs(inner.slice(m[0].length)), children: [], text: '' };
+    top().children.push(el);
+    if (!selfClosing) stack.push(el);
+  }
+  return root;
+}
+
+function findTagEnd(src: string, from: number): number {
+  let quote = '';
+  for (let j = from + 1; j < src.length; j++) {
+    const c = src[j];
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '>') return j;
+  }
+  return -1;
+}
+
+function parseAttrs(s: string): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  const re = /([^\s=]+)\s*=\s*("([^"]*)"|'([^']*)')/g;
+  for (let m = re.exec(s); m; m = re.exec(s)) attrs[m[1]!] = decodeEntities(m[3] ?? m[4] ?? '');
+  return attrs;
+}
+
+const kids = (el: XmlElement, name: string) => el.children.filter((c) => c.name === name);
+const kid = (el: XmlElement, name: string) => el.children.find((c) => c.name === name);
+/** text of the first child without xml:lang (osinfo puts translations in xml:lang siblings) */
+function childText(el: XmlElement, name: string): string | undefined {
+  const c = el.children.find((x) => x.name === name && !('xml:lang' in x.attrs));
+  const t = c?.text.trim();
+  return t ? t : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// osinfo regexes → JavaScript
+
+const POSIX_CLASSES: Record<string, string> = {
+  alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z',
+  space: ' \\t\\r\\n\\v\\f', blank: ' \\t', punct: '!-\\/:-@\\[-`{-~', xdigit: '0-9A-Fa-f',
+  word: 'A-Za-z0-9_', cntrl: '\\x00-\\x1f\\x7f', print: '\\x20-\\x7e', graph: '\\x21-\\x7e',
+};
+
+/**
+ * osinfo matches with GLib's PCRE; JavaScript lacks POSIX classes (`[[:digit:]]`), `\A`, `\Z`
+ * and inline flags. Converts what has a direct equivalent; returns undefined when the result
+ * still does not compile, so that media entry is dropped rather than matching wrongly.
+ */
+export function convertRegex(pcre: string): string | undefined {
+  let re = pcre.replace(/\[:(\w+):\]/g, (whole, cls: string) => POSIX_CLASSES[cls] ?? whole);
+  re = re.replace(/\\A/g, '^').replace(/\\[Zz]/g, '$');
+  if (/\(\?[a-zA-Z]/.test(re) || /\[:\w+:\]/.test(re)) return undefined;
+  try {
+    new RegExp(re);
+    return re;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// osinfo OS → table entry
+
+interface RawOs {
+  uri: string;
+  el: XmlElement;
+  derives: string[];
+}
+
+const X86: Record<string, MediaArch | undefined> = { x86_64: 'x86_64', i686: 'i686', i386: 'i686', all: 'x86_64' };
+
+export function mapFamily(osinfoFamily: string | undefined, distro: string | undefined): OsFamily {
+  const f = (osinfoFamily ?? '').toLowerCase();
+  // FreeDOS's installer is a Linux-booted ISO, so osinfo files it under linux
+  if (f === 'msdos' || distro === 'freedos') return 'dos';
+  if (f === 'linux' || f === 'hurd') return 'linux';
+  if (f.startsWith('win')) return 'windows';
+  if (f.endsWith('bsd')) return 'bsd';
+  if (f === 'darwin') return 'macos';
+  if (f === 'solaris') return 'solaris';
+  return 'other';
+}
+
+function resourcesOf(el: XmlElement, kind: 'minimum' | 'recommended'): TableResources | undefined {
+  // x86_64 first, then arch-independent, then i686 for OSes that only ever shipped 32-bit
+  const blocks = kids(el, 'resources');
+  for (const arch of ['x86_64', 'all', 'i686']) {
+    const block = blocks.find((b) => (b.attrs.arch ?? 'all') === arch);
+    const k = block && kid(block, kind);
+    if (!k) continue;
+    const out: TableResources = {};
+    const cpus = Number(childText(k, 'n-cpus'));
+    const ram = Number(childText(k, 'ram'));
+    const storage = Number(childText(k, 'storage'));
+    if (cpus > 0) out.cpus = cpus;
+    if (ram > 0) out.memoryMiB = Math.ceil(ram / 2 ** 20);
+    if (storage > 0) out.diskGiB = Math.ceil(storage / 2 ** 30);
+    if (Object.keys(out).length) return out;
+  }
+  return undefined;
+}
+
+function firmwareOf(el: XmlElement): TableOs['efi'] {
+  const fw = kids(el, 'firmware').filter((f) => X86[f.attrs.arch ?? 'all']);
+  if (fw.some((f) => f.attrs.type === 'bios' && f.attrs.supported === 'false')) return 'required';
+  if (fw.some((f) => f.attrs.type === 'efi' && f.attrs.supported !== 'false')) return 'supported';
+  return undefined;
+}
+
+function mediaOf(el: XmlElement): { media: TableMedia[]; nonX86: number } {
+  const media: TableMedia[] = [];
+  let nonX86 = 0;
+  for (const m of kids(el, 'media')) {
+    const arch = X86[m.attrs.arch ?? 'all'];
+    if (!arch) {
+      nonX86++;
+      continue;
+    }
+    const iso = kid(m, 'iso');
+    if (!iso) continue;
+    const entry: TableMedia = { arch };
+    const fields = [
+      ['volume-id', 'volumeId'],
+      ['system-id', 'systemId'],
+      ['publisher-id', 'publisherId'],
+      ['application-id', 'applicationId'],
+    ] as const;
+    let broken = false;
+    for (const [tag, key] of fields) {
+      const raw = childText(iso, tag);
+      if (raw === undefined) continue;
+      const re = convertRegex(raw);
+      if (re === undefined) broken = true;
+      else entry[key] = re;
+    }
+    const size = Number(childText(iso, 'volume-size'));
+    if (size > 0) entry.volumeSize = size;
+    if (m.attrs.live === 'true') entry.live = true;
+    // osinfo: an entry with nothing to compare matches nothing, so it is useless here
+    const hasMatcher = entry.volumeId || entry.systemId || entry.publisherId || entry.applicationId || entry.volumeSize;
+    if (!broken && hasMatcher) media.push(entry);
+  }
+  // the same matcher set appears once per variant/URL in osinfo; keep one
+  const seen = new Set<string>();
+  return {
+    media: media.filter((m) => {
+      const key = JSON.stringify(orderedMedia(m));
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    }),
+    nonX86,
+  };
+}
+
+// Requirements osinfo does not express (or only partly): Windows 11 refuses to install without
+// Secure Boot and a TPM 2.0.
+const HINTS: Record<string, Partial<Pick<TableOs, 'efi' | 'secureBoot' | 'tpm'>>> = {
+  win11: { efi: 'required', secureBoot: true, tpm: true },
+};
+
+export function buildTable(rawOses: RawOs[], source: string): OsTable {
+  const byUri = new Map(rawOses.map((r) => [r.uri, r]));
+  // resources and firmware come from the OS itself, else from what it derives from (as
+  // osinfo's `inherit` does), so a point release needs no copy of its parent's data
+  const inherited = <T>(r: RawOs, get: (el: XmlElement) => T | undefined, seen = new Set<string>()): T | undefined => {
+    const own = get(r.el);
+    if (own !== undefined) return own;
+    seen.add(r.uri);
+    for (const d of r.derives) {
+      const parent = byUri.get(d);
+      if (!parent || seen.has(d)) continue;
+      const v = inherited(parent, get, seen);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+
+  const oses: TableOs[] = [];
+  for (const r of rawOses) {
+    const el = r.el;
+    const id = childText(el, 'short-id');
+    const name = childText(el, 'name');
+    if (!id || !name) continue;
+    const { media, nonX86 } = mediaOf(el);
+    // an OS that only ships for other architectures cannot be a guest here
+    if (media.length === 0 && nonX86 > 0) continue;
+    const osinfoFamily = childText(el, 'family');
+    const distro = childText(el, 'distro');
+    const hint = HINTS[id] ?? {};
+    const os: TableOs = {
+      id,
+      uri: r.uri,
+      name,
+      family: mapFamily(osinfoFamily, distro),
+      osinfoFamily,
+      distro,
+      version: childText(el, 'version'),
+      vendor: childText(el, 'vendor'),
+      released: childText(el, 'release-date'),
+      eol: childText(el, 'eol-date'),
+      rolling: childText(el, 'release-status') === 'rolling' ? true : undefined,
+      minimum: inherited(r, (e) => resourcesOf(e, 'minimum')) ?? {},
+      recommended: inherited(r, (e) => resourcesOf(e, 'recommended')) ?? {},
+      efi: hint.efi ?? inherited(r, firmwareOf),
+      secureBoot: hint.secureBoot,
+      tpm: hint.tpm,
+      media,
+    };
+    oses.push(os);
+  }
+  oses.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.uri < b.uri ? -1 : 1));
+  return { source, oses };
+}
+
+// fixed key order so the output does not depend on how an object was built
+function orderedMedia(m: TableMedia): TableMedia {
+  return {
+    arch: m.arch,
+    volumeId: m.volumeId,
+    systemId: m.systemId,
+    publisherId: m.publisherId,
+    applicationId: m.applicationId,
+    volumeSize: m.volumeSize,
+    live: m.live,
+  };
+}
+
+function orderedOs(o: TableOs): TableOs {
+  return {
+    id: o.id,
+    uri: o.uri,
+    name: o.name,
+    family: o.family,
+    osinfoFamily: o.osinfoFamily,
+    distro: o.distro,
+    version: o.version,
+    vendor: o.vendor,
+    released: o.released,
+    eol: o.eol,
+    rolling: o.rolling,
+    minimum: o.minimum,
+    recommended: o.recommended,
+    efi: o.efi,
+    secureBoot: o.secureBoot,
+    tpm: o.tpm,
+    media: o.media.map(orderedMedia),
+  };
+}
+
+/** One OS per line: compact, yet a data update shows as a readable diff. */
+export function serializeTable(t: OsTable): string {
+  const lines = t.oses.map((o) => JSON.stringify(orderedOs(o)));
+  return `{"source":${JSON.stringify(t.source)},"oses":[\n${lines.join(',\n')}\n]}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading the database
+
+function listXml(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listXml(p));
+    else if (name.endsWith('.xml')) out.push(p);
+  }
+  return out;
+}
+
+export function readOsinfo(osDirs: string[]): RawOs[] {
+  const byUri = new Map<string, RawOs>();
+  // `win-10.d/*.xml` overlays (drivers) repeat the OS id with partial data: like osinfo, merge
+  // them into the main definition, which must come first so its own fields win
+  const files = osDirs.flatMap(listXml);
+  const overlay = (f: string) => (/\.d[\\/]/.test(f) ? 1 : 0);
+  files.sort((a, b) => overlay(a) - overlay(b));
+  for (const file of files) {
+    const doc = parseXml(readFileSync(file, 'utf8'));
+    for (const lib of kids(doc, 'libosinfo')) {
+      for (const el of kids(lib, 'os')) {
+        const uri = el.attrs.id;
+        if (!uri) continue;
+        const derives = kids(el, 'derives-from').map((d) => d.attrs.id ?? '').filter(Boolean);
+        const prev = byUri.get(uri);
+        if (prev) {
+          prev.el.children.push(...el.children);
+          prev.derives.push(...derives);
+        } else byUri.set(uri, { uri, el, derives });
+      }
+    }
+  }
+  return [...byUri.values()];
+}
+
+/**
+ * `extraDir` holds Vireo's own osinfo-format files for releases newer than the installed
+ * osinfo-db; osinfo-db wins when both define an OS, and the shadowed files are reported.
+ */
+export function generate(osinfoRoot: string, extraDir?: string): { json: string; notes: string[] } {
+  const osDir = join(osinfoRoot, 'os');
+  if (!existsSync(osDir)) {
+    throw new Error(`no osinfo database at ${osDir}: install Debian's osinfo-db package (apt-get install osinfo-db)`);
+  }
+  const versionFile = join(osinfoRoot, 'VERSION');
+  const version = existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : 'unknown';
+  const raws = readOsinfo([osDir]);
+  const notes: string[] = [];
+  let source = `osinfo-db ${version}`;
+  if (extraDir && existsSync(extraDir)) {
+    const known = new Set(raws.map((r) => r.uri));
+    const extra = readOsinfo([extraDir]);
+    for (const r of extra) {
+      if (known.has(r.uri)) notes.push(`${r.uri} is now in osinfo-db: its file in ${extraDir} can be deleted`);
+      else raws.push(r);
+    }
+    source += ` + ${extra.length} from ${extraDir.replace(/\\/g, '/').split('/').slice(-3).join('/')}`;
+  }
+  return { json: serializeTable(buildTable(raws, source)), notes };
+}
+
+function main(argv: string[]): void {
+  const opt = (flag: string, dflt: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
+  };
+  const root = opt('--osinfo', '/usr/share/osinfo');
+  const out = resolve(opt('--out', 'resources/os/os-table.json'));
+  const extra = resolve(opt('--extra', 'resources/os/extra'));
+  const { json, notes } = generate(root, extra);
+  for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  writeFileSync(out, json);
+  const count = (JSON.parse(json) as OsTable).oses.length;
+  process.stdout.write(`wrote ${out}: ${count} OSes from ${root}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2));
+}
