@@ -102,6 +102,12 @@ export const events = {
   'vm.changed': event<{ id: string; removed?: boolean }>('A VM was created, changed or deleted'),
   'snapshots.changed': event<{ vmId: string }>('A VM snapshot tree changed'),
   'job.update': event<Job>('A job started, progressed or ended'),
+  'shell.command': event<{
+    command: 'new-vm' | 'open-iso' | 'import-disk' | 'settings' | 'host-info' | 'about' | 'open-file' | 'show-vm';
+    path?: string;
+    kind?: 'iso' | 'disk';
+    vmId?: string;
+  }>('The desktop shell asks the UI to do something (menu item, dropped file, tray)'),
 } satisfies Record<string, EventDef>;
 
 export type Methods = typeof methods;

@@ -1,0 +1,11 @@
+import { defineConfig } from '@playwright/test';
+
+// Electron shell tests: `npx playwright test -c test/electron/playwright.config.ts` after
+// `npm run build`. They skip (with the reason) when node_modules/electron has no binary.
+export default defineConfig({
+  testDir: '.',
+  testMatch: '*.spec.ts',
+  timeout: 60_000,
+  workers: 1,
+  reporter: [['list']],
+});
