@@ -49,7 +49,7 @@ export interface HostInfo {
     | { found: false; error: WireError };
   accel: AccelReport | null;
   firmware: FirmwareSummary[];
-  tpm: { available: boolean; binary?: string; reason?: string };
+  tpm: { available: boolean; binary?: string; version?: string; reason?: string };
 }
 
 export const VM_STATES = ['stopped', 'starting', 'running', 'paused', 'saving', 'restoring', 'stopping', 'crashed'] as const;

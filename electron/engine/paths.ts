@@ -1,0 +1,82 @@
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, chmodSync, statSync } from 'node:fs';
+
+/** The VM library root: --home, else VIREO_HOME, else the OS's app-data folder. */
+export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  if (explicit) return resolve(explicit);
+  if (env.VIREO_HOME) return resolve(env.VIREO_HOME);
+  const home = homedir();
+  if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'Vireo');
+  if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Vireo');
+  return join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'vireo');
+}
+
+/**
+ * Sockets live in a short per-library runtime folder: unix socket paths are limited to about
+ * 108 bytes, and a library may sit deep in a home folder. The hash ties it to the library so
+ * two libraries never share sockets.
+ */
+export function runtimeRoot(home: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  const tag = createHash('sha256').update(resolve(home)).digest('hex').slice(0, 10);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  if (platform === 'linux' && env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.length < 40) return join(env.XDG_RUNTIME_DIR, `vireo-${tag}`);
+  const base = platform === 'win32' ? tmpdir() : '/tmp';
+  return join(base, `vireo-${uid}-${tag}`);
+}
+
+/** Make a private (0700) folder; refuse one owned by somebody else. */
+export function ensurePrivateDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (process.platform !== 'win32') {
+    const st = statSync(dir);
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+      throw new Error(`${dir} belongs to another user: remove it or set VIREO_HOME`);
+    }
+    chmodSync(dir, 0o700);
+  }
+  return dir;
+}
+
+export interface VmPaths {
+  dir: string;
+  config: string;
+  logs: string;
+  serialLog: string;
+  qemuLog: string;
+  snapshotsMeta: string;
+  thumbnails: string;
+  tpmState: string;
+  runtime: string;
+  pidFile: string;
+  qmpSocket: string;
+  qmpCmdSocket: string;
+  vncSocket: string;
+  serialSocket: string;
+  tpmSocket: string;
+  stateFile: string;
+}
+
+export function vmPaths(home: string, id: string, rtRoot = runtimeRoot(home)): VmPaths {
+  const dir = join(home, 'vms', id);
+  const rt = join(rtRoot, id.slice(0, 8));
+  return {
+    dir,
+    config: join(dir, 'vm.json'),
+    logs: join(dir, 'logs'),
+    serialLog: join(dir, 'logs', 'serial.log'),
+    qemuLog: join(dir, 'logs', 'qemu.log'),
+    snapshotsMeta: join(dir, 'snapshots.json'),
+    thumbnails: join(dir, 'thumbnails'),
+    tpmState: join(dir, 'tpm'),
+    runtime: rt,
+    pidFile: join(rt, 'qemu.pid'),
+    qmpSocket: join(rt, 'qmp.sock'),
+    qmpCmdSocket: join(rt, 'qmp-cmd.sock'),
+    vncSocket: join(rt, 'vnc.sock'),
+    serialSocket: join(rt, 'serial.sock'),
+    tpmSocket: join(rt, 'swtpm.sock'),
+    stateFile: join(rt, 'state.json'),
+  };
+}

@@ -1,0 +1,394 @@
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { rm, writeFile, readFile, unlink } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
+import { VireoError } from '../../api/errors.ts';
+import type { AccelName, CrashInfo, VmState } from '../../api/types.ts';
+import type { VmPaths } from '../paths.ts';
+import { ensurePrivateDir } from '../paths.ts';
+import { QmpClient } from '../qmp/client.ts';
+import { canTransition, requireState } from './state-machine.ts';
+import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie } from './process.ts';
+
+// One VM's running QEMU, whoever started it. QEMU runs detached (own process group, stdio to a
+// log file, a pidfile) so it outlives this engine; `attach()` lets a new engine pick it up
+// again through its QMP socket. State changes are emitted as 'state' events.
+
+export interface LaunchSpec {
+  binary: string;
+  argv: string[];
+  accel: AccelName;
+  accelReason: string;
+  /** called after QEMU has exited for good (stop swtpm, remove sockets, ...) */
+  cleanup?: () => Promise<void>;
+  /** applied to the process once it runs (pinning, priority) */
+  afterSpawn?: (pid: number) => void;
+}
+
+interface RuntimeState {
+  pid: number;
+  startedAt: string;
+  accel: AccelName;
+  accelReason: string;
+  argv: string[];
+  binary: string;
+}
+
+export interface MachineEvents {
+  state: [state: VmState, previous: VmState, reason?: string];
+}
+
+const QMP_TIMEOUT_MS = 10_000;
+
+export class Machine extends EventEmitter<MachineEvents> {
+  private _state: VmState = 'stopped';
+  private qmp: QmpClient | null = null;
+  private runtime: RuntimeState | null = null;
+  private child: ReturnType<typeof spawn> | null = null;
+  private exitWaiters: Array<() => void> = [];
+  /** set when the guest or we asked QEMU to end: its exit is then a stop, not a crash */
+  private expectingExit = false;
+  private guestShutdown = false;
+  private cleanup: (() => Promise<void>) | undefined;
+  crash: CrashInfo | null = null;
+  private ending: Promise<void> | null = null;
+
+  constructor(
+    readonly id: string,
+    private name: string,
+    readonly paths: VmPaths,
+  ) {
+    super();
+  }
+
+  get state(): VmState {
+    return this._state;
+  }
+  get pid(): number | null {
+    return this.runtime?.pid ?? null;
+  }
+  get info() {
+    return this.runtime;
+  }
+  get isActive(): boolean {
+    return !['stopped', 'crashed'].includes(this._state);
+  }
+  setName(name: string) {
+    this.name = name;
+  }
+
+  setState(next: VmState, reason?: string): void {
+    const prev = this._state;
+    if (prev === next) return;
+    if (!canTransition(prev, next)) {
+      // Not thrown: the process is the truth; record it and move on.
+      process.emitWarning(`vireo: unexpected VM state transition ${prev} → ${next} for ${this.id}`);
+    }
+    this._state = next;
+    this.emit('state', next, prev, reason);
+  }
+
+  /** The QMP client, or a clear error when the VM is not running. */
+  monitor(op: string): QmpClient {
+    if (!this.qmp || !this.isActive) {
+      throw new VireoError('INVALID_STATE', `cannot ${op} "${this.name}": it is not running`, { state: this._state });
+    }
+    return this.qmp;
+  }
+
+  /** Pick up a QEMU left running by an earlier engine, or clear what a dead one left behind. */
+  async attach(): Promise<void> {
+    const pid = await readPidFile(this.paths.pidFile);
+    let saved: RuntimeState | null = null;
+    try {
+      saved = JSON.parse(await readFile(this.paths.stateFile, 'utf8')) as RuntimeState;
+    } catch {
+      saved = null;
+    }
+    if (!pid || !isQemuOf(pid, this.id) || isZombie(pid)) {
+      if (saved && pid) {
+        // It was running when its engine went away and is gone now: nobody saw it exit.
+        this.crash = {
+          at: new Date().toISOString(),
+          exitCode: null,
+          signal: null,
+          stderrTail: await tailFile(this.paths.qemuLog),
+          reason: 'QEMU exited while no Vireo engine was watching it',
+        };
+      }
+      await this.removeRuntimeFiles();
+      return;
+    }
+    this.runtime = saved ?? { pid, startedAt: new Date().toISOString(), accel: 'tcg', accelReason: 'unknown (re-attached)', argv: [], binary: '' };
+    this.runtime.pid = pid;
+    try {
+      this.qmp = await this.connectQmp(3000);
+    } catch (e) {
+      // Alive but its monitor does not answer: report it running without control rather than
+      // pretending it is stopped (that would invite a second QEMU on the same disks).
+      this._state = 'running';
+      this.watchPid(pid);
+      throw new VireoError('QMP_DISCONNECTED', `"${this.name}" runs (pid ${pid}) but its QMP monitor does not answer: ${(e as Error).message}`);
+    }
+    const status = await this.qmp.execute<{ status: string; running: boolean }>('query-status');
+    this._state = status.running ? 'running' : 'paused';
+    this.watchPid(pid);
+  }
+
+  async start(spec: LaunchSpec): Promise<void> {
+    requireState('start', this.name, this._state, ['stopped', 'crashed']);
+    this.crash = null;
+    this.expectingExit = false;
+    this.guestShutdown = false;
+    this.cleanup = spec.cleanup;
+    this.setState('starting');
+    ensurePrivateDir(this.paths.runtime);
+    await this.removeRuntimeFiles(false);
+    mkdirSync(this.paths.logs, { recursive: true });
+    const logFd = openSync(this.paths.qemuLog, 'a');
+    let pid: number | undefined;
+    try {
+      await writeFile(this.paths.qemuLog, `\n--- ${new Date().toISOString()} starting ${spec.binary} (accel ${spec.accel})\n`, { flag: 'a' });
+      const child = spawn(spec.binary, spec.argv, {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+        shell: false,
+        windowsHide: true,
+        env: sanitizedEnv(),
+      });
+      this.child = child;
+      pid = child.pid;
+      const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(new VireoError('QEMU_FAILED', `could not run ${spec.binary}: ${e.message}`))));
+      spawnError.catch(() => {});
+      child.unref();
+      if (!pid) await spawnError;
+      this.runtime = { pid: pid!, startedAt: new Date().toISOString(), accel: spec.accel, accelReason: spec.accelReason, argv: spec.argv, binary: spec.binary };
+      spec.afterSpawn?.(pid!);
+      child.once('exit', (code, signal) => void this.onExit(code, signal));
+      const exited = new Promise<never>((_, reject) =>
+        child.once('exit', async (code, signal) => {
+          const tail = await tailFile(this.paths.qemuLog, 8);
+          reject(new VireoError('QEMU_FAILED', `QEMU exited during start-up (${signal ?? `exit code ${code}`}): ${lastErrorLine(tail)}`, { exitCode: code, signal, stderr: tail, argv: [spec.binary, ...spec.argv] }));
+        }),
+      );
+      exited.catch(() => {});
+      this.qmp = await Promise.race([this.connectQmp(QMP_TIMEOUT_MS), exited, spawnError]);
+      await writeFile(this.paths.stateFile, JSON.stringify(this.runtime), { mode: 0o600 });
+      // Started paused (-S) so nothing ran before we were listening; now let it go.
+      await Promise.race([this.qmp.execute('cont'), exited]);
+      this.setState('running');
+    } catch (e) {
+      // Forget the runtime first so the exit handler sees a failed start, not a crash.
+      this.runtime = null;
+      if (pid && pidAlive(pid)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        await waitForExit(pid, 3000);
+      }
+      this.qmp?.close();
+      this.qmp = null;
+      await this.finish();
+      this._state = 'stopped';
+      this.emit('state', 'stopped', 'starting', (e as Error).message);
+      throw e instanceof VireoError ? e : new VireoError('QEMU_FAILED', `could not start "${this.name}": ${(e as Error).message}`);
+    } finally {
+      closeSync(logFd);
+    }
+  }
+
+  private async connectQmp(timeoutMs: number): Promise<QmpClient> {
+    const qmp = await QmpClient.connect(this.paths.qmpSocket, { timeoutMs, retryUntilMs: timeoutMs });
+    qmp.on('event', (ev: { event: string; data?: unknown }) => this.onQmpEvent(ev));
+    qmp.on('close', () => {
+      if (this.qmp === qmp) this.qmp = null;
+      // A monitor that closes means QEMU is ending; the pid watch decides crash or stop.
+    });
+    return qmp;
+  }
+
+  private onQmpEvent(ev: { event: string; data?: unknown }) {
+    switch (ev.event) {
+      case 'STOP':
+        if (this._state === 'running') this.setState('paused');
+        break;
+      case 'RESUME':
+        if (this._state === 'paused' || this._state === 'starting') this.setState('running');
+        break;
+      case 'SHUTDOWN': {
+        const data = ev.data as { guest?: boolean; reason?: string } | undefined;
+        this.guestShutdown = true;
+        this.expectingExit = true;
+        if (this._state !== 'stopping') this.setState('stopping', data?.reason ?? 'shutdown');
+        break;
+      }
+      case 'RESET':
+        // The guest rebooted; state stays as it is, but listeners (display) want to know.
+        this.emit('state', this._state, this._state, 'reset');
+        break;
+    }
+  }
+
+  /** For a QEMU that is not our child: notice its death through its QMP socket closing or a slow pid check. */
+  private watchPid(pid: number) {
+    const check = setInterval(() => {
+      if (!pidAlive(pid) || isZombie(pid)) {
+        clearInterval(check);
+        void this.onExit(null, null);
+      }
+    }, 1000);
+    check.unref();
+    this.qmp?.once('close', () => {
+      void waitForExit(pid, 5000).then((gone) => {
+        if (gone) {
+          clearInterval(check);
+          void this.onExit(null, null);
+        }
+      });
+    });
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    if (this.ending) return this.ending;
+    if (!this.runtime) return Promise.resolve();
+    this.ending = (async () => {
+      const clean = this.expectingExit || this.guestShutdown || (code === 0 && signal === null);
+      const prev = this._state;
+      this.qmp?.close();
+      this.qmp = null;
+      if (!clean) {
+        const tail = await tailFile(this.paths.qemuLog, 10);
+        this.crash = {
+          at: new Date().toISOString(),
+          exitCode: code,
+          signal,
+          stderrTail: tail,
+          reason: signal ? `QEMU was killed by ${signal}` : code !== null ? `QEMU exited with code ${code}` : 'QEMU exited unexpectedly',
+        };
+      }
+      this.runtime = null;
+      this.child = null;
+      await this.finish();
+      this._state = clean ? 'stopped' : 'crashed';
+      this.ending = null;
+      this.emit('state', this._state, prev, clean ? undefined : this.crash?.reason);
+      const waiters = this.exitWaiters;
+      this.exitWaiters = [];
+      waiters.forEach((w) => w());
+    })();
+    return this.ending;
+  }
+
+  private async finish() {
+    try {
+      await this.cleanup?.();
+    } catch {
+      /* best effort: a helper process that is already gone */
+    }
+    this.cleanup = undefined;
+    await this.removeRuntimeFiles();
+  }
+
+  private async removeRuntimeFiles(all = true) {
+    const p = this.paths;
+    const files = [p.pidFile, p.qmpSocket, p.qmpCmdSocket, p.vncSocket, p.serialSocket, p.stateFile];
+    await Promise.all(files.map((f) => unlink(f).catch(() => {})));
+    if (all) await rm(p.runtime, { recursive: true, force: true }).catch(() => {});
+  }
+
+  private exitPromise(): Promise<void> {
+    if (!this.isActive && !this.ending) return Promise.resolve();
+    return new Promise((r) => this.exitWaiters.push(r));
+  }
+
+  async waitUntilStopped(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.exitPromise().then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  async pause() {
+    requireState('pause', this.name, this._state, ['running']);
+    await this.monitor('pause').execute('stop');
+    this.setState('paused');
+  }
+
+  async resume() {
+    requireState('resume', this.name, this._state, ['paused']);
+    await this.monitor('resume').execute('cont');
+    this.setState('running');
+  }
+
+  async reset() {
+    requireState('reset', this.name, this._state, ['running', 'paused']);
+    await this.monitor('reset').execute('system_reset');
+  }
+
+  /**
+   * Shut down: ACPI power button, wait; then QMP quit, wait; then SIGKILL. `force` skips the
+   * guest (power off). Returns how it ended.
+   */
+  async stop(opts: { force?: boolean; timeoutMs?: number } = {}): Promise<'acpi' | 'quit' | 'kill' | 'already'> {
+    if (!this.isActive) return 'already';
+    requireState('stop', this.name, this._state, ['running', 'paused', 'stopping', 'starting']);
+    const pid = this.runtime?.pid;
+    const prev = this._state;
+    if (!opts.force) {
+      this.setState('stopping');
+      try {
+        // A paused guest cannot react to the power button.
+        if (prev === 'paused') await this.qmp?.execute('cont');
+        await this.qmp?.execute('system_powerdown');
+        if (await this.waitUntilStopped(opts.timeoutMs ?? 60_000)) return 'acpi';
+      } catch {
+        /* monitor gone: fall through to harder means */
+      }
+    }
+    this.expectingExit = true;
+    if (this._state !== 'stopping') this.setState('stopping');
+    try {
+      await this.qmp?.execute('quit', undefined, { timeoutMs: 3000 });
+    } catch {
+      /* QEMU may close the monitor before answering */
+    }
+    if (await this.waitUntilStopped(5000)) return 'quit';
+    if (pid && pidAlive(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    await waitForExit(pid ?? 0, 5000);
+    if (this.isActive) await this.onExit(null, 'SIGKILL');
+    return 'kill';
+  }
+
+  /** Stop watching without touching QEMU (engine shutdown: VMs keep running). */
+  detach() {
+    this.qmp?.removeAllListeners();
+    this.qmp?.close();
+    this.qmp = null;
+    this.child?.removeAllListeners();
+    this.child = null;
+  }
+}
+
+function lastErrorLine(tail: string): string {
+  const lines = tail.split('\n').filter((l) => l.trim() && !l.startsWith('---'));
+  return lines.at(-1)?.replace(/^qemu-system-\w+: /, '') ?? 'no output';
+}
+
+/** QEMU does not need our environment's secrets or Node's debugging hooks. */
+function sanitizedEnv(): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'XDG_RUNTIME_DIR', 'SystemRoot', 'USERPROFILE', 'TEMP', 'TMP'];
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return env;
+}

@@ -1,0 +1,79 @@
+import { readFileSync, existsSync, readFile } from 'node:fs';
+import { open, readFile as readFileP, stat } from 'node:fs/promises';
+
+// Facts about a QEMU process that may not be our child (a VM started by an engine that has
+// since exited): is it alive, is it really that VM's QEMU, and the tail of its log.
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Guard against pid reuse: on Linux the process's argv must contain the VM's uuid (QEMU gets
+ * `-uuid <id>`). Elsewhere we trust the pidfile plus a live QMP socket.
+ */
+export function isQemuOf(pid: number, vmId: string): boolean {
+  if (!pidAlive(pid)) return false;
+  if (process.platform !== 'linux') return true;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.split('\0').includes(vmId);
+  } catch {
+    return false;
+  }
+}
+
+/** Linux: a zombie still answers kill(0); treat it as dead. */
+export function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
+export async function readPidFile(file: string): Promise<number | null> {
+  try {
+    const n = Number((await readFileP(file, 'utf8')).trim());
+    return Number.isInteger(n) && n > 1 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (!pidAlive(pid) || isZombie(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return !pidAlive(pid) || isZombie(pid);
+}
+
+/** The last lines of a log file, read from its end (logs can grow large). */
+export async function tailFile(file: string, lines = 15, maxBytes = 16384): Promise<string> {
+  try {
+    const st = await stat(file);
+    const start = Math.max(0, st.size - maxBytes);
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(st.size - start);
+      await fh.read(buf, 0, buf.length, start);
+      return buf.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+export { existsSync, readFile };

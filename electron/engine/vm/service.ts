@@ -1,0 +1,500 @@
+import { join, isAbsolute, resolve } from 'node:path';
+import { stat, access, constants } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { totalmem, cpus as hostCpus } from 'node:os';
+import { VireoError } from '../../api/errors.ts';
+import { parseSize, formatBytes } from '../../api/schemas/common.ts';
+import { VmConfigSchema, type VmConfig } from '../../api/schemas/vm-config.ts';
+import type { EventBus } from '../../api/dispatch.ts';
+import type { ParsedArgs } from '../../api/contract.ts';
+import type { DiskDetails, VmDetails, VmSummary } from '../../api/types.ts';
+import { Library, baseConfig, newMac, type LibraryEntry } from '../library/library.ts';
+import { mergePatch } from '../library/config-store.ts';
+import type { HostService } from '../host.ts';
+import type { Jobs } from '../jobs.ts';
+import { Machine } from './machine.ts';
+import { requireState } from './state-machine.ts';
+import { buildArgv } from '../qemu/argv.ts';
+import { defaultsForOs } from '../qemu/defaults.ts';
+import { resolveAccel } from '../qemu/accel.ts';
+import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
+import { startSwtpm, stopSwtpm } from '../tpm/swtpm.ts';
+import { QemuImg, isIso9660 } from '../disk/qemu-img.ts';
+import { detectOs, getOs, type OsProfile } from '../osdetect/detect.ts';
+import { secureSocket } from '../display/bridge.ts';
+import { applyProcessPolicy } from './policy.ts';
+
+// VM operations on top of the library (folders + vm.json) and the machines (running QEMUs).
+
+const MAX_DISK_BYTES = 64 * 1024 ** 4;
+const NVRAM_FILES = ['nvram.qcow2', 'nvram.fd'];
+
+/** Fields whose change only takes effect at the next start, so they are refused while it runs. */
+const LIVE_EDITABLE_TOP = new Set(['name', 'notes', 'os']);
+
+export class VmService {
+  private machines = new Map<string, Machine>();
+
+  constructor(
+    readonly library: Library,
+    private readonly host: HostService,
+    private readonly jobs: Jobs,
+    private readonly bus: EventBus,
+  ) {}
+
+  async load(): Promise<void> {
+    await this.library.sweep();
+    await this.library.load();
+    await Promise.all(this.library.list().map((e) => this.machineFor(e).attach().catch(() => {})));
+  }
+
+  machineFor(entry: LibraryEntry): Machine {
+    let m = this.machines.get(entry.id);
+    if (!m) {
+      m = new Machine(entry.id, entry.config?.name ?? entry.id, entry.paths);
+      m.on('state', (state, previous, reason) => {
+        this.bus.emit('vm.state', { id: entry.id, state, previous, ...(reason ? { reason } : {}) });
+      });
+      this.machines.set(entry.id, m);
+    }
+    return m;
+  }
+
+  /** Re-read the library from disk (another engine, e.g. the CLI, may have changed it). */
+  async refresh(): Promise<void> {
+    const before = new Set(this.library.list().map((e) => e.id));
+    await this.library.load();
+    for (const e of this.library.list()) {
+      if (!before.has(e.id)) await this.machineFor(e).attach().catch(() => {});
+    }
+  }
+
+  summary(entry: LibraryEntry): VmSummary {
+    const m = this.machineFor(entry);
+    const c = entry.config;
+    return {
+      id: entry.id,
+      name: c?.name ?? `(broken) ${entry.id.slice(0, 8)}`,
+      os: c ? { id: c.os.id, name: c.os.name, family: c.os.family } : { id: 'unknown', name: 'Unknown', family: 'other' },
+      state: m.state,
+      broken: entry.broken,
+      cpus: c?.system.cpus ?? 0,
+      memoryMiB: c?.system.memoryMiB ?? 0,
+      createdAt: c?.createdAt ?? '',
+      accel: m.info?.accel ?? null,
+      crash: m.crash,
+    };
+  }
+
+  list(): VmSummary[] {
+    return this.library.list().map((e) => this.summary(e));
+  }
+
+  resolve(ref: string): LibraryEntry {
+    return this.library.resolve(ref);
+  }
+
+  private requireConfig(entry: LibraryEntry): VmConfig {
+    if (!entry.config) throw new VireoError('BROKEN_CONFIG', `VM ${entry.id} cannot be used: ${entry.broken}`, { id: entry.id });
+    return entry.config;
+  }
+
+  diskPath(entry: LibraryEntry, file: string): string {
+    return isAbsolute(file) ? file : join(entry.paths.dir, file);
+  }
+
+  async details(ref: string): Promise<VmDetails> {
+    const entry = this.resolve(ref);
+    const m = this.machineFor(entry);
+    const c = entry.config;
+    const img = new QemuImg(await this.host.qemuImg());
+    const disks: DiskDetails[] = await Promise.all(
+      (c?.disks ?? []).map(async (d) => {
+        const path = this.diskPath(entry, d.file);
+        try {
+          // -U: the image may be open by a running QEMU; a read-only query is safe.
+          const info = await img.info(path);
+          return { id: d.id, path, format: d.format, bus: d.bus, virtualSize: info.virtualSize, actualSize: info.actualSize ?? null };
+        } catch (e) {
+          return { id: d.id, path, format: d.format, bus: d.bus, virtualSize: null, actualSize: null, error: (e as Error).message };
+        }
+      }),
+    );
+    const rt = m.info;
+    return {
+      ...this.summary(entry),
+      dir: entry.paths.dir,
+      config: c,
+      runtime: {
+        pid: m.pid,
+        accel: rt?.accel ?? null,
+        accelReason: rt?.accelReason ?? null,
+        startedAt: rt?.startedAt ?? null,
+        qmpSocket: m.isActive ? entry.paths.qmpSocket : null,
+        vncSocket: m.isActive ? entry.paths.vncSocket : null,
+        serialSocket: m.isActive && c?.serial.enabled ? entry.paths.serialSocket : null,
+        argv: rt?.argv.length ? [rt.binary, ...rt.argv] : null,
+      },
+      paths: { serialLog: entry.paths.serialLog, qemuLog: entry.paths.qemuLog },
+      disks,
+      snapshots: snapshotAvailability(c, disks),
+      warnings: c ? this.warnings(c) : [],
+    };
+  }
+
+  warnings(c: VmConfig): string[] {
+    const w: string[] = [];
+    const hostMiB = Math.floor(totalmem() / 1024 ** 2);
+    if (c.system.memoryMiB > hostMiB * 0.8) w.push(`memory ${c.system.memoryMiB} MiB is more than 80% of this host's ${hostMiB} MiB: the host may swap`);
+    if (c.system.cpus > hostCpus().length) w.push(`${c.system.cpus} vCPUs is more than this host's ${hostCpus().length} CPUs: the guest will run slowly`);
+    return w;
+  }
+
+  // ---- creation -------------------------------------------------------------------------
+
+  async create(args: ParsedArgs<'vms.create'>): Promise<VmDetails> {
+    const name = this.library.checkName(args.name);
+    const hostCpuCount = hostCpus().length;
+    const hostMiB = Math.floor(totalmem() / 1024 ** 2);
+
+    // Everything that can be checked is checked before anything touches the disk.
+    let os: OsProfile | undefined;
+    let iso: string | null = null;
+    if (args.iso) {
+      iso = resolve(args.iso);
+      await requireReadableFile(iso, 'ISO');
+      if (!(await isIso9660(iso))) {
+        throw new VireoError('INVALID_ARGUMENT', `${iso} is not an ISO 9660 image (no CD001 signature at sector 16): choose an install ISO`, { field: 'iso' });
+      }
+    }
+    if (args.os) {
+      os = getOs(args.os);
+      if (!os) throw new VireoError('INVALID_ARGUMENT', `unknown OS id "${args.os}": run \`vireo os list\` to see the ids`, { field: 'os' });
+    } else if (iso) {
+      const d = await detectOs(iso).catch(() => null);
+      if (d?.status === 'detected') os = d;
+    }
+    let importDisk: string | null = null;
+    if (args.importDisk) {
+      importDisk = resolve(args.importDisk);
+      await requireReadableFile(importDisk, 'disk image');
+    }
+
+    const rec = os?.recommended ?? { cpus: 2, memoryMiB: 2048, diskGiB: 20 };
+    const min = os?.minimum ?? { cpus: 1, memoryMiB: 16, diskGiB: 0 };
+    const cpus = args.cpus ?? Math.min(rec.cpus, hostCpuCount);
+    if (!Number.isInteger(cpus) || cpus < 1) throw new VireoError('INVALID_ARGUMENT', `CPUs must be a whole number of at least 1 (got ${cpus})`, { field: 'cpus' });
+    if (cpus > hostCpuCount) throw new VireoError('INVALID_ARGUMENT', `${cpus} CPUs is more than this host has (${hostCpuCount}): choose at most ${hostCpuCount}`, { field: 'cpus' });
+    const memoryMiB = args.memory !== undefined ? sizeArg(args.memory, 'M', 'memory') / 1024 ** 2 : Math.min(rec.memoryMiB, Math.floor(hostMiB / 2));
+    if (!Number.isInteger(memoryMiB)) throw new VireoError('INVALID_ARGUMENT', `memory must be a whole number of MiB (got ${memoryMiB} MiB)`, { field: 'memory' });
+    if (memoryMiB < 16) throw new VireoError('INVALID_ARGUMENT', `memory ${memoryMiB} MiB is too small: give at least 16M`, { field: 'memory' });
+    if (memoryMiB > hostMiB) throw new VireoError('INVALID_ARGUMENT', `memory ${formatBytes(memoryMiB * 1024 ** 2)} is more than this host has (${formatBytes(hostMiB * 1024 ** 2)}): choose less`, { field: 'memory' });
+    const diskBytes = importDisk ? 0 : args.disk !== undefined ? sizeArg(args.disk, 'G', 'disk') : rec.diskGiB * 1024 ** 3;
+    if (diskBytes > MAX_DISK_BYTES) throw new VireoError('INVALID_ARGUMENT', `disk size ${formatBytes(diskBytes)} is too large (at most 64 TiB)`, { field: 'disk' });
+    if (!importDisk && args.disk !== undefined && os && diskBytes < min.diskGiB * 1024 ** 3) {
+      throw new VireoError('INVALID_ARGUMENT', `disk ${formatBytes(diskBytes)} is below what ${os.name} needs (${min.diskGiB} GiB): choose at least ${min.diskGiB}G`, { field: 'disk' });
+    }
+    if (args.accel && args.accel !== 'auto' && args.accel !== 'tcg') {
+      const report = await this.host.accelReport();
+      resolveAccel(args.accel, report); // throws UNSUPPORTED with the reason when absent
+    }
+    const profile = args.profile ?? os?.profile ?? 'modern';
+    const firmware = args.firmware ?? os?.firmware ?? 'bios';
+    const secureBoot = args.secureBoot ?? (firmware === 'uefi' && (os?.secureBoot ?? false));
+    const tpm = args.tpm ?? os?.tpm ?? false;
+    if (secureBoot && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { field: 'secureBoot' });
+
+    const img = new QemuImg(await this.host.qemuImg());
+    const fwList = firmware === 'uefi' ? await this.host.firmwareList() : [];
+
+    const title = `Create VM "${name}"`;
+    const entry = await this.jobs.run({ kind: importDisk ? 'import' : 'create', title, cancellable: true }, (job) =>
+      this.library.create(name, async (staging, id) => {
+        const base = baseConfig(id, name);
+        const defaults = defaultsForOs({ family: os?.family ?? 'other', id: os?.id ?? 'unknown', profile, firmware, secureBoot, tpm });
+        const merged = mergePatch(mergePatch(base, defaults), {
+          os: { id: os?.id ?? 'unknown', name: os?.name ?? 'Unknown OS', family: os?.family ?? 'other' },
+          profile,
+          system: { cpus, memoryMiB, firmware, secureBoot, tpm, ...(args.accel ? { accel: args.accel } : {}) },
+          cdrom: { iso },
+          boot: { order: iso ? ['cdrom', 'disk'] : ['disk', 'cdrom'] },
+        }) as Record<string, unknown>;
+        const config = VmConfigSchema.parse(merged);
+        const bus = config.disks[0]?.bus ?? (profile === 'legacy' ? 'ide' : 'virtio');
+        if (importDisk) {
+          await img.convert(importDisk, join(staging, 'disk0.qcow2'), { toFormat: 'qcow2', onProgress: (f) => job.progress(f * 0.95), signal: job.signal });
+        } else if (diskBytes > 0) {
+          await img.create(join(staging, 'disk0.qcow2'), { format: 'qcow2', sizeBytes: diskBytes });
+        }
+        config.disks = importDisk || diskBytes > 0 ? [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus, readOnly: false, cache: 'writeback', discard: true }] : [];
+        if (firmware === 'uefi') {
+          const fw = chooseFirmware(fwList, { machine: config.system.machine, secureBoot });
+          await createNvram(fw, staging, await this.host.qemuImg());
+        }
+        job.progress(1);
+        return config;
+      }),
+    );
+    this.machineFor(entry);
+    this.bus.emit('vm.changed', { id: entry.id });
+    if (args.start) await this.start(entry.id);
+    return this.details(entry.id);
+  }
+
+  // ---- settings -------------------------------------------------------------------------
+
+  async update(ref: string, patch: Record<string, unknown>): Promise<VmDetails> {
+    const entry = this.resolve(ref);
+    const config = this.requireConfig(entry);
+    const m = this.machineFor(entry);
+    for (const forbidden of ['id', 'schemaVersion', 'createdAt']) {
+      if (forbidden in patch) throw new VireoError('INVALID_ARGUMENT', `${forbidden} cannot be changed`, { field: forbidden });
+    }
+    if (m.isActive) {
+      const blocked = Object.keys(patch).filter((k) => !LIVE_EDITABLE_TOP.has(k));
+      if (blocked.length) {
+        throw new VireoError('INVALID_STATE', `${blocked.join(', ')} can only be changed while "${config.name}" is stopped: shut it down first`, { fields: blocked, state: m.state });
+      }
+    }
+    if (typeof patch.name === 'string') patch.name = this.library.checkName(patch.name, entry.id);
+    const merged = mergePatch(config, patch);
+    const parsed = VmConfigSchema.safeParse(merged);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      throw new VireoError('INVALID_ARGUMENT', `invalid settings: ${issues[0]?.path}: ${issues[0]?.message}`, { issues });
+    }
+    const next = parsed.data;
+    if (next.system.secureBoot && next.system.firmware !== 'uefi') {
+      throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { issues: [{ path: 'system.secureBoot', message: 'needs UEFI' }] });
+    }
+    if (next.cdrom.iso && next.cdrom.iso !== config.cdrom.iso) {
+      await requireReadableFile(next.cdrom.iso, 'ISO');
+      if (!(await isIso9660(next.cdrom.iso))) throw new VireoError('INVALID_ARGUMENT', `${next.cdrom.iso} is not an ISO 9660 image: choose an ISO file`, { issues: [{ path: 'cdrom.iso', message: 'not an ISO' }] });
+    }
+    const saved = await this.library.saveConfig(entry, next);
+    m.setName(next.name);
+    this.bus.emit('vm.changed', { id: saved.id });
+    return this.details(saved.id);
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------
+
+  /** `opts.extraArgv` (e.g. `-loadvm <tag>` from snapshot restore) goes before the user's extra args. */
+  async start(ref: string, opts: { extraArgv?: string[] } = {}): Promise<VmDetails> {
+    const entry = this.resolve(ref);
+    const config = this.requireConfig(entry);
+    const m = this.machineFor(entry);
+    requireState('start', config.name, m.state, ['stopped', 'crashed']);
+    const q = await this.host.qemuBinary();
+    const caps = await this.host.capabilities();
+    const report = await this.host.accelReport();
+    const { accel, reason } = resolveAccel(config.system.accel, report);
+
+    if (config.cdrom.iso && !existsSync(config.cdrom.iso)) {
+      throw new VireoError('NOT_FOUND', `the ISO in the CD-ROM drive is missing (${config.cdrom.iso}): eject it or choose another in Settings → CD-ROM`, { field: 'cdrom.iso' });
+    }
+    for (const d of config.disks) {
+      const p = this.diskPath(entry, d.file);
+      if (!existsSync(p)) throw new VireoError('NOT_FOUND', `disk ${d.id} is missing (${p}): restore the file or remove the disk in Settings → Disks`, { disk: d.id });
+    }
+
+    let firmware;
+    if (config.system.firmware === 'uefi') {
+      const fw = chooseFirmware(await this.host.firmwareList(), { machine: config.system.machine, secureBoot: config.system.secureBoot });
+      let nvram = NVRAM_FILES.map((f) => join(entry.paths.dir, f)).find((f) => existsSync(f));
+      let varsFormat: 'qcow2' | 'raw' = nvram?.endsWith('.qcow2') ? 'qcow2' : 'raw';
+      if (!nvram) {
+        // Firmware switched to UEFI in settings after creation: give it its store now.
+        const created = await createNvram(fw, entry.paths.dir, await this.host.qemuImg());
+        nvram = created.path;
+        varsFormat = created.format;
+      }
+      firmware = { code: fw.code, codeFormat: fw.codeFormat, vars: nvram, varsFormat, secureBoot: config.system.secureBoot, requiresSmm: fw.requiresSmm || config.system.secureBoot };
+    }
+
+    let tpmSocket: string | undefined;
+    const cleanups: Array<() => Promise<void>> = [];
+    const runtimeDir = entry.paths.runtime;
+    if (config.system.tpm) {
+      const { ensurePrivateDir } = await import('../paths.ts');
+      ensurePrivateDir(runtimeDir);
+      const tpm = await startSwtpm({ stateDir: entry.paths.tpmState, runtimeDir, logFile: join(entry.paths.logs, 'swtpm.log') });
+      tpmSocket = tpm.socket;
+      cleanups.push(() => stopSwtpm(runtimeDir));
+    }
+    const argv = buildArgv(config, {
+      vmDir: entry.paths.dir,
+      runtimeDir,
+      accel,
+      caps,
+      platform: process.platform,
+      firmware,
+      tpmSocket,
+      pidFile: entry.paths.pidFile,
+      serialLog: entry.paths.serialLog,
+    });
+    // A second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
+    const extraIdx = argv.length - config.advanced.extraArgs.length;
+    argv.splice(extraIdx, 0, '-qmp', `unix:${entry.paths.qmpCmdSocket.replaceAll(',', ',,')},server=on,wait=off`, ...(opts.extraArgv ?? []));
+    try {
+      await m.start({
+        binary: q.binary,
+        argv,
+        accel,
+        accelReason: reason,
+        cleanup: async () => {
+          for (const c of cleanups) await c();
+        },
+        afterSpawn: (pid) => void applyProcessPolicy(pid, config.system).then((notes) => notes.forEach((n) => process.emitWarning(`vireo: ${n}`))),
+      });
+    } catch (e) {
+      for (const c of cleanups) await c().catch(() => {});
+      throw e;
+    }
+    await secureSocket(entry.paths.vncSocket).catch(() => {});
+    return this.details(entry.id);
+  }
+
+  async stop(ref: string, opts: { force?: boolean; timeoutSec?: number }): Promise<VmDetails> {
+    const entry = this.resolve(ref);
+    const m = this.machineFor(entry);
+    if (!m.isActive) {
+      throw new VireoError('INVALID_STATE', `"${entry.config?.name ?? entry.id}" is not running (it is ${m.state})`, { state: m.state });
+    }
+    await m.stop({ force: opts.force, timeoutMs: (opts.timeoutSec ?? 60) * 1000 });
+    return this.details(entry.id);
+  }
+
+  async pause(ref: string) {
+    const entry = this.resolve(ref);
+    await this.machineFor(entry).pause();
+    return this.details(entry.id);
+  }
+
+  async resume(ref: string) {
+    const entry = this.resolve(ref);
+    await this.machineFor(entry).resume();
+    return this.details(entry.id);
+  }
+
+  async reset(ref: string) {
+    const entry = this.resolve(ref);
+    await this.machineFor(entry).reset();
+    return this.details(entry.id);
+  }
+
+  async sendKeys(ref: string, keys: string[]) {
+    const m = this.machineFor(this.resolve(ref));
+    await m.monitor('send keys to').execute('send-key', { keys: keys.map((k) => ({ type: 'qcode', data: k })) });
+    return { ok: true as const };
+  }
+
+  async setMemory(ref: string, memoryMiB: number) {
+    const entry = this.resolve(ref);
+    const config = this.requireConfig(entry);
+    if (!config.devices.balloon) throw new VireoError('UNSUPPORTED', `"${config.name}" has no memory balloon: enable it in Settings → Advanced devices and restart`);
+    if (memoryMiB > config.system.memoryMiB) throw new VireoError('INVALID_ARGUMENT', `the balloon can only shrink memory below the VM's ${config.system.memoryMiB} MiB`);
+    const qmp = this.machineFor(entry).monitor('resize memory of');
+    await qmp.execute('balloon', { value: memoryMiB * 1024 * 1024 });
+    const r = await qmp.execute<{ actual: number }>('query-balloon');
+    return { actualMiB: Math.round(r.actual / 1024 ** 2) };
+  }
+
+  async changeMedia(ref: string, iso: string | null) {
+    const entry = this.resolve(ref);
+    const config = this.requireConfig(entry);
+    const m = this.machineFor(entry);
+    if (iso) {
+      iso = resolve(iso);
+      await requireReadableFile(iso, 'ISO');
+      if (!(await isIso9660(iso))) throw new VireoError('INVALID_ARGUMENT', `${iso} is not an ISO 9660 image: choose an ISO file`);
+    }
+    if (m.isActive) {
+      const qmp = m.monitor('change the CD of');
+      if (iso) await qmp.execute('blockdev-change-medium', { id: 'cdrom0', filename: iso, format: 'raw', 'read-only-mode': 'read-only' });
+      else await qmp.execute('eject', { id: 'cdrom0', force: true });
+    }
+    await this.library.saveConfig(entry, { ...config, cdrom: { ...config.cdrom, iso } });
+    this.bus.emit('vm.changed', { id: entry.id });
+    return this.details(entry.id);
+  }
+
+  async delete(ref: string, _keepDisks = false): Promise<{ deleted: string }> {
+    const entry = this.resolve(ref);
+    const m = this.machineFor(entry);
+    requireState('delete', entry.config?.name ?? entry.id, m.state, ['stopped', 'crashed']);
+    const dependents = this.library.list().filter((e) => e.config?.disks.some((d) => d.file.startsWith(entry.paths.dir + '/') || d.file.includes(`/${entry.id}/`)));
+    if (dependents.length) {
+      throw new VireoError('IN_USE', `"${entry.config?.name}" is the base of linked clones: ${dependents.map((d) => d.config?.name).join(', ')}; delete or fully clone them first`, {
+        dependents: dependents.map((d) => ({ id: d.id, name: d.config?.name })),
+      });
+    }
+    await this.library.remove(entry.id);
+    this.machines.delete(entry.id);
+    this.bus.emit('vm.changed', { id: entry.id, removed: true });
+    return { deleted: entry.id };
+  }
+
+  async stats(ref: string) {
+    const entry = this.resolve(ref);
+    const m = this.machineFor(entry);
+    if (!m.pid || !m.isActive) throw new VireoError('INVALID_STATE', `"${entry.config?.name}" is not running`);
+    const { processStats } = await import('./policy.ts');
+    const s = await processStats(m.pid);
+    let balloonMiB: number | null = null;
+    try {
+      const b = await m.monitor('query').execute<{ actual: number }>('query-balloon');
+      balloonMiB = Math.round(b.actual / 1024 ** 2);
+    } catch {
+      balloonMiB = null;
+    }
+    return { ...s, balloonMiB };
+  }
+
+  /** Engine shutdown: stop watching; VMs keep running (they are detached). */
+  detachAll() {
+    for (const m of this.machines.values()) m.detach();
+  }
+
+  allMachines() {
+    return [...this.machines.values()];
+  }
+}
+
+function sizeArg(v: string | number, unit: 'M' | 'G', field: string): number {
+  try {
+    return parseSize(v, unit);
+  } catch (e) {
+    throw new VireoError('INVALID_ARGUMENT', `${field}: ${(e as Error).message}`, { field });
+  }
+}
+
+async function requireReadableFile(p: string, what: string) {
+  let st;
+  try {
+    st = await stat(p);
+  } catch {
+    throw new VireoError('NOT_FOUND', `${what} file ${p} does not exist: check the path`, { path: p });
+  }
+  if (!st.isFile()) throw new VireoError('INVALID_ARGUMENT', `${p} is not a file: choose a ${what} file`, { path: p });
+  await access(p, constants.R_OK).catch(() => {
+    throw new VireoError('INVALID_ARGUMENT', `${p} cannot be read: check its permissions`, { path: p });
+  });
+}
+
+/** Why snapshots would not work for this VM, said up front instead of failing late. */
+export function snapshotAvailability(c: VmConfig | null, disks: DiskDetails[]): { available: boolean; reason: string | null } {
+  if (!c) return { available: false, reason: 'the VM configuration is broken' };
+  const nonQcow = c.disks.filter((d) => d.format !== 'qcow2' && !d.readOnly);
+  if (nonQcow.length) {
+    return { available: false, reason: `disk ${nonQcow.map((d) => `${d.id} (${d.format})`).join(', ')} is not qcow2: convert it to qcow2 to use snapshots` };
+  }
+  const missing = disks.filter((d) => d.error);
+  if (missing.length) return { available: false, reason: `disk ${missing[0]!.id} cannot be read: ${missing[0]!.error}` };
+  if (c.system.firmware === 'uefi' && c.disks.length === 0) {
+    return { available: true, reason: null };
+  }
+  return { available: true, reason: null };
+}
+
+export { newMac };
