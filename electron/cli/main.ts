@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VireoError, toWireError } from '../api/errors.ts';
+import { createEngine, type Engine } from '../engine/index.ts';
+import { startServer } from '../server/server.ts';
+import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
+import type { MethodName, Args, Result } from '../api/contract.ts';
+
+// `vireo`: the same engine as the app, over the in-process transport (arguments are parsed by
+// the contract's schemas exactly as over IPC). Exit codes: 0 ok, 1 error ({code,message} on
+// stderr with --json), 2 usage.
+
+const program = new Command();
+let engine: Engine | null = null;
+let jsonMode = false;
+
+async function getEngine(opts: { watch?: boolean; allowedOrigins?: string[] } = {}): Promise<Engine> {
+  const g = program.opts<{ home?: string }>();
+  engine ??= await createEngine({ home: g.home, watch: opts.watch, allowedOrigins: opts.allowedOrigins });
+  return engine;
+}
+
+async function call<M extends MethodName>(method: M, args: Args<M>): Promise<Result<M>> {
+  return (await getEngine()).client.call(method, args);
+}
+
+function print(result: unknown, human: (r: never) => string) {
+  process.stdout.write((jsonMode ? JSON.stringify(result, null, 2) : human(result as never)) + '\n');
+}
+
+/** Wraps a command: runs it, prints, and leaves running VMs alone on the way out. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    const cmd = args[args.length - 1] as Command;
+    jsonMode = !!cmd.optsWithGlobals().json;
+    try {
+      await fn(...args);
+    } finally {
+      if (engine && !keepAlive) {
+        await engine.dispose();
+        engine = null;
+      }
+    }
+  };
+}
+let keepAlive = false;
+
+program
+  .name('vireo')
+  .description('Vireo: virtual machines with QEMU, from the command line')
+  .option('--home <dir>', 'VM library folder (default: $VIREO_HOME, else the app-data folder)')
+  .option('--json', 'print machine-readable JSON')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.command('host').description('host, QEMU, accelerator verdict, firmware and TPM').option('--refresh', 're-run discovery and the accelerator self-test')
+  .action(action(async (o: { refresh?: boolean }) => print(await call('host.info', { refresh: o.refresh }), formatHost)));
+
+program.command('list').alias('ls').description('list VMs')
+  .action(action(async () => print(await call('vms.list', {}), formatList)));
+
+program.command('create <name>').description('create a VM')
+  .option('--iso <file>', 'install ISO (its OS is detected)')
+  .option('--import-disk <file>', 'import an existing disk image (vmdk, vdi, vhdx, raw, qcow2)')
+  .option('--os <id>', 'OS id (see `vireo os list`), overrides detection')
+  .option('--cpus <n>', 'virtual CPUs', intArg)
+  .option('--memory <size>', 'memory, e.g. 2G or 512M')
+  .option('--disk <size>', 'disk size, e.g. 20G')
+  .addOption(new Option('--accel <a>', 'accelerator').choices(['auto', 'kvm', 'hvf', 'whpx', 'tcg']))
+  .addOption(new Option('--profile <p>', 'device profile').choices(['modern', 'legacy']))
+  .addOption(new Option('--firmware <f>', 'firmware').choices(['bios', 'uefi']))
+  .option('--secure-boot', 'UEFI Secure Boot')
+  .option('--no-secure-boot', 'no Secure Boot')
+  .option('--tpm', 'TPM 2.0 (swtpm)')
+  .option('--no-tpm', 'no TPM')
+  .option('--start', 'start it after creation')
+  .action(action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
+    const src = (k: string) => cmd.getOptionValueSource(k) === 'cli';
+    const r = await call('vms.create', {
+      name,
+      ...(o.iso ? { iso: String(o.iso) } : {}),
+      ...(o.importDisk ? { importDisk: String(o.importDisk) } : {}),
+      ...(o.os ? { os: String(o.os) } : {}),
+      ...(o.cpus !== undefined ? { cpus: o.cpus as number } : {}),
+      ...(o.memory ? { memory: String(o.memory) } : {}),
+      ...(o.disk ? { disk: String(o.disk) } : {}),
+      ...(o.accel ? { accel: o.accel as 'auto' } : {}),
+      ...(o.profile ? { profile: o.profile as 'modern' } : {}),
+      ...(o.firmware ? { firmware: o.firmware as 'bios' } : {}),
+      ...(src('secureBoot') ? { secureBoot: !!o.secureBoot } : {}),
+      ...(src('tpm') ? { tpm: !!o.tpm } : {}),
+      ...(o.start ? { start: true } : {}),
+    });
+    print(r, formatVm);
+  }));
+
+program.command('show <vm>').description('show a VM: state, pid, serial log, disks')
+  .action(action(async (vm: string) => print(await call('vms.get', { vm }), formatVm)));
+
+program.command('start <vm>').description('start a VM (it keeps running after this command exits)')
+  .action(action(async (vm: string) => print(await call('vms.start', { vm }), (v: { name: string; runtime: { pid: number } }) => `${v.name} is running (pid ${v.runtime.pid})`)));
+
+program.command('stop <vm>').description('shut down (ACPI), then quit, then kill; --force powers off at once')
+  .option('--force', 'power off without asking the guest')
+  .option('--timeout <seconds>', 'how long the guest may take to shut down', numArg, 60)
+  .action(action(async (vm: string, o: { force?: boolean; timeout: number }) =>
+    print(await call('vms.stop', { vm, force: o.force, timeoutSec: o.timeout }), (v: { name: string; state: string }) => `${v.name} is ${v.state}`)));
+
+for (const verb of ['pause', 'resume', 'reset'] as const) {
+  program.command(`${verb} <vm>`).description(`${verb} a running VM`)
+    .action(action(async (vm: string) => print(await call(`vms.${verb}`, { vm }), (v: { name: string; state: string }) => `${v.name} is ${v.state}`)));
+}
+
+program.command('delete <vm>').alias('rm').description('delete a stopped VM and its files')
+  .action(action(async (vm: string) => print(await call('vms.delete', { vm }), (r: { deleted: string }) => `deleted ${r.deleted}`)));
+
+program.command('screenshot <vm> <out.png>').description('save the VM screen as PNG')
+  .action(action(async (vm: string, out: string) => {
+    const r = await call('vms.screenshot', { vm });
+    await writeFile(out, Buffer.from(r.png, 'base64'));
+    print({ file: resolve(out) }, (x: { file: string }) => `saved ${x.file}`);
+  }));
+
+program.command('console <vm>').description('attach to the serial console (Ctrl+] to detach)')
+  .action(action(async (vm: string) => {
+    const v = await call('vms.get', { vm });
+    if (!v.runtime.serialSocket) throw new VireoError('INVALID_STATE', `"${v.name}" is not running or has no serial port`);
+    await attachConsole(v.runtime.serialSocket);
+  }));
+
+program.command('detect-os <iso>').description('detect the OS on an install ISO')
+  .action(action(async (iso: string) => print(await call('os.detect', { path: iso }), (r: { status: string; name?: string; id?: string; reason?: string; iso?: Record<string, string> }) =>
+    r.status === 'detected' ? `${r.name} (${r.id})` : `unknown: ${r.reason}${r.iso?.volumeId ? ` (volume id "${r.iso.volumeId}")` : ''}`)));
+
+const os = program.command('os').description('the OS table');
+os.command('list [query]').description('search the OS list').action(action(async (query: string | undefined) =>
+  print(await call('os.list', { query }), (l: Array<{ id: string; name: string }>) => table([['ID', 'NAME'], ...l.map((o) => [o.id, o.name])]))));
+
+const disk = program.command('disk').description('disk images (qemu-img)');
+disk.command('create <file> <size>').option('--format <f>', 'qcow2 or raw', 'qcow2').action(action(async (file: string, size: string, o: { format: 'qcow2' | 'raw' }) =>
+  print(await call('disks.create', { path: file, size, format: o.format }), imageLine)));
+disk.command('info <file>').action(action(async (file: string) => print(await call('disks.info', { path: file }), imageLine)));
+disk.command('resize <file> <size>').option('--shrink', 'allow shrinking (loses data past the end)').action(action(async (file: string, size: string, o: { shrink?: boolean }) =>
+  print(await call('disks.resize', { path: file, size, shrink: o.shrink }), imageLine)));
+disk.command('convert <file> <output>').description('convert vmdk/vdi/vhdx/raw to qcow2').action(action(async (file: string, output: string) =>
+  print(await call('disks.convert', { path: file, output }), imageLine)));
+disk.command('check <file>').action(action(async (file: string) => {
+  const r = await call('disks.check', { path: file });
+  print(r, (x: { ok: boolean; corruptions: number; leaks: number }) => (x.ok ? 'no errors found' : `${x.corruptions} corruptions, ${x.leaks} leaked clusters`));
+  if (!r.ok) process.exitCode = 1;
+}));
+
+const snap = program.command('snapshot').description('snapshots (live with RAM when running, offline when stopped)');
+snap.command('list <vm>').action(action(async (vm: string) => print(await call('snapshots.list', { vm }), formatTree)));
+snap.command('save <vm> <name>').option('-d, --description <text>').action(action(async (vm: string, name: string, o: { description?: string }) =>
+  print(await call('snapshots.save', { vm, name, description: o.description }), formatTree)));
+snap.command('restore <vm> <snapshot>').action(action(async (vm: string, s: string) => print(await call('snapshots.restore', { vm, snapshot: s }), formatTree)));
+snap.command('delete <vm> <snapshot>').action(action(async (vm: string, s: string) => print(await call('snapshots.delete', { vm, snapshot: s }), formatTree)));
+snap.command('rename <vm> <snapshot> <name>').option('-d, --description <text>').action(action(async (vm: string, s: string, name: string, o: { description?: string }) =>
+  print(await call('snapshots.rename', { vm, snapshot: s, name, description: o.description }), formatTree)));
+
+program.command('clone <vm> <name>').description('clone a VM (full copy, or --linked overlay)')
+  .option('--linked', 'linked clone: a qcow2 overlay on a protected base')
+  .option('--from-snapshot <s>', 'clone the state of a snapshot')
+  .action(action(async (vm: string, name: string, o: { linked?: boolean; fromSnapshot?: string }) =>
+    print(await call('vms.clone', { vm, name, linked: o.linked, fromSnapshot: o.fromSnapshot }), formatVm)));
+
+program.command('serve').description('serve the app in a browser (headless hosts)')
+  .option('--host <addr>', 'address to bind', '127.0.0.1')
+  .option('--port <n>', 'port (0: any free one)', intArg, 8080)
+  .option('--token <t>', 'access token (default: random)')
+  .action(action(async (o: { host: string; port: number; token?: string }) => {
+    keepAlive = true;
+    const loopback = ['127.0.0.1', '::1', 'localhost'].includes(o.host);
+    const eng = await getEngine({ watch: true, allowedOrigins: loopback ? [] : [`http://${o.host}:${o.port}`] });
+    const staticDir = join(repoRoot(), '.vite', 'renderer', 'main_window');
+    const server = await startServer({ engine: eng, host: o.host, port: o.port, token: o.token, staticDir });
+    if (!loopback) process.stderr.write(`warning: serving on ${o.host}: anyone who can reach it and has the token controls your VMs\n`);
+    process.stdout.write(`Vireo is serving at ${server.url}\n`);
+    const stop = async () => {
+      await server.close();
+      await eng.dispose(); // VMs keep running; a new engine re-attaches
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }));
+
+function imageLine(i: { path: string; format: string; virtualSize: number }) {
+  return `${i.path}: ${i.format}, ${i.virtualSize} bytes`;
+}
+
+function intArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new CommanderError(2, 'vireo.usage', `"${v}" is not a whole number`);
+  return n;
+}
+function numArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new CommanderError(2, 'vireo.usage', `"${v}" is not a number`);
+  return n;
+}
+
+function repoRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+function attachConsole(socketPath: string): Promise<void> {
+  return new Promise((resolveDone, reject) => {
+    const sock = createConnection(socketPath);
+    const stdin = process.stdin;
+    sock.once('error', (e) => reject(new VireoError('IO_ERROR', `cannot attach to the serial console: ${e.message}`)));
+    sock.once('connect', () => {
+      process.stderr.write('Connected to the serial console. Press Ctrl+] to detach.\n');
+      if (stdin.isTTY) stdin.setRawMode(true);
+      stdin.resume();
+      stdin.on('data', (b: Buffer) => {
+        if (b.includes(0x1d)) {
+          sock.end();
+          return;
+        }
+        sock.write(b);
+      });
+      sock.pipe(process.stdout);
+    });
+    sock.once('close', () => {
+      if (stdin.isTTY) stdin.setRawMode(false);
+      stdin.pause();
+      resolveDone();
+    });
+  });
+}
+
+async function main() {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) process.exit(0);
+      process.exit(2);
+    }
+    const w = toWireError(e);
+    if (jsonMode || process.argv.includes('--json')) process.stderr.write(JSON.stringify({ code: w.code, message: w.message }) + '\n');
+    else process.stderr.write(`vireo: ${w.message} (${w.code})\n`);
+    process.exit(w.code === 'INVALID_ARGUMENT' && /^[a-z.]+: /.test(w.message) ? 1 : 1);
+  }
+  if (!keepAlive) process.exit(process.exitCode ?? 0);
+}
+
+void main();

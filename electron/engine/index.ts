@@ -1,0 +1,281 @@
+import { readdir, stat } from 'node:fs/promises';
+import { watch, type FSWatcher, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VireoError } from '../api/errors.ts';
+import { EventBus, createDispatcher, inProcessClient, type Dispatch } from '../api/dispatch.ts';
+import type { ApiClient, Handlers } from '../api/contract.ts';
+import type { DetectResult, FileEntry, ImageInfo, OsEntry } from '../api/types.ts';
+import { parseSize } from '../api/schemas/common.ts';
+import { resolveHome, runtimeRoot, ensurePrivateDir } from './paths.ts';
+import { Library } from './library/library.ts';
+import { HostService } from './host.ts';
+import { Jobs } from './jobs.ts';
+import { VmService } from './vm/service.ts';
+import { SnapshotService } from './snapshots/service.ts';
+import { DisplayBridge } from './display/bridge.ts';
+import { QemuImg } from './disk/qemu-img.ts';
+import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts';
+
+// The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
+// implements every method of the contract as a handler. Transports (IPC, WebSocket,
+// in-process) wrap `dispatch`; none of them reaches past it.
+
+export interface EngineOptions {
+  /** library root; else VIREO_HOME, else the OS's app-data folder */
+  home?: string;
+  /** the app's resources folder (probe image, OS table, bundled QEMU) */
+  resourcesDir?: string;
+  qemuSetting?: string;
+  /** follow changes other engines (the CLI) make to the library; on for long-lived engines */
+  watch?: boolean;
+  /** origins the display bridge accepts besides loopback (vireo serve --host) */
+  allowedOrigins?: string[];
+}
+
+export interface Engine {
+  home: string;
+  handlers: Handlers;
+  dispatch: Dispatch;
+  bus: EventBus;
+  client: ApiClient;
+  vms: VmService;
+  host: HostService;
+  bridge: DisplayBridge;
+  /** stop watching; running VMs keep running */
+  dispose(): Promise<void>;
+}
+
+export function defaultResourcesDir(): string {
+  // From electron/engine/ (source) two levels up; the packaged app passes its own.
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const cand of [join(here, '..', '..', 'resources'), join(here, '..', '..', '..', 'resources'), join(process.cwd(), 'resources')]) {
+    if (existsSync(join(cand, 'probe'))) return cand;
+  }
+  return join(process.cwd(), 'resources');
+}
+
+export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  const home = resolveHome(opts.home);
+  ensurePrivateDir(home);
+  const rtRoot = ensurePrivateDir(runtimeRoot(home));
+  const resourcesDir = opts.resourcesDir ?? defaultResourcesDir();
+  const bus = new EventBus();
+  const jobs = new Jobs(bus);
+  const host = new HostService({ home, resourcesDir, qemuSetting: opts.qemuSetting });
+  const library = new Library(home, rtRoot);
+  const vms = new VmService(library, host, jobs, bus);
+  const snapshots = new SnapshotService(vms, host, jobs, bus);
+  const bridge = new DisplayBridge({ allowedOrigins: opts.allowedOrigins });
+  await vms.load();
+
+  const img = async () => new QemuImg(await host.qemuImg());
+  const imageInfo = async (path: string): Promise<ImageInfo> => {
+    const i = await (await img()).info(path);
+    return { path, format: i.format, virtualSize: i.virtualSize, actualSize: i.actualSize ?? null, backingFile: i.backingFile ?? null, snapshots: i.snapshots.length };
+  };
+  const socketOf = (id: string, kind: 'vnc' | 'serial') => () => {
+    const entry = library.get(id);
+    const m = entry ? vms.machineFor(entry) : null;
+    if (!entry || !m?.isActive) return null;
+    return kind === 'vnc' ? entry.paths.vncSocket : entry.paths.serialSocket;
+  };
+
+  const handlers: Handlers = {
+    'host.info': (a) => host.info(a.refresh),
+    'host.selfTest': (a) => host.accelReport(a.force),
+
+    'vms.list': async () => vms.list(),
+    'vms.get': (a) => vms.details(a.vm),
+    'vms.create': (a) => vms.create(a),
+    'vms.update': (a) => vms.update(a.vm, a.patch),
+    'vms.delete': async (a) => {
+      const entry = vms.resolve(a.vm);
+      await snapshots.assertNotBase(entry.id);
+      bridge.revoke(entry.id);
+      return vms.delete(a.vm, a.keepDisks);
+    },
+    'vms.start': (a) => vms.start(a.vm),
+    'vms.stop': (a) => vms.stop(a.vm, a),
+    'vms.pause': (a) => vms.pause(a.vm),
+    'vms.resume': (a) => vms.resume(a.vm),
+    'vms.reset': (a) => vms.reset(a.vm),
+    'vms.sendKeys': (a) => vms.sendKeys(a.vm, a.keys),
+    'vms.setMemory': (a) => vms.setMemory(a.vm, a.memoryMiB),
+    'vms.changeMedia': (a) => vms.changeMedia(a.vm, a.iso),
+    'vms.screenshot': async (a) => ({ png: (await snapshots.screenshot(a.vm)).toString('base64') }),
+    'vms.clone': (a) => snapshots.clone(a.vm, a.name, { linked: a.linked, fromSnapshot: a.fromSnapshot }),
+    'vms.stats': (a) => vms.stats(a.vm),
+
+    'snapshots.list': (a) => snapshots.list(a.vm),
+    'snapshots.save': (a) => snapshots.save(a.vm, a.name, a.description ?? ''),
+    'snapshots.restore': (a) => snapshots.restore(a.vm, a.snapshot),
+    'snapshots.delete': (a) => snapshots.delete(a.vm, a.snapshot),
+    'snapshots.rename': (a) => snapshots.rename(a.vm, a.snapshot, { name: a.name, description: a.description }),
+    'snapshots.thumbnail': async (a) => {
+      const png = await snapshots.thumbnail(a.vm, a.snapshot);
+      return { png: png ? png.toString('base64') : null };
+    },
+
+    'display.open': async (a) => {
+      const entry = vms.resolve(a.vm);
+      if (!vms.machineFor(entry).isActive) throw new VireoError('INVALID_STATE', `"${entry.config?.name}" is not running: start it to see its screen`);
+      return bridge.openSession({ kind: 'vnc', vmId: entry.id, socketPath: socketOf(entry.id, 'vnc') });
+    },
+    'console.open': async (a) => {
+      const entry = vms.resolve(a.vm);
+      if (!entry.config?.serial.enabled) throw new VireoError('UNSUPPORTED', `"${entry.config?.name}" has no serial port: enable it in Settings → Serial`);
+      if (!vms.machineFor(entry).isActive) throw new VireoError('INVALID_STATE', `"${entry.config?.name}" is not running: start it to use its console`);
+      return bridge.openSession({ kind: 'serial', vmId: entry.id, socketPath: socketOf(entry.id, 'serial') });
+    },
+
+    'os.detect': async (a) => toApiDetect(await detectOs(resolve(a.path))),
+    'os.list': async (a) =>
+      listOses(a.query)
+        .map((o) => getOs(o.id))
+        .filter((o): o is OsProfile => !!o)
+        .map(toOsEntry),
+
+    'disks.create': async (a) => {
+      const bytes = sizeOrThrow(a.size);
+      await (await img()).create(resolve(a.path), { format: a.format ?? 'qcow2', sizeBytes: bytes });
+      return imageInfo(resolve(a.path));
+    },
+    'disks.info': (a) => imageInfo(resolve(a.path)),
+    'disks.resize': async (a) => {
+      await (await img()).resize(resolve(a.path), sizeOrThrow(a.size), { shrink: a.shrink });
+      return imageInfo(resolve(a.path));
+    },
+    'disks.convert': async (a) => {
+      const out = resolve(a.output);
+      await jobs.run({ kind: 'convert', title: `Convert ${a.path} to qcow2` }, async (job) =>
+        (await img()).convert(resolve(a.path), out, { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal }),
+      );
+      return imageInfo(out);
+    },
+    'disks.check': async (a) => {
+      const r = await (await img()).check(resolve(a.path));
+      return { ok: r.ok, corruptions: r.corruptions, leaks: r.leaks };
+    },
+
+    'jobs.list': async () => jobs.list(),
+    'jobs.cancel': async (a) => jobs.cancel(a.id),
+
+    'files.list': (a) => listFiles(a.dir, a.filter ?? 'any'),
+  };
+
+  const dispatch = createDispatcher(handlers);
+  const client = inProcessClient(dispatch, bus);
+
+  let watcher: FSWatcher | null = null;
+  if (opts.watch) watcher = watchLibrary(library.vmsDir, async () => {
+    const before = new Map(vms.list().map((v) => [v.id, JSON.stringify(v)]));
+    await vms.refresh();
+    const after = vms.list();
+    for (const v of after) if (before.get(v.id) !== JSON.stringify(v)) bus.emit('vm.changed', { id: v.id });
+    for (const id of before.keys()) if (!after.some((v) => v.id === id)) bus.emit('vm.changed', { id, removed: true });
+  });
+
+  return {
+    home,
+    handlers,
+    dispatch,
+    bus,
+    client,
+    vms,
+    host,
+    bridge,
+    async dispose() {
+      watcher?.close();
+      await bridge.close();
+      vms.detachAll();
+    },
+  };
+}
+
+/** Debounced watch of the library folder: the CLI creating or deleting a VM shows up in the UI. */
+function watchLibrary(dir: string, onChange: () => Promise<void>): FSWatcher | null {
+  let timer: NodeJS.Timeout | null = null;
+  let running = false;
+  const fire = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (running) return fire();
+      running = true;
+      try {
+        await onChange();
+      } catch {
+        /* a half-written folder: the next change event retries */
+      } finally {
+        running = false;
+      }
+    }, 200);
+  };
+  try {
+    const w = watch(dir, { recursive: true }, (_ev, file) => {
+      if (file && /\.tmp$|^\.creating-|^\.deleting-|logs/.test(String(file))) return;
+      fire();
+    });
+    w.on('error', () => {});
+    return w;
+  } catch {
+    return null;
+  }
+}
+
+function sizeOrThrow(size: string | number): number {
+  try {
+    return parseSize(size, 'G');
+  } catch (e) {
+    throw new VireoError('INVALID_ARGUMENT', (e as Error).message, { field: 'size' });
+  }
+}
+
+function toOsEntry(o: OsProfile): OsEntry {
+  return {
+    id: o.id,
+    name: o.name,
+    family: o.family,
+    version: o.version ?? '',
+    vendor: o.vendor,
+    releaseDate: o.released,
+    recommended: o.recommended,
+    minimum: o.minimum,
+    firmware: o.firmware,
+    secureBoot: o.secureBoot,
+    tpm: o.tpm,
+    profile: o.profile,
+  };
+}
+
+function toApiDetect(d: Awaited<ReturnType<typeof detectOs>>): DetectResult {
+  const iso = Object.fromEntries(Object.entries(d.iso ?? {}).map(([k, v]) => [k, String(v)]));
+  if (d.status !== 'detected') return { status: 'unknown', reason: d.reason, iso };
+  return { ...toOsEntry(d), status: 'detected', arch: d.arch, ...(d.build ? { build: d.build } : {}), iso };
+}
+
+const ISO_EXT = /\.iso$/i;
+const DISK_EXT = /\.(qcow2|img|raw|vmdk|vdi|vhdx|vhd)$/i;
+
+async function listFiles(dir: string | undefined, filter: 'iso' | 'disk' | 'any') {
+  const target = resolve(dir ?? homedir());
+  let names: string[];
+  try {
+    names = await readdir(target);
+  } catch (e) {
+    throw new VireoError('NOT_FOUND', `cannot open folder ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const entries: FileEntry[] = [];
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    const path = join(target, name);
+    const st = await stat(path).catch(() => null);
+    if (!st) continue;
+    if (st.isDirectory()) entries.push({ name, path, kind: 'dir', size: 0 });
+    else if (st.isFile() && (filter === 'any' || (filter === 'iso' ? ISO_EXT : DISK_EXT).test(name))) entries.push({ name, path, kind: 'file', size: st.size });
+  }
+  entries.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
+  const parent = dirname(target);
+  return { dir: target, parent: parent === target ? null : parent, entries };
+}

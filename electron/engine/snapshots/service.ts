@@ -1,0 +1,489 @@
+import { existsSync } from 'node:fs';
+import { cp, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VireoError } from '../../api/errors.ts';
+import type { EventBus } from '../../api/dispatch.ts';
+import type { SnapshotTree, VmDetails, VmState } from '../../api/types.ts';
+import type { VmConfig } from '../../api/schemas/vm-config.ts';
+import type { HostService } from '../host.ts';
+import type { Jobs, JobContext } from '../jobs.ts';
+import type { VmService } from '../vm/service.ts';
+import type { LibraryEntry } from '../library/library.ts';
+import type { Machine } from '../vm/machine.ts';
+import { requireState } from '../vm/state-machine.ts';
+import { QEMU_IDS } from '../qemu/argv.ts';
+import { screendumpToPng } from '../display/png.ts';
+import { writeFileAtomic } from '../util/fs-atomic.ts';
+import { dropNode, loadMeta, newSnapshotId, reconcile, saveMeta, toApiNodes, type ImageTags, type SnapshotMeta } from './meta.ts';
+import { imageSnapshot, listImageSnapshots } from './img.ts';
+import { CloneService } from './clone.ts';
+
+// The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
+// snapshots: disks, plus the UEFI variable store when it is qcow2); snapshots.json adds names,
+// the tree and thumbnails, and is reconciled with the images on every read (see meta.ts).
+// Live snapshots (VM running or paused) hold RAM and device state and go through QMP jobs;
+// offline ones (VM stopped) through qemu-img. swtpm's state is plain files, copied beside.
+
+/** One image that takes part in snapshots: its QEMU node name and its file. */
+export interface SnapshotImage {
+  node: string;
+  path: string;
+}
+
+const LIVE_STATES: VmState[] = ['running', 'paused'];
+const JOB_TIMEOUT_MS = 60 * 60_000;
+
+export class SnapshotService {
+  private locks = new Map<string, Promise<unknown>>();
+  private readonly clones: CloneService;
+
+  constructor(
+    private readonly vms: VmService,
+    private readonly host: HostService,
+    private readonly jobs: Jobs,
+    private readonly bus: EventBus,
+  ) {
+    this.clones = new CloneService(vms, host, jobs, bus, {
+      tree: (entry) => this.lockedList(entry),
+      images: (entry) => this.images(entry),
+    });
+  }
+
+  async screenshot(ref: string): Promise<Buffer> {
+    const entry = this.vms.resolve(ref);
+    return this.screendump(entry, this.vms.machineFor(entry));
+  }
+
+  private async screendump(entry: LibraryEntry, m: Machine): Promise<Buffer> {
+    const qmp = m.monitor('take a screenshot of');
+    const file = join(entry.paths.runtime, `screen-${Date.now()}.ppm`);
+    try {
+      await qmp.execute('screendump', { filename: file });
+      return screendumpToPng(await readFile(file));
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /** Throws IN_USE when linked clones are built on this VM's disks (deleting it would break them). */
+  async assertNotBase(id: string): Promise<void> {
+    await this.clones.assertNotBase(id);
+  }
+
+  clone(ref: string, name: string, o: { linked?: boolean; fromSnapshot?: string }): Promise<VmDetails> {
+    return this.clones.clone(ref, name, o);
+  }
+
+  // ---- what takes part, and whether snapshots can work at all -------------------------
+
+  /** Writable images in snapshot order: disks first (the first holds the RAM state), then NVRAM. */
+  images(entry: LibraryEntry): SnapshotImage[] {
+    const c = entry.config;
+    if (!c) return [];
+    const out: SnapshotImage[] = c.disks.filter((d) => !d.readOnly).map((d) => ({ node: QEMU_IDS.diskNode(d), path: this.vms.diskPath(entry, d.file) }));
+    const nvram = join(entry.paths.dir, 'nvram.qcow2');
+    if (c.system.firmware === 'uefi' && existsSync(nvram)) out.push({ node: QEMU_IDS.pflashVars, path: nvram });
+    return out;
+  }
+
+  /** Why snapshots cannot work for this VM (null when they can), said before anyone tries. */
+  availability(entry: LibraryEntry): { available: boolean; reason: string | null } {
+    const no = (reason: string) => ({ available: false, reason });
+    const c: VmConfig | null = entry.config;
+    if (!c) return no(`the VM configuration is broken: ${entry.broken ?? 'unreadable vm.json'}`);
+    const nonQcow = c.disks.filter((d) => !d.readOnly && d.format !== 'qcow2');
+    if (nonQcow.length) {
+      return no(`disk ${nonQcow.map((d) => `${d.id} (${d.format})`).join(', ')} is not qcow2, and only qcow2 images can hold snapshots: convert it to qcow2 (Settings → Disks) to use snapshots`);
+    }
+    if (c.system.firmware === 'uefi' && existsSync(join(entry.paths.dir, 'nvram.fd')) && !existsSync(join(entry.paths.dir, 'nvram.qcow2'))) {
+      return no(
+        'the UEFI variable store is a raw file (nvram.fd) and cannot be part of a snapshot: with the VM stopped, run `qemu-img convert -O qcow2 nvram.fd nvram.qcow2` in its folder and delete nvram.fd',
+      );
+    }
+    const imgs = this.images(entry);
+    if (imgs.length === 0) return no('the VM has no writable disk to hold snapshots: add a qcow2 disk in Settings → Disks');
+    const missing = imgs.find((i) => !existsSync(i.path));
+    if (missing) return no(`image ${missing.path} (${missing.node}) is missing: restore the file or remove the disk in Settings → Disks`);
+    return { available: true, reason: null };
+  }
+
+  private requireAvailable(entry: LibraryEntry) {
+    const a = this.availability(entry);
+    if (!a.available) throw new VireoError('UNSUPPORTED', `snapshots are not available for "${entry.config?.name ?? entry.id}": ${a.reason}`, { reason: a.reason });
+  }
+
+  // ---- serialisation and reconciliation --------------------------------------------------
+
+  /** One snapshot or clone operation per VM at a time inside this engine. */
+  private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(id, tail);
+    void tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return next;
+  }
+
+  /** What each image holds. From QEMU itself while it runs: its view is the current one. */
+  private async readTags(entry: LibraryEntry, imgs: SnapshotImage[]): Promise<ImageTags> {
+    const m = this.vms.machineFor(entry);
+    const tags: ImageTags = new Map();
+    const toMap = (list: Array<{ name: string; vmStateSize: number; dateSec: number }>) => new Map(list.map((s) => [s.name, { vmStateSize: s.vmStateSize, dateSec: s.dateSec }]));
+    if (m.isActive) {
+      try {
+        type Node = { 'node-name': string; image?: { snapshots?: Array<{ name: string; 'vm-state-size'?: number; 'date-sec'?: number }> } };
+        const nodes = await m.monitor('read the snapshots of').execute<Node[]>('query-named-block-nodes');
+        for (const i of imgs) {
+          const n = nodes.find((x) => x['node-name'] === i.node);
+          if (!n) throw new Error(`node ${i.node} not found`);
+          tags.set(i.node, toMap((n.image?.snapshots ?? []).map((s) => ({ name: s.name, vmStateSize: s['vm-state-size'] ?? 0, dateSec: s['date-sec'] ?? 0 }))));
+        }
+        return tags;
+      } catch {
+        tags.clear();
+      }
+    }
+    const bin = await this.host.qemuImg();
+    for (const i of imgs) tags.set(i.node, toMap(await listImageSnapshots(bin, i.path, { forceShare: m.isActive })));
+    return tags;
+  }
+
+  /** Settles a pending restore that a running QEMU may still be doing (or did) as a job. */
+  private async restoreOutcome(m: Machine, id: string): Promise<'done' | 'failed' | 'running' | 'unknown'> {
+    if (!m.isActive) return 'unknown';
+    const argv = m.info?.argv ?? [];
+    const li = argv.indexOf('-loadvm');
+    if (li >= 0 && argv[li + 1] === id) return 'done';
+    try {
+      const qmp = m.monitor('check the restore of');
+      const jobs = await qmp.execute<Array<{ id: string; status: string; error?: string }>>('query-jobs');
+      const j = jobs.find((x) => x.id === `restore-${id}`);
+      if (!j) return 'unknown';
+      if (j.status !== 'concluded') return 'running';
+      await qmp.execute('job-dismiss', { id: j.id }).catch(() => {});
+      return j.error ? 'failed' : 'done';
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  /** Reads, reconciles and (when needed) repairs; returns metadata the images agree with. */
+  private async reconciled(entry: LibraryEntry): Promise<SnapshotMeta> {
+    const file = entry.paths.snapshotsMeta;
+    const meta = await loadMeta(file);
+    if (!this.availability(entry).available) return meta;
+    const imgs = this.images(entry);
+    let tags: ImageTags;
+    try {
+      tags = await this.readTags(entry, imgs);
+    } catch {
+      // An unreadable image must not make the tree forget snapshots the image may still hold.
+      return meta;
+    }
+    const m = this.vms.machineFor(entry);
+    const pending = meta.pending;
+    const outcome = pending?.op === 'restore' ? await this.restoreOutcome(m, pending.id) : undefined;
+    const r = reconcile({ meta, images: tags, active: m.isActive, restoreOutcome: outcome });
+    let next = r.meta;
+    const bin = await this.host.qemuImg();
+    const byNode = new Map(imgs.map((i) => [i.node, i.path]));
+    for (const p of r.purge) {
+      await imageSnapshot(bin, 'delete', byNode.get(p.image)!, p.tag);
+    }
+    if (r.purge.length) next = { ...next, trash: [] };
+    if (r.redoRestore) {
+      // Interrupted while stopped: the images may be half restored, so finish the job.
+      for (const i of imgs) await imageSnapshot(bin, 'apply', i.path, r.redoRestore);
+      await this.restoreTpm(entry, r.redoRestore);
+      next = { ...next, current: r.redoRestore, pending: null };
+    }
+    for (const id of r.dropped) await this.removeNodeFiles(entry, id);
+    const thumbsFixed = next.nodes.map((n) => ({ ...n, hasThumbnail: existsSync(this.thumbPath(entry, n.id)) }));
+    const thumbsChanged = thumbsFixed.some((n, i) => n.hasThumbnail !== next.nodes[i]!.hasThumbnail);
+    next = { ...next, nodes: thumbsFixed };
+    if (r.changed || r.purge.length || r.redoRestore || thumbsChanged) {
+      await saveMeta(file, next);
+      this.bus.emit('snapshots.changed', { vmId: entry.id });
+    }
+    return next;
+  }
+
+  private tree(entry: LibraryEntry, meta: SnapshotMeta): SnapshotTree {
+    const a = this.availability(entry);
+    return { vmId: entry.id, nodes: toApiNodes(meta), current: meta.current, available: a.available, reason: a.reason };
+  }
+
+  private lockedList(entry: LibraryEntry): Promise<SnapshotMeta> {
+    return this.withLock(entry.id, () => this.reconciled(entry));
+  }
+
+  private findNode(entry: LibraryEntry, meta: SnapshotMeta, ref: string) {
+    const byId = meta.nodes.find((n) => n.id === ref);
+    if (byId) return byId;
+    const byName = meta.nodes.filter((n) => n.name === ref);
+    if (byName.length === 1) return byName[0]!;
+    const vm = entry.config?.name ?? entry.id;
+    if (byName.length > 1) {
+      throw new VireoError('INVALID_ARGUMENT', `"${vm}" has ${byName.length} snapshots named "${ref}": use the id (${byName.map((n) => n.id).join(', ')})`, { ids: byName.map((n) => n.id) });
+    }
+    throw new VireoError('NOT_FOUND', `"${vm}" has no snapshot "${ref}": run \`vireo snapshot list ${vm}\` to see them`, { snapshot: ref });
+  }
+
+  // ---- files beside the images -----------------------------------------------------------
+
+  private thumbPath(entry: LibraryEntry, id: string) {
+    return join(entry.paths.thumbnails, `${id}.png`);
+  }
+
+  private snapDir(entry: LibraryEntry, id: string) {
+    return join(entry.paths.dir, 'snapshots', id);
+  }
+
+  private async saveTpm(entry: LibraryEntry, id: string) {
+    if (!entry.config?.system.tpm || !existsSync(entry.paths.tpmState)) return;
+    const dest = join(this.snapDir(entry, id), 'tpm');
+    await rm(dest, { recursive: true, force: true });
+    await cp(entry.paths.tpmState, dest, { recursive: true });
+  }
+
+  /** Only while swtpm is not running: it owns the state files while the VM runs. */
+  private async restoreTpm(entry: LibraryEntry, id: string) {
+    const src = join(this.snapDir(entry, id), 'tpm');
+    if (!existsSync(src)) return;
+    const tmp = join(entry.paths.dir, `.tpm-restore-${id}`);
+    await rm(tmp, { recursive: true, force: true });
+    await cp(src, tmp, { recursive: true });
+    await rm(entry.paths.tpmState, { recursive: true, force: true });
+    await rename(tmp, entry.paths.tpmState);
+  }
+
+  private async removeNodeFiles(entry: LibraryEntry, id: string) {
+    await rm(this.thumbPath(entry, id), { force: true });
+    await rm(this.snapDir(entry, id), { recursive: true, force: true });
+  }
+
+  // ---- API ------------------------------------------------------------------------------
+
+  async list(ref: string): Promise<SnapshotTree> {
+    const entry = this.vms.resolve(ref);
+    return this.tree(entry, await this.lockedList(entry));
+  }
+
+  async save(ref: string, name: string, description: string): Promise<SnapshotTree> {
+    const entry = this.vms.resolve(ref);
+    return this.withLock(entry.id, async () => {
+      this.requireAvailable(entry);
+      const vm = entry.config!.name;
+      const m = this.vms.machineFor(entry);
+      requireState('take a snapshot of', vm, m.state, ['running', 'paused', 'stopped', 'crashed']);
+      const meta = await this.reconciled(entry);
+      const live = LIVE_STATES.includes(m.state);
+      const id = newSnapshotId();
+      const node = {
+        id,
+        name: name.trim(),
+        description,
+        createdAt: new Date().toISOString(),
+        parent: meta.current,
+        live,
+        vmState: (live ? m.state : 'stopped') as 'running' | 'paused' | 'stopped',
+        hasThumbnail: false,
+      };
+      await saveMeta(entry.paths.snapshotsMeta, { ...meta, pending: { op: 'save', node, startedAt: node.createdAt } });
+      let thumb: Buffer | null = null;
+      try {
+        await this.jobs.run({ kind: 'snapshot-save', title: `Snapshot "${node.name}" of "${vm}"`, vmId: entry.id, cancellable: false }, async (job) => {
+          if (live) thumb = await this.saveLive(entry, m, id, job);
+          else await this.saveOffline(entry, id, job);
+        });
+      } catch (e) {
+        await saveMeta(entry.paths.snapshotsMeta, { ...meta, pending: null, trash: [...meta.trash, id] });
+        await this.removeNodeFiles(entry, id);
+        await this.reconciled(entry).catch(() => {});
+        throw e;
+      }
+      if (thumb) {
+        await writeFileAtomic(this.thumbPath(entry, id), thumb);
+        node.hasThumbnail = true;
+      }
+      const done: SnapshotMeta = { ...meta, nodes: [...meta.nodes, node], current: id, pending: null };
+      await saveMeta(entry.paths.snapshotsMeta, done);
+      this.bus.emit('snapshots.changed', { vmId: entry.id });
+      return this.tree(entry, done);
+    });
+  }
+
+  private async saveLive(entry: LibraryEntry, m: Machine, id: string, job: JobContext): Promise<Buffer | null> {
+    const imgs = this.images(entry);
+    const qmp = m.monitor('take a live snapshot of');
+    // The screen as it is at the moment of the snapshot; a VM without display has none.
+    const thumb = await this.screendump(entry, m).catch(() => null);
+    const prev = m.state;
+    m.setState('saving');
+    try {
+      // Paused by us (not only by QEMU inside the job) so swtpm's files, copied beside the
+      // snapshot, match the RAM state being saved.
+      if (prev === 'running') await qmp.execute('stop');
+      await this.saveTpm(entry, id);
+      await qmp.runJob(
+        'snapshot-save',
+        { tag: id, vmstate: imgs[0]!.node, devices: imgs.map((i) => i.node) },
+        { jobId: `save-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
+      );
+    } finally {
+      if (m.state === 'saving') {
+        if (prev === 'running') await qmp.execute('cont').catch(() => {});
+        m.setState(prev);
+      }
+    }
+    return thumb;
+  }
+
+  private async saveOffline(entry: LibraryEntry, id: string, job: JobContext) {
+    const imgs = this.images(entry);
+    const bin = await this.host.qemuImg();
+    for (const [i, img] of imgs.entries()) {
+      await imageSnapshot(bin, 'create', img.path, id);
+      job.progress((i + 1) / (imgs.length + 1));
+    }
+    await this.saveTpm(entry, id);
+  }
+
+  async restore(ref: string, snapshot: string): Promise<SnapshotTree> {
+    const entry = this.vms.resolve(ref);
+    const startLoadvm = await this.withLock(entry.id, async () => {
+      this.requireAvailable(entry);
+      const vm = entry.config!.name;
+      const m = this.vms.machineFor(entry);
+      requireState('restore a snapshot of', vm, m.state, ['running', 'paused', 'stopped', 'crashed']);
+      const meta = await this.reconciled(entry);
+      const node = this.findNode(entry, meta, snapshot);
+      const active = LIVE_STATES.includes(m.state);
+      if (active && !node.live) {
+        throw new VireoError(
+          'INVALID_STATE',
+          `snapshot "${node.name}" was taken while "${vm}" was stopped and holds no memory state: shut the VM down, then restore it`,
+          { snapshot: node.id, state: m.state },
+        );
+      }
+      const pendingMeta: SnapshotMeta = { ...meta, pending: { op: 'restore', id: node.id, startedAt: new Date().toISOString() } };
+      await saveMeta(entry.paths.snapshotsMeta, pendingMeta);
+      const title = `Restore "${node.name}" of "${vm}"`;
+      if (active) {
+        await this.jobs.run({ kind: 'snapshot-restore', title, vmId: entry.id, cancellable: false }, (job) => this.restoreLive(entry, m, node.id, job));
+      } else if (!node.live) {
+        await this.jobs.run({ kind: 'snapshot-restore', title, vmId: entry.id, cancellable: false }, async (job) => {
+          const bin = await this.host.qemuImg();
+          const imgs = this.images(entry);
+          for (const [i, img] of imgs.entries()) {
+            await imageSnapshot(bin, 'apply', img.path, node.id);
+            job.progress((i + 1) / (imgs.length + 1));
+          }
+          await this.restoreTpm(entry, node.id);
+        });
+      } else {
+        // A live snapshot into a stopped VM: QEMU loads it at start-up (-loadvm), so the VM
+        // comes back running where it was. The TPM files go back first; swtpm starts on them.
+        await this.restoreTpm(entry, node.id);
+        return node.id;
+      }
+      const done: SnapshotMeta = { ...pendingMeta, current: node.id, pending: null };
+      await saveMeta(entry.paths.snapshotsMeta, done);
+      this.bus.emit('snapshots.changed', { vmId: entry.id });
+      return null;
+    });
+    if (startLoadvm) {
+      try {
+        await this.jobs.run({ kind: 'snapshot-restore', title: `Restore "${snapshot}" of "${entry.config?.name}" (start)`, vmId: entry.id, cancellable: false }, () =>
+          this.vms.start(entry.id, { extraArgv: ['-loadvm', startLoadvm] }),
+        );
+      } finally {
+        // Success: reconcile sees -loadvm in the running QEMU's argv and makes it current.
+        // Failure: the images may be half loaded; reconcile (stopped) re-applies them.
+        await this.lockedList(entry).catch(() => {});
+      }
+    }
+    return this.list(entry.id);
+  }
+
+  private async restoreLive(entry: LibraryEntry, m: Machine, id: string, job: JobContext) {
+    const imgs = this.images(entry);
+    const qmp = m.monitor('restore a snapshot of');
+    const prev = m.state;
+    m.setState('restoring');
+    try {
+      await qmp.runJob(
+        'snapshot-load',
+        { tag: id, vmstate: imgs[0]!.node, devices: imgs.map((i) => i.node) },
+        { jobId: `restore-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
+      );
+    } finally {
+      if (m.state === 'restoring') {
+        const st = await qmp.execute<{ running: boolean }>('query-status').catch(() => null);
+        m.setState(st ? (st.running ? 'running' : 'paused') : prev);
+      }
+    }
+  }
+
+  async delete(ref: string, snapshot: string): Promise<SnapshotTree> {
+    const entry = this.vms.resolve(ref);
+    return this.withLock(entry.id, async () => {
+      this.requireAvailable(entry);
+      const vm = entry.config!.name;
+      const m = this.vms.machineFor(entry);
+      requireState('delete a snapshot of', vm, m.state, ['running', 'paused', 'stopped', 'crashed']);
+      const meta = await this.reconciled(entry);
+      const node = this.findNode(entry, meta, snapshot);
+      await saveMeta(entry.paths.snapshotsMeta, { ...meta, pending: { op: 'delete', id: node.id, startedAt: new Date().toISOString() } });
+      const imgs = this.images(entry);
+      await this.jobs.run({ kind: 'snapshot-delete', title: `Delete snapshot "${node.name}" of "${vm}"`, vmId: entry.id, cancellable: false }, async (job) => {
+        if (m.isActive) {
+          await m.monitor('delete a snapshot of').runJob(
+            'snapshot-delete',
+            { tag: node.id, devices: imgs.map((i) => i.node) },
+            { jobId: `delete-${node.id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
+          );
+        } else {
+          const bin = await this.host.qemuImg();
+          for (const [i, img] of imgs.entries()) {
+            await imageSnapshot(bin, 'delete', img.path, node.id);
+            job.progress((i + 1) / imgs.length);
+          }
+        }
+      });
+      await this.removeNodeFiles(entry, node.id);
+      const done = { ...dropNode(meta, node.id), pending: null };
+      await saveMeta(entry.paths.snapshotsMeta, done);
+      this.bus.emit('snapshots.changed', { vmId: entry.id });
+      return this.tree(entry, done);
+    });
+  }
+
+  async rename(ref: string, snapshot: string, p: { name?: string; description?: string }): Promise<SnapshotTree> {
+    const entry = this.vms.resolve(ref);
+    return this.withLock(entry.id, async () => {
+      const meta = await this.reconciled(entry);
+      const node = this.findNode(entry, meta, snapshot);
+      const nodes = meta.nodes.map((n) =>
+        n.id === node.id ? { ...n, ...(p.name !== undefined ? { name: p.name.trim() } : {}), ...(p.description !== undefined ? { description: p.description } : {}) } : n,
+      );
+      const done = { ...meta, nodes };
+      await saveMeta(entry.paths.snapshotsMeta, done);
+      this.bus.emit('snapshots.changed', { vmId: entry.id });
+      return this.tree(entry, done);
+    });
+  }
+
+  async thumbnail(ref: string, snapshot: string): Promise<Buffer | null> {
+    const entry = this.vms.resolve(ref);
+    const meta = await loadMeta(entry.paths.snapshotsMeta);
+    const node = this.findNode(entry, meta, snapshot);
+    try {
+      return await readFile(this.thumbPath(entry, node.id));
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine, type Engine } from '../../electron/engine/index.ts';
+import { ensureFixtures, waitForSerialText, GUEST_MARKERS } from '../fixtures/guest.ts';
+import type { VmDetails } from '../../electron/api/types.ts';
+
+// Shared by the engine's integration tests: a temp library, an engine on it, the test guest
+// as a VM, and the checks that nothing was left behind.
+
+export async function tempEngine(): Promise<Engine> {
+  const home = mkdtempSync(join(tmpdir(), 'vireo-it-'));
+  return createEngine({ home });
+}
+
+export async function disposeEngine(engine: Engine | undefined, { stopVms = true } = {}) {
+  if (!engine) return;
+  if (stopVms) {
+    await Promise.all(
+      engine.vms.list().filter((v) => !['stopped', 'crashed'].includes(v.state)).map((v) => engine.client.call('vms.stop', { vm: v.id, force: true }).catch(() => {})),
+    );
+  }
+  await engine.dispose();
+  await rm(engine.home, { recursive: true, force: true }).catch(() => {});
+}
+
+export async function createGuestVm(engine: Engine, name: string, extra: Record<string, unknown> = {}): Promise<VmDetails> {
+  const fx = await ensureFixtures();
+  return engine.client.call('vms.create', { name, iso: fx.iso, memory: '192M', disk: '64M', cpus: 1, ...extra });
+}
+
+export async function waitForReady(vm: VmDetails, timeoutMs = 90_000, after = 0) {
+  return waitForSerialText(vm.paths.serialLog, new RegExp(`(?:[\\s\\S]*?${GUEST_MARKERS.ready.source}){${after + 1}}`), timeoutMs);
+}
+
+/** Every QEMU process on this machine whose argv names one of these VM ids. */
+export function qemuPidsFor(ids: string[]): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (!argv[0]?.includes('qemu-system')) continue;
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) === 'Z') continue;
+      if (ids.some((id) => argv.includes(id))) pids.push(Number(d));
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return pids;
+}
+
+/** Files left in a VM's runtime folder (sockets, pidfile). */
+export function runtimeLeftovers(vm: VmDetails, engine: Engine): string[] {
+  const entry = engine.vms.resolve(vm.id);
+  if (!existsSync(entry.paths.runtime)) return [];
+  return readdirSync(entry.paths.runtime);
+}
+
+export function waitForState(engine: Engine, id: string, state: string, timeoutMs = 60_000): Promise<{ state: string; reason?: string }> {
+  return new Promise((resolve, reject) => {
+    const cur = engine.vms.list().find((v) => v.id === id);
+    if (cur?.state === state) return resolve({ state });
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`VM ${id} did not reach state ${state} within ${timeoutMs} ms (now ${engine.vms.list().find((v) => v.id === id)?.state})`));
+    }, timeoutMs);
+    const off = engine.bus.on('vm.state', (e) => {
+      if (e.id === id && e.state === state) {
+        clearTimeout(timer);
+        off();
+        resolve(e);
+      }
+    });
+  });
+}
