@@ -25,17 +25,6 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
         },
       },
-      {
-        // Playwright's _electron against the real app; skipped, with the reason, where no
-        // Electron binary exists (it cannot be downloaded on CI machines).
-        test: {
-          name: 'electron',
-          include: ['test/electron/**/*.test.ts'],
-          environment: 'node',
-          testTimeout: 120_000,
-          fileParallelism: false,
-        },
-      },
     ],
   },
 });
