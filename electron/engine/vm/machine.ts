@@ -172,7 +172,16 @@ export class Machine extends EventEmitter<MachineEvents> {
         }),
       );
       exited.catch(() => {});
-      this.qmp = await Promise.race([this.connectQmp(QMP_TIMEOUT_MS), exited, spawnError]);
+      this.qmp = await Promise.race([
+        this.connectQmp(QMP_TIMEOUT_MS).catch(async (e: unknown) => {
+          // QEMU that dies at start-up takes its socket with it; its exit status and stderr
+          // say why, which is what the user needs, not "cannot connect".
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+          throw e;
+        }),
+        exited,
+        spawnError,
+      ]);
       await writeFile(this.paths.stateFile, JSON.stringify(this.runtime), { mode: 0o600 });
       // Started paused (-S) so nothing ran before we were listening; now let it go.
       await Promise.race([this.qmp.execute('cont'), exited]);
