@@ -1,267 +1,405 @@
-import { createConnection, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
+import { createConnection, type Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { VireoError } from '../../api/errors.ts';
+import { QmpError } from './errors.ts';
+import { runJob, type JobInfo, type RunJobOptions } from './jobs.ts';
 
-// QMP: newline-delimited JSON over a unix socket. Replies are routed by the id we put on each
-// command (never by order), so calls may overlap; events arrive as a stream; when the socket
-// closes every pending call is rejected at once rather than left hanging.
+export { QmpError };
+
+// A QMP client over a unix socket. QMP interleaves command replies and asynchronous events on
+// one newline-delimited JSON stream; replies are matched to calls by the `id` we attach, never
+// by arrival order, so any number of calls may be in flight at once.
+
+export interface QmpVersion {
+  qemu: { major: number; minor: number; micro: number };
+  package: string;
+}
+
+export interface QmpGreeting {
+  version: QmpVersion;
+  capabilities: string[];
+}
 
 export interface QmpEvent {
   event: string;
-  data?: unknown;
-  timestamp?: { seconds: number; microseconds: number };
+  data: unknown;
+  /** wall-clock time QEMU stamped on the event */
+  timestamp: { seconds: number; microseconds: number };
 }
 
-export class QmpError extends VireoError {
-  constructor(
-    readonly command: string,
-    readonly errorClass: string,
-    desc: string,
-  ) {
-    super('QMP_ERROR', `QEMU refused ${command}: ${desc}`, { command, errorClass });
-  }
+export interface QmpCloseInfo {
+  /** why the connection ended: the peer went away, or close() was called */
+  reason: 'disconnected' | 'closed';
+  error?: Error;
+}
+
+export interface QmpProtocolIssue {
+  /** the offending line, truncated */
+  line: string;
+  problem: string;
+}
+
+export interface QmpClientEvents {
+  event: [QmpEvent];
+  close: [QmpCloseInfo];
+  /** malformed or unexpected input; reported, never thrown, so one bad line cannot kill a VM session */
+  protocolError: [QmpProtocolIssue];
+}
+
+export interface QmpConnectOptions {
+  /** time allowed for connect + greeting + capabilities negotiation (default 10 s) */
+  timeoutMs?: number;
+  /**
+   * For how long (ms from now) to keep retrying while the socket is missing (ENOENT) or not
+   * yet listening (ECONNREFUSED): QEMU creates it a moment after it is spawned. Default 0.
+   */
+  retryUntilMs?: number;
+}
+
+export interface QmpExecuteOptions {
+  /** default 30 s; long work should be a job (see runJob), not a long command */
+  timeoutMs?: number;
 }
 
 interface Pending {
   command: string;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  timer?: NodeJS.Timeout;
+  timer: NodeJS.Timeout;
 }
 
-export interface QmpClientEvents {
-  event: [QmpEvent];
-  close: [];
-  malformed: [line: string];
-}
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+const RETRY_INTERVAL_MS = 50;
+/** refuse to buffer an unterminated line beyond this; QMP replies are far smaller */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  !!x && typeof x === 'object' && !Array.isArray(x);
+
+function openSocket(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection({ path });
+    const onError = (e: Error) => {
+      sock.destroy();
+      reject(e);
+    };
+    sock.once('error', onError);
+    sock.once('connect', () => {
+      sock.off('error', onError);
+      resolve(sock);
+    });
+  });
+}
 
 export class QmpClient extends EventEmitter<QmpClientEvents> {
-  private buffer = '';
+  private readonly pending = new Map<string, Pending>();
+  /** ids whose caller gave up (timeout); their late replies are expected and dropped quietly */
+  private readonly abandoned = new Set<string>();
   private nextId = 1;
-  private pending = new Map<string, Pending>();
-  private closed = false;
-  greeting: { version?: unknown; capabilities?: unknown } | null = null;
+  private buffer = '';
+  private readonly decoder = new StringDecoder('utf8');
+  private isClosed = false;
+  private greetingResolver: ((g: QmpGreeting) => void) | null = null;
+  private greetingValue: QmpGreeting | null = null;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    readonly socketPath: string,
+  ) {
     super();
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
-    socket.on('close', () => this.onClose());
-    socket.on('error', () => {
-      /* 'close' follows and fails the pending calls */
-    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.shutdown('disconnected', e));
+    socket.on('close', () => this.shutdown('disconnected'));
   }
 
-  /** Connect, read the greeting, negotiate capabilities. Retries while the socket is not there yet. */
-  static async connect(socketPath: string, opts: { timeoutMs?: number; retryUntilMs?: number } = {}): Promise<QmpClient> {
-    const timeoutMs = opts.timeoutMs ?? 10_000;
-    const retryUntil = Date.now() + (opts.retryUntilMs ?? 0);
+  /** Connect, read the greeting and negotiate capabilities; resolves once commands may be sent. */
+  static async connect(socketPath: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const started = Date.now();
+    const retryDeadline = started + (opts.retryUntilMs ?? 0);
+    const overallDeadline = Math.max(started + timeoutMs, retryDeadline);
+
+    let socket: Socket;
     for (;;) {
       try {
-        return await QmpClient.connectOnce(socketPath, timeoutMs);
+        socket = await openSocket(socketPath);
+        break;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if ((code === 'ENOENT' || code === 'ECONNREFUSED') && Date.now() < retryUntil) {
-          await new Promise((r) => setTimeout(r, 50));
+        const retriable = code === 'ENOENT' || code === 'ECONNREFUSED';
+        if (retriable && Date.now() + RETRY_INTERVAL_MS <= retryDeadline) {
+          await sleep(RETRY_INTERVAL_MS);
           continue;
         }
-        if (e instanceof VireoError) throw e;
-        throw new VireoError('QMP_DISCONNECTED', `cannot connect to QEMU's monitor at ${socketPath}: ${(e as Error).message}`, { socketPath, errno: code });
+        throw new VireoError(
+          'QMP_DISCONNECTED',
+          `could not connect to the QMP socket ${socketPath}: ${(e as Error).message}; ` +
+            (retriable
+              ? 'QEMU is not running or has not created its monitor socket; check the VM log'
+              : 'check the runtime folder permissions'),
+          { socketPath, errno: code },
+        );
       }
+    }
+
+    const client = new QmpClient(socket, socketPath);
+    const remaining = Math.max(overallDeadline - Date.now(), 1);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.handshake(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new VireoError(
+                  'TIMEOUT',
+                  `QMP on ${socketPath} did not greet and negotiate within ${timeoutMs} ms; ` +
+                    'another client may hold the monitor, or QEMU is hung',
+                  { socketPath, timeoutMs },
+                ),
+              ),
+            remaining,
+          );
+        }),
+      ]);
+    } catch (e) {
+      client.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return client;
+  }
+
+  private async handshake(): Promise<void> {
+    let onClose: (() => void) | undefined;
+    const closed = new Promise<never>((_, reject) => {
+      onClose = () =>
+        reject(
+          new VireoError('QMP_DISCONNECTED', `QMP socket ${this.socketPath} closed during the greeting; QEMU may have exited, check the VM log`, {
+            socketPath: this.socketPath,
+          }),
+        );
+      this.once('close', onClose);
+    });
+    closed.catch(() => {});
+    try {
+      const greeting = this.greetingValue
+        ? Promise.resolve(this.greetingValue)
+        : new Promise<QmpGreeting>((resolve) => (this.greetingResolver = resolve));
+      await Promise.race([greeting, closed]);
+      await Promise.race([this.execute('qmp_capabilities'), closed]);
+    } finally {
+      if (onClose) this.off('close', onClose);
     }
   }
 
-  private static connectOnce(socketPath: string, timeoutMs: number): Promise<QmpClient> {
-    return new Promise((resolve, reject) => {
-      const socket = createConnection(socketPath);
-      let client: QmpClient | null = null;
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new VireoError('TIMEOUT', `QEMU's monitor at ${socketPath} sent no greeting within ${timeoutMs} ms (another client may hold it)`));
-      }, timeoutMs);
-      socket.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      socket.once('connect', () => {
-        client = new QmpClient(socket);
-        client.once('close', () => {
-          clearTimeout(timer);
-          reject(new VireoError('QMP_DISCONNECTED', `QEMU closed its monitor at ${socketPath} before the handshake`));
-        });
-        client
-          .waitGreeting()
-          .then(() => client!.execute('qmp_capabilities', undefined, { timeoutMs }))
-          .then(() => {
-            clearTimeout(timer);
-            client!.removeAllListeners('close');
-            resolve(client!);
-          })
-          .catch((e) => {
-            clearTimeout(timer);
-            socket.destroy();
-            reject(e);
-          });
-      });
-    });
+  /** The server's greeting (QEMU version and offered capabilities). */
+  get greeting(): QmpGreeting {
+    if (!this.greetingValue) throw new VireoError('INVALID_STATE', 'QMP greeting not received yet');
+    return this.greetingValue;
   }
 
-  private greetingWaiter: ((g: unknown) => void) | null = null;
-  private waitGreeting(): Promise<unknown> {
-    if (this.greeting) return Promise.resolve(this.greeting);
-    return new Promise((r) => (this.greetingWaiter = r));
+  get closed(): boolean {
+    return this.isClosed;
   }
 
-  get isClosed() {
-    return this.closed;
-  }
-
-  execute<T = unknown>(command: string, args?: object, opts: { timeoutMs?: number } = {}): Promise<T> {
-    if (this.closed) return Promise.reject(new VireoError('QMP_DISCONNECTED', `cannot send ${command}: QEMU's monitor connection is closed`, { command }));
+  execute<T = unknown>(command: string, args?: object, opts: QmpExecuteOptions = {}): Promise<T> {
+    if (this.isClosed) {
+      return Promise.reject(
+        new VireoError('QMP_DISCONNECTED', `cannot run QMP command ${command}: the connection to ${this.socketPath} is closed`, {
+          command,
+          socketPath: this.socketPath,
+        }),
+      );
+    }
     const id = `v${this.nextId++}`;
-    const msg = JSON.stringify(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const msg: Record<string, unknown> = { execute: command, id };
+    if (args !== undefined) msg.arguments = args;
     return new Promise<T>((resolve, reject) => {
-      const p: Pending = { command, resolve: resolve as (v: unknown) => void, reject };
-      const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      if (timeoutMs > 0) {
-        p.timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(new VireoError('TIMEOUT', `QEMU did not answer ${command} within ${timeoutMs} ms`, { command }));
-        }, timeoutMs);
-      }
-      this.pending.set(id, p);
-      this.socket.write(msg + '\n');
-    });
-  }
-
-  /** Resolves with the first event of that name (and matching predicate) within the timeout. */
-  waitForEvent(name: string, predicate: (e: QmpEvent) => boolean = () => true, timeoutMs = 30_000): Promise<QmpEvent> {
-    return new Promise((resolve, reject) => {
-      const onEvent = (e: QmpEvent) => {
-        if (e.event === name && predicate(e)) {
-          cleanup();
-          resolve(e);
-        }
-      };
-      const onClose = () => {
-        cleanup();
-        reject(new VireoError('QMP_DISCONNECTED', `QEMU's monitor closed while waiting for ${name}`));
-      };
       const timer = setTimeout(() => {
-        cleanup();
-        reject(new VireoError('TIMEOUT', `no ${name} event within ${timeoutMs} ms`));
+        this.pending.delete(id);
+        this.abandoned.add(id);
+        reject(
+          new VireoError('TIMEOUT', `QMP command ${command} got no reply within ${timeoutMs} ms; QEMU may be busy or hung`, {
+            command,
+            timeoutMs,
+          }),
+        );
       }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.off('event', onEvent);
-        this.off('close', onClose);
-      };
-      this.on('event', onEvent);
-      this.once('close', onClose);
+      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.socket.write(JSON.stringify(msg) + '\n');
     });
   }
 
   /**
-   * Run a QMP job (snapshot-save/-load/-delete ...): start it, report progress from
-   * query-jobs, wait until it concludes, read its error, dismiss it. Aborting cancels it.
+   * Resolve with the next event named `name` (and accepted by `predicate`). Subscribe before
+   * sending the command that causes it: an event that already went by is not replayed.
    */
-  async runJob(
-    command: string,
-    args: Record<string, unknown>,
-    opts: { jobId: string; onProgress?: (fraction: number) => void; signal?: AbortSignal; timeoutMs?: number },
-  ): Promise<void> {
-    const { jobId } = opts;
-    const concluded = this.waitForEvent('JOB_STATUS_CHANGE', (e) => {
-      const d = e.data as { id?: string; status?: string };
-      return d.id === jobId && d.status === 'concluded';
-    }, opts.timeoutMs ?? 30 * 60_000);
-    concluded.catch(() => {});
-    const onAbort = () => void this.execute('job-cancel', { id: jobId }).catch(() => {});
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const poll = opts.onProgress
-      ? setInterval(async () => {
-          try {
-            const jobs = await this.execute<Array<{ id: string; 'current-progress': number; 'total-progress': number }>>('query-jobs');
-            const j = jobs.find((x) => x.id === jobId);
-            if (j && j['total-progress'] > 0) opts.onProgress!(j['current-progress'] / j['total-progress']);
-          } catch {
-            /* the monitor went away; the wait below reports it */
-          }
-        }, 250)
-      : null;
-    try {
-      await this.execute(command, { 'job-id': jobId, ...args });
-      await concluded;
-      const jobs = await this.execute<Array<{ id: string; status: string; error?: string }>>('query-jobs');
-      const j = jobs.find((x) => x.id === jobId);
-      await this.execute('job-dismiss', { id: jobId }).catch(() => {});
-      if (opts.signal?.aborted) throw new VireoError('CANCELLED', `${command} was cancelled`);
-      if (j?.error) throw new QmpError(command, 'GenericError', j.error);
-      opts.onProgress?.(1);
-    } finally {
-      if (poll) clearInterval(poll);
-      opts.signal?.removeEventListener('abort', onAbort);
+  waitForEvent(
+    name: string,
+    predicate?: (e: QmpEvent) => boolean,
+    timeoutMs = DEFAULT_EXEC_TIMEOUT_MS,
+    signal?: AbortSignal,
+  ): Promise<QmpEvent> {
+    if (this.isClosed) {
+      return Promise.reject(
+        new VireoError('QMP_DISCONNECTED', `cannot wait for QMP event ${name}: the connection is closed`, { event: name }),
+      );
     }
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('event', onEvent);
+        this.off('close', onClose);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onEvent = (e: QmpEvent) => {
+        if (e.event !== name) return;
+        let ok: boolean;
+        try {
+          ok = predicate ? predicate(e) : true;
+        } catch (err) {
+          cleanup();
+          reject(err as Error);
+          return;
+        }
+        if (!ok) return;
+        cleanup();
+        resolve(e);
+      };
+      const onClose = () => {
+        cleanup();
+        reject(new VireoError('QMP_DISCONNECTED', `QMP connection closed while waiting for event ${name}`, { event: name }));
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(new VireoError('CANCELLED', `stopped waiting for QMP event ${name}`, { event: name }));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new VireoError('TIMEOUT', `QMP event ${name} did not arrive within ${timeoutMs} ms`, { event: name, timeoutMs }));
+      }, timeoutMs);
+      this.on('event', onEvent);
+      this.on('close', onClose);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
+  /** Run a QMP job (snapshot-save/-load/-delete, ...) to its end; see jobs.ts. */
+  runJob(command: string, args: Record<string, unknown>, opts: RunJobOptions): Promise<JobInfo> {
+    return runJob(this, command, args, opts);
+  }
+
+  /** Close the connection; pending calls reject with QMP_DISCONNECTED. QEMU keeps running. */
   close(): void {
-    if (this.closed) return;
-    this.socket.destroy();
-    this.onClose();
+    this.shutdown('closed');
   }
 
-  private onData(chunk: string) {
-    this.buffer += chunk;
+  private shutdown(reason: QmpCloseInfo['reason'], error?: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.socket.destroy();
+    const why = reason === 'closed' ? 'the client closed the connection' : 'QEMU closed the connection (it may have exited)';
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(
+        new VireoError('QMP_DISCONNECTED', `QMP command ${p.command} got no reply: ${why}`, {
+          command: p.command,
+          socketPath: this.socketPath,
+          id,
+        }),
+      );
+    }
+    this.pending.clear();
+    this.abandoned.clear();
+    this.emit('close', error ? { reason, error } : { reason });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer += this.decoder.write(chunk);
     let nl: number;
     while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).trim();
+      const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
-      if (line) this.onLine(line);
+      if (line.trim() !== '') this.onLine(line);
+      if (this.isClosed) return;
+    }
+    if (this.buffer.length > MAX_LINE_BYTES) {
+      this.report(this.buffer, `unterminated line longer than ${MAX_LINE_BYTES} bytes`);
+      this.shutdown('disconnected', new Error('QMP line too long'));
     }
   }
 
-  private onLine(line: string) {
-    let msg: Record<string, unknown>;
+  private report(line: string, problem: string): void {
+    this.emit('protocolError', { line: line.length > 500 ? `${line.slice(0, 500)}…` : line, problem });
+  }
+
+  private onLine(line: string): void {
+    let msg: unknown;
     try {
-      msg = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      this.emit('malformed', line);
+      msg = JSON.parse(line);
+    } catch (e) {
+      this.report(line, `not JSON: ${(e as Error).message}`);
+      return;
+    }
+    if (!isObject(msg)) {
+      this.report(line, 'not a JSON object');
       return;
     }
     if ('QMP' in msg) {
-      this.greeting = msg.QMP as { version?: unknown };
-      this.greetingWaiter?.(this.greeting);
-      this.greetingWaiter = null;
+      const g = msg.QMP;
+      if (!isObject(g) || !isObject(g.version)) {
+        this.report(line, 'malformed greeting');
+        return;
+      }
+      this.greetingValue = {
+        version: g.version as unknown as QmpVersion,
+        capabilities: Array.isArray(g.capabilities) ? (g.capabilities as string[]) : [],
+      };
+      this.greetingResolver?.(this.greetingValue);
+      this.greetingResolver = null;
       return;
     }
     if (typeof msg.event === 'string') {
-      this.emit('event', msg as unknown as QmpEvent);
+      const ts = isObject(msg.timestamp) ? msg.timestamp : {};
+      this.emit('event', {
+        event: msg.event,
+        data: msg.data ?? {},
+        timestamp: {
+          seconds: typeof ts.seconds === 'number' ? ts.seconds : 0,
+          microseconds: typeof ts.microseconds === 'number' ? ts.microseconds : 0,
+        },
+      });
       return;
     }
-    const id = typeof msg.id === 'string' ? msg.id : null;
-    const p = id ? this.pending.get(id) : undefined;
-    if (!p || !id) return; // a reply to a call that already timed out
-    this.pending.delete(id);
-    if (p.timer) clearTimeout(p.timer);
-    if ('error' in msg) {
-      const err = msg.error as { class?: string; desc?: string };
-      p.reject(new QmpError(p.command, err.class ?? 'GenericError', err.desc ?? 'unknown error'));
-    } else {
-      p.resolve(msg.return);
+    if ('return' in msg || 'error' in msg) {
+      const id = typeof msg.id === 'string' ? msg.id : undefined;
+      const p = id === undefined ? undefined : this.pending.get(id);
+      if (!p || id === undefined) {
+        if (id !== undefined && this.abandoned.delete(id)) return;
+        this.report(line, 'reply with an unknown id');
+        return;
+      }
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      if ('error' in msg) {
+        const err = isObject(msg.error) ? msg.error : {};
+        const cls = typeof err.class === 'string' ? err.class : 'GenericError';
+        const desc = typeof err.desc === 'string' ? err.desc : 'QMP error without a description';
+        p.reject(new QmpError(p.command, cls, `QMP command ${p.command} failed: ${desc}`, { desc }));
+      } else {
+        p.resolve(msg.return);
+      }
+      return;
     }
-  }
-
-  private onClose() {
-    if (this.closed) return;
-    this.closed = true;
-    const err = () => new VireoError('QMP_DISCONNECTED', 'QEMU closed its monitor connection (QEMU exited?)');
-    for (const [, p] of this.pending) {
-      if (p.timer) clearTimeout(p.timer);
-      p.reject(err());
-    }
-    this.pending.clear();
-    this.emit('close');
+    this.report(line, 'neither a greeting, an event nor a reply');
   }
 }
