@@ -15,7 +15,7 @@ import { QEMU_IDS } from '../qemu/argv.ts';
 import { screendumpToPng } from '../display/png.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 import { dropNode, loadMeta, newSnapshotId, reconcile, saveMeta, toApiNodes, type ImageTags, type SnapshotMeta } from './meta.ts';
-import { imageSnapshot, listImageSnapshots } from './img.ts';
+import { imageSnapshot, listImageSnapshots, repairLeaks } from './img.ts';
 import { CloneService } from './clone.ts';
 
 // The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
@@ -153,7 +153,11 @@ export class SnapshotService {
   /** Settles a pending restore that a running QEMU may still be doing (or did) as a job. */
   private async restoreOutcome(m: Machine, id: string): Promise<'done' | 'failed' | 'running' | 'unknown'> {
     if (!m.isActive) return 'unknown';
-    const argv = m.info?.argv ?? [];
+    let argv = m.info?.argv ?? [];
+    if (argv.length === 0 && m.pid) {
+      // Re-attached without the state file (its starter died early): ask the kernel.
+      argv = await readFile(`/proc/${m.pid}/cmdline`, 'utf8').then((t) => t.split('\0'), () => []);
+    }
     const li = argv.indexOf('-loadvm');
     if (li >= 0 && argv[li + 1] === id) return 'done';
     try {
@@ -184,10 +188,13 @@ export class SnapshotService {
     }
     const m = this.vms.machineFor(entry);
     const pending = meta.pending;
+    const bin = await this.host.qemuImg();
+    if (pending && !m.isActive) {
+      for (const i of imgs) await repairLeaks(bin, i.path).catch(() => {});
+    }
     const outcome = pending?.op === 'restore' ? await this.restoreOutcome(m, pending.id) : undefined;
     const r = reconcile({ meta, images: tags, active: m.isActive, restoreOutcome: outcome });
     let next = r.meta;
-    const bin = await this.host.qemuImg();
     const byNode = new Map(imgs.map((i) => [i.node, i.path]));
     for (const p of r.purge) {
       await imageSnapshot(bin, 'delete', byNode.get(p.image)!, p.tag);
@@ -299,8 +306,10 @@ export class SnapshotService {
           else await this.saveOffline(entry, id, job);
         });
       } catch (e) {
-        await saveMeta(entry.paths.snapshotsMeta, { ...meta, pending: null, trash: [...meta.trash, id] });
-        await this.removeNodeFiles(entry, id);
+        // QEMU died under the job: let its exit be seen, so reconcile works on closed images.
+        if (e instanceof VireoError && e.code === 'QMP_DISCONNECTED') await m.waitUntilStopped(5000);
+        // The pending marker stays: reconcile keeps the snapshot if QEMU completed it, else
+        // purges whatever part of it reached the images.
         await this.reconciled(entry).catch(() => {});
         throw e;
       }
@@ -327,9 +336,10 @@ export class SnapshotService {
       // snapshot, match the RAM state being saved.
       if (prev === 'running') await qmp.execute('stop');
       await this.saveTpm(entry, id);
+      const vmstate = await this.loadvmNode(m, imgs);
       await qmp.runJob(
         'snapshot-save',
-        { tag: id, vmstate: imgs[0]!.node, devices: imgs.map((i) => i.node) },
+        { tag: id, vmstate, devices: imgs.map((i) => i.node) },
         { jobId: `save-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
       );
     } finally {
@@ -339,6 +349,19 @@ export class SnapshotService {
       }
     }
     return thumb;
+  }
+
+  /**
+   * The image the RAM state goes to: the one `-loadvm` (which takes no node argument) will
+   * look in, i.e. the first snapshot-capable node in QEMU's own block-backend order, which
+   * `query-block` lists. With UEFI that is the variable store, not the first disk.
+   */
+  private async loadvmNode(m: Machine, imgs: SnapshotImage[]): Promise<string> {
+    const nodes = new Set(imgs.map((i) => i.node));
+    type Blk = { inserted?: { 'node-name'?: string; ro?: boolean } };
+    const blocks = await m.monitor('take a live snapshot of').execute<Blk[]>('query-block');
+    const first = blocks.find((b) => b.inserted && !b.inserted.ro && nodes.has(b.inserted['node-name'] ?? ''));
+    return first?.inserted?.['node-name'] ?? imgs[0]!.node;
   }
 
   private async saveOffline(entry: LibraryEntry, id: string, job: JobContext) {
@@ -411,12 +434,15 @@ export class SnapshotService {
   private async restoreLive(entry: LibraryEntry, m: Machine, id: string, job: JobContext) {
     const imgs = this.images(entry);
     const qmp = m.monitor('restore a snapshot of');
+    // Wherever it was saved: the image whose copy of the snapshot carries RAM state.
+    const tags = await this.readTags(entry, imgs);
+    const vmstate = imgs.find((i) => (tags.get(i.node)?.get(id)?.vmStateSize ?? 0) > 0)?.node ?? imgs[0]!.node;
     const prev = m.state;
     m.setState('restoring');
     try {
       await qmp.runJob(
         'snapshot-load',
-        { tag: id, vmstate: imgs[0]!.node, devices: imgs.map((i) => i.node) },
+        { tag: id, vmstate, devices: imgs.map((i) => i.node) },
         { jobId: `restore-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
       );
     } finally {
