@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { watch, type FSWatcher, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VireoError } from '../api/errors.ts';
 import { EventBus, createDispatcher, inProcessClient, type Dispatch } from '../api/dispatch.ts';
@@ -67,6 +67,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const library = new Library(home, rtRoot);
   const vms = new VmService(library, host, jobs, bus);
   const snapshots = new SnapshotService(vms, host, jobs, bus);
+  vms.snapshotAvailability = (entry) => snapshots.availability(entry);
   const bridge = new DisplayBridge({ allowedOrigins: opts.allowedOrigins });
   await vms.load();
 
@@ -168,14 +169,25 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const dispatch = createDispatcher(handlers);
   const client = inProcessClient(dispatch, bus);
 
-  let watcher: FSWatcher | null = null;
-  if (opts.watch) watcher = watchLibrary(library.vmsDir, async () => {
-    const before = new Map(vms.list().map((v) => [v.id, JSON.stringify(v)]));
-    await vms.refresh();
-    const after = vms.list();
-    for (const v of after) if (before.get(v.id) !== JSON.stringify(v)) bus.emit('vm.changed', { id: v.id });
-    for (const id of before.keys()) if (!after.some((v) => v.id === id)) bus.emit('vm.changed', { id, removed: true });
-  });
+  // Follow other engines: the CLI creating, changing, starting or stopping VMs shows up here.
+  const watchers: FSWatcher[] = [];
+  if (opts.watch) {
+    const onChange = async () => {
+      const before = new Map(vms.list().map((v) => [v.id, JSON.stringify(v)]));
+      await vms.refresh();
+      const after = vms.list();
+      for (const v of after) if (before.get(v.id) !== JSON.stringify(v)) bus.emit('vm.changed', { id: v.id });
+      for (const id of before.keys()) if (!after.some((v) => v.id === id)) bus.emit('vm.changed', { id, removed: true });
+    };
+    const debounced = debounce(onChange, 200);
+    // Only what says "a VM appeared, changed, started or stopped": never disk or log writes,
+    // which a running guest makes all the time.
+    const relevant = (file: string) => !file.includes(sep) || /(^|[\\/])(vm\.json|qemu\.pid|state\.json)$/.test(file);
+    for (const dir of [library.vmsDir, rtRoot]) {
+      const w = watchDir(dir, relevant, debounced);
+      if (w) watchers.push(w);
+    }
+  }
 
   return {
     home,
@@ -187,35 +199,39 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     host,
     bridge,
     async dispose() {
-      watcher?.close();
+      watchers.forEach((w) => w.close());
       await bridge.close();
       vms.detachAll();
     },
   };
 }
 
-/** Debounced watch of the library folder: the CLI creating or deleting a VM shows up in the UI. */
-function watchLibrary(dir: string, onChange: () => Promise<void>): FSWatcher | null {
+function debounce(fn: () => Promise<void>, ms: number): () => void {
   let timer: NodeJS.Timeout | null = null;
   let running = false;
-  const fire = () => {
+  const fire = (): void => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(async () => {
       if (running) return fire();
       running = true;
       try {
-        await onChange();
+        await fn();
       } catch {
         /* a half-written folder: the next change event retries */
       } finally {
         running = false;
       }
-    }, 200);
+    }, ms);
+    timer.unref();
   };
+  return fire;
+}
+
+function watchDir(dir: string, relevant: (file: string) => boolean, onChange: () => void): FSWatcher | null {
   try {
     const w = watch(dir, { recursive: true }, (_ev, file) => {
-      if (file && /\.tmp$|^\.creating-|^\.deleting-|logs/.test(String(file))) return;
-      fire();
+      if (file && (/^\.(creating|deleting)-/.test(String(file)) || !relevant(String(file)))) return;
+      onChange();
     });
     w.on('error', () => {});
     return w;

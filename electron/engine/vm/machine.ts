@@ -96,17 +96,21 @@ export class Machine extends EventEmitter<MachineEvents> {
     return this.qmp;
   }
 
-  /** Pick up a QEMU left running by an earlier engine, or clear what a dead one left behind. */
+  /**
+   * Pick up a QEMU left running by an earlier engine (or started by another one: the CLI
+   * while `vireo serve` runs), or clear what a dead one left behind. Without a pidfile nothing
+   * is touched: another engine may be starting this VM right now.
+   */
   async attach(): Promise<void> {
+    if (this.isActive) return;
     const pid = await readPidFile(this.paths.pidFile);
-    let saved: RuntimeState | null = null;
-    try {
-      saved = JSON.parse(await readFile(this.paths.stateFile, 'utf8')) as RuntimeState;
-    } catch {
-      saved = null;
-    }
-    if (!pid || !isQemuOf(pid, this.id) || isZombie(pid)) {
-      if (saved && pid) {
+    const saved = await readFile(this.paths.stateFile, 'utf8')
+      .then((t) => JSON.parse(t) as RuntimeState)
+      .catch(() => null);
+    const deadPid = pid ?? saved?.pid ?? null;
+    if (!deadPid) return;
+    if (!isQemuOf(deadPid, this.id) || isZombie(deadPid)) {
+      if (saved) {
         // It was running when its engine went away and is gone now: nobody saw it exit.
         this.crash = {
           at: new Date().toISOString(),
@@ -119,20 +123,25 @@ export class Machine extends EventEmitter<MachineEvents> {
       await this.removeRuntimeFiles();
       return;
     }
-    this.runtime = saved ?? { pid, startedAt: new Date().toISOString(), accel: 'tcg', accelReason: 'unknown (re-attached)', argv: [], binary: '' };
-    this.runtime.pid = pid;
+    this.runtime = saved ?? { pid: deadPid, startedAt: new Date().toISOString(), accel: 'tcg', accelReason: 'unknown (re-attached)', argv: [], binary: '' };
+    this.runtime.pid = deadPid;
     try {
-      this.qmp = await this.connectQmp(3000);
+      // The primary monitor may be held by the engine that started it; QEMU serves one
+      // client per monitor, so fall back to the secondary one for commands and events.
+      this.qmp = await this.connectQmp(2000).catch(() => this.connectQmp(2000, this.paths.qmpCmdSocket));
     } catch (e) {
-      // Alive but its monitor does not answer: report it running without control rather than
+      // Alive but no monitor answers: report it running without control rather than
       // pretending it is stopped (that would invite a second QEMU on the same disks).
       this._state = 'running';
-      this.watchPid(pid);
-      throw new VireoError('QMP_DISCONNECTED', `"${this.name}" runs (pid ${pid}) but its QMP monitor does not answer: ${(e as Error).message}`);
+      this.watchPid(deadPid);
+      throw new VireoError('QMP_DISCONNECTED', `"${this.name}" runs (pid ${deadPid}) but its QMP monitors do not answer: ${(e as Error).message}`);
     }
     const status = await this.qmp.execute<{ status: string; running: boolean }>('query-status');
+    const prev = this._state;
     this._state = status.running ? 'running' : 'paused';
-    this.watchPid(pid);
+    this.crash = null;
+    this.watchPid(deadPid);
+    this.emit('state', this._state, prev, 'attached');
   }
 
   async start(spec: LaunchSpec): Promise<void> {
@@ -208,8 +217,8 @@ export class Machine extends EventEmitter<MachineEvents> {
     }
   }
 
-  private async connectQmp(timeoutMs: number): Promise<QmpClient> {
-    const qmp = await QmpClient.connect(this.paths.qmpSocket, { timeoutMs, retryUntilMs: timeoutMs });
+  private async connectQmp(timeoutMs: number, socket = this.paths.qmpSocket): Promise<QmpClient> {
+    const qmp = await QmpClient.connect(socket, { timeoutMs, retryUntilMs: timeoutMs });
     qmp.on('event', (ev: { event: string; data?: unknown }) => this.onQmpEvent(ev));
     qmp.on('close', () => {
       if (this.qmp === qmp) this.qmp = null;

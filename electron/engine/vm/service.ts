@@ -60,14 +60,24 @@ export class VmService {
     return m;
   }
 
-  /** Re-read the library from disk (another engine, e.g. the CLI, may have changed it). */
+  /**
+   * Re-read the library from disk and pick up VMs another engine (the CLI) started: a long-
+   * lived engine (serve, the app) calls this when the library or runtime folders change.
+   */
   async refresh(): Promise<void> {
-    const before = new Set(this.library.list().map((e) => e.id));
     await this.library.load();
-    for (const e of this.library.list()) {
-      if (!before.has(e.id)) await this.machineFor(e).attach().catch(() => {});
-    }
+    await Promise.all(
+      this.library.list().map((e) => {
+        const m = this.machineFor(e);
+        if (e.config) m.setName(e.config.name);
+        return m.isActive ? undefined : m.attach().catch(() => {});
+      }),
+    );
   }
+
+  /** Snapshot availability comes from the snapshot service, which knows every reason. */
+  snapshotAvailability: (entry: LibraryEntry) => { available: boolean; reason: string | null } = (e) =>
+    e.config ? { available: true, reason: null } : { available: false, reason: 'the VM configuration is broken' };
 
   summary(entry: LibraryEntry): VmSummary {
     const m = this.machineFor(entry);
@@ -137,7 +147,7 @@ export class VmService {
       },
       paths: { serialLog: entry.paths.serialLog, qemuLog: entry.paths.qemuLog },
       disks,
-      snapshots: snapshotAvailability(c, disks),
+      snapshots: this.snapshotAvailability(entry),
       warnings: c ? this.warnings(c) : [],
     };
   }
@@ -351,7 +361,7 @@ export class VmService {
       for (const c of cleanups) await c().catch(() => {});
       throw e;
     }
-    await secureSocket(entry.paths.vncSocket).catch(() => {});
+    await Promise.all([entry.paths.vncSocket, entry.paths.serialSocket].map((p) => secureSocket(p).catch(() => {})));
     return this.details(entry.id);
   }
 
@@ -423,12 +433,6 @@ export class VmService {
     const entry = this.resolve(ref);
     const m = this.machineFor(entry);
     requireState('delete', entry.config?.name ?? entry.id, m.state, ['stopped', 'crashed']);
-    const dependents = this.library.list().filter((e) => e.config?.disks.some((d) => d.file.startsWith(entry.paths.dir + '/') || d.file.includes(`/${entry.id}/`)));
-    if (dependents.length) {
-      throw new VireoError('IN_USE', `"${entry.config?.name}" is the base of linked clones: ${dependents.map((d) => d.config?.name).join(', ')}; delete or fully clone them first`, {
-        dependents: dependents.map((d) => ({ id: d.id, name: d.config?.name })),
-      });
-    }
     await this.library.remove(entry.id);
     this.machines.delete(entry.id);
     this.bus.emit('vm.changed', { id: entry.id, removed: true });
@@ -441,12 +445,12 @@ export class VmService {
     if (!m.pid || !m.isActive) throw new VireoError('INVALID_STATE', `"${entry.config?.name}" is not running`);
     const { processStats } = await import('./policy.ts');
     const s = await processStats(m.pid);
-    let balloonMiB: number | null = null;
+    let balloonMiB: number | null;
     try {
       const b = await m.monitor('query').execute<{ actual: number }>('query-balloon');
       balloonMiB = Math.round(b.actual / 1024 ** 2);
     } catch {
-      balloonMiB = null;
+      balloonMiB = null; // no balloon device, or the guest has no driver for it
     }
     return { ...s, balloonMiB };
   }
@@ -480,21 +484,6 @@ async function requireReadableFile(p: string, what: string) {
   await access(p, constants.R_OK).catch(() => {
     throw new VireoError('INVALID_ARGUMENT', `${p} cannot be read: check its permissions`, { path: p });
   });
-}
-
-/** Why snapshots would not work for this VM, said up front instead of failing late. */
-export function snapshotAvailability(c: VmConfig | null, disks: DiskDetails[]): { available: boolean; reason: string | null } {
-  if (!c) return { available: false, reason: 'the VM configuration is broken' };
-  const nonQcow = c.disks.filter((d) => d.format !== 'qcow2' && !d.readOnly);
-  if (nonQcow.length) {
-    return { available: false, reason: `disk ${nonQcow.map((d) => `${d.id} (${d.format})`).join(', ')} is not qcow2: convert it to qcow2 to use snapshots` };
-  }
-  const missing = disks.filter((d) => d.error);
-  if (missing.length) return { available: false, reason: `disk ${missing[0]!.id} cannot be read: ${missing[0]!.error}` };
-  if (c.system.firmware === 'uefi' && c.disks.length === 0) {
-    return { available: true, reason: null };
-  }
-  return { available: true, reason: null };
 }
 
 export { newMac };
