@@ -105,6 +105,29 @@ describe('vireo CLI', () => {
     const shown = JSON.parse(vireo(h, 'show', 'survivor', '--json').stdout) as VmDetails;
     expect(shown.runtime.pid).toBe(pid);
 
+    // `vireo console`: the guest's serial shell from the command line; Ctrl+] detaches.
+    const consoleOut = await new Promise<string>((resolve, reject) => {
+      const c = spawn(tsx, [cliMain, '--home', h, 'console', 'survivor'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      const timer = setTimeout(() => {
+        c.kill('SIGKILL');
+        reject(new Error(`console showed no answer: ${out}`));
+      }, 30_000);
+      c.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('vireo-console-42')) c.stdin.write(Buffer.from([0x1d]));
+      });
+      c.stderr.on('data', (d) => {
+        if (String(d).includes('Connected')) c.stdin.write('echo vireo-console-$((6*7))\n');
+      });
+      c.once('exit', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(out);
+        else reject(new Error(`console exited ${code}: ${out}`));
+      });
+    });
+    expect(consoleOut).toContain('vireo-console-42');
+
     const engine = await createEngine({ home: h });
     try {
       expect(engine.vms.list()[0]).toMatchObject({ state: 'running' });
@@ -116,4 +139,56 @@ describe('vireo CLI', () => {
     }
     expect(qemuPidsFor([vm.id])).toEqual([]);
   });
+
+  it('disk create, info, resize, convert and check', () => {
+    const h = home();
+    const img = join(h, 'a.qcow2');
+    expect(vireo(h, 'disk', 'create', img, '16M').code).toBe(0);
+    const info = JSON.parse(vireo(h, 'disk', 'info', img, '--json').stdout);
+    expect(info).toMatchObject({ format: 'qcow2', virtualSize: 16 * 1024 ** 2 });
+    expect(JSON.parse(vireo(h, 'disk', 'resize', img, '32M', '--json').stdout).virtualSize).toBe(32 * 1024 ** 2);
+    const shrink = vireo(h, 'disk', 'resize', img, '8M', '--json');
+    expect(shrink.code).toBe(1);
+    expect(JSON.parse(shrink.stderr).message).toMatch(/shrink/);
+    const vmdk = join(h, 'b.vmdk');
+    spawnSync('qemu-img', ['create', '-q', '-f', 'vmdk', vmdk, '8M']);
+    const converted = vireo(h, 'disk', 'convert', vmdk, join(h, 'b.qcow2'), '--json');
+    expect(converted.code, converted.stderr).toBe(0);
+    expect(JSON.parse(converted.stdout)).toMatchObject({ format: 'qcow2', virtualSize: 8 * 1024 ** 2 });
+    expect(JSON.parse(vireo(h, 'disk', 'check', img, '--json').stdout)).toEqual({ ok: true, corruptions: 0, leaks: 0 });
+    expect(vireo(h, 'disk', 'create', img, '16M').code).toBe(1); // never overwrites
+  });
+
+  it('a long-lived engine (serve, the app) follows VMs the CLI creates, starts and stops', async () => {
+    const h = home();
+    const fx = await ensureFixtures();
+    const engine = await createEngine({ home: h, watch: true });
+    try {
+      const seen: string[] = [];
+      engine.bus.on('vm.state', (e) => seen.push(e.state));
+      const changed = new Promise<string>((r) => engine.bus.on('vm.changed', (e) => r(e.id)));
+      const created = vireo(h, 'create', 'follow', '--iso', fx.iso, '--memory', '160M', '--disk', '64M', '--cpus', '1', '--json');
+      expect(created.code, created.stderr).toBe(0);
+      const id = (JSON.parse(created.stdout) as VmDetails).id;
+      expect(await changed).toBe(id);
+      expect(engine.vms.list().map((v) => v.name)).toEqual(['follow']);
+
+      expect(vireo(h, 'start', 'follow').code).toBe(0);
+      await waitUntil(() => engine.vms.list()[0]?.state === 'running', 20_000);
+      expect(vireo(h, 'stop', 'follow', '--force').code).toBe(0);
+      await waitUntil(() => engine.vms.list()[0]?.state === 'stopped', 20_000);
+      expect(seen).toContain('running');
+      expect(qemuPidsFor([id])).toEqual([]);
+    } finally {
+      await engine.dispose();
+    }
+  });
 });
+
+async function waitUntil(f: () => boolean, ms: number) {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
