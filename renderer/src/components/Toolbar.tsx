@@ -1,0 +1,245 @@
+import { useState } from 'react';
+import type { VmSummary } from '../../../electron/api/types.ts';
+import { useClient, useErrors } from '../api/context.tsx';
+import { asWireError, type WireError } from '../api/client.ts';
+import { actionAvailability, type Action } from '../lib/vm-actions.ts';
+import { nameProblem, suggestName } from '../lib/names.ts';
+import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
+
+type Open = null | 'clone' | 'delete' | 'snapshot' | 'poweroff' | 'reset';
+
+export function Toolbar({
+  vm, allNames, onNew, onSettings,
+}: { vm: VmSummary | null; allNames: string[]; onNew: () => void; onSettings: () => void }) {
+  const client = useClient();
+  const { report } = useErrors();
+  const [open, setOpen] = useState<Open>(null);
+  const [busy, setBusy] = useState<Action | null>(null);
+
+  const why = (a: Action) => {
+    if (busy) return 'Waiting for the previous action to finish.';
+    const av = actionAvailability(vm, a);
+    return av.ok ? null : av.reason;
+  };
+
+  const run = async (a: Action, title: string, f: () => Promise<unknown>) => {
+    setBusy(a);
+    try {
+      await f();
+    } catch (e) {
+      report(title, e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const id = vm?.id ?? '';
+  const paused = vm?.state === 'paused';
+
+  return (
+    <div role="toolbar" aria-label="VM actions" className="flex flex-wrap items-center gap-1.5 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
+      <Button variant="primary" onClick={onNew}>
+        <span aria-hidden="true">+</span> New
+      </Button>
+      <Button disabledReason={why('settings')} onClick={onSettings}>
+        Settings
+      </Button>
+      <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
+      <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => client.call('vms.start', { vm: id }))}>
+        <span aria-hidden="true">▶</span> Start
+      </Button>
+      {paused ? (
+        <Button disabledReason={why('resume')} onClick={() => run('resume', `Could not resume ${vm?.name}`, () => client.call('vms.resume', { vm: id }))}>
+          <span aria-hidden="true">▶</span> Resume
+        </Button>
+      ) : (
+        <Button disabledReason={why('pause')} onClick={() => run('pause', `Could not pause ${vm?.name}`, () => client.call('vms.pause', { vm: id }))}>
+          <span aria-hidden="true">❚❚</span> Pause
+        </Button>
+      )}
+      <MenuButton
+        label={<><span aria-hidden="true">■</span> Stop</>}
+        disabledReason={why('shutdown') && why('poweroff')}
+        items={[
+          { label: 'Shut down', disabledReason: why('shutdown'), onSelect: () => run('shutdown', `Could not shut down ${vm?.name}`, () => client.call('vms.stop', { vm: id })) },
+          { label: 'Power off…', disabledReason: why('poweroff'), onSelect: () => setOpen('poweroff') },
+          { label: 'Reset…', disabledReason: why('reset'), onSelect: () => setOpen('reset') },
+        ]}
+      />
+      <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
+      <Button disabledReason={why('snapshot')} onClick={() => setOpen('snapshot')}>
+        Snapshot
+      </Button>
+      <Button disabledReason={why('clone')} onClick={() => setOpen('clone')}>
+        Clone
+      </Button>
+      <Button disabledReason={why('delete')} onClick={() => setOpen('delete')}>
+        Delete
+      </Button>
+
+      {open === 'poweroff' && vm && (
+        <Confirm
+          title={`Power off ${vm.name}?`}
+          body="Like pulling the plug: unsaved work in the guest is lost, and its file systems may need a check on the next boot."
+          confirmLabel="Power off"
+          danger
+          onCancel={() => setOpen(null)}
+          onConfirm={() => {
+            setOpen(null);
+            void run('poweroff', `Could not power off ${vm.name}`, () => client.call('vms.stop', { vm: id, force: true }));
+          }}
+        />
+      )}
+      {open === 'reset' && vm && (
+        <Confirm
+          title={`Reset ${vm.name}?`}
+          body="Like pressing the reset button: the guest restarts at once and unsaved work is lost."
+          confirmLabel="Reset"
+          danger
+          onCancel={() => setOpen(null)}
+          onConfirm={() => {
+            setOpen(null);
+            void run('reset', `Could not reset ${vm.name}`, () => client.call('vms.reset', { vm: id }));
+          }}
+        />
+      )}
+      {open === 'delete' && vm && <DeleteDialog vm={vm} onClose={() => setOpen(null)} />}
+      {open === 'clone' && vm && <CloneDialog vm={vm} allNames={allNames} onClose={() => setOpen(null)} />}
+      {open === 'snapshot' && vm && <TakeSnapshotDialog vm={vm} onClose={() => setOpen(null)} />}
+    </div>
+  );
+}
+
+function DeleteDialog({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
+  const client = useClient();
+  const [keepDisks, setKeepDisks] = useState(false);
+  const [error, setError] = useState<WireError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setBusy(true);
+    try {
+      await client.call('vms.delete', { vm: vm.id, keepDisks });
+      onClose();
+    } catch (e) {
+      setError(asWireError(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Delete ${vm.name}?`}
+      onClose={onClose}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button variant="danger" disabledReason={busy ? 'Deleting…' : null} onClick={submit}>
+            Delete VM
+          </Button>
+        </>
+      }
+    >
+      <div className="flex flex-col gap-3">
+        <p className="text-sm">The VM's folder, its settings, snapshots and NVRAM are removed. This cannot be undone.</p>
+        <Check label="Keep the disk images" checked={keepDisks} onChange={setKeepDisks} hint="They stay in the VM's folder so you can import them later." />
+        {error && <ErrorAlert error={error} />}
+      </div>
+    </Dialog>
+  );
+}
+
+function CloneDialog({ vm, allNames, onClose }: { vm: VmSummary; allNames: string[]; onClose: () => void }) {
+  const client = useClient();
+  const [name, setName] = useState(() => suggestName(`${vm.name} clone`, allNames));
+  const [linked, setLinked] = useState(false);
+  const [error, setError] = useState<WireError | null>(null);
+  const [touched, setTouched] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const problem = nameProblem(name, allNames);
+  const submit = async () => {
+    setTouched(true);
+    if (problem) return;
+    setBusy(true);
+    try {
+      await client.call('vms.clone', { vm: vm.id, name: name.trim(), linked });
+      onClose();
+    } catch (e) {
+      setError(asWireError(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Clone ${vm.name}`}
+      onClose={onClose}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button variant="primary" disabledReason={busy ? 'Cloning…' : null} onClick={submit}>
+            Clone
+          </Button>
+        </>
+      }
+    >
+      <form className="flex flex-col gap-3" onSubmit={(e) => (e.preventDefault(), void submit())}>
+        <Field label="Name of the clone" error={touched || name ? (problem ?? undefined) : undefined}>
+          {(p) => <input {...p} className={inputClass} value={name} onChange={(e) => setName(e.target.value)} data-autofocus />}
+        </Field>
+        <Check
+          label="Linked clone"
+          checked={linked}
+          onChange={setLinked}
+          hint="Shares the original's disk as a read-only base: fast and small, but the original can then not be deleted."
+        />
+        {error && <ErrorAlert error={error} />}
+      </form>
+    </Dialog>
+  );
+}
+
+export function TakeSnapshotDialog({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
+  const client = useClient();
+  const [name, setName] = useState(() => `Snapshot ${new Date().toLocaleString()}`);
+  const [description, setDescription] = useState('');
+  const [error, setError] = useState<WireError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const live = vm.state === 'running' || vm.state === 'paused';
+  const problem = !name.trim() ? 'Give the snapshot a name.' : name.trim().length > 64 ? 'At most 64 characters.' : null;
+  const submit = async () => {
+    if (problem) return;
+    setBusy(true);
+    try {
+      await client.call('snapshots.save', { vm: vm.id, name: name.trim(), ...(description ? { description } : {}) });
+      onClose();
+    } catch (e) {
+      setError(asWireError(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Take a snapshot of ${vm.name}`}
+      onClose={onClose}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button variant="primary" disabledReason={busy ? 'Saving…' : problem} onClick={submit}>
+            Take snapshot
+          </Button>
+        </>
+      }
+    >
+      <form className="flex flex-col gap-3" onSubmit={(e) => (e.preventDefault(), void submit())}>
+        <p className="text-sm text-zinc-700 dark:text-zinc-300">
+          {live ? 'The VM is running: memory and device state are saved too, so restoring resumes exactly here.' : 'The VM is stopped: the disks are saved.'}
+        </p>
+        <Field label="Name" error={problem ?? undefined}>
+          {(p) => <input {...p} className={inputClass} value={name} maxLength={64} onChange={(e) => setName(e.target.value)} data-autofocus />}
+        </Field>
+        <Field label="Description (optional)">
+          {(p) => <textarea {...p} className={inputClass} rows={3} value={description} maxLength={2000} onChange={(e) => setDescription(e.target.value)} />}
+        </Field>
+        {error && <ErrorAlert error={error} />}
+      </form>
+    </Dialog>
+  );
+}

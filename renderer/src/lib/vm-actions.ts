@@ -1,0 +1,60 @@
+import type { VmState, VmSummary } from '../../../electron/api/types.ts';
+
+// Which toolbar actions a VM allows right now, and why not when it does not: a disabled
+// button always carries its reason.
+
+export type Action =
+  | 'start' | 'pause' | 'resume' | 'shutdown' | 'poweroff' | 'reset'
+  | 'settings' | 'snapshot' | 'clone' | 'delete';
+
+export type Availability = { ok: true } | { ok: false; reason: string };
+
+const yes: Availability = { ok: true };
+const no = (reason: string): Availability => ({ ok: false, reason });
+
+const BUSY: VmState[] = ['starting', 'saving', 'restoring', 'stopping'];
+
+export function actionAvailability(vm: VmSummary | null | undefined, action: Action): Availability {
+  if (!vm) return no('Select a VM first.');
+  if (vm.broken && action !== 'delete') return no(`This VM's configuration cannot be read: ${vm.broken}`);
+  const s = vm.state;
+  const busy = BUSY.includes(s) ? no(`The VM is ${s}; wait until it finishes.`) : null;
+  switch (action) {
+    case 'start':
+      if (s === 'stopped' || s === 'crashed') return yes;
+      if (s === 'paused') return no('The VM is paused: use Resume.');
+      return busy ?? no('The VM is already running.');
+    case 'pause':
+      if (s === 'running') return yes;
+      return busy ?? no(s === 'paused' ? 'The VM is already paused.' : 'The VM is not running.');
+    case 'resume':
+      return s === 'paused' ? yes : no('The VM is not paused.');
+    case 'shutdown':
+    case 'poweroff':
+    case 'reset':
+      if (s === 'running' || s === 'paused') return action === 'reset' && s === 'paused' ? no('Resume the VM before resetting it.') : yes;
+      if (action === 'poweroff' && s === 'stopping') return yes; // escape hatch for a hung shutdown
+      return busy ?? no('The VM is not running.');
+    case 'settings':
+      return busy ?? yes;
+    case 'snapshot':
+      return busy ?? yes;
+    case 'clone':
+    case 'delete':
+      if (s === 'stopped' || s === 'crashed') return yes;
+      return no(`Stop the VM first (it is ${s}).`);
+  }
+}
+
+export const STATE_LABEL: Record<VmState, string> = {
+  stopped: 'Stopped',
+  starting: 'Starting',
+  running: 'Running',
+  paused: 'Paused',
+  saving: 'Saving',
+  restoring: 'Restoring',
+  stopping: 'Stopping',
+  crashed: 'Crashed',
+};
+
+export const isLive = (s: VmState) => s === 'running' || s === 'paused' || s === 'starting' || s === 'stopping' || s === 'saving' || s === 'restoring';

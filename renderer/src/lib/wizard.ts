@@ -1,0 +1,115 @@
+import type { OsEntry } from '../../../electron/api/types.ts';
+import { GiB, MiB, formatBytes, parseSize } from './format.ts';
+import { nameProblem } from './names.ts';
+
+// The New-VM wizard's rules, kept pure so they are unit-tested and so the dialog can refuse
+// to call vms.create while any of them fails.
+
+export type Source = 'iso' | 'empty' | 'import';
+
+export interface WizardForm {
+  source: Source;
+  iso: string;
+  importDisk: string;
+  name: string;
+  cpus: number;
+  memory: string;
+  disk: string;
+  firmware: 'bios' | 'uefi';
+  secureBoot: boolean;
+  tpm: boolean;
+  start: boolean;
+}
+
+export interface WizardContext {
+  hostCpus: number;
+  hostMemoryBytes: number;
+  taken: Iterable<string>;
+  os: OsEntry | null;
+  tpmAvailable: boolean;
+}
+
+export type Field = 'iso' | 'importDisk' | 'name' | 'cpus' | 'memory' | 'disk' | 'firmware' | 'secureBoot' | 'tpm';
+
+export interface WizardCheck {
+  errors: Partial<Record<Field, string>>;
+  warnings: Partial<Record<Field, string>>;
+}
+
+export function checkWizard(f: WizardForm, ctx: WizardContext): WizardCheck {
+  const errors: WizardCheck['errors'] = {};
+  const warnings: WizardCheck['warnings'] = {};
+
+  if (f.source === 'iso' && !f.iso.trim()) errors.iso = 'Choose an installer ISO, or pick "No ISO".';
+  if (f.source === 'import' && !f.importDisk.trim()) errors.importDisk = 'Choose a disk image to import.';
+
+  const np = nameProblem(f.name, ctx.taken);
+  if (np) errors.name = np;
+
+  if (!Number.isInteger(f.cpus) || f.cpus < 1) errors.cpus = 'Give at least 1 CPU.';
+  else if (f.cpus > ctx.hostCpus) errors.cpus = `This host has ${ctx.hostCpus} CPUs: give at most ${ctx.hostCpus}.`;
+  else if (f.cpus === ctx.hostCpus && ctx.hostCpus > 1) warnings.cpus = 'All host CPUs: the host may become sluggish while the VM is busy.';
+
+  const mem = parseSize(f.memory, 'M');
+  if ('error' in mem) errors.memory = `Memory: ${mem.error}`;
+  else if (mem.bytes < 16 * MiB) errors.memory = 'Memory must be at least 16 MiB.';
+  else if (mem.bytes > ctx.hostMemoryBytes) {
+    errors.memory = `Memory ${formatBytes(mem.bytes)} is more than this host has (${formatBytes(ctx.hostMemoryBytes)}): lower it.`;
+  } else if (mem.bytes > ctx.hostMemoryBytes * 0.75) {
+    warnings.memory = `Over 75% of host memory (${formatBytes(ctx.hostMemoryBytes)}): the host may start swapping.`;
+  } else if (ctx.os?.minimum && mem.bytes < ctx.os.minimum.memoryMiB * MiB) {
+    warnings.memory = `${ctx.os.name} needs at least ${formatBytes(ctx.os.minimum.memoryMiB * MiB)}; the installer may fail.`;
+  }
+
+  if (f.source !== 'import') {
+    const disk = parseSize(f.disk, 'G');
+    if ('error' in disk) errors.disk = `Disk: ${disk.error}`;
+    else if (disk.bytes < 1 * MiB) errors.disk = 'The disk must be at least 1 MiB.';
+    else if (ctx.os?.minimum && disk.bytes < ctx.os.minimum.diskGiB * GiB) {
+      errors.disk = `${ctx.os.name} needs a disk of at least ${ctx.os.minimum.diskGiB} GiB: make it larger.`;
+    }
+  }
+
+  if (f.secureBoot && f.firmware !== 'uefi') errors.secureBoot = 'Secure Boot needs UEFI firmware.';
+  if (f.tpm && !ctx.tpmAvailable) errors.tpm = 'No TPM emulator (swtpm) on this host: turn TPM off or install swtpm.';
+  if (ctx.os?.tpm && !f.tpm) warnings.tpm = `${ctx.os.name} expects a TPM 2.0; its installer may refuse to continue.`;
+  if (ctx.os?.firmware === 'uefi' && f.firmware === 'bios') warnings.firmware = `${ctx.os.name} is normally installed with UEFI.`;
+
+  return { errors, warnings };
+}
+
+export const hasErrors = (c: WizardCheck) => Object.keys(c.errors).length > 0;
+
+/** The arguments for vms.create; only call after checkWizard found no errors. */
+export function createArgs(f: WizardForm, osId: string | null) {
+  const mem = parseSize(f.memory, 'M');
+  const disk = parseSize(f.disk, 'G');
+  return {
+    name: f.name.trim(),
+    ...(f.source === 'iso' ? { iso: f.iso.trim() } : { iso: null }),
+    ...(f.source === 'import' ? { importDisk: f.importDisk.trim() } : {}),
+    ...(osId ? { os: osId } : {}),
+    cpus: f.cpus,
+    ...('bytes' in mem ? { memory: `${Math.round(mem.bytes / MiB)}M` } : {}),
+    ...(f.source !== 'import' && 'bytes' in disk ? { disk: `${Math.round(disk.bytes / MiB)}M` } : {}),
+    firmware: f.firmware,
+    secureBoot: f.secureBoot,
+    tpm: f.tpm,
+    start: f.start,
+  };
+}
+
+/** Recommended values, bounded by the host (a recommendation above the host is no help). */
+export function defaultsFor(os: OsEntry | null, hostCpus: number, hostMemoryBytes: number) {
+  const rec = os?.recommended ?? { cpus: 2, memoryMiB: 2048, diskGiB: 20 };
+  const hostMiB = Math.floor(hostMemoryBytes / MiB);
+  const memMiB = Math.max(16, Math.min(rec.memoryMiB, Math.floor(hostMiB / 2)));
+  return {
+    cpus: Math.max(1, Math.min(rec.cpus, hostCpus)),
+    memory: memMiB % 1024 === 0 ? `${memMiB / 1024}G` : `${memMiB}M`,
+    disk: `${rec.diskGiB}G`,
+    firmware: os?.firmware ?? 'bios',
+    secureBoot: os?.secureBoot ?? false,
+    tpm: os?.tpm ?? false,
+  } as const;
+}
