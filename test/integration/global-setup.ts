@@ -1,0 +1,7 @@
+import { ensureFixtures } from '../fixtures/guest.ts';
+
+// Builds the test guest once before any integration test file runs; a warm cache makes this
+// a fast no-op (build.sh checks a stamp of its inputs).
+export default async function setup(): Promise<void> {
+  await ensureFixtures();
+}
