@@ -5,11 +5,11 @@ import { join, resolve } from 'node:path';
 // the binary is missing starts a download, which these machines cannot do.
 export function electronBinary(repo = resolve(import.meta.dirname, '..', '..')): string | null {
   const pkgDir = join(repo, 'node_modules', 'electron');
-  let rel = '';
+  let rel: string;
   try {
     rel = readFileSync(join(pkgDir, 'path.txt'), 'utf8').trim();
   } catch {
-    rel = '';
+    rel = ''; // no path.txt: the binary was never downloaded
   }
   const override = process.env.ELECTRON_OVERRIDE_DIST_PATH;
   const bin = override ? join(override, rel || 'electron') : rel ? join(pkgDir, 'dist', rel) : null;
