@@ -19,7 +19,7 @@ async function openWizard(page: Page, url: string): Promise<Locator> {
   return w;
 }
 
-test('inline validation: non-ISO file, empty name, taken name, memory above host', async ({ page, served }) => {
+test('inline validation: non-ISO file, empty name, taken name, memory above host, disk below the OS minimum', async ({ page, served }) => {
   const existing = await served.cli(['create', 'Taken', '--disk', '1G', '--memory', '64M']);
   expect(existing.code, existing.stderr).toBe(0);
   const before = await vmNames(served.cli);
@@ -54,11 +54,23 @@ test('inline validation: non-ISO file, empty name, taken name, memory above host
   await expect(w.getByText('Step 2 of 4')).toBeVisible();
 
   await name.fill('Fresh VM');
+  // Choose an OS with a large minimum disk, so the disk check has something to enforce.
+  const osBox = w.getByRole('combobox');
+  await osBox.fill('windows 11');
+  await w.getByRole('option', { name: /Windows 11/ }).first().click();
+  await expect(w.getByText(/Selected: .*Windows 11/)).toBeVisible();
   await w.getByRole('button', { name: 'Next' }).click();
   await expect(w.getByText('Step 3 of 4')).toBeVisible();
 
   await w.getByLabel(/^Memory/).fill('64T');
   await expect(w.getByText(/is more than this host has/)).toBeVisible();
+  await w.getByRole('button', { name: 'Next' }).click();
+  await expect(w.getByText('Step 3 of 4')).toBeVisible();
+  await w.getByLabel(/^Memory/).fill('4G');
+
+  // A disk below the OS's minimum is refused at the field.
+  await w.getByLabel(/^Disk size/).fill('10G');
+  await expect(w.getByText(/needs a disk of at least \d+ GiB/)).toBeVisible();
   await w.getByRole('button', { name: 'Next' }).click();
   await expect(w.getByText('Step 3 of 4')).toBeVisible();
 

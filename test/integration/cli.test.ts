@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -138,6 +138,28 @@ describe('vireo CLI', () => {
       await engine.dispose();
     }
     expect(qemuPidsFor([vm.id])).toEqual([]);
+  });
+
+  it('detect-os names the OS of an install ISO, says unknown with the ids it read, refuses a non-ISO', async () => {
+    const h = home();
+    const src = join(h, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'README'), 'x');
+    const ubuntu = join(h, 'ubuntu.iso');
+    spawnSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'Ubuntu 24.04.1 LTS amd64', '-o', ubuntu, src]);
+    const r = vireo(h, 'detect-os', ubuntu, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'detected', id: 'ubuntu24.04', family: 'linux', recommended: { cpus: expect.any(Number) } });
+    expect(vireo(h, 'detect-os', ubuntu).stdout).toMatch(/Ubuntu 24\.04.*\(ubuntu24\.04\)/);
+
+    const fx = await ensureFixtures();
+    const unknown = JSON.parse(vireo(h, 'detect-os', fx.iso, '--json').stdout);
+    expect(unknown).toMatchObject({ status: 'unknown', iso: { volumeId: 'VIREO_TESTGUEST' } });
+
+    writeFileSync(join(h, 'notes.iso'), 'not an iso\n'.repeat(5000));
+    const bad = vireo(h, 'detect-os', join(h, 'notes.iso'), '--json');
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stderr)).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/not an ISO 9660 image/) });
   });
 
   it('disk create, info, resize, convert and check', () => {
