@@ -13,7 +13,9 @@ export interface AccelCandidate {
   present: boolean;
   presentReason: string;
   ok: boolean;
+  /** QEMU start to the probe's long-mode marker (start-up + firmware + mode switches) */
   bootMs?: number;
+  /** the probe's WORK-START to WORK-END markers */
   workMs?: number;
   error?: string;
   verdict: string;

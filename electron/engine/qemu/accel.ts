@@ -4,6 +4,7 @@ import { open, readFile, access, constants } from 'node:fs/promises';
 import { release, uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { VireoError } from '../../api/errors.ts';
+import type { AccelName, AccelCandidate, AccelReport } from '../../api/types.ts';
 import { tail } from '../util/proc.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { probeCapabilities, stampBinary, type QemuCaps, type BinaryStamp } from './capabilities.ts';
@@ -15,29 +16,9 @@ import { probeCapabilities, stampBinary, type QemuCaps, type BinaryStamp } from 
 // only when it is clearly faster. The verdict is cached until the QEMU binary, the kernel or
 // the boot changes.
 
-export type AccelName = 'kvm' | 'hvf' | 'whpx' | 'tcg';
+// The report's shape is part of the API contract (host.info, host.selfTest).
+export type { AccelName, AccelCandidate, AccelReport } from '../../api/types.ts';
 export type HwAccel = Exclude<AccelName, 'tcg'>;
-
-export interface AccelCandidate {
-  accel: AccelName;
-  present: boolean;
-  presentReason: string;
-  ok: boolean;
-  /** QEMU start to the long-mode marker (QEMU start-up + firmware + mode switches) */
-  bootMs?: number;
-  /** WORK-START to WORK-END markers */
-  workMs?: number;
-  error?: string;
-  verdict: string;
-}
-
-export interface AccelReport {
-  chosen: AccelName;
-  reason: string;
-  testedAt: string;
-  candidates: AccelCandidate[];
-  cached: boolean;
-}
 
 export interface AccelProgress {
   accel: AccelName;
