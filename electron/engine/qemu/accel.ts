@@ -493,11 +493,14 @@ async function testNow(opts: SelfTestOptions, caps: QemuCaps, platform: NodeJS.P
     if (!p.present) continue;
     const remaining = left();
     if (remaining < 500) continue;
-    const deadline = Math.min(remaining, Math.max(HW_MIN_DEADLINE_MS, HW_TCG_FACTOR * tcg.elapsedMs));
+    const fair = Math.max(HW_MIN_DEADLINE_MS, HW_TCG_FACTOR * tcg.elapsedMs);
+    const deadline = Math.min(remaining, fair);
     progress({ accel: p.accel, phase: 'start', message: `timing the probe under ${ACCEL_LABEL[p.accel]} (up to ${formatMs(deadline)})` });
     const r = await runProbe(opts.binary, opts.probeImage, p.accel, deadline);
     progress({ accel: p.accel, phase: 'done', message: r.ok ? `${ACCEL_LABEL[p.accel]}: work took ${formatMs(workOf(r)!)}` : `${ACCEL_LABEL[p.accel]}: ${failureText(r)}` });
-    hwRuns.push(r);
+    // A failure within less than its fair deadline (the budget ran short) is no verdict on
+    // the accelerator: leave it untested so the result is not cached.
+    if (r.ok || deadline >= fair) hwRuns.push(r);
   }
   return decideAccel(tcg, presence, hwRuns);
 }

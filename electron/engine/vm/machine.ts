@@ -270,7 +270,9 @@ export class Machine extends EventEmitter<MachineEvents> {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (this.ending) return this.ending;
-    if (!this.runtime) return Promise.resolve();
+    // While starting, start() itself rolls back and reports a QEMU that died; acting here too
+    // could turn its "stopped, here is why" into a late "crashed".
+    if (!this.runtime || this._state === 'starting') return Promise.resolve();
     this.ending = (async () => {
       const clean = this.expectingExit || this.guestShutdown || (code === 0 && signal === null);
       const prev = this._state;
