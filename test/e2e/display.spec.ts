@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import { ensureFixtures, waitForSerialText } from '../fixtures/guest.ts';
 import { expect, test } from './serve.ts';
@@ -98,10 +99,17 @@ test('Ctrl+Alt+Del from the Keys menu reaches the guest; reload reconnects', asy
   await openTab(page, served.url, 'Screen');
   await expect(page.getByTestId('display-link')).toHaveText('Connected', { timeout: 30_000 });
   await page.getByRole('button', { name: /Keys/ }).click();
+  const readyBefore = ((await readFile(serialLog, 'latin1')).match(/VIREO-GUEST-READY/g) ?? []).length;
   await page.getByRole('menuitem', { name: 'Ctrl+Alt+Del', exact: true }).click();
   await waitForSerialText(serialLog, /VIREO-GUEST-CTRLALTDEL/, 30_000);
 
-  // The guest reboots; the page reloads mid-way and must find the screen again by itself.
+  // The guest reboots under the open view: the display follows it without a reload.
+  await waitForSerialText(serialLog, new RegExp(`(?:[\\s\\S]*?VIREO-GUEST-READY){${readyBefore + 1}}`), 120_000);
+  await expect(page.getByTestId('display-link')).toHaveText('Connected');
+  const afterReboot = await canvasInfo(page);
+  await expect.poll(async () => (await canvasInfo(page))?.hash, { timeout: 30_000 }).not.toBe(afterReboot!.hash);
+
+  // Then the page reloads and must find the screen again by itself.
   await page.reload();
   await page.getByRole('option', { name: new RegExp(VM) }).click();
   await page.getByRole('tab', { name: 'Screen' }).click();
