@@ -359,7 +359,7 @@ export function NewVmWizard({ host, takenNames, onClose, onCreated }: {
                     <OsIcon family="other" size={36} />
                     <div>
                       <p className="text-sm font-medium">Operating system not recognised</p>
-                      <p className="text-xs text-zinc-600 dark:text-zinc-400">{detect.reason} Choose it below for the best defaults.</p>
+                      <p className="text-xs text-zinc-600 dark:text-zinc-400">{/[.!?]$/.test(detect.reason) ? detect.reason : `${detect.reason}.`} Choose it below for the best defaults.</p>
                     </div>
                   </>
                 )}

@@ -12,7 +12,8 @@ type Action =
   | { t: 'load'; vms: VmSummary[] }
   | { t: 'upsert'; vm: VmSummary }
   | { t: 'remove'; id: string }
-  | { t: 'state'; id: string; state: VmSummary['state'] };
+  | { t: 'state'; id: string; state: VmSummary['state'] }
+  | { t: 'runtime'; vm: VmSummary };
 
 function reducer(s: State, a: Action): State {
   switch (a.t) {
@@ -36,6 +37,14 @@ function reducer(s: State, a: Action): State {
       byId.set(a.id, { ...old, state: a.state });
       return { ...s, byId };
     }
+    case 'runtime': {
+      // Only the runtime facts: the state itself may have moved on since vms.get answered.
+      const old = s.byId.get(a.vm.id);
+      if (!old) return s;
+      const byId = new Map(s.byId);
+      byId.set(a.vm.id, { ...old, accel: a.vm.accel, crash: a.vm.crash });
+      return { ...s, byId };
+    }
   }
 }
 
@@ -52,7 +61,14 @@ export function useLibrary(client: ApiClient, epoch: number) {
   useEffect(() => {
     let live = true;
     const offs = [
-      client.on('vm.state', (p) => dispatch({ t: 'state', id: p.id, state: p.state })),
+      client.on('vm.state', (p) => {
+        dispatch({ t: 'state', id: p.id, state: p.state });
+        // The accelerator a start settled on and a crash report are not in the event; without
+        // this re-read a row would show neither until the next vms.list.
+        if ((p.state === 'running' && p.previous === 'starting') || p.state === 'crashed') {
+          client.call('vms.get', { vm: p.id }).then((vm) => live && dispatch({ t: 'runtime', vm }), () => undefined);
+        }
+      }),
       client.on('vm.changed', (p) => {
         if (p.removed) return dispatch({ t: 'remove', id: p.id });
         client.call('vms.get', { vm: p.id }).then(
