@@ -5,7 +5,7 @@ import { release, uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { VireoError } from '../../api/errors.ts';
 import type { AccelName, AccelCandidate, AccelReport } from '../../api/types.ts';
-import { tail } from '../util/proc.ts';
+import { tail, dieWithParent } from '../util/proc.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { probeCapabilities, stampBinary, type QemuCaps, type BinaryStamp } from './capabilities.ts';
 
@@ -140,7 +140,8 @@ export function runProbe(binary: string, probeImage: string, accel: AccelName, d
     const errChunks: string[] = [];
     let timedOut = false;
     let spawnError: string | undefined;
-    const child = spawn(binary, probeArgv(accel, probeImage), {
+    const [cmd, argv] = dieWithParent(binary, probeArgv(accel, probeImage));
+    const child = spawn(cmd, argv, {
       shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,

@@ -1,4 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { VireoError } from '../../api/errors.ts';
 
 // One way to run a tool: argv as an array, never a shell; a failure throws a VireoError that
@@ -108,4 +109,17 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     else child.stdin!.end();
   });
+}
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+/**
+ * argv for a helper process that must not outlive this one (the accelerator probe: under a
+ * broken KVM it never finishes, so an engine killed mid-test would orphan it). On Linux,
+ * util-linux's setpriv sets the parent-death signal before exec'ing the real binary.
+ * VMs themselves are NOT started this way: they are meant to outlive the engine.
+ */
+export function dieWithParent(cmd: string, args: readonly string[]): [string, string[]] {
+  if (process.platform === 'linux' && SETPRIV) return [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]];
+  return [cmd, [...args]];
 }
