@@ -113,7 +113,7 @@ case "$MODE" in
     build
     if [ -z "$(electron_binary)" ]; then
       say "fetching the Electron binary"
-      ELECTRON_SKIP_BINARY_DOWNLOAD= node node_modules/electron/install.js >/dev/null 2>&1 || true
+      ELECTRON_SKIP_BINARY_DOWNLOAD= timeout 300 node node_modules/electron/install.js >/dev/null 2>&1 || true
     fi
     if [ -n "$(electron_binary)" ] && { [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ "$(uname -s)" = Darwin ] || [[ "$(uname -s)" == MINGW* ]]; }; then
       exec npx electron-forge start "$@"
