@@ -68,6 +68,11 @@ export interface ConvertOptions {
   signal?: AbortSignal;
   /** copy the image as it was in this internal snapshot */
   snapshot?: string;
+  /**
+   * read an image a running QEMU holds open (-U): only safe with `snapshot`, whose clusters
+   * never change while the VM runs
+   */
+  forceShare?: boolean;
 }
 
 /** 64 TiB: beyond anything a desktop VM needs, and a unit mistake (bytes vs KiB) shows up. */
@@ -155,6 +160,7 @@ export class QemuImg {
     }
     const tmp = join(dirname(dst), `.${basename(dst)}.${randomBytes(4).toString('hex')}.partial`);
     const args = ['convert', '-p', '-f', fromFormat, '-O', opts.toFormat];
+    if (opts.forceShare) args.push('-U');
     if (opts.snapshot) args.push('-l', `snapshot.name=${opts.snapshot}`);
     args.push(src, tmp);
     const argv = [this.binary, ...args];

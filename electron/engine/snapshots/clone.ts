@@ -11,7 +11,7 @@ import type { VmService } from '../vm/service.ts';
 import { newMac, type LibraryEntry } from '../library/library.ts';
 import { requireState } from '../vm/state-machine.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
-import { convertToQcow2, createOverlay } from './img.ts';
+import { QemuImg } from '../disk/qemu-img.ts';
 import type { SnapshotMeta } from './meta.ts';
 import type { SnapshotImage } from './service.ts';
 
@@ -129,7 +129,7 @@ export class CloneService {
   }
 
   private async copyDisks(src: LibraryEntry, staging: string, tag: string | null, active: boolean, job: JobContext): Promise<Disk[]> {
-    const bin = await this.host.qemuImg();
+    const img = new QemuImg(await this.host.qemuImg());
     const c = src.config!;
     const inSnapshot = new Set(this.deps.images(src).map((i) => i.node));
     const sizes = await Promise.all(c.disks.map(async (d) => (await stat(this.vms.diskPath(src, d.file)).catch(() => null))?.size ?? 1));
@@ -145,8 +145,9 @@ export class CloneService {
       }
       const file = `${d.id}.qcow2`;
       const fromSnap = tag !== null && inSnapshot.has(d.id);
-      await convertToQcow2(bin, path, join(staging, file), {
-        srcFormat: d.format,
+      await img.convert(path, join(staging, file), {
+        fromFormat: d.format,
+        toFormat: 'qcow2',
         snapshot: fromSnap ? tag! : undefined,
         forceShare: active,
         signal: job.signal,
@@ -160,7 +161,7 @@ export class CloneService {
 
   /** Turns each writable disk of the (stopped) source into a base shared by two overlays. */
   private async linkDisks(src: LibraryEntry, staging: string, cloneId: string, cloneName: string, rollback: Array<() => Promise<void>>): Promise<Disk[]> {
-    const bin = await this.host.qemuImg();
+    const img = new QemuImg(await this.host.qemuImg());
     const c = src.config!;
     const out: Disk[] = [];
     const bases: string[] = [];
@@ -184,11 +185,11 @@ export class CloneService {
       // Read-only on the host too: a base written by anything would corrupt both overlays.
       await chmod(base, 0o444);
       const sourceRef = join(path, '..') === src.paths.dir ? baseName : base;
-      await createOverlay(bin, path, sourceRef);
+      await img.create(path, { format: 'qcow2', backingFile: sourceRef, backingFormat: 'qcow2' });
       // Relative to the clone's folder, so the library can move as a whole.
       const cloneRef = join('..', basename(src.paths.dir), baseName);
       const file = `${d.id}.qcow2`;
-      await createOverlay(bin, join(staging, file), cloneRef);
+      await img.create(join(staging, file), { format: 'qcow2', backingFile: cloneRef, backingFormat: 'qcow2' });
       out.push({ ...d, file, format: 'qcow2' });
       bases.push(baseName);
     }
@@ -201,11 +202,11 @@ export class CloneService {
   }
 
   private async copyNvramAndTpm(src: LibraryEntry, staging: string, tag: string | null, active: boolean) {
-    const bin = await this.host.qemuImg();
+    const img = new QemuImg(await this.host.qemuImg());
     const nq = join(src.paths.dir, 'nvram.qcow2');
     const nf = join(src.paths.dir, 'nvram.fd');
     if (existsSync(nq)) {
-      await convertToQcow2(bin, nq, join(staging, 'nvram.qcow2'), { srcFormat: 'qcow2', snapshot: tag ?? undefined, forceShare: active });
+      await img.convert(nq, join(staging, 'nvram.qcow2'), { fromFormat: 'qcow2', toFormat: 'qcow2', snapshot: tag ?? undefined, forceShare: active });
     } else if (existsSync(nf)) {
       await copyFile(nf, join(staging, 'nvram.fd'));
     }

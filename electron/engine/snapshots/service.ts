@@ -15,7 +15,7 @@ import { QEMU_IDS } from '../qemu/argv.ts';
 import { screendumpToPng } from '../display/png.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 import { dropNode, loadMeta, newSnapshotId, reconcile, saveMeta, toApiNodes, type ImageTags, type SnapshotMeta } from './meta.ts';
-import { imageSnapshot, listImageSnapshots, repairLeaks } from './img.ts';
+import { QemuImg } from '../disk/qemu-img.ts';
 import { CloneService } from './clone.ts';
 
 // The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
@@ -145,8 +145,8 @@ export class SnapshotService {
         tags.clear();
       }
     }
-    const bin = await this.host.qemuImg();
-    for (const i of imgs) tags.set(i.node, toMap(await listImageSnapshots(bin, i.path, { forceShare: m.isActive })));
+    const img = new QemuImg(await this.host.qemuImg());
+    for (const i of imgs) tags.set(i.node, toMap(await img.snapshotList(i.path, { forceShare: m.isActive })));
     return tags;
   }
 
@@ -188,21 +188,21 @@ export class SnapshotService {
     }
     const m = this.vms.machineFor(entry);
     const pending = meta.pending;
-    const bin = await this.host.qemuImg();
+    const img = new QemuImg(await this.host.qemuImg());
     if (pending && !m.isActive) {
-      for (const i of imgs) await repairLeaks(bin, i.path).catch(() => {});
+      for (const i of imgs) await img.check(i.path, { format: 'qcow2', repair: 'leaks' }).catch(() => {});
     }
     const outcome = pending?.op === 'restore' ? await this.restoreOutcome(m, pending.id) : undefined;
     const r = reconcile({ meta, images: tags, active: m.isActive, restoreOutcome: outcome });
     let next = r.meta;
     const byNode = new Map(imgs.map((i) => [i.node, i.path]));
     for (const p of r.purge) {
-      await imageSnapshot(bin, 'delete', byNode.get(p.image)!, p.tag);
+      await img.snapshotDelete(byNode.get(p.image)!, p.tag);
     }
     if (r.purge.length) next = { ...next, trash: [] };
     if (r.redoRestore) {
       // Interrupted while stopped: the images may be half restored, so finish the job.
-      for (const i of imgs) await imageSnapshot(bin, 'apply', i.path, r.redoRestore);
+      for (const i of imgs) await img.snapshotApply(i.path, r.redoRestore);
       await this.restoreTpm(entry, r.redoRestore);
       next = { ...next, current: r.redoRestore, pending: null };
     }
@@ -366,9 +366,9 @@ export class SnapshotService {
 
   private async saveOffline(entry: LibraryEntry, id: string, job: JobContext) {
     const imgs = this.images(entry);
-    const bin = await this.host.qemuImg();
+    const qemuImg = new QemuImg(await this.host.qemuImg());
     for (const [i, img] of imgs.entries()) {
-      await imageSnapshot(bin, 'create', img.path, id);
+      await qemuImg.snapshotCreate(img.path, id);
       job.progress((i + 1) / (imgs.length + 1));
     }
     await this.saveTpm(entry, id);
@@ -398,10 +398,10 @@ export class SnapshotService {
         await this.jobs.run({ kind: 'snapshot-restore', title, vmId: entry.id, cancellable: false }, (job) => this.restoreLive(entry, m, node.id, job));
       } else if (!node.live) {
         await this.jobs.run({ kind: 'snapshot-restore', title, vmId: entry.id, cancellable: false }, async (job) => {
-          const bin = await this.host.qemuImg();
+          const qemuImg = new QemuImg(await this.host.qemuImg());
           const imgs = this.images(entry);
           for (const [i, img] of imgs.entries()) {
-            await imageSnapshot(bin, 'apply', img.path, node.id);
+            await qemuImg.snapshotApply(img.path, node.id);
             job.progress((i + 1) / (imgs.length + 1));
           }
           await this.restoreTpm(entry, node.id);
@@ -472,9 +472,9 @@ export class SnapshotService {
             { jobId: `delete-${node.id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
           );
         } else {
-          const bin = await this.host.qemuImg();
+          const qemuImg = new QemuImg(await this.host.qemuImg());
           for (const [i, img] of imgs.entries()) {
-            await imageSnapshot(bin, 'delete', img.path, node.id);
+            await qemuImg.snapshotDelete(img.path, node.id);
             job.progress((i + 1) / imgs.length);
           }
         }
