@@ -175,10 +175,7 @@ export class VmService {
     let iso: string | null = null;
     if (args.iso) {
       iso = resolve(args.iso);
-      await requireReadableFile(iso, 'ISO');
-      if (!(await isIso9660(iso))) {
-        throw new VireoError('INVALID_ARGUMENT', `${iso} is not an ISO 9660 image (no CD001 signature at sector 16): choose an install ISO`, { field: 'iso' });
-      }
+      await requireIso(iso, { field: 'iso' });
     }
     if (args.os) {
       os = getOs(args.os);
@@ -281,8 +278,7 @@ export class VmService {
       throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { issues: [{ path: 'system.secureBoot', message: 'needs UEFI' }] });
     }
     if (next.cdrom.iso && next.cdrom.iso !== config.cdrom.iso) {
-      await requireReadableFile(next.cdrom.iso, 'ISO');
-      if (!(await isIso9660(next.cdrom.iso))) throw new VireoError('INVALID_ARGUMENT', `${next.cdrom.iso} is not an ISO 9660 image: choose an ISO file`, { issues: [{ path: 'cdrom.iso', message: 'not an ISO' }] });
+      await requireIso(next.cdrom.iso, { issues: [{ path: 'cdrom.iso', message: 'not an ISO' }] });
     }
     const saved = await this.library.saveConfig(entry, next);
     m.setName(next.name);
@@ -419,8 +415,7 @@ export class VmService {
     const m = this.machineFor(entry);
     if (iso) {
       iso = resolve(iso);
-      await requireReadableFile(iso, 'ISO');
-      if (!(await isIso9660(iso))) throw new VireoError('INVALID_ARGUMENT', `${iso} is not an ISO 9660 image: choose an ISO file`);
+      await requireIso(iso, { field: 'iso' });
     }
     if (m.isActive) {
       const qmp = m.monitor('change the CD of');
@@ -473,6 +468,14 @@ function sizeArg(v: string | number, unit: 'M' | 'G', field: string): number {
     return parseSize(v, unit);
   } catch (e) {
     throw new VireoError('INVALID_ARGUMENT', `${field}: ${(e as Error).message}`, { field });
+  }
+}
+
+/** An existing, readable ISO 9660 image, or an error saying which of those it is not. */
+async function requireIso(p: string, details: Record<string, unknown>) {
+  await requireReadableFile(p, 'ISO');
+  if (!(await isIso9660(p))) {
+    throw new VireoError('INVALID_ARGUMENT', `${p} is not an ISO 9660 image (no CD001 signature at sector 16): choose an install ISO`, details);
   }
 }
 
