@@ -199,6 +199,14 @@ describe('VNC through the bridge', () => {
     tcp.destroy();
   });
 
+  it('lets a burst of viewers in at once (QEMU listens with a tiny backlog)', async () => {
+    await startQemu();
+    bridge = new DisplayBridge();
+    const s = await bridge.openSession({ kind: 'vnc', vmId: 'vm-a', socketPath: socketPath('vnc.sock') });
+    const statuses = await Promise.all(Array.from({ length: 150 }, () => handshakeStatus(s.url)));
+    expect(statuses).toEqual(Array(150).fill(0));
+  });
+
   it('answers 401 to no, wrong, expired or misdirected tokens, 403 to foreign pages, 503 when the VM is down', async () => {
     await startQemu();
     bridge = new DisplayBridge();

@@ -68,6 +68,35 @@ function refuse(socket: Duplex, status: number, reason: string, body: string): v
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
+/** How long a dial may retry while QEMU's listen queue is full (a burst of viewers). */
+const DIAL_RETRY_MS = 2_000;
+
+/**
+ * Connect to a unix socket. QEMU listens with a tiny backlog, and a non-blocking connect to a
+ * full unix-socket queue fails at once with EAGAIN (ECONNREFUSED on some systems) even though
+ * QEMU is up; those are retried briefly. A missing socket (ENOENT) fails at once: the VM is down.
+ */
+function dialUnix(path: string, retryMs: number): Promise<Socket> {
+  const until = Date.now() + retryMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const sock = createConnection(path);
+      const onError = (e: NodeJS.ErrnoException) => {
+        sock.destroy();
+        if ((e.code === 'EAGAIN' || e.code === 'ECONNREFUSED') && Date.now() < until) setTimeout(attempt, 25);
+        else reject(e);
+      };
+      sock.once('error', onError);
+      sock.once('connect', () => {
+        // Until the viewer's pipe adds its own, an error must not go unhandled.
+        sock.off('error', onError).on('error', () => {});
+        resolve(sock);
+      });
+    };
+    attempt();
+  });
+}
+
 export class DisplayBridge {
   private server: Server | null = null;
   private starting: Promise<number> | null = null;
@@ -223,19 +252,16 @@ export class DisplayBridge {
     }
     // Dial QEMU before completing the handshake so that a VM that is down gets an HTTP error,
     // not a WebSocket that opens and closes at once.
-    const sock = createConnection(path);
-    const onEarlyError = (e: Error) => {
-      refuse(socket, 503, 'Service Unavailable', `cannot reach the display of VM ${route.vmId} (${path}): ${e.message}`);
-    };
-    sock.once('error', onEarlyError);
-    sock.once('connect', () => {
-      sock.off('error', onEarlyError);
-      if (socket.destroyed) {
-        sock.destroy();
-        return;
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.pipeVnc(ws, sock, route.vmId));
-    });
+    dialUnix(path, DIAL_RETRY_MS).then(
+      (sock) => {
+        if (socket.destroyed) {
+          sock.destroy();
+          return;
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.pipeVnc(ws, sock, route.vmId));
+      },
+      (e: Error) => refuse(socket, 503, 'Service Unavailable', `cannot reach the display of VM ${route.vmId} (${path}): ${e.message}`),
+    );
     return true;
   }
 
