@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { open, readFile, access, constants } from 'node:fs/promises';
 import { release, uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { VireoError } from '../../api/errors.ts';
-import type { AccelName, AccelCandidate, AccelReport } from '../../api/types.ts';
-import { tail, dieWithParent } from '../util/proc.ts';
+import type { AccelName, AccelReport } from '../../api/types.ts';
+import { runProbe, type ProbeRun } from './accel-probe.ts';
+import { ACCEL_LABEL, UNTESTED, decideAccel, failureText, formatMs, workOf, type HwAccel, type Presence } from './accel-decide.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { probeCapabilities, stampBinary, type QemuCaps, type BinaryStamp } from './capabilities.ts';
 
@@ -18,7 +18,8 @@ import { probeCapabilities, stampBinary, type QemuCaps, type BinaryStamp } from 
 
 // The report's shape is part of the API contract (host.info, host.selfTest).
 export type { AccelName, AccelCandidate, AccelReport } from '../../api/types.ts';
-export type HwAccel = Exclude<AccelName, 'tcg'>;
+export { ACCEL_LABEL, HW_MAX_WORK_RATIO, decideAccel, formatMs, type HwAccel, type Presence } from './accel-decide.ts';
+export { MARKERS, MarkerReader, PROBE_EXIT_CODE, probeArgv, runProbe, type ProbeRun } from './accel-probe.ts';
 
 export interface AccelProgress {
   accel: AccelName;
@@ -41,21 +42,6 @@ export interface SelfTestOptions {
   kvmDevice?: string;
 }
 
-/** the usual cause, appended to a failure so the reason points somewhere */
-const FAILURE_HINT: Partial<Record<AccelName, string>> = {
-  kvm: ' (nested virtualization without acceleration?)',
-  whpx: ' (is "Windows Hypervisor Platform" turned on in Windows Features?)',
-};
-
-export const ACCEL_LABEL: Record<AccelName, string> = { kvm: 'KVM', hvf: 'HVF', whpx: 'WHPX', tcg: 'TCG' };
-
-/**
- * The decision rule: a hardware accelerator is chosen only if its probe finished and its work
- * took less than half of TCG's. Healthy hardware runs the probe's workload many times faster
- * than TCG (it is built to defeat TCG's software TLB), so a factor of two leaves plenty of room
- * for timer noise while still rejecting an accelerator that merely "works" at emulator speed.
- */
-export const HW_MAX_WORK_RATIO = 0.5;
 const DEFAULT_BUDGET_MS = 10_000;
 /** a hardware accelerator always gets at least this long, even when TCG was very quick */
 const HW_MIN_DEADLINE_MS = 3_000;
@@ -67,256 +53,7 @@ const HW_MIN_DEADLINE_MS = 3_000;
 const HW_TCG_FACTOR = 5;
 /** kept back from the budget for killing QEMU and writing the cache */
 const BUDGET_MARGIN_MS = 300;
-/** isa-debug-exit turns the probe's write of 0x2a into exit status (0x2a << 1) | 1 */
-export const PROBE_EXIT_CODE = 85;
 
-const UNTESTED = 'not tested: no time left in the self-test budget';
-
-export const MARKERS = {
-  boot: 'VIREO-PROBE-BOOT',
-  lm: 'VIREO-PROBE-LM',
-  start: 'VIREO-PROBE-WORK-START',
-  end: 'VIREO-PROBE-WORK-END',
-} as const;
-type MarkerKey = keyof typeof MARKERS;
-
-// ---- one probe run -------------------------------------------------------------------------
-
-export interface ProbeRun {
-  accel: AccelName;
-  /** reached WORK-END and QEMU exited through isa-debug-exit */
-  ok: boolean;
-  /** milliseconds since spawn at which each marker line arrived */
-  marks: Partial<Record<MarkerKey, number>>;
-  elapsedMs: number;
-  timedOut: boolean;
-  deadlineMs: number;
-  exitCode: number | null;
-  stderr: string;
-  error?: string;
-}
-
-const doubleCommas = (s: string) => s.replaceAll(',', ',,');
-
-export function probeArgv(accel: AccelName, probeImage: string): string[] {
-  return [
-    '-nodefaults',
-    '-no-user-config',
-    '-display', 'none',
-    '-machine', 'pc',
-    '-accel', accel,
-    '-m', '32M',
-    '-drive', `file=${doubleCommas(probeImage)},format=raw,if=floppy,readonly=on`,
-    '-boot', 'order=a',
-    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-    '-serial', 'stdio',
-    '-no-reboot',
-  ];
-}
-
-/** Feeds serial output in arbitrary chunks; records when each marker line completes. */
-export class MarkerReader {
-  private buf = '';
-  readonly marks: Partial<Record<MarkerKey, number>> = {};
-  feed(chunk: string, atMs: number): void {
-    this.buf += chunk;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl).replace(/\r$/, '').trim();
-      this.buf = this.buf.slice(nl + 1);
-      for (const key of Object.keys(MARKERS) as MarkerKey[]) {
-        if (line === MARKERS[key] && this.marks[key] === undefined) this.marks[key] = atMs;
-      }
-    }
-    // SeaBIOS may print without newlines; never let junk grow without bound.
-    if (this.buf.length > 4096) this.buf = this.buf.slice(-256);
-  }
-}
-
-export function runProbe(binary: string, probeImage: string, accel: AccelName, deadlineMs: number): Promise<ProbeRun> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const reader = new MarkerReader();
-    const errChunks: string[] = [];
-    let timedOut = false;
-    let spawnError: string | undefined;
-    const [cmd, argv] = dieWithParent(binary, probeArgv(accel, probeImage));
-    const child = spawn(cmd, argv, {
-      shell: false,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      windowsHide: true,
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, deadlineMs);
-    child.stdout.setEncoding('latin1');
-    child.stdout.on('data', (s: string) => reader.feed(s, performance.now() - t0));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => {
-      if (errChunks.join('').length < 16_384) errChunks.push(s);
-    });
-    child.on('error', (e) => {
-      spawnError = `could not start ${binary}: ${e.message}`;
-    });
-    // 'close' waits for the pipes as well as the exit, so no output is lost and the
-    // process is gone by the time the caller sees the result.
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const marks = reader.marks;
-      const stderr = tail(errChunks.join(''), 10);
-      const ok = !timedOut && marks.end !== undefined && code === PROBE_EXIT_CODE;
-      let error: string | undefined;
-      if (spawnError) error = spawnError;
-      else if (!ok && !timedOut) {
-        const firstErr = stderr.split('\n').find((l) => /error|fail|could not|cannot/i.test(l)) ?? stderr.split('\n').pop();
-        error = `QEMU exited with code ${code ?? 'none'} before the probe finished${firstErr ? `: ${firstErr.trim()}` : ''}`;
-      }
-      resolve({
-        accel,
-        ok,
-        marks,
-        elapsedMs: performance.now() - t0,
-        timedOut,
-        deadlineMs,
-        exitCode: code,
-        stderr,
-        ...(error ? { error } : {}),
-      });
-    });
-  });
-}
-
-// ---- decision (pure) -----------------------------------------------------------------------
-
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-}
-
-export interface Presence {
-  accel: HwAccel;
-  present: boolean;
-  presentReason: string;
-}
-
-/** Why a run did not finish, phrased for a person. */
-function failureText(run: ProbeRun): string {
-  if (run.timedOut) {
-    const where = run.marks.start !== undefined
-      ? "the probe's work did not finish"
-      : run.marks.lm !== undefined
-        ? 'the probe did not start its work'
-        : run.marks.boot !== undefined
-          ? 'the probe did not reach long mode'
-          : 'the probe did not even start booting';
-    return `${where} within ${formatMs(run.deadlineMs)}`;
-  }
-  return run.error ?? 'the probe failed';
-}
-
-const workOf = (r: ProbeRun) =>
-  r.ok && r.marks.start !== undefined && r.marks.end !== undefined ? r.marks.end - r.marks.start : undefined;
-
-/** `passed` is the verdict, not just "the run finished": a finished but slow KVM did not pass. */
-function toCandidate(run: ProbeRun, base: { present: boolean; presentReason: string }, passed: boolean, verdict: string): AccelCandidate {
-  const c: AccelCandidate = { accel: run.accel, ...base, ok: passed, verdict };
-  if (run.marks.lm !== undefined) c.bootMs = Math.round(run.marks.lm);
-  const w = workOf(run);
-  if (w !== undefined) c.workMs = Math.round(w * 10) / 10;
-  if (!run.ok) c.error = failureText(run);
-  return c;
-}
-
-/**
- * Turns probe runs into the report. `hwRuns` has one entry per present hardware accelerator
- * that was tested; absent ones appear only in `presence`.
- */
-export function decideAccel(
-  tcg: ProbeRun,
-  presence: Presence[],
-  hwRuns: ProbeRun[],
-  testedAt: string = new Date().toISOString(),
-): AccelReport {
-  const tcgWork = workOf(tcg);
-  const tcgText = tcgWork !== undefined ? `${formatMs(tcgWork)} under TCG` : 'TCG failed too';
-  const tcgStory =
-    tcgWork !== undefined
-      ? `under TCG it reached long mode after ${formatMs(tcg.marks.lm ?? 0)} and its work took ${formatMs(tcgWork)}`
-      : 'it failed under TCG too';
-  const candidates: AccelCandidate[] = [];
-
-  candidates.push(
-    toCandidate(
-      tcg,
-      { present: true, presentReason: 'TCG (software emulation) is always available' },
-      tcg.ok,
-      tcg.ok
-        ? `works: long mode after ${formatMs(tcg.marks.lm ?? 0)}, work took ${formatMs(tcgWork!)}`
-        : `failed: ${failureText(tcg)}`,
-    ),
-  );
-
-  let best: { accel: HwAccel; work: number } | null = null;
-  const problems: string[] = [];
-  for (const p of presence) {
-    const label = ACCEL_LABEL[p.accel];
-    const run = p.present ? hwRuns.find((r) => r.accel === p.accel) : undefined;
-    if (!p.present) {
-      candidates.push({ accel: p.accel, present: false, presentReason: p.presentReason, ok: false, verdict: `not available: ${p.presentReason}` });
-      continue;
-    }
-    if (!run) {
-      candidates.push({ accel: p.accel, present: true, presentReason: p.presentReason, ok: false, verdict: UNTESTED });
-      problems.push(`${label} is present but could not be tested in time`);
-      continue;
-    }
-    const work = workOf(run);
-    let verdict: string;
-    let passed = false;
-    if (!run.ok || work === undefined) {
-      verdict = `failed: ${failureText(run)} (TCG: ${tcgWork !== undefined ? formatMs(tcgWork) : 'failed'})`;
-      problems.push(
-        `${label} is present (${p.presentReason}) but failed its self-test: ${failureText(run)} under ${label}, while ${tcgStory}` +
-          (FAILURE_HINT[p.accel] ?? ''),
-      );
-    } else if (tcgWork === undefined) {
-      // Nothing to compare with; a hardware run that completed is the best evidence there is.
-      verdict = `works: work took ${formatMs(work)} (TCG failed, so no comparison)`;
-      passed = true;
-      if (!best || work < best.work) best = { accel: p.accel, work };
-    } else if (work < HW_MAX_WORK_RATIO * tcgWork) {
-      const factor = tcgWork / Math.max(work, 0.1);
-      verdict = `works: work took ${formatMs(work)} vs ${formatMs(tcgWork)} under TCG (${factor >= 10 ? Math.round(factor) : factor.toFixed(1)}x faster)`;
-      passed = true;
-      if (!best || work < best.work) best = { accel: p.accel, work };
-    } else {
-      verdict = `too slow: work took ${formatMs(work)} vs ${formatMs(tcgWork)} under TCG`;
-      problems.push(
-        `${label} is present (${p.presentReason}) but failed its self-test: the probe's work took ${formatMs(work)} under ${label} vs ${tcgText}` +
-          (FAILURE_HINT[p.accel] ?? ''),
-      );
-    }
-    candidates.push(toCandidate(run, { present: true, presentReason: p.presentReason }, passed, verdict));
-  }
-
-  let chosen: AccelName;
-  let reason: string;
-  if (best) {
-    chosen = best.accel;
-    const c = candidates.find((x) => x.accel === best.accel)!;
-    reason = `${ACCEL_LABEL[best.accel]} passed its self-test (${c.verdict.replace(/^works: /, '')}); using ${ACCEL_LABEL[best.accel]}`;
-  } else {
-    chosen = 'tcg';
-    if (problems.length > 0) reason = `${problems.join('; ')}; using TCG`;
-    else {
-      const absent = presence.map((p) => `${ACCEL_LABEL[p.accel]}: ${p.presentReason}`).join('; ');
-      reason = `no hardware accelerator is available${absent ? ` (${absent})` : ''}; using TCG`;
-    }
-    if (!tcg.ok) reason += ` (warning: the probe also failed under TCG: ${failureText(tcg)})`;
-  }
-  return { chosen, reason, testedAt, candidates, cached: false };
-}
 
 // ---- presence --------------------------------------------------------------------------------
 
