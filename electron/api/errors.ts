@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'TIMEOUT',
   'TOOL_FAILED', // an external tool (qemu-img, swtpm, xorriso) failed
   'IO_ERROR',
+  'NO_SPACE', // the disk is full: details.folder, details.neededBytes, details.freeBytes
   'UNSUPPORTED', // feature not available here; message says why
   'IN_USE', // e.g. a base image that linked clones depend on
   'CANCELLED',
@@ -65,6 +66,17 @@ export function toWireError(err: unknown): WireError {
     return { code: e.code, message: String(e.message) };
   }
   const message = err instanceof Error ? err.message : String(err);
+  // A full disk is the user's to fix, never an internal error; the engine's own NO_SPACE
+  // (util/space.ts) says more, this is the net for a write that did not go through it.
+  const errno = err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+    const path = (err as { path?: unknown }).path;
+    return {
+      code: 'NO_SPACE',
+      message: `not enough free space${typeof path === 'string' ? ` to write ${path}` : ''}: free some space on that disk, then try again`,
+      ...(typeof path === 'string' ? { details: { path } } : {}),
+    };
+  }
   return { code: 'INTERNAL', message: `internal error: ${message}` };
 }
 

@@ -1,55 +1,25 @@
-import { spawn } from 'node:child_process';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { VireoError } from '../../api/errors.ts';
 import { run, tail, type RunResult } from '../util/proc.ts';
+import { mapNoSpace } from '../util/space.ts';
+import { detectFormat, mustBeFile } from './format.ts';
+import { checkSize, checkSnapshotName, qcow2Opts } from './qemu-img-args.ts';
+import { explain, parseCheck, parseInfo, parseJson, type CheckReport, type ImageInfo, type SnapshotInfo } from './qemu-img-output.ts';
+import { convertImage, type ConvertOptions } from './convert.ts';
 
 // qemu-img, typed: every call is an argv array, JSON output is parsed into types, and a
 // failure carries argv, exit code and stderr with a sentence saying what to do. The format is
 // passed with -f wherever we know it: letting qemu-img probe a raw image is how a guest that
 // writes a qcow2 header into its own disk gets the host to open a file of its choosing.
+// The pieces live beside this class: format.ts (magic bytes), qemu-img-args.ts (what may be
+// asked), qemu-img-output.ts (reports and failures), convert.ts (the long copy with progress).
 
-export type DiskFormat = 'qcow2' | 'qcow' | 'vmdk' | 'vdi' | 'vhdx' | 'vpc' | 'qed' | 'raw';
-
-export interface SnapshotInfo {
-  id: string;
-  name: string;
-  /** bytes of saved RAM/device state; 0 for a disk-only (offline) snapshot */
-  vmStateSize: number;
-  dateSec: number;
-  dateNsec: number;
-  /** guest clock at the snapshot, ns */
-  vmClockNs: number;
-}
-
-export interface ImageInfo {
-  filename: string;
-  format: string;
-  virtualSize: number;
-  actualSize?: number;
-  clusterSize?: number;
-  backingFile?: string;
-  /** the backing file resolved against the image's folder */
-  fullBackingFile?: string;
-  backingFormat?: string;
-  snapshots: SnapshotInfo[];
-  dirty?: boolean;
-  encrypted?: boolean;
-  /** qcow2's own "corrupt" bit: QEMU found inconsistent metadata and refuses to write */
-  corrupt?: boolean;
-}
-
-export interface CheckReport {
-  ok: boolean;
-  corruptions: number;
-  leaks: number;
-  /** errors that stopped the check itself (exit code 1) */
-  checkErrors: number;
-  /** false when the format has no consistency checks (raw, vpc, ...): nothing could be wrong */
-  supported: boolean;
-  raw: unknown;
-}
+export type { DiskFormat } from './format.ts';
+export { detectFormat, isIso9660 } from './format.ts';
+export { MAX_DISK_BYTES } from './qemu-img-args.ts';
+export type { CheckReport, ImageInfo, SnapshotInfo } from './qemu-img-output.ts';
+export type { ConvertOptions } from './convert.ts';
 
 export interface CreateOptions {
   format: 'qcow2' | 'raw';
@@ -60,28 +30,17 @@ export interface CreateOptions {
   backingFormat?: string;
 }
 
-export interface ConvertOptions {
-  /** detected from magic bytes when omitted, never from the extension */
-  fromFormat?: string;
-  toFormat: 'qcow2' | 'raw';
-  onProgress?: (fraction: number) => void;
-  signal?: AbortSignal;
-  /** copy the image as it was in this internal snapshot */
-  snapshot?: string;
-  /**
-   * read an image a running QEMU holds open (-U): only safe with `snapshot`, whose clusters
-   * never change while the VM runs
-   */
-  forceShare?: boolean;
+interface ExecOptions {
+  okCodes?: number[];
+  timeoutMs?: number;
+  /** what the call does, for a NO_SPACE message ("take a snapshot of disk0.qcow2") */
+  what?: string;
+  /** bytes the call needs in the image's folder, when it can be estimated */
+  needed?: number | null;
 }
 
-/** 64 TiB: beyond anything a desktop VM needs, and a unit mistake (bytes vs KiB) shows up. */
-export const MAX_DISK_BYTES = 64 * 1024 ** 4;
-const CHECK_HINT = 'check the path or run `vireo disk check`';
-const SNAPSHOT_NAME_MAX = 200;
-
-const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
-const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+/** qcow2 metadata a new disk or an internal snapshot writes: header, L1/refcount tables, a few clusters. */
+const METADATA_BYTES = 4 * 65536;
 
 export class QemuImg {
   constructor(readonly binary = 'qemu-img') {}
@@ -118,10 +77,11 @@ export class QemuImg {
     }
     args.push(file);
     if (opts.sizeBytes !== undefined) args.push(String(opts.sizeBytes));
+    const what = `create ${basename(file)}`;
     // Claim the name atomically: qemu-img create would silently truncate an existing disk.
-    await claim(file);
+    await mapNoSpace(dirname(file), what, METADATA_BYTES, () => claim(file));
     try {
-      await this.exec(args, file, opts.format, { timeoutMs: 120_000 });
+      await this.exec(args, file, opts.format, { timeoutMs: 120_000, what, needed: METADATA_BYTES });
     } catch (e) {
       await rm(file, { force: true });
       throw e;
@@ -141,83 +101,12 @@ export class QemuImg {
       );
     }
     const args = ['resize', '-q', '-f', cur.format, ...(opts.shrink ? ['--shrink'] : []), file, String(newSizeBytes)];
-    await this.exec(args, file, cur.format, { timeoutMs: 120_000 });
+    await this.exec(args, file, cur.format, { timeoutMs: 120_000, what: `resize ${basename(file)}`, needed: METADATA_BYTES });
   }
 
-  /**
-   * Convert (vmdk/vdi/vhdx/vpc/raw/qcow2 → qcow2 or raw) with progress and cancel. Written to a
-   * hidden temp file beside `dst` and renamed at the end, so `dst` never exists half written;
-   * a failed or cancelled run removes the temp file. Spawned rather than run(): the progress
-   * that -p prints has to be read while qemu-img works.
-   */
-  async convert(src: string, dst: string, opts: ConvertOptions): Promise<void> {
-    await mustBeFile(src);
-    if (opts.signal?.aborted) throw new VireoError('CANCELLED', `conversion of ${src} was cancelled`, { src, dst });
-    if (await exists(dst)) throw new VireoError('ALREADY_EXISTS', `${dst} already exists: choose another output file (Vireo never overwrites a disk)`, { path: dst });
-    const fromFormat = opts.fromFormat ?? (await detectFormat(src));
-    if (!fromFormat) {
-      throw new VireoError('INVALID_ARGUMENT', `${src} is empty, not a disk image: check the path`, { path: src });
-    }
-    const tmp = join(dirname(dst), `.${basename(dst)}.${randomBytes(4).toString('hex')}.partial`);
-    const args = ['convert', '-p', '-f', fromFormat, '-O', opts.toFormat];
-    if (opts.forceShare) args.push('-U');
-    if (opts.snapshot) args.push('-l', `snapshot.name=${opts.snapshot}`);
-    args.push(src, tmp);
-    const argv = [this.binary, ...args];
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn(this.binary, args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-        let stderr = '';
-        let aborted = false;
-        let lastFraction = -1;
-        const onAbort = () => {
-          aborted = true;
-          child.kill('SIGKILL');
-        };
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        child.stdout.setEncoding('utf8');
-        let pending = '';
-        child.stdout.on('data', (d: string) => {
-          // -p redraws one line with \r: "    (12.34/100%)"; a chunk may end mid-number.
-          pending += d;
-          const parts = pending.split(/[\r\n]/);
-          pending = parts.pop() ?? '';
-          for (const part of parts) {
-            const m = /\((\d+(?:\.\d+)?)\/100%\)/.exec(part);
-            if (!m) continue;
-            const f = Math.min(1, Number(m[1]) / 100);
-            if (f !== lastFraction) {
-              lastFraction = f;
-              opts.onProgress?.(f);
-            }
-          }
-        });
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-        child.on('error', (e: NodeJS.ErrnoException) => {
-          opts.signal?.removeEventListener('abort', onAbort);
-          reject(new VireoError('TOOL_FAILED', `could not run ${this.binary}: ${e.message}`, { argv, errno: e.code }));
-        });
-        child.on('close', (code, signal) => {
-          opts.signal?.removeEventListener('abort', onAbort);
-          if (aborted) return reject(new VireoError('CANCELLED', `conversion of ${src} was cancelled`, { src, dst }));
-          if (code !== 0) {
-            const failure = new VireoError('TOOL_FAILED', `${this.binary} convert failed: ${tail(stderr, 3)}`, {
-              argv,
-              exitCode: code ?? -1,
-              signal,
-              stderr: tail(stderr),
-            });
-            return reject(explain(failure, src, fromFormat));
-          }
-          resolve();
-        });
-      });
-      if (await exists(dst)) throw new VireoError('ALREADY_EXISTS', `${dst} appeared while converting: choose another output file`, { path: dst });
-      await rename(tmp, dst);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+  /** See convert.ts: progress, cancel, a hidden temp file renamed at the end. */
+  convert(src: string, dst: string, opts: ConvertOptions): Promise<void> {
+    return convertImage(this.binary, src, dst, opts);
   }
 
   /**
@@ -230,7 +119,7 @@ export class QemuImg {
     await mustBeFile(file);
     const format = opts.format ?? (await detectFormat(file)) ?? 'raw';
     const args = ['check', '--output=json', '-f', format, ...(opts.repair ? ['-r', opts.repair] : []), file];
-    const r = await this.exec(args, file, format, { okCodes: [0, 1, 2, 3, 63], timeoutMs: 30 * 60_000 });
+    const r = await this.exec(args, file, format, { okCodes: [0, 1, 2, 3, 63], timeoutMs: 30 * 60_000, what: `repair ${basename(file)}` });
     if (r.code === 63) {
       return { ok: true, corruptions: 0, leaks: 0, checkErrors: 0, supported: false, raw: { format, note: `${format} images have no metadata to check` } };
     }
@@ -245,10 +134,7 @@ export class QemuImg {
         format,
       );
     }
-    const corruptions = num(j.corruptions) ?? 0;
-    const leaks = num(j.leaks) ?? 0;
-    const checkErrors = num(j['check-errors']) ?? 0;
-    return { ok: r.code === 0 && corruptions === 0 && leaks === 0 && checkErrors === 0, corruptions, leaks, checkErrors, supported: true, raw: j };
+    return parseCheck(j, r.code);
   }
 
   /** Internal snapshots; -U as in info(): listing only reads the snapshot table. */
@@ -259,23 +145,27 @@ export class QemuImg {
   /** Offline internal snapshot; the VM must be stopped (QEMU's lock refuses otherwise: IN_USE). */
   async snapshotCreate(file: string, name: string): Promise<void> {
     checkSnapshotName(name);
-    const snaps = await this.snapshotList(file, { forceShare: false });
+    const info = await this.info(file, { format: 'qcow2', forceShare: false });
     // qemu-img would happily add a second snapshot with the same name; apply/delete by name
     // would then pick one of them.
-    if (snaps.some((s) => s.name === name)) {
+    if (info.snapshots.some((s) => s.name === name)) {
       throw new VireoError('ALREADY_EXISTS', `${file} already has a snapshot named "${name}": choose another name`, { path: file, name });
     }
-    await this.exec(['snapshot', '--image-opts', '-c', name, qcow2Opts(file)], file, 'qcow2', { timeoutMs: 10 * 60_000 });
+    await this.exec(['snapshot', '--image-opts', '-c', name, qcow2Opts(file)], file, 'qcow2', {
+      timeoutMs: 10 * 60_000,
+      what: `take a snapshot of ${basename(file)}`,
+      needed: snapshotMetadataBytes(info),
+    });
   }
 
   async snapshotApply(file: string, name: string): Promise<void> {
     await this.requireSnapshot(file, name);
-    await this.exec(['snapshot', '--image-opts', '-a', name, qcow2Opts(file)], file, 'qcow2', { timeoutMs: 10 * 60_000 });
+    await this.exec(['snapshot', '--image-opts', '-a', name, qcow2Opts(file)], file, 'qcow2', { timeoutMs: 10 * 60_000, what: `restore a snapshot of ${basename(file)}`, needed: METADATA_BYTES });
   }
 
   async snapshotDelete(file: string, name: string): Promise<void> {
     await this.requireSnapshot(file, name);
-    await this.exec(['snapshot', '--image-opts', '-d', name, qcow2Opts(file)], file, 'qcow2', { timeoutMs: 10 * 60_000 });
+    await this.exec(['snapshot', '--image-opts', '-d', name, qcow2Opts(file)], file, 'qcow2', { timeoutMs: 10 * 60_000, what: `delete a snapshot of ${basename(file)}`, needed: METADATA_BYTES });
   }
 
   /**
@@ -293,13 +183,13 @@ export class QemuImg {
     }
     args.push(file);
     await mustBeFile(file);
-    await this.exec(args, file, 'qcow2', { timeoutMs: 60 * 60_000 });
+    await this.exec(args, file, 'qcow2', { timeoutMs: 60 * 60_000, what: `rebase ${basename(file)}` });
   }
 
   /** Merge `file`'s changes into its backing file (the overlay stays, now empty). */
   async commit(file: string): Promise<void> {
     await mustBeFile(file);
-    await this.exec(['commit', '-q', '-f', 'qcow2', file], file, 'qcow2', { timeoutMs: 60 * 60_000 });
+    await this.exec(['commit', '-q', '-f', 'qcow2', file], file, 'qcow2', { timeoutMs: 60 * 60_000, what: `commit ${basename(file)} into its backing file` });
   }
 
   private async requireSnapshot(file: string, name: string): Promise<void> {
@@ -314,110 +204,25 @@ export class QemuImg {
     }
   }
 
-  private async exec(args: string[], file: string, format: string | undefined, opts: { okCodes?: number[]; timeoutMs?: number }): Promise<RunResult> {
-    try {
-      return await run(this.binary, args, { okCodes: opts.okCodes, timeoutMs: opts.timeoutMs });
-    } catch (e) {
-      throw e instanceof VireoError ? explain(e, file, format) : e;
-    }
+  private async exec(args: string[], file: string, format: string | undefined, opts: ExecOptions): Promise<RunResult> {
+    // A full disk shows up as qemu-img's "No space left on device" on stderr: NO_SPACE for
+    // the image's folder, with what the call needed, instead of a tool failure.
+    return mapNoSpace(dirname(file), opts.what ?? `use ${basename(file)}`, opts.needed, async () => {
+      try {
+        return await run(this.binary, args, { okCodes: opts.okCodes, timeoutMs: opts.timeoutMs });
+      } catch (e) {
+        throw e instanceof VireoError ? explain(e, file, format) : e;
+      }
+    });
   }
 }
 
-/** Rewrite a raw qemu-img failure into what the user needs to know about `file`. */
-function explain(err: VireoError, file: string, format: string | undefined): VireoError {
-  if (err.code !== 'TOOL_FAILED') return err;
-  const d = (err.details ?? {}) as { stderr?: string; argv?: string[]; exitCode?: number };
-  const stderr = d.stderr ?? '';
-  const reason = (tail(stderr, 1) || err.message).replace(/^qemu-img: /, '').trim();
-  if ((err.details as { errno?: string } | undefined)?.errno === 'ENOENT') {
-    return new VireoError('TOOL_FAILED', `${d.argv?.[0] ?? 'qemu-img'} was not found: install qemu-utils (qemu-img) or set the QEMU path in Settings`, d);
-  }
-  if (/Failed to get (shared )?"(write|consistent read)" lock/.test(stderr)) {
-    return new VireoError('IN_USE', `${file} is in use by a running VM (QEMU holds its lock): stop that VM first`, { ...d, path: file });
-  }
-  if (/No such file or directory/.test(stderr) && /backing/i.test(stderr)) {
-    return new VireoError('NOT_FOUND', `the backing file of ${file} is missing: ${reason}; restore it or rebase the disk`, { ...d, path: file });
-  }
-  if (/Could not open|Image is not in|not in .* format|Unsupported|[Cc]orrupt|Invalid|bad magic|too large/.test(stderr)) {
-    const kind = format ?? 'disk';
-    return new VireoError('TOOL_FAILED', `${file} is not a valid ${kind} image: ${reason}; ${CHECK_HINT}`, { ...d, path: file });
-  }
-  return new VireoError('TOOL_FAILED', `${err.message}; ${CHECK_HINT}`, { ...d, path: file });
-}
-
-/**
- * `qemu-img snapshot` has no -f; --image-opts pins the qcow2 driver instead of letting it
- * probe. Commas inside an option value are escaped by doubling them.
- */
-function qcow2Opts(file: string): string {
-  return `driver=qcow2,file.driver=file,file.filename=${file.replaceAll(',', ',,')}`;
-}
-
-function parseJson(stdout: string, args: string[], binary: string): Record<string, unknown> {
-  try {
-    const j = JSON.parse(stdout) as unknown;
-    if (j && typeof j === 'object' && !Array.isArray(j)) return j as Record<string, unknown>;
-  } catch {
-    /* reported below */
-  }
-  throw new VireoError('TOOL_FAILED', `${binary} printed no JSON report; update qemu-utils`, { argv: [binary, ...args], stdout: tail(stdout, 5) });
-}
-
-function parseInfo(j: Record<string, unknown>): ImageInfo {
-  const snaps = Array.isArray(j.snapshots) ? (j.snapshots as Array<Record<string, unknown>>) : [];
-  const specific = (j['format-specific'] as { data?: Record<string, unknown> } | undefined)?.data;
-  return {
-    filename: str(j.filename) ?? '',
-    format: str(j.format) ?? 'raw',
-    virtualSize: num(j['virtual-size']) ?? 0,
-    actualSize: num(j['actual-size']),
-    clusterSize: num(j['cluster-size']),
-    backingFile: str(j['backing-filename']),
-    fullBackingFile: str(j['full-backing-filename']),
-    backingFormat: str(j['backing-filename-format']),
-    snapshots: snaps.map((s) => ({
-      id: String(s.id ?? ''),
-      name: String(s.name ?? ''),
-      vmStateSize: num(s['vm-state-size']) ?? 0,
-      dateSec: num(s['date-sec']) ?? 0,
-      dateNsec: num(s['date-nsec']) ?? 0,
-      vmClockNs: (num(s['vm-clock-sec']) ?? 0) * 1e9 + (num(s['vm-clock-nsec']) ?? 0),
-    })),
-    dirty: typeof j['dirty-flag'] === 'boolean' ? j['dirty-flag'] : undefined,
-    encrypted: typeof j.encrypted === 'boolean' ? j.encrypted : undefined,
-    corrupt: typeof specific?.corrupt === 'boolean' ? specific.corrupt : undefined,
-  };
-}
-
-function checkSize(bytes: number | undefined): void {
-  if (bytes === undefined || !Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new VireoError('INVALID_ARGUMENT', `disk size must be a whole number of bytes larger than zero (got ${bytes}): give a size like 20G`, { field: 'size', value: bytes });
-  }
-  if (bytes > MAX_DISK_BYTES) {
-    throw new VireoError('INVALID_ARGUMENT', `disk size ${bytes} bytes is too large (at most 64 TiB): check the unit`, { field: 'size', value: bytes });
-  }
-  if (bytes % 512 !== 0) {
-    throw new VireoError('INVALID_ARGUMENT', `disk size ${bytes} bytes is not a multiple of 512 (the sector size): round it`, { field: 'size', value: bytes });
-  }
-}
-
-function checkSnapshotName(name: string): void {
-  // Control characters break `qemu-img snapshot -l` output; an all-digit name is ambiguous
-  // because QEMU matches snapshot ids (1, 2, ...) as well as names.
-  if (!name || name.length > SNAPSHOT_NAME_MAX || [...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) || /^\d+$/.test(name)) {
-    throw new VireoError(
-      'INVALID_ARGUMENT',
-      `snapshot name "${name}" is not allowed: use 1-${SNAPSHOT_NAME_MAX} printable characters, not only digits`,
-      { field: 'name', value: name },
-    );
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
+/** What an internal snapshot adds to a qcow2 file: a copy of its L1 table plus refcount and table updates. */
+function snapshotMetadataBytes(info: ImageInfo): number {
+  const cluster = info.clusterSize ?? 65536;
+  const l1Entries = Math.ceil(info.virtualSize / (cluster * (cluster / 8)));
+  const l1Bytes = Math.ceil((l1Entries * 8) / cluster) * cluster;
+  return l1Bytes + METADATA_BYTES;
 }
 
 async function claim(file: string): Promise<void> {
@@ -429,54 +234,7 @@ async function claim(file: string): Promise<void> {
     if (code === 'EEXIST') {
       throw new VireoError('ALREADY_EXISTS', `${file} already exists: choose another file name (Vireo never overwrites a disk)`, { path: file });
     }
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw e;
     throw new VireoError('IO_ERROR', `cannot create ${file}: ${(e as Error).message}; check that the folder exists and is writable`, { path: file, errno: code });
-  }
-}
-
-async function mustBeFile(p: string): Promise<void> {
-  const st = await stat(p).catch(() => null);
-  if (!st) throw new VireoError('NOT_FOUND', `${p} does not exist: check the path`, { path: p });
-  // Block devices are disks too (a physical disk passed to a VM).
-  if (!st.isFile() && !st.isBlockDevice()) throw new VireoError('INVALID_ARGUMENT', `${p} is not a file: give the path of a disk image`, { path: p });
-}
-
-async function readAt(file: string, pos: number, len: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(len);
-    const { bytesRead } = await fh.read(buf, 0, len, pos);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
-const VDI_SIGNATURE = Buffer.from([0x7f, 0x10, 0xda, 0xbe]); // 0xbeda107f little-endian, at 0x40
-const QCOW_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
-const QED_MAGIC = Buffer.from([0x51, 0x45, 0x44, 0x00]); // "QED\0"
-
-/** Format from the magic bytes, never from the file name: raw is anything else. Null for an empty or missing file. */
-export async function detectFormat(file: string): Promise<DiskFormat | null> {
-  const st = await stat(file).catch(() => null);
-  if (!st?.isFile() || st.size === 0) return null;
-  const head = await readAt(file, 0, 512);
-  if (head.subarray(0, 4).equals(QCOW_MAGIC)) return head.length >= 8 && head.readUInt32BE(4) === 1 ? 'qcow' : 'qcow2';
-  if (head.subarray(0, 4).equals(QED_MAGIC)) return 'qed';
-  const text = head.toString('latin1');
-  if (text.startsWith('KDMV') || text.startsWith('COWD') || text.startsWith('# Disk DescriptorFile')) return 'vmdk';
-  if (head.subarray(0x40, 0x44).equals(VDI_SIGNATURE)) return 'vdi';
-  if (text.startsWith('vhdxfile')) return 'vhdx';
-  // VHD: dynamic disks start with a copy of the footer; fixed ones have it only at the end.
-  if (text.startsWith('conectix')) return 'vpc';
-  if (st.size >= 512 && (await readAt(file, st.size - 512, 8)).toString('latin1') === 'conectix') return 'vpc';
-  return 'raw';
-}
-
-/** ISO 9660: the primary volume descriptor's "CD001" at byte 1 of sector 16 (offset 32769). */
-export async function isIso9660(file: string): Promise<boolean> {
-  try {
-    return (await readAt(file, 32769, 5)).toString('latin1') === 'CD001';
-  } catch {
-    return false;
   }
 }
