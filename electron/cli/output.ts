@@ -43,7 +43,8 @@ export function formatVm(v: VmDetails): string {
     lines.push(`  os:       ${c.os.name} (${c.os.id}), profile ${c.profile}`);
     lines.push(`  system:   ${c.system.cpus} CPUs, ${c.system.memoryMiB} MiB, ${c.system.machine}, ${c.system.firmware}${c.system.secureBoot ? ' + Secure Boot' : ''}${c.system.tpm ? ' + TPM 2.0' : ''}, accel ${c.system.accel}`);
     lines.push(`  cdrom:    ${c.cdrom.iso ?? '(empty)'}`);
-    lines.push(`  network:  ${c.network.mode} ${c.network.model} ${c.network.mac}`);
+    if (c.networks.length === 0) lines.push('  network:  none');
+    for (const n of c.networks) lines.push(`  network:  ${n.mode} ${n.model} ${n.mac}${c.networks.length > 1 ? ` (${n.id})` : ''}`);
   }
   for (const d of v.disks) lines.push(`  disk:     ${d.id} ${d.path} (${d.format}, ${d.bus}${d.virtualSize ? `, ${formatBytes(d.virtualSize)}` : ''})${d.error ? ` — ${d.error}` : ''}`);
   lines.push(`  serial:   ${v.paths.serialLog}`);

@@ -74,7 +74,7 @@ describe('clones', () => {
     off();
     expect(jobs.at(-1)).toBe('done');
     expect(linked.id).not.toBe(src.id);
-    expect(linked.config!.network.mac).not.toBe(src.config!.network.mac);
+    expect(linked.config!.networks[0]!.mac).not.toBe(src.config!.networks[0]!.mac);
     const cloneDisk = join(linked.dir, 'disk0.qcow2');
     const srcDisk = join(src.dir, 'disk0.qcow2');
     const ci = await info(cloneDisk);

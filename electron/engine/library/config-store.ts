@@ -8,14 +8,27 @@ import { writeJsonAtomic } from '../util/fs-atomic.ts';
 // BROKEN_CONFIG with a reason a person can act on; the caller shows that VM as broken and
 // loads the others.
 
-type Migration = (old: Record<string, unknown>) => Record<string, unknown>;
+type Migration = (old: Record<string, unknown>, file: string) => Record<string, unknown>;
 
 /**
- * migrations[n] turns a version-n document into version n+1. Version 1 is the first, so the
- * table is empty; it exists so that the next schema change is a one-line addition here plus a
- * test, not a rewrite of the loader.
+ * migrations[n] turns a version-n document into version n+1, on the raw JSON (before zod
+ * fills defaults), and the loop in migrate() stamps the new schemaVersion. A schema change is
+ * one line here plus a test on a real old vm.json in test/fixtures/. A field with a default
+ * (sharedFolders: [], usb: [], group: null when those features land) needs no step of its
+ * own: bump CONFIG_SCHEMA_VERSION, add `n: (d) => d` and let the schema's default fill it.
  */
-export const migrations: Record<number, Migration> = {};
+export const migrations: Record<number, Migration> = {
+  // v1 → v2: one `network` object becomes `networks: Nic[]` (none → no NIC, so the argv of a
+  // migrated VM is byte-for-byte the v1 one); arch and backend appear with today's only values.
+  1: (d, file) => {
+    const { network, ...rest } = d;
+    if (!isPlainObject(network)) {
+      throw new VireoError('BROKEN_CONFIG', `${file} (schemaVersion 1) has no "network" object: restore the file from a backup or delete the VM`);
+    }
+    const { mode, ...nic } = network;
+    return { ...rest, arch: 'x86_64', backend: 'qemu', networks: mode === 'none' ? [] : [{ id: 'net0', ...nic, mode: mode ?? 'user' }] };
+  },
+};
 
 export function migrate(doc: unknown, file = 'vm.json'): Record<string, unknown> {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
@@ -36,7 +49,7 @@ export function migrate(doc: unknown, file = 'vm.json'): Record<string, unknown>
   for (let ver = v; ver < CONFIG_SCHEMA_VERSION; ver++) {
     const step = migrations[ver];
     if (!step) throw new VireoError('INTERNAL', `no migration from schemaVersion ${ver}`);
-    cur = { ...step(cur), schemaVersion: ver + 1 };
+    cur = { ...step(cur, file), schemaVersion: ver + 1 };
   }
   return cur;
 }
@@ -76,8 +89,20 @@ export async function writeConfig(file: string, config: VmConfig): Promise<void>
   await writeJsonAtomic(file, checked);
 }
 
-/** Deep-merge a settings patch (plain objects merge, arrays and scalars replace). */
+/**
+ * Deep-merge a settings patch: plain objects merge, scalars replace, arrays replace, except
+ * that an element carrying an `id` (disks, NICs) merges onto the base element with that id.
+ * So `networks: [{ id: 'net0', model: 'e1000' }]` changes the card's model and keeps its MAC,
+ * while leaving an element out of the array still removes it.
+ */
 export function mergePatch(base: unknown, patch: unknown): unknown {
+  if (Array.isArray(base) && Array.isArray(patch)) {
+    return patch.map((el: unknown) => {
+      const id = isPlainObject(el) ? el.id : undefined;
+      const match = id === undefined ? undefined : base.find((b: unknown) => isPlainObject(b) && b.id === id);
+      return match === undefined ? el : mergePatch(match, el);
+    });
+  }
   if (!isPlainObject(base) || !isPlainObject(patch)) return patch === undefined ? base : patch;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(patch)) out[k] = mergePatch(base[k], v);

@@ -292,7 +292,7 @@ export function buildArgv(config: VmConfig, ctx: ArgvContext): string[] {
   for (const what of config.boot.order) {
     if (what === 'disk') for (const d of config.disks) bootIndex.set(`disk:${d.id}`, nextBoot++);
     else if (what === 'cdrom') bootIndex.set('cdrom', nextBoot++);
-    else if (what === 'network' && config.network.mode !== 'none') bootIndex.set('network', nextBoot++);
+    else if (what === 'network' && config.networks.length > 0) bootIndex.set('network', nextBoot++);
   }
   const bootProp = (key: string) => (bootIndex.has(key) ? [`bootindex=${bootIndex.get(key)}`] : []);
   if (config.boot.menu) add('-boot', 'menu=on');
@@ -351,16 +351,16 @@ export function buildArgv(config: VmConfig, ctx: ArgvContext): string[] {
   }
   add(...layout.controllerArgs, ...storageArgs);
 
-  // --- network
-  if (config.network.mode === 'user') {
-    const net = [`user,id=${QEMU_IDS.net}`];
-    for (const f of config.network.portForwards) {
+  // --- network: NIC i is netdev net<i> and device nic<i>; "network" boot is the first NIC
+  config.networks.forEach((nic, i) => {
+    const net = [`user,id=${nic.id}`];
+    for (const f of nic.portForwards) {
       net.push(`hostfwd=${f.protocol}:${esc(f.hostAddress)}:${f.hostPort}-:${f.guestPort}`);
     }
-    need(config.network.model, 'the network card');
+    need(nic.model, 'the network card');
     add('-netdev', net.join(','));
-    add('-device', [config.network.model, `netdev=${QEMU_IDS.net}`, `mac=${config.network.mac}`, 'id=nic0', ...bootProp('network')].join(','));
-  }
+    add('-device', [nic.model, `netdev=${nic.id}`, `mac=${nic.mac}`, `id=${nic.id.replace('net', 'nic')}`, ...(i === 0 ? bootProp('network') : [])].join(','));
+  });
 
   // --- display, USB, input
   const display = DISPLAY_DEVICES[config.display.device];

@@ -1,4 +1,4 @@
-import type { DiskBus, OsFamily, VmConfig } from '../../api/schemas/vm-config.ts';
+import type { DiskBus, NicModel, OsFamily, VmConfig } from '../../api/schemas/vm-config.ts';
 
 // Device defaults for a new VM, by guest OS. The rule behind every choice: a guest must be
 // able to install with the drivers on its own install media. Virtio only where the installer
@@ -38,7 +38,7 @@ interface Shape {
   memoryMiB: number;
   bus: DiskBus;
   cdromBus: VmConfig['cdrom']['bus'];
-  nic: VmConfig['network']['model'];
+  nic: NicModel;
   display: VmConfig['display']['device'];
   usb: VmConfig['devices']['usb'];
   tablet: boolean;
@@ -116,7 +116,8 @@ export function defaultsForOs(input: DefaultsInput): VmDefaults {
     },
     disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: s.bus }],
     cdrom: { bus: s.cdromBus },
-    network: { model: s.nic },
+    // Merged by id onto the NIC the library gave the new VM (mergePatch), so its MAC stays.
+    networks: [{ id: 'net0', model: s.nic }],
     display: { device: s.display },
     input: { tablet: s.tablet && s.usb !== 'none' },
     sound: { device: s.sound },

@@ -112,7 +112,7 @@ export class CloneService {
             id,
             name,
             createdAt: new Date().toISOString(),
-            network: { ...srcConfig.network, mac: newMac() },
+            networks: srcConfig.networks.map((n) => ({ ...n, mac: newMac() })),
             disks,
           };
           return VmConfigSchema.parse(next);

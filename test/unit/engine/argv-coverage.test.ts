@@ -17,6 +17,9 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'system.accel': 'the engine resolves it (auto, self-test) into ArgvContext.accel, which argv uses',
   'system.pinCpus[]': 'the engine applies CPU affinity to the QEMU process after spawning it',
   'system.priority': 'the engine applies the scheduling priority to the QEMU process',
+  arch: 'chooses the QEMU binary (qemu-system-<arch>) and what the host probe reports, not argv',
+  backend: 'chooses which backend runs the VM, not the argv of the QEMU one',
+  'networks[].mode': 'one mode exists (user); when the networking issue adds one, it must reach argv and leave this list',
 };
 
 /** What the engine does before calling buildArgv: pick firmware, start swtpm. */
@@ -48,7 +51,7 @@ const everything = (firmware: 'bios' | 'uefi') =>
       { id: 'disk1', file: '/abs/disk1.qcow2', bus: 'scsi' },
     ],
     cdrom: { iso: '/isos/a.iso' },
-    network: { mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] },
+    networks: [{ id: 'net0', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] }],
     advanced: { extraArgs: ['-device', 'pvpanic'] },
   });
 
@@ -149,7 +152,7 @@ describe('every config field reaches argv or is listed as argv-neutral', () => {
   it('walks the whole schema', () => {
     // Guards the walker itself: if it silently stopped descending, everything would "pass".
     expect(seen.size).toBeGreaterThan(40);
-    for (const k of ['disks[].cache', 'network.portForwards[].hostAddress', 'boot.order[]', 'advanced.extraArgs[]']) expect(seen).toContain(k);
+    for (const k of ['disks[].cache', 'networks[].portForwards[].hostAddress', 'boot.order[]', 'advanced.extraArgs[]']) expect(seen).toContain(k);
   });
 
   it('finds no argv-neutral field outside the allow-list', () => {

@@ -25,7 +25,7 @@ describe('defaultsForOs', () => {
     const { config, argv } = build({ family: 'windows', id: 'win11', profile: 'modern', firmware: 'uefi', secureBoot: true, tpm: true });
     expect(config.system).toMatchObject({ machine: 'q35', firmware: 'uefi', secureBoot: true, tpm: true, hyperv: true, rtcLocalTime: true });
     expect(config.disks[0]!.bus).toBe('sata');
-    expect(config).toMatchObject({ network: { model: 'e1000e' }, display: { device: 'std' }, input: { tablet: true }, sound: { device: 'hda' } });
+    expect(config).toMatchObject({ networks: [{ model: 'e1000e' }], display: { device: 'std' }, input: { tablet: true }, sound: { device: 'hda' } });
     expect(argv.join(' ')).toContain('tpm-crb');
   });
 
@@ -41,12 +41,12 @@ describe('defaultsForOs', () => {
   it('modern Linux: virtio everywhere', () => {
     const { config } = build({ family: 'linux', id: 'debian12', profile: 'modern', firmware: 'bios', secureBoot: false, tpm: false });
     expect(config.disks[0]!.bus).toBe('virtio');
-    expect(config).toMatchObject({ system: { machine: 'q35' }, network: { model: 'virtio-net-pci' }, devices: { usb: 'xhci', rng: true, balloon: true } });
+    expect(config).toMatchObject({ system: { machine: 'q35' }, networks: [{ model: 'virtio-net-pci' }], devices: { usb: 'xhci', rng: true, balloon: true } });
   });
 
   it('legacy profile: i440fx-era devices', () => {
     const d = defaultConfigFor('legacy', 'linux');
-    expect(d).toMatchObject({ system: { machine: 'pc' }, network: { model: 'e1000' }, display: { device: 'cirrus' }, devices: { rng: false, balloon: false } });
+    expect(d).toMatchObject({ system: { machine: 'pc' }, networks: [{ model: 'e1000' }], display: { device: 'cirrus' }, devices: { rng: false, balloon: false } });
   });
 
   it('forces q35 when a legacy OS asks for Secure Boot', () => {

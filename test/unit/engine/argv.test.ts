@@ -86,7 +86,7 @@ describe('buildArgv rules', () => {
     expect(dev.find((d) => d.startsWith('scsi-cd'))).toContain('bootindex=2');
     expect(dev.find((d) => d.startsWith('virtio-blk-pci'))).toContain('bootindex=3');
     expect(dev.find((d) => d.includes('drive=data'))).toContain('bootindex=4');
-    const off = argvOf('plain-uefi', (c) => { c.config.network.mode = 'none'; c.config.boot.order = ['network', 'disk']; });
+    const off = argvOf('plain-uefi', (c) => { c.config.networks = []; c.config.boot.order = ['network', 'disk']; });
     expect(off).not.toContain('-netdev');
     expect(after(off, '-device').find((d) => d.startsWith('virtio-blk-pci'))).toContain('bootindex=1');
   });

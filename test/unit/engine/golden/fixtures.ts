@@ -8,11 +8,11 @@ const ID = '3f2c1b7e-8a4d-4c2e-9b1a-0d5e6f7a8b9c';
 
 export function cfg(over: Record<string, unknown>): VmConfig {
   return VmConfigSchema.parse({
-    schemaVersion: 1,
+    schemaVersion: 2,
     id: ID,
     name: 'test vm',
     createdAt: '2025-01-01T00:00:00.000Z',
-    network: { mac: '52:54:00:12:34:56' },
+    networks: [{ id: 'net0', mac: '52:54:00:12:34:56' }],
     ...over,
   });
 }
@@ -47,7 +47,7 @@ export const CASES: Record<string, Case> = {
       disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }],
       cdrom: { iso: '/isos/debian-12.iso', bus: 'sata' },
       boot: { order: ['cdrom', 'disk'] },
-      network: { model: 'virtio-net-pci', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] },
+      networks: [{ id: 'net0', model: 'virtio-net-pci', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] }],
       display: { device: 'virtio-vga' },
       devices: { usb: 'xhci', rng: true, balloon: true, clipboard: true },
     }),
@@ -62,7 +62,7 @@ export const CASES: Record<string, Case> = {
       disks: [{ id: 'disk0', file: 'dos.img', format: 'raw', bus: 'ide', discard: false }],
       cdrom: { iso: null, bus: 'ide' },
       boot: { order: ['disk', 'cdrom'], menu: true },
-      network: { model: 'pcnet', mac: '52:54:00:00:00:01' },
+      networks: [{ id: 'net0', model: 'pcnet', mac: '52:54:00:00:00:01' }],
       display: { device: 'cirrus' },
       input: { tablet: false },
       sound: { device: 'sb16' },
@@ -78,7 +78,7 @@ export const CASES: Record<string, Case> = {
       disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'sata', cache: 'none' }],
       cdrom: { iso: '/isos/Win11_24H2.iso', bus: 'sata' },
       boot: { order: ['disk', 'cdrom'] },
-      network: { model: 'e1000e', mac: '52:54:00:ab:cd:ef' },
+      networks: [{ id: 'net0', model: 'e1000e', mac: '52:54:00:ab:cd:ef' }],
       display: { device: 'std' },
       sound: { device: 'hda' },
       devices: { usb: 'xhci', rng: true, balloon: false },
@@ -101,7 +101,7 @@ export const CASES: Record<string, Case> = {
       ],
       cdrom: { iso: null, bus: 'scsi' },
       boot: { order: ['disk', 'network'] },
-      network: { model: 'virtio-net-pci', mac: '52:54:00:00:00:02' },
+      networks: [{ id: 'net0', model: 'virtio-net-pci', mac: '52:54:00:00:00:02' }],
       display: { device: 'virtio-gpu-pci' },
       sound: { device: 'ac97' },
       devices: { usb: 'ehci' },
@@ -122,7 +122,7 @@ export const CASES: Record<string, Case> = {
         { id: 'disk1', file: '/data/x,y/second.qcow2', bus: 'sata' },
       ],
       cdrom: { iso: '/isos/weird,name.iso', bus: 'ide' },
-      network: { model: 'e1000', mac: '52:54:00:00:00:03', portForwards: [{ protocol: 'udp', hostAddress: '127.0.0.1', hostPort: 5353, guestPort: 53 }] },
+      networks: [{ id: 'net0', model: 'e1000', mac: '52:54:00:00:00:03', portForwards: [{ protocol: 'udp', hostAddress: '127.0.0.1', hostPort: 5353, guestPort: 53 }] }],
       devices: { usb: 'uhci' },
     }),
     ctx: { accel: 'tcg' },

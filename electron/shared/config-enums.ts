@@ -1,0 +1,35 @@
+// The value lists of the VM config's enums, as plain data. This module imports nothing, so
+// the renderer may import it (lint allows electron/shared/** there) and the zod schemas in
+// electron/api/schemas/ build their z.enum()s from the same lists: one home per list, so a
+// settings dropdown cannot drift from what the engine accepts.
+
+/** Guest architectures. aarch64 comes with its own issue: adding it is one entry here. */
+export const ARCHES = ['x86_64'] as const;
+/** Emulator backends behind the engine's backend interface. */
+export const BACKENDS = ['qemu'] as const;
+export const ACCELERATORS = ['auto', 'kvm', 'hvf', 'whpx', 'tcg'] as const;
+
+export const OS_FAMILIES = ['linux', 'windows', 'bsd', 'dos', 'macos', 'solaris', 'other'] as const;
+/** modern: q35 + virtio; legacy: i440fx + IDE + e1000/rtl8139 + cirrus/std for old OSes */
+export const PROFILES = ['modern', 'legacy'] as const;
+
+export const MACHINE_TYPES = ['q35', 'pc'] as const;
+export const FIRMWARES = ['bios', 'uefi'] as const;
+export const PRIORITIES = ['low', 'normal', 'high'] as const;
+
+export const DISK_FORMATS = ['qcow2', 'raw', 'vmdk', 'vdi', 'vhdx', 'vpc'] as const;
+export const DISK_BUSES = ['virtio', 'ide', 'sata', 'scsi'] as const;
+export const CACHE_MODES = ['writeback', 'none', 'unsafe'] as const;
+export const CDROM_BUSES = ['ide', 'sata', 'scsi'] as const;
+export const BOOT_DEVICES = ['cdrom', 'disk', 'network'] as const;
+
+/** How a NIC reaches the world; 'user' is QEMU's NAT. The networking issue adds modes. */
+export const NIC_MODES = ['user'] as const;
+export const NIC_MODELS = ['virtio-net-pci', 'e1000', 'e1000e', 'rtl8139', 'pcnet', 'ne2k_pci'] as const;
+export const PORT_PROTOCOLS = ['tcp', 'udp'] as const;
+/** Vireo's limit, not QEMU's: enough for router and firewall guests, and each NIC takes a PCI slot. */
+export const MAX_NICS = 8;
+
+export const DISPLAY_DEVICES = ['virtio-vga', 'virtio-gpu-pci', 'std', 'cirrus', 'qxl', 'none'] as const;
+export const SOUND_DEVICES = ['none', 'hda', 'ac97', 'sb16'] as const;
+export const USB_CONTROLLERS = ['none', 'xhci', 'ehci', 'uhci'] as const;

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readConfig } from '../../../electron/engine/library/config-store.ts';
+import { CONFIG_SCHEMA_VERSION } from '../../../electron/api/schemas/vm-config.ts';
+import { buildArgv, type ArgvContext } from '../../../electron/engine/qemu/argv.ts';
+import { CAPS_7_2 } from './golden/fixtures.ts';
+
+// Acceptance 4 of issue 12: vm.json files written by the v1 engine (test/fixtures/v1-configs,
+// made with `vms.create` + `vms.update` before config v2 existed) load as v2, and QEMU gets
+// exactly the argv the v1 engine gave it. The *.v1-argv.json files were recorded with the v1
+// code and are never regenerated: they are the "before".
+
+const DIR = join(import.meta.dirname, '../../fixtures/v1-configs');
+interface Host {
+  vmDir: string;
+  runtimeDir: string;
+  accel: ArgvContext['accel'];
+  pidFile: string;
+  serialLog: string;
+  qmpCmdSocket: string;
+  firmware?: ArgvContext['firmware'];
+  tpmSocket?: string;
+}
+const hosts = JSON.parse(readFileSync(join(DIR, 'hosts.json'), 'utf8')) as Record<string, Host>;
+const names = readdirSync(DIR).filter((f) => f.endsWith('.vm.json')).map((f) => f.slice(0, -'.vm.json'.length));
+
+describe('v1 vm.json files', () => {
+  it('are all there, each with its recorded argv and host', () => {
+    expect(names.sort()).toEqual(['legacy-dos-network-none', 'plain-debian', 'windows11-uefi-sb-tpm-forwards']);
+    for (const n of names) expect(Object.keys(hosts)).toContain(n);
+  });
+
+  for (const name of names) {
+    it(`${name} loads as v${CONFIG_SCHEMA_VERSION} and gives the v1 argv`, async () => {
+      const raw = JSON.parse(readFileSync(join(DIR, `${name}.vm.json`), 'utf8'));
+      expect(raw.schemaVersion).toBe(1);
+      const config = await readConfig(join(DIR, `${name}.vm.json`));
+      expect(config.schemaVersion).toBe(CONFIG_SCHEMA_VERSION);
+      expect(config).not.toHaveProperty('network');
+      expect(config).toMatchObject({ arch: 'x86_64', backend: 'qemu' });
+      if (raw.network.mode === 'none') expect(config.networks).toEqual([]);
+      else expect(config.networks).toEqual([{ id: 'net0', mode: 'user', model: raw.network.model, mac: raw.network.mac, portForwards: raw.network.portForwards }]);
+      // Everything else carries over untouched.
+      const { network: _n, schemaVersion: _v, ...rest } = raw;
+      expect(config).toMatchObject(rest);
+
+      const h = hosts[name]!;
+      const argv = buildArgv(config, {
+        vmDir: h.vmDir, runtimeDir: h.runtimeDir, accel: h.accel, caps: CAPS_7_2, platform: 'linux',
+        firmware: h.firmware, tpmSocket: h.tpmSocket, pidFile: h.pidFile, serialLog: h.serialLog,
+      });
+      // What VmService.start() adds after the builder today (the second monitor).
+      argv.splice(argv.length - config.advanced.extraArgs.length, 0, '-qmp', `unix:${h.qmpCmdSocket},server=on,wait=off`);
+      expect(argv).toEqual(JSON.parse(readFileSync(join(DIR, `${name}.v1-argv.json`), 'utf8')));
+    });
+  }
+});
