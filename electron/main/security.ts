@@ -1,5 +1,6 @@
 // Security policy of the Electron shell as pure functions, so every rule is unit-tested without
 // an Electron binary; window.ts, ipc.ts and app.ts only apply them.
+import { cspFor as sharedCsp } from '../shared/csp.ts';
 
 /** The renderer is served from this privileged custom scheme, never from file:// (a file://
  *  page may read any local file through subresources, and needs a fuse left open). */
@@ -48,31 +49,11 @@ export function webPreferencesFor(preloadPath: string): SecureWebPreferences {
 }
 
 /**
- * Content-Security-Policy sent with every renderer response. The renderer's own meta tag says
- * the same; both are enforced, so the stricter one wins. connect-src allows only the loopback
- * WebSocket of the engine's display bridge. The dev server (Forge `start`) needs its origin
- * and HMR socket, and React's refresh preamble is an inline script, so dev mode is looser.
+ * Content-Security-Policy sent with every renderer response: the one definition in
+ * electron/shared/csp.ts (the server and the page's meta tag use it too), loosened only for
+ * the dev server of Forge `start`.
  */
-export function cspFor(devServerUrl?: string): string {
-  const dev = devServerUrl ? new URL(devServerUrl) : null;
-  const devOrigin = dev ? dev.origin : '';
-  const devWs = dev ? `ws://${dev.host}` : '';
-  const d: Record<string, string[]> = {
-    'default-src': ["'self'"],
-    'script-src': dev ? ["'self'", "'unsafe-inline'", devOrigin] : ["'self'"],
-    'style-src': ["'self'", "'unsafe-inline'"],
-    'img-src': ["'self'", 'data:', 'blob:'],
-    'font-src': ["'self'", 'data:'],
-    'connect-src': ["'self'", 'ws://127.0.0.1:*', 'ws://localhost:*', ...(dev ? [devOrigin, devWs] : [])],
-    'worker-src': ["'self'", 'blob:'],
-    'object-src': ["'none'"],
-    'frame-src': ["'none'"],
-    'base-uri': ["'none'"],
-    'form-action': ["'none'"],
-    'frame-ancestors': ["'none'"],
-  };
-  return Object.entries(d).map(([k, v]) => `${k} ${v.join(' ')}`).join('; ');
-}
+export const cspFor = (devServerUrl?: string): string => sharedCsp({ devServerUrl });
 
 export const CSP = cspFor();
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Engine } from '../engine/index.ts';
 import { isEventName } from '../api/contract.ts';
+import { CSP } from '../shared/csp.ts';
 
 // `vireo serve`: the built renderer over HTTP and the API over a WebSocket, both behind a
 // random token (printed once, in the URL). The token is exchanged for an HttpOnly,
@@ -74,8 +75,7 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
   'Cross-Origin-Opener-Policy': 'same-origin',
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws://127.0.0.1:* ws://localhost:* ws:; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy': CSP,
 };
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ACCELERATORS } from '../../shared/config-enums.ts';
 
 /** VM name: what a person types. Also a folder-name-safe label, so no path separators. */
 export const VmName = z
@@ -17,35 +16,9 @@ export const VmId = z.string().uuid('not a VM id (a UUID)');
 /** A VM reference from a person or a script: its id or its name. */
 export const VmRef = z.string().min(1, 'VM is empty: give a VM name or id');
 
-export const Accel = z.enum(ACCELERATORS);
+export const Accel = z.enum(['auto', 'kvm', 'hvf', 'whpx', 'tcg']);
 export type Accel = z.infer<typeof Accel>;
 
-/** Sizes accepted from people: "2G", "512M", "1.5GiB", "20480" (MiB when unitless). */
-export const SIZE_RE = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$/i;
-
-export function parseSize(input: string | number, defaultUnit: 'M' | 'G' = 'M'): number {
-  if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input <= 0) throw new Error(`size ${input} must be a positive number`);
-    return Math.round(input * (defaultUnit === 'G' ? 1024 ** 3 : 1024 ** 2));
-  }
-  const m = SIZE_RE.exec(input);
-  if (!m) throw new Error(`size "${input}" is not understood: use a number with a unit, like 512M or 20G`);
-  const n = Number(m[1]);
-  const unit = (m[2] ?? defaultUnit).toUpperCase()[0]!;
-  const mult = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[unit];
-  if (mult === undefined) throw new Error(`size "${input}" has an unknown unit`);
-  const bytes = Math.round(n * mult);
-  if (bytes <= 0) throw new Error(`size "${input}" must be larger than zero`);
-  return bytes;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`;
-}
+// Sizes live in the dependency-free shared module (the renderer uses the same grammar);
+// re-exported here so engine and CLI imports keep working.
+export { SIZE_RE, parseSize, formatBytes } from '../../shared/size.ts';

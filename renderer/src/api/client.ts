@@ -37,13 +37,24 @@ export function asWireError(err: unknown): WireError {
   return { code: 'INTERNAL', message };
 }
 
+/**
+ * Where the preload put a method's verb: grouped by the part before the FIRST dot, the rest
+ * is the verb whole (vms.start → vireo.vms.start, vms.usb.attach → vireo.vms['usb.attach']),
+ * exactly as electron/preload/api.ts builds it. Splitting on every dot would send a
+ * three-part method to the wrong verb.
+ */
+export function bridgePath(method: string): [namespace: string, verb: string] {
+  const dot = method.indexOf('.');
+  return dot < 0 ? [method, ''] : [method.slice(0, dot), method.slice(dot + 1)];
+}
+
 /** Electron IPC through the preload's verbs (window.vireo.vms.start(args)). */
 export function bridgeClient(bridge: VireoBridge): ApiClient {
   return {
     async call<M extends MethodName>(method: M, args: Args<M>): Promise<Result<M>> {
-      const [ns, verb] = method.split('.') as [string, string];
-      const group = bridge[ns] as Record<string, (a: unknown) => Promise<unknown>> | undefined;
-      const fn = group?.[verb];
+      const [ns, verb] = bridgePath(method);
+      const group = Object.hasOwn(bridge, ns) ? (bridge[ns] as Record<string, (a: unknown) => Promise<unknown>> | undefined) : undefined;
+      const fn = group && Object.hasOwn(group, verb) ? group[verb] : undefined;
       if (typeof fn !== 'function') {
         throw { code: 'UNKNOWN_METHOD', message: `the Electron bridge has no method "${method}": update the app` } satisfies WireError;
       }

@@ -2,11 +2,13 @@ import { useEffect, useState } from 'react';
 import type { VmDetails, VmSummary } from '../../../electron/api/types.ts';
 import { useClient } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
-import { basename, formatBytes, formatMiB, formatWhen } from '../lib/format.ts';
+import { formatBytes, formatMiB } from '../../../electron/shared/size.ts';
+import { basename, formatWhen } from '../lib/format.ts';
 import { DisplayView, SerialConsole } from '../display/index.ts';
 import { OsIcon, StateBadge } from './OsIcon.tsx';
 import { SnapshotsView } from './Snapshots.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
+import { isGuestUp } from '../../../electron/shared/states.ts';
 
 type Tab = 'overview' | 'screen' | 'console' | 'snapshots';
 
@@ -67,7 +69,7 @@ function Thumbnail({ vmId, running }: { vmId: string; running: boolean }) {
 
 function Overview({ d }: { d: VmDetails }) {
   const c = d.config;
-  const running = d.state === 'running' || d.state === 'paused';
+  const running = isGuestUp(d.state);
   return (
     <div className="grid gap-4 p-4 lg:grid-cols-2">
       {d.crash && d.state === 'crashed' && (

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { FileEntry } from '../../../electron/api/types.ts';
 import { useClient } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
-import { formatBytes } from '../lib/format.ts';
+import { formatBytes } from '../../../electron/shared/size.ts';
 import { Button, ErrorAlert } from './ui.tsx';
 
 // A host file picker over files.list, for the web UI which has no native dialog.

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { HostInfo } from '../../../electron/api/types.ts';
 import type { WireError } from '../api/client.ts';
 import { useClient, useErrors } from '../api/context.tsx';
-import { formatBytes } from '../lib/format.ts';
+import { formatBytes } from '../../../electron/shared/size.ts';
 import { Button, ErrorAlert, KV, Section } from './ui.tsx';
 
 // What this host can do and why: the accelerator verdict (with its self-test evidence),

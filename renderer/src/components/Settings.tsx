@@ -2,7 +2,8 @@ import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { HostInfo, VmConfig, VmDetails } from '../../../electron/api/types.ts';
 import { useClient } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
-import { MiB, basename, formatBytes, formatMiB, parseSize } from '../lib/format.ts';
+import { MiB, formatBytes, formatMiB, readSize } from '../../../electron/shared/size.ts';
+import { basename } from '../lib/format.ts';
 import { fieldIssue, issuesByField } from '../lib/issues.ts';
 import { nameProblem } from '../lib/names.ts';
 import { diffPatch, parseArgLines } from '../lib/patch.ts';
@@ -86,7 +87,7 @@ export function SettingsDialog({ vmId, host, otherNames, onClose }: { vmId: stri
     if (np) e.set('name', np);
     if (!Number.isInteger(cfg.system.cpus) || cfg.system.cpus < 1) e.set('system.cpus', 'Give at least 1 CPU.');
     else if (cfg.system.cpus > hostCpus) e.set('system.cpus', `This host has ${hostCpus} CPUs: give at most ${hostCpus}.`);
-    const mem = parseSize(extra.memory, 'M');
+    const mem = readSize(extra.memory, 'M');
     if ('error' in mem) e.set('system.memoryMiB', `Memory: ${mem.error}`);
     else if (mem.bytes < 16 * MiB) e.set('system.memoryMiB', 'Memory must be at least 16 MiB.');
     else if (mem.bytes > hostMem) e.set('system.memoryMiB', `Memory ${formatBytes(mem.bytes)} is more than this host has (${formatBytes(hostMem)}).`);
@@ -114,7 +115,7 @@ export function SettingsDialog({ vmId, host, otherNames, onClose }: { vmId: stri
 
   const edited = useMemo(() => {
     if (!cfg) return null;
-    const mem = parseSize(extra.memory, 'M');
+    const mem = readSize(extra.memory, 'M');
     const n = structuredClone(cfg);
     if ('bytes' in mem) n.system.memoryMiB = Math.round(mem.bytes / MiB);
     n.advanced.extraArgs = parseArgLines(extra.extraArgs);

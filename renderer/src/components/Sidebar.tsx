@@ -1,7 +1,7 @@
 import { memo, useDeferredValue, useMemo, useState, type KeyboardEvent } from 'react';
 import type { VmSummary } from '../../../electron/api/types.ts';
 import { filterVms, type StateFilter } from '../lib/filter.ts';
-import { formatMiB } from '../lib/format.ts';
+import { formatMiB } from '../../../electron/shared/size.ts';
 import { OsIcon, StateBadge } from './OsIcon.tsx';
 import { Button, cx, inputClass } from './ui.tsx';
 

@@ -6,6 +6,7 @@ import { formatWhen } from '../lib/format.ts';
 import { CURRENT_ID, layoutSnapshotTree, type TreeRow } from '../lib/snapshot-tree.ts';
 import { TakeSnapshotDialog } from './Toolbar.tsx';
 import { Button, Confirm, Dialog, ErrorAlert, Field, cx, inputClass } from './ui.tsx';
+import { isGuestUp } from '../../../electron/shared/states.ts';
 
 function Guides({ row }: { row: TreeRow }) {
   // Connector lines: a vertical guide for every open ancestor, then an elbow into this node.
@@ -60,7 +61,7 @@ export function SnapshotsView({ vm }: { vm: VmSummary }) {
 
   const rows = useMemo(() => (tree ? layoutSnapshotTree(tree.nodes, tree.current) : []), [tree]);
   const sel = rows.find((r) => r.id === selected)?.node ?? null;
-  const running = vm.state === 'running' || vm.state === 'paused';
+  const running = isGuestUp(vm.state);
 
   const act = async (title: string, f: () => Promise<SnapshotTree>) => {
     try {

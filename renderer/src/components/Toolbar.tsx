@@ -5,6 +5,7 @@ import { asWireError, type WireError } from '../api/client.ts';
 import { actionAvailability, type Action } from '../lib/vm-actions.ts';
 import { nameProblem, suggestName } from '../lib/names.ts';
 import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
+import { isGuestUp } from '../../../electron/shared/states.ts';
 
 type Open = null | 'clone' | 'delete' | 'snapshot' | 'poweroff' | 'reset';
 
@@ -202,7 +203,7 @@ export function TakeSnapshotDialog({ vm, onClose }: { vm: VmSummary; onClose: ()
   const [description, setDescription] = useState('');
   const [error, setError] = useState<WireError | null>(null);
   const [busy, setBusy] = useState(false);
-  const live = vm.state === 'running' || vm.state === 'paused';
+  const live = isGuestUp(vm.state);
   const problem = !name.trim() ? 'Give the snapshot a name.' : name.trim().length > 64 ? 'At most 64 characters.' : null;
   const submit = async () => {
     if (problem) return;

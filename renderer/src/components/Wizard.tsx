@@ -2,7 +2,7 @@ import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { DetectResult, HostInfo, Job, OsEntry } from '../../../electron/api/types.ts';
 import { useClient } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
-import { formatBytes, formatMiB, parseSize } from '../lib/format.ts';
+import { formatBytes, formatMiB, readSize } from '../../../electron/shared/size.ts';
 import { issuesByField } from '../lib/issues.ts';
 import { suggestName } from '../lib/names.ts';
 import { checkWizard, createArgs, defaultsFor, hasErrors, type Field as WField, type Source, type WizardForm } from '../lib/wizard.ts';
@@ -242,8 +242,8 @@ export function NewVmWizard({ host, takenNames, onClose, onCreated }: {
     }
   };
 
-  const mem = parseSize(form.memory, 'M');
-  const disk = parseSize(form.disk, 'G');
+  const mem = readSize(form.memory, 'M');
+  const disk = readSize(form.disk, 'G');
   const sourceLabel: Record<Source, string> = { iso: 'Install from an ISO image', empty: 'No ISO (empty disk)', import: 'Import an existing disk' };
 
   return (

@@ -1,4 +1,5 @@
 import type { VmState, VmSummary } from '../../../electron/api/types.ts';
+import { isActive, isGuestUp, isInactive, isTransitional } from '../../../electron/shared/states.ts';
 
 // Which toolbar actions a VM allows right now, and why not when it does not: a disabled
 // button always carries its reason.
@@ -12,16 +13,14 @@ export type Availability = { ok: true } | { ok: false; reason: string };
 const yes: Availability = { ok: true };
 const no = (reason: string): Availability => ({ ok: false, reason });
 
-const BUSY: VmState[] = ['starting', 'saving', 'restoring', 'stopping'];
-
 export function actionAvailability(vm: VmSummary | null | undefined, action: Action): Availability {
   if (!vm) return no('Select a VM first.');
   if (vm.broken && action !== 'delete') return no(`This VM's configuration cannot be read: ${vm.broken}`);
   const s = vm.state;
-  const busy = BUSY.includes(s) ? no(`The VM is ${s}; wait until it finishes.`) : null;
+  const busy = isTransitional(s) ? no(`The VM is ${s}; wait until it finishes.`) : null;
   switch (action) {
     case 'start':
-      if (s === 'stopped' || s === 'crashed') return yes;
+      if (isInactive(s)) return yes;
       if (s === 'paused') return no('The VM is paused: use Resume.');
       return busy ?? no('The VM is already running.');
     case 'pause':
@@ -32,7 +31,7 @@ export function actionAvailability(vm: VmSummary | null | undefined, action: Act
     case 'shutdown':
     case 'poweroff':
     case 'reset':
-      if (s === 'running' || s === 'paused') return action === 'reset' && s === 'paused' ? no('Resume the VM before resetting it.') : yes;
+      if (isGuestUp(s)) return action === 'reset' && s === 'paused' ? no('Resume the VM before resetting it.') : yes;
       if (action === 'poweroff' && s === 'stopping') return yes; // escape hatch for a hung shutdown
       return busy ?? no('The VM is not running.');
     case 'settings':
@@ -41,7 +40,7 @@ export function actionAvailability(vm: VmSummary | null | undefined, action: Act
       return busy ?? yes;
     case 'clone':
     case 'delete':
-      if (s === 'stopped' || s === 'crashed') return yes;
+      if (isInactive(s)) return yes;
       return no(`Stop the VM first (it is ${s}).`);
   }
 }
@@ -57,4 +56,5 @@ export const STATE_LABEL: Record<VmState, string> = {
   crashed: 'Crashed',
 };
 
-export const isLive = (s: VmState) => s === 'running' || s === 'paused' || s === 'starting' || s === 'stopping' || s === 'saving' || s === 'restoring';
+/** A QEMU process exists (the shared state groups say which states those are). */
+export const isLive = (s: VmState) => isActive(s);

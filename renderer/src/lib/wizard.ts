@@ -1,5 +1,5 @@
 import type { OsEntry } from '../../../electron/api/types.ts';
-import { GiB, MiB, formatBytes, parseSize } from './format.ts';
+import { GiB, MiB, formatBytes, readSize } from '../../../electron/shared/size.ts';
 import { nameProblem } from './names.ts';
 
 // The New-VM wizard's rules, kept pure so they are unit-tested and so the dialog can refuse
@@ -50,7 +50,7 @@ export function checkWizard(f: WizardForm, ctx: WizardContext): WizardCheck {
   else if (f.cpus > ctx.hostCpus) errors.cpus = `This host has ${ctx.hostCpus} CPUs: give at most ${ctx.hostCpus}.`;
   else if (f.cpus === ctx.hostCpus && ctx.hostCpus > 1) warnings.cpus = 'All host CPUs: the host may become sluggish while the VM is busy.';
 
-  const mem = parseSize(f.memory, 'M');
+  const mem = readSize(f.memory, 'M');
   if ('error' in mem) errors.memory = `Memory: ${mem.error}`;
   else if (mem.bytes < 16 * MiB) errors.memory = 'Memory must be at least 16 MiB.';
   else if (mem.bytes > ctx.hostMemoryBytes) {
@@ -62,7 +62,7 @@ export function checkWizard(f: WizardForm, ctx: WizardContext): WizardCheck {
   }
 
   if (f.source !== 'import') {
-    const disk = parseSize(f.disk, 'G');
+    const disk = readSize(f.disk, 'G');
     if ('error' in disk) errors.disk = `Disk: ${disk.error}`;
     else if (disk.bytes < 1 * MiB) errors.disk = 'The disk must be at least 1 MiB.';
     else if (ctx.os?.minimum && disk.bytes < ctx.os.minimum.diskGiB * GiB) {
@@ -82,8 +82,8 @@ export const hasErrors = (c: WizardCheck) => Object.keys(c.errors).length > 0;
 
 /** The arguments for vms.create; only call after checkWizard found no errors. */
 export function createArgs(f: WizardForm, osId: string | null) {
-  const mem = parseSize(f.memory, 'M');
-  const disk = parseSize(f.disk, 'G');
+  const mem = readSize(f.memory, 'M');
+  const disk = readSize(f.disk, 'G');
   return {
     name: f.name.trim(),
     ...(f.source === 'iso' ? { iso: f.iso.trim() } : { iso: null }),

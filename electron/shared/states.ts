@@ -1,0 +1,30 @@
+// VM state groups, one definition for the engine and the renderer. Dependency-free (no
+// imports at all): the renderer bundles this file as it is. The state list itself is the
+// contract's (electron/api/types.ts VM_STATES); a test keeps the two equal.
+
+export const VM_STATE_NAMES = ['stopped', 'starting', 'running', 'paused', 'saving', 'restoring', 'stopping', 'crashed'] as const;
+export type VmStateName = (typeof VM_STATE_NAMES)[number];
+
+/** A QEMU process exists for the VM (it may still be coming up or going down). */
+export const ACTIVE_STATES: readonly VmStateName[] = ['starting', 'running', 'paused', 'saving', 'restoring', 'stopping'];
+
+/** On the way from one steady state to another: other actions wait until it finishes. */
+export const TRANSITIONAL_STATES: readonly VmStateName[] = ['starting', 'saving', 'restoring', 'stopping'];
+
+/** No QEMU process: hardware may change, the VM may be cloned or deleted. */
+export const INACTIVE_STATES: readonly VmStateName[] = ['stopped', 'crashed'];
+
+/** A guest is executing or held (the power button and reset make sense). */
+export const GUEST_UP_STATES: readonly VmStateName[] = ['running', 'paused'];
+
+export const isActive = (s: VmStateName): boolean => ACTIVE_STATES.includes(s);
+export const isTransitional = (s: VmStateName): boolean => TRANSITIONAL_STATES.includes(s);
+export const isInactive = (s: VmStateName): boolean => INACTIVE_STATES.includes(s);
+export const isGuestUp = (s: VmStateName): boolean => GUEST_UP_STATES.includes(s);
+
+/**
+ * Seconds a guest gets to react to the ACPI power button before the stop escalates to QMP
+ * quit and SIGKILL. The UI passes it to vms.stop as timeoutSec and counts it down, so the
+ * countdown shown is the one the engine applies.
+ */
+export const SHUTDOWN_TIMEOUT_SEC = 60;
