@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACCELERATORS } from '../../shared/config-enums.ts';
 
 /** VM name: what a person types. Also a folder-name-safe label, so no path separators. */
 export const VmName = z
@@ -16,7 +17,7 @@ export const VmId = z.string().uuid('not a VM id (a UUID)');
 /** A VM reference from a person or a script: its id or its name. */
 export const VmRef = z.string().min(1, 'VM is empty: give a VM name or id');
 
-export const Accel = z.enum(['auto', 'kvm', 'hvf', 'whpx', 'tcg']);
+export const Accel = z.enum(ACCELERATORS);
 export type Accel = z.infer<typeof Accel>;
 
 // Sizes live in the dependency-free shared module (the renderer uses the same grammar);
