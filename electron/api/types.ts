@@ -129,7 +129,8 @@ export interface SnapshotTree {
   reason: string | null;
 }
 
-export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+/** interrupted: the engine running it died (kill -9, power cut); a later engine reports it */
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface Job {
   id: string;

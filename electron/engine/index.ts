@@ -12,6 +12,7 @@ import { resolveHome, runtimeRoot, ensurePrivateDir } from './paths.ts';
 import { Library } from './library/library.ts';
 import { HostService } from './host.ts';
 import { Jobs } from './jobs.ts';
+import { jobsFile } from './paths.ts';
 import { VmService } from './vm/service.ts';
 import { SnapshotService } from './snapshots/service.ts';
 import { DisplayBridge } from './display/bridge.ts';
@@ -62,7 +63,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const rtRoot = ensurePrivateDir(runtimeRoot(home));
   const resourcesDir = opts.resourcesDir ?? defaultResourcesDir();
   const bus = new EventBus();
-  const jobs = new Jobs(bus);
+  const jobs = new Jobs(bus, { file: jobsFile(home) });
   const host = new HostService({ home, resourcesDir, qemuSetting: opts.qemuSetting });
   const library = new Library(home, rtRoot);
   const vms = new VmService(library, host, jobs, bus);
@@ -70,6 +71,8 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   vms.snapshotAvailability = (entry) => snapshots.availability(entry);
   const bridge = new DisplayBridge({ allowedOrigins: opts.allowedOrigins });
   await vms.load();
+  // Jobs a killed engine left: reported as interrupted, their temp files removed.
+  await jobs.load();
 
   const img = async () => new QemuImg(await host.qemuImg());
   const imageInfo = async (path: string): Promise<ImageInfo> => {
@@ -151,7 +154,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     'disks.convert': async (a) => {
       const out = resolve(a.output);
       await jobs.run({ kind: 'convert', title: `Convert ${a.path} to qcow2` }, async (job) =>
-        (await img()).convert(resolve(a.path), out, { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal }),
+        (await img()).convert(resolve(a.path), out, { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal, onTempFile: (p) => job.leftover(p) }),
       );
       return imageInfo(out);
     },

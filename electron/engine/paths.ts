@@ -39,6 +39,9 @@ export function ensurePrivateDir(dir: string): string {
   return dir;
 }
 
+/** Running jobs of the library's owner, so the next owner can report them interrupted (jobs.ts). */
+export const jobsFile = (home: string) => join(home, 'jobs.json');
+
 export interface VmPaths {
   dir: string;
   config: string;
@@ -56,6 +59,8 @@ export interface VmPaths {
   serialSocket: string;
   tpmSocket: string;
   stateFile: string;
+  /** written before a live snapshot pauses a running guest, removed after it resumes (snapshots/pause-marker.ts) */
+  snapshotPause: string;
 }
 
 export function vmPaths(home: string, id: string, rtRoot = runtimeRoot(home)): VmPaths {
@@ -78,5 +83,6 @@ export function vmPaths(home: string, id: string, rtRoot = runtimeRoot(home)): V
     serialSocket: join(rt, 'serial.sock'),
     tpmSocket: join(rt, 'swtpm.sock'),
     stateFile: join(rt, 'state.json'),
+    snapshotPause: join(rt, 'snapshot-pause.json'),
   };
 }

@@ -3,7 +3,7 @@ import { useClient, useErrors } from '../api/context.tsx';
 import { formatWhen } from '../lib/format.ts';
 import { Button, ErrorAlert, Progress, cx } from './ui.tsx';
 
-const STATE_TEXT: Record<Job['state'], string> = { running: 'Running', done: 'Done', failed: 'Failed', cancelled: 'Cancelled' };
+const STATE_TEXT: Record<Job['state'], string> = { running: 'Running', done: 'Done', failed: 'Failed', cancelled: 'Cancelled', interrupted: 'Interrupted (engine stopped)' };
 
 export function JobsPanel({ jobs }: { jobs: Job[] }) {
   const client = useClient();
