@@ -5,27 +5,45 @@ import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VireoError, toWireError } from '../api/errors.ts';
-import { createEngine, type Engine } from '../engine/index.ts';
+import type { Engine } from '../engine/index.ts';
+import { openLibrary, ownLibrary, type OpenedLibrary } from '../engine/owner/open.ts';
+import { isRetryable } from '../api/socket-client.ts';
 import { startServer } from '../server/server.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
 
-// `vireo`: the same engine as the app, over the in-process transport (arguments are parsed by
-// the contract's schemas exactly as over IPC). Exit codes: 0 ok, 1 error ({code,message} on
+// `vireo`: the same engine as the app. When the app or `vireo serve` owns the library, every
+// command goes to that owner over its socket; with no owner, this process owns the library
+// for the duration of its command (in-process transport; arguments are parsed by the
+// contract's schemas exactly as over IPC). Exit codes: 0 ok, 1 error ({code,message} on
 // stderr with --json), 2 usage.
 
 const program = new Command();
-let engine: Engine | null = null;
+let opened: OpenedLibrary | null = null;
 let jsonMode = false;
 
+/** The engine this process owns, for `serve` (it hands out display sessions of its own). */
 async function getEngine(opts: { watch?: boolean; allowedOrigins?: string[] } = {}): Promise<Engine> {
   const g = program.opts<{ home?: string }>();
-  engine ??= await createEngine({ home: g.home, watch: opts.watch, allowedOrigins: opts.allowedOrigins });
+  const engine = await ownLibrary({ home: g.home, watch: opts.watch, allowedOrigins: opts.allowedOrigins, role: 'serve' });
+  opened = { kind: 'owner', engine, client: engine.client, close: () => engine.dispose() };
   return engine;
 }
 
 async function call<M extends MethodName>(method: M, args: Args<M>): Promise<Result<M>> {
-  return (await getEngine()).client.call(method, args);
+  const g = program.opts<{ home?: string }>();
+  // An owner that was leaving when we called never ran the call: reopen (we may own the
+  // library now) and send it again. Any other failure is the answer.
+  for (let attempt = 0; ; attempt++) {
+    opened ??= await openLibrary({ home: g.home, role: 'cli', mode: 'any' });
+    try {
+      return await opened.client.call(method, args);
+    } catch (e) {
+      if (!isRetryable(e) || attempt >= 20) throw e;
+      await opened.close();
+      opened = null;
+    }
+  }
 }
 
 function print(result: unknown, human: (r: never) => string) {
@@ -40,9 +58,9 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
     try {
       await fn(...args);
     } finally {
-      if (engine && !keepAlive) {
-        await engine.dispose();
-        engine = null;
+      if (opened && !keepAlive) {
+        await opened.close();
+        opened = null;
       }
     }
   };

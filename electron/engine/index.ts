@@ -8,7 +8,9 @@ import { EventBus, createDispatcher, inProcessClient, type Dispatch } from '../a
 import type { ApiClient, Handlers } from '../api/contract.ts';
 import type { DetectResult, FileEntry, ImageInfo, OsEntry } from '../api/types.ts';
 import { parseSize } from '../api/schemas/common.ts';
-import { resolveHome, runtimeRoot, ensurePrivateDir } from './paths.ts';
+import { resolveHome, runtimeRoot, ensurePrivateDir, ownerSocketPath } from './paths.ts';
+import { acquireLibraryLock, type LibraryLock, type OwnerRole } from './owner/lock.ts';
+import { startOwnerServer } from './owner/server.ts';
 import { Library } from './library/library.ts';
 import { HostService } from './host.ts';
 import { Jobs } from './jobs.ts';
@@ -33,6 +35,8 @@ export interface EngineOptions {
   watch?: boolean;
   /** origins the display bridge accepts besides loopback (vireo serve --host) */
   allowedOrigins?: string[];
+  /** who owns the library (told to processes that find it taken) */
+  role?: OwnerRole;
 }
 
 export interface Engine {
@@ -61,6 +65,18 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const home = resolveHome(opts.home);
   ensurePrivateDir(home);
   const rtRoot = ensurePrivateDir(runtimeRoot(home));
+  // One owner per library: the lock comes before anything reads or sweeps the library, so a
+  // second engine fails here with BUSY (naming the owner) and touches nothing.
+  const lock = await acquireLibraryLock(home, rtRoot, opts.role ?? 'engine');
+  try {
+    return await ownLibrary(opts, home, rtRoot, lock);
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, lock: LibraryLock): Promise<Engine> {
   const resourcesDir = opts.resourcesDir ?? defaultResourcesDir();
   const bus = new EventBus();
   const jobs = new Jobs(bus, { file: jobsFile(home) });
@@ -171,6 +187,12 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
 
   const dispatch = createDispatcher(handlers);
   const client = inProcessClient(dispatch, bus);
+  // Every other process on this library (the CLI, a second app) talks to us through this.
+  const ownerServer = await startOwnerServer({ path: ownerSocketPath(rtRoot, home), dispatch, bus, info: lock.info }).catch(async (e: Error) => {
+    await bridge.close();
+    vms.detachAll();
+    throw new VireoError('IO_ERROR', `cannot open the library's socket in ${rtRoot}: ${e.message}`);
+  });
 
   // Follow other engines: the CLI creating, changing, starting or stopping VMs shows up here.
   const watchers: FSWatcher[] = [];
@@ -202,9 +224,12 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     host,
     bridge,
     async dispose() {
+      // Clients' requests already read still run on this engine: drain them first.
+      await ownerServer.close();
       watchers.forEach((w) => w.close());
       await bridge.close();
       vms.detachAll();
+      await lock.release();
     },
   };
 }

@@ -86,3 +86,32 @@ export function vmPaths(home: string, id: string, rtRoot = runtimeRoot(home)): V
     snapshotPause: join(rt, 'snapshot-pause.json'),
   };
 }
+
+// ---- one owner per library ------------------------------------------------------------
+// The names a library's owner uses. The lock comes first: whoever holds it is the only engine
+// on the library; the socket is how every other process (the CLI, a second app) reaches it.
+
+function libraryTag(home: string, length: number): string {
+  return createHash('sha256').update(resolve(home)).digest('hex').slice(0, length);
+}
+
+/**
+ * The lock on Linux: an abstract unix socket name (leading NUL, no file). Binding it is atomic
+ * and the kernel releases it when the holder dies, kill -9 included. The uid keeps two users'
+ * libraries at the same path apart.
+ */
+export function ownerLockName(home: string): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return `\0vireo-lock-${uid}-${libraryTag(home, 24)}`;
+}
+
+/** The lock elsewhere: an O_EXCL file in the private runtime folder holding the owner's pid. */
+export function ownerLockFile(rtRoot: string): string {
+  return join(rtRoot, 'engine.lock');
+}
+
+/** The owner's API socket: a 0600 unix socket in the 0700 runtime folder (a named pipe on Windows). */
+export function ownerSocketPath(rtRoot: string, home: string, platform = process.platform): string {
+  if (platform === 'win32') return `\\\\.\\pipe\\vireo-${libraryTag(home, 24)}`;
+  return join(rtRoot, 'engine.sock');
+}

@@ -2,7 +2,8 @@ import { app, BrowserWindow } from 'electron';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDispatcher, type Dispatch } from '../api/dispatch.ts';
-import { createEngine, defaultResourcesDir } from '../engine/index.ts';
+import { defaultResourcesDir } from '../engine/index.ts';
+import { ownLibrary } from '../engine/owner/open.ts';
 import { resolveHome } from '../engine/paths.ts';
 import { writeFileAtomic } from '../engine/util/fs-atomic.ts';
 import { askCloseChoice, chooseFile } from './dialogs.ts';
@@ -54,7 +55,10 @@ async function start(): Promise<void> {
   applySessionPolicy(appUrl, devServerUrl);
   if (!devServerUrl) serveRenderer(paths.rendererDir);
 
-  const engine = await createEngine({
+  // The app owns the library (waiting out a one-shot CLI command that holds it); with the app or
+  // a serve already owning it, this fails with BUSY naming that process.
+  const engine = await ownLibrary({
+    role: 'app',
     home: resolveHome(),
     resourcesDir: app.isPackaged ? join(process.resourcesPath, 'resources') : defaultResourcesDir(),
     watch: true,

@@ -29,6 +29,21 @@ function vireo(h: string, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
 }
 
+/**
+ * The CLI without blocking this process: needed when this process owns the library, since the
+ * CLI then sends its command to us and we must be free to answer.
+ */
+function vireoAsync(h: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(tsx, [cliMain, '--home', h, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('vireo CLI', () => {
   it('host --json: KVM present but failing its self-test, auto picks TCG; verdict < 10 s, then cached', () => {
     const h = home();
@@ -189,15 +204,15 @@ describe('vireo CLI', () => {
       const seen: string[] = [];
       engine.bus.on('vm.state', (e) => seen.push(e.state));
       const changed = new Promise<string>((r) => engine.bus.on('vm.changed', (e) => r(e.id)));
-      const created = vireo(h, 'create', 'follow', '--iso', fx.iso, '--memory', '160M', '--disk', '64M', '--cpus', '1', '--json');
+      const created = await vireoAsync(h, 'create', 'follow', '--iso', fx.iso, '--memory', '160M', '--disk', '64M', '--cpus', '1', '--json');
       expect(created.code, created.stderr).toBe(0);
       const id = (JSON.parse(created.stdout) as VmDetails).id;
       expect(await changed).toBe(id);
       expect(engine.vms.list().map((v) => v.name)).toEqual(['follow']);
 
-      expect(vireo(h, 'start', 'follow').code).toBe(0);
+      expect((await vireoAsync(h, 'start', 'follow')).code).toBe(0);
       await waitUntil(() => engine.vms.list()[0]?.state === 'running', 20_000);
-      expect(vireo(h, 'stop', 'follow', '--force').code).toBe(0);
+      expect((await vireoAsync(h, 'stop', 'follow', '--force')).code).toBe(0);
       await waitUntil(() => engine.vms.list()[0]?.state === 'stopped', 20_000);
       expect(seen).toContain('running');
       expect(qemuPidsFor([id])).toEqual([]);

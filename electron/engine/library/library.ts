@@ -23,6 +23,11 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export class Library {
   readonly vmsDir: string;
   private entries = new Map<string, LibraryEntry>();
+  /**
+   * Names of VMs being created (lower-cased). Taken synchronously, before create's first
+   * await, so concurrent creates with one name cannot all pass the uniqueness check.
+   */
+  private readonly pendingNames = new Set<string>();
 
   constructor(
     readonly home: string,
@@ -89,8 +94,10 @@ export class Library {
   checkName(name: string, exceptId?: string): string {
     const r = VmName.safeParse(name);
     if (!r.success) throw new VireoError('INVALID_ARGUMENT', `invalid VM name "${name}": ${r.error.issues[0]?.message}`, { field: 'name' });
-    const clash = [...this.entries.values()].find((e) => e.id !== exceptId && e.config?.name.toLowerCase() === r.data.toLowerCase());
+    const key = r.data.toLowerCase();
+    const clash = [...this.entries.values()].find((e) => e.id !== exceptId && e.config?.name.toLowerCase() === key);
     if (clash) throw new VireoError('ALREADY_EXISTS', `a VM named "${r.data}" already exists: choose another name`, { field: 'name', id: clash.id });
+    if (this.pendingNames.has(key)) throw new VireoError('ALREADY_EXISTS', `a VM named "${r.data}" is being created right now: choose another name`, { field: 'name' });
     return r.data;
   }
 
@@ -100,23 +107,28 @@ export class Library {
    */
   async create(name: string, build: (stagingDir: string, id: string) => Promise<VmConfig>): Promise<LibraryEntry> {
     const checked = this.checkName(name);
-    const id = randomUUID();
-    await mkdir(this.vmsDir, { recursive: true });
-    const staging = join(this.vmsDir, `.creating-${id}`);
-    await mkdir(staging, { recursive: true });
+    const key = checked.toLowerCase();
+    // Reserved before the first await; released only once the VM is in `entries` (or failed).
+    this.pendingNames.add(key);
     try {
-      const config = await build(staging, id);
-      if (config.id !== id || config.name !== checked) throw new VireoError('INTERNAL', 'create: config id/name mismatch');
-      await mkdir(join(staging, 'logs'), { recursive: true });
-      await writeConfig(join(staging, 'vm.json'), config);
-      // Another creator may have taken the name while we built.
-      this.checkName(checked);
-      await rename(staging, this.paths(id).dir);
-    } catch (e) {
-      await rm(staging, { recursive: true, force: true });
-      throw e;
+      const id = randomUUID();
+      await mkdir(this.vmsDir, { recursive: true });
+      const staging = join(this.vmsDir, `.creating-${id}`);
+      await mkdir(staging, { recursive: true });
+      try {
+        const config = await build(staging, id);
+        if (config.id !== id || config.name !== checked) throw new VireoError('INTERNAL', 'create: config id/name mismatch');
+        await mkdir(join(staging, 'logs'), { recursive: true });
+        await writeConfig(join(staging, 'vm.json'), config);
+        await rename(staging, this.paths(id).dir);
+      } catch (e) {
+        await rm(staging, { recursive: true, force: true });
+        throw e;
+      }
+      return await this.loadOne(id);
+    } finally {
+      this.pendingNames.delete(key);
     }
-    return this.loadOne(id);
   }
 
   async saveConfig(entry: LibraryEntry, config: VmConfig): Promise<LibraryEntry> {
