@@ -6,7 +6,7 @@ import { applyTheme, loadTheme, nextTheme, type ThemePref } from '../lib/theme.t
 import { DetailsPane } from './Details.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { JobsPanel } from './JobsPanel.tsx';
-import { SettingsDialog } from './Settings.tsx';
+import { SettingsDialog } from './settings/SettingsDialog.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { Toolbar } from './Toolbar.tsx';
 import { NewVmWizard } from './Wizard.tsx';

@@ -128,17 +128,26 @@ function Overview({ d }: { d: VmDetails }) {
         </p>
       </Section>
       <Section title="Network">
-        {c ? (
-          <KV
-            rows={[
-              ['Mode', c.network.mode === 'user' ? 'NAT (user networking)' : 'Not connected'],
-              ['Model', c.network.model],
-              ['MAC', <span className="font-mono text-xs">{c.network.mac}</span>],
-              ['Port forwards', c.network.portForwards.length ? c.network.portForwards.map((p) => `${p.protocol} ${p.hostAddress}:${p.hostPort} → ${p.guestPort}`).join(', ') : 'none'],
-            ]}
-          />
-        ) : (
+        {!c ? (
           <p className="text-sm">—</p>
+        ) : c.networks.length === 0 ? (
+          <p className="text-sm text-zinc-600 dark:text-zinc-400">No network card: the guest is offline.</p>
+        ) : (
+          <ul className="flex flex-col gap-3" aria-label="Network cards">
+            {c.networks.map((nic) => (
+              <li key={nic.id} aria-label={`Network card ${nic.id}`}>
+                <p className="text-sm font-medium">{nic.id}</p>
+                <KV
+                  rows={[
+                    ['Mode', nic.mode === 'user' ? 'NAT (user networking)' : nic.mode],
+                    ['Model', nic.model],
+                    ['MAC', <span className="font-mono text-xs">{nic.mac}</span>],
+                    ['Port forwards', nic.portForwards.length ? nic.portForwards.map((p) => `${p.protocol} ${p.hostAddress}:${p.hostPort} → ${p.guestPort}`).join(', ') : 'none'],
+                  ]}
+                />
+              </li>
+            ))}
+          </ul>
         )}
       </Section>
       {c?.notes && (

@@ -1,0 +1,19 @@
+import type { VmConfig } from '../../../../electron/api/types.ts';
+import { DISPLAY_DEVICES } from '../../../../electron/shared/config-enums.ts';
+import { Check, Field, inputClass } from '../ui.tsx';
+import type { SectionProps } from './types.ts';
+
+export function DisplaySection({ cfg: c, edit, issue, lock }: SectionProps) {
+  return (
+    <>
+      <Field label="Display device" error={issue('display.device')} hint={lock ?? 'std works everywhere; virtio-vga is faster with a driver in the guest.'}>
+        {(p) => (
+          <select {...p} disabled={!!lock} className={inputClass} value={c.display.device} onChange={(e) => edit((n) => void (n.display.device = e.target.value as VmConfig['display']['device']))}>
+            {DISPLAY_DEVICES.map((d) => <option key={d} value={d}>{d}</option>)}
+          </select>
+        )}
+      </Field>
+      <Check label="Absolute pointer (USB tablet)" checked={c.input.tablet} disabled={!!lock} hint={issue('input.tablet') ?? lock ?? 'The pointer follows the mouse without being captured; old guests without USB need it off.'} onChange={(v) => edit((n) => void (n.input.tablet = v))} />
+    </>
+  );
+}
