@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { buildArgv } from '../../electron/engine/qemu/argv.ts';
+import { buildArgv } from '../../electron/engine/qemu/argv/index.ts';
 import { chooseFirmware, createNvram, discoverFirmware } from '../../electron/engine/firmware/ovmf.ts';
 import { startSwtpm, type SwtpmHandle } from '../../electron/engine/tpm/swtpm.ts';
 import { run } from '../../electron/engine/util/proc.ts';
@@ -96,7 +96,7 @@ async function startsPaused(argv: string[], runtimeDir: string): Promise<void> {
 }
 
 describe('real QEMU accepts the argv', () => {
-  for (const name of ['modern-linux', 'legacy-dos', 'commas-in-paths']) {
+  for (const name of ['modern-linux', 'legacy-dos', 'commas-in-paths', 'two-nics']) {
     it(name, async () => {
       const { c, vmDir, runtimeDir } = await materialize(CASES[name]!);
       await startsPaused(buildArgv(c.config, contextFor(c, { vmDir, runtimeDir })), runtimeDir);

@@ -1,4 +1,5 @@
 import { VireoError } from '../../api/errors.ts';
+import { qemuOptEscape } from '../qemu/argv/escape.ts';
 
 // What qemu-img is allowed to be asked: sizes, snapshot names, and how a path is spelled
 // inside --image-opts. Checked before qemu-img runs, so the message names the field.
@@ -33,8 +34,8 @@ export function checkSnapshotName(name: string): void {
 
 /**
  * `qemu-img snapshot` has no -f; --image-opts pins the qcow2 driver instead of letting it
- * probe. Commas inside an option value are escaped by doubling them.
+ * probe. Commas inside an option value are escaped by doubling them (qemuOptEscape).
  */
 export function qcow2Opts(file: string): string {
-  return `driver=qcow2,file.driver=file,file.filename=${file.replaceAll(',', ',,')}`;
+  return `driver=qcow2,file.driver=file,file.filename=${qemuOptEscape(file)}`;
 }

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AccelName } from '../../api/types.ts';
 import { tail, runSettled } from '../util/proc.ts';
+import { qemuOptEscape } from './argv/escape.ts';
 
 // One run of the accelerator probe guest (resources/probe/probe.img): QEMU boots it under one
 // accelerator and its serial markers, timed as they arrive, say how far and how fast it got.
@@ -32,8 +33,6 @@ export interface ProbeRun {
   error?: string;
 }
 
-const doubleCommas = (s: string) => s.replaceAll(',', ',,');
-
 export function probeArgv(accel: AccelName, probeImage: string): string[] {
   return [
     '-nodefaults',
@@ -42,7 +41,7 @@ export function probeArgv(accel: AccelName, probeImage: string): string[] {
     '-machine', 'pc',
     '-accel', accel,
     '-m', '32M',
-    '-drive', `file=${doubleCommas(probeImage)},format=raw,if=floppy,readonly=on`,
+    '-drive', `file=${qemuOptEscape(probeImage)},format=raw,if=floppy,readonly=on`,
     '-boot', 'order=a',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
     '-serial', 'stdio',

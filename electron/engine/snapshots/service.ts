@@ -11,7 +11,7 @@ import type { VmService } from '../vm/service.ts';
 import type { LibraryEntry } from '../library/library.ts';
 import type { Machine } from '../vm/machine.ts';
 import { requireState } from '../vm/state-machine.ts';
-import { QEMU_IDS } from '../qemu/argv.ts';
+import { QEMU_IDS } from '../qemu/argv/index.ts';
 import { screendumpToPng } from '../display/png.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 import { dropNode, loadMeta, newSnapshotId, reconcile, saveMeta, toApiNodes, type ImageTags, type SnapshotMeta } from './meta.ts';
@@ -420,7 +420,7 @@ export class SnapshotService {
     if (startLoadvm) {
       try {
         await this.jobs.run({ kind: 'snapshot-restore', title: `Restore "${snapshot}" of "${entry.config?.name}" (start)`, vmId: entry.id, cancellable: false }, () =>
-          this.vms.start(entry.id, { extraArgv: ['-loadvm', startLoadvm] }),
+          this.vms.start(entry.id, { loadvm: startLoadvm }),
         );
       } finally {
         // Success: reconcile sees -loadvm in the running QEMU's argv and makes it current.

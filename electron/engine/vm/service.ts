@@ -14,7 +14,7 @@ import type { HostService } from '../host.ts';
 import type { Jobs } from '../jobs.ts';
 import { Machine } from './machine.ts';
 import { requireState } from './state-machine.ts';
-import { buildArgv } from '../qemu/argv.ts';
+import { buildArgv } from '../qemu/argv/index.ts';
 import { defaultsForOs } from '../qemu/defaults.ts';
 import { resolveAccel } from '../qemu/accel.ts';
 import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
@@ -288,8 +288,8 @@ export class VmService {
 
   // ---- lifecycle ------------------------------------------------------------------------
 
-  /** `opts.extraArgv` (e.g. `-loadvm <tag>` from snapshot restore) goes before the user's extra args. */
-  async start(ref: string, opts: { extraArgv?: string[] } = {}): Promise<VmDetails> {
+  /** `opts.loadvm`: start into this snapshot (snapshot restore of a stopped VM). */
+  async start(ref: string, opts: { loadvm?: string } = {}): Promise<VmDetails> {
     const entry = this.resolve(ref);
     const config = this.requireConfig(entry);
     const m = this.machineFor(entry);
@@ -333,7 +333,6 @@ export class VmService {
     }
     const argv = buildArgv(config, {
       vmDir: entry.paths.dir,
-      runtimeDir,
       accel,
       caps,
       platform: process.platform,
@@ -341,10 +340,10 @@ export class VmService {
       tpmSocket,
       pidFile: entry.paths.pidFile,
       serialLog: entry.paths.serialLog,
+      // qmpCmd: a second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
+      sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket },
+      loadvm: opts.loadvm,
     });
-    // A second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
-    const extraIdx = argv.length - config.advanced.extraArgs.length;
-    argv.splice(extraIdx, 0, '-qmp', `unix:${entry.paths.qmpCmdSocket.replaceAll(',', ',,')},server=on,wait=off`, ...(opts.extraArgv ?? []));
     try {
       await m.start({
         binary: q.binary,

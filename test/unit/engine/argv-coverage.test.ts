@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VmConfigSchema, type VmConfig } from '../../../electron/api/schemas/vm-config.ts';
-import { buildArgv, type ArgvContext } from '../../../electron/engine/qemu/argv.ts';
+import { buildArgv, type ArgvContext } from '../../../electron/engine/qemu/argv/index.ts';
 import { CAPS_7_2, cfg } from './golden/fixtures.ts';
 
 // Every leaf of the VM config must reach QEMU's argv, or be listed below as argv-neutral
@@ -27,7 +27,7 @@ function ctxFor(config: VmConfig, accel: ArgvContext['accel']): ArgvContext {
   const sb = config.system.secureBoot;
   return {
     vmDir: '/vms/cov',
-    runtimeDir: '/run/vireo/cov',
+    sockets: { qmp: '/run/vireo/cov/qmp.sock', qmpCmd: '/run/vireo/cov/qmp-cmd.sock', vnc: '/run/vireo/cov/vnc.sock', serial: '/run/vireo/cov/serial.sock' },
     accel,
     caps: CAPS_7_2,
     platform: 'linux',

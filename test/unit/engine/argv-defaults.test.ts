@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VmConfigSchema } from '../../../electron/api/schemas/vm-config.ts';
 import { mergePatch } from '../../../electron/engine/library/config-store.ts';
-import { buildArgv } from '../../../electron/engine/qemu/argv.ts';
+import { buildArgv } from '../../../electron/engine/qemu/argv/index.ts';
 import { defaultConfigFor, defaultsForOs, windowsClass, type DefaultsInput } from '../../../electron/engine/qemu/defaults.ts';
 import { cfg, contextFor } from './golden/fixtures.ts';
 

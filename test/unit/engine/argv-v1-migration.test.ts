@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readConfig } from '../../../electron/engine/library/config-store.ts';
 import { CONFIG_SCHEMA_VERSION } from '../../../electron/api/schemas/vm-config.ts';
-import { buildArgv, type ArgvContext } from '../../../electron/engine/qemu/argv.ts';
+import { buildArgv, type ArgvContext } from '../../../electron/engine/qemu/argv/index.ts';
+import { vmPaths } from '../../../electron/engine/paths.ts';
 import { CAPS_7_2 } from './golden/fixtures.ts';
 
 // Acceptance 4 of issue 12: vm.json files written by the v1 engine (test/fixtures/v1-configs,
@@ -45,13 +46,15 @@ describe('v1 vm.json files', () => {
       const { network: _n, schemaVersion: _v, ...rest } = raw;
       expect(config).toMatchObject(rest);
 
+      // The files and sockets as the engine names them (paths.ts) for this library layout.
       const h = hosts[name]!;
+      const paths = vmPaths(dirname(dirname(h.vmDir)), config.id, dirname(h.runtimeDir));
+      expect([paths.dir, paths.runtime, paths.pidFile, paths.serialLog, paths.qmpCmdSocket]).toEqual([h.vmDir, h.runtimeDir, h.pidFile, h.serialLog, h.qmpCmdSocket]);
       const argv = buildArgv(config, {
-        vmDir: h.vmDir, runtimeDir: h.runtimeDir, accel: h.accel, caps: CAPS_7_2, platform: 'linux',
-        firmware: h.firmware, tpmSocket: h.tpmSocket, pidFile: h.pidFile, serialLog: h.serialLog,
+        vmDir: paths.dir, accel: h.accel, caps: CAPS_7_2, platform: 'linux', firmware: h.firmware, tpmSocket: h.tpmSocket,
+        pidFile: paths.pidFile, serialLog: paths.serialLog,
+        sockets: { qmp: paths.qmpSocket, qmpCmd: paths.qmpCmdSocket, vnc: paths.vncSocket, serial: paths.serialSocket },
       });
-      // What VmService.start() adds after the builder today (the second monitor).
-      argv.splice(argv.length - config.advanced.extraArgs.length, 0, '-qmp', `unix:${h.qmpCmdSocket},server=on,wait=off`);
       expect(argv).toEqual(JSON.parse(readFileSync(join(DIR, `${name}.v1-argv.json`), 'utf8')));
     });
   }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildArgv, qemuOptEscape } from '../../../electron/engine/qemu/argv.ts';
+import { buildArgv, qemuOptEscape } from '../../../electron/engine/qemu/argv/index.ts';
 import { VireoError } from '../../../electron/api/errors.ts';
-import { CASES, cfg, contextFor } from './golden/fixtures.ts';
+import { CASES, RESUME_CASES, cfg, contextFor } from './golden/fixtures.ts';
 
 // Golden files pin the exact argv per realistic config. After an intended change, rewrite
 // them with `VIREO_UPDATE_GOLDEN=1 npx vitest run test/unit/engine/argv.test.ts` and review
@@ -13,7 +13,7 @@ const GOLDEN = join(import.meta.dirname, 'golden');
 const update = process.env.VIREO_UPDATE_GOLDEN === '1';
 
 describe('buildArgv golden files', () => {
-  for (const [name, c] of Object.entries(CASES)) {
+  for (const [name, c] of Object.entries({ ...CASES, ...RESUME_CASES })) {
     it(name, () => {
       const argv = buildArgv(c.config, contextFor(c));
       const file = join(GOLDEN, `${name}.argv.json`);
@@ -89,6 +89,17 @@ describe('buildArgv rules', () => {
     const off = argvOf('plain-uefi', (c) => { c.config.networks = []; c.config.boot.order = ['network', 'disk']; });
     expect(off).not.toContain('-netdev');
     expect(after(off, '-device').find((d) => d.startsWith('virtio-blk-pci'))).toContain('bootindex=1');
+  });
+
+  it('gives NIC i netdev net<i> and device nic<i>, and the network boot to the first NIC only', () => {
+    const argv = argvOf('two-nics');
+    expect(after(argv, '-netdev')).toEqual(['user,id=net0', 'user,id=net1,hostfwd=tcp:127.0.0.1:8080-:80']);
+    const nics = after(argv, '-device').filter((d) => d.includes('netdev='));
+    expect(nics).toEqual(['virtio-net-pci,netdev=net0,mac=52:54:00:00:01:00,id=nic0,bootindex=1', 'e1000,netdev=net1,mac=52:54:00:00:01:01,id=nic1']);
+    expect(after(argv, '-device').find((d) => d.startsWith('virtio-blk-pci'))).toContain('bootindex=2');
+    const none = argvOf('two-nics', (c) => (c.config.networks = []));
+    expect(none).not.toContain('-netdev');
+    expect(after(none, '-device').find((d) => d.startsWith('virtio-blk-pci'))).toContain('bootindex=1');
   });
 
   it('keeps an empty CD-ROM drive with the id cdrom0', () => {

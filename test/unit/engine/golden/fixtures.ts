@@ -1,5 +1,6 @@
+import { posix, win32 } from 'node:path';
 import { VmConfigSchema, type VmConfig } from '../../../../electron/api/schemas/vm-config.ts';
-import type { ArgvContext } from '../../../../electron/engine/qemu/argv.ts';
+import type { ArgvContext } from '../../../../electron/engine/qemu/argv/index.ts';
 
 // Configs shared by the golden tests, the coverage test and the real-QEMU acceptance test.
 // Each one is a realistic VM a person would create with the wizard.
@@ -34,7 +35,7 @@ export const CAPS_7_2: ArgvContext['caps'] = {
 
 export interface Case {
   config: VmConfig;
-  ctx: Omit<ArgvContext, 'vmDir' | 'runtimeDir' | 'pidFile' | 'serialLog' | 'caps' | 'platform'>;
+  ctx: Omit<ArgvContext, 'vmDir' | 'sockets' | 'pidFile' | 'serialLog' | 'caps' | 'platform'> & { sockets?: Partial<ArgvContext['sockets']> };
   vmDir?: string;
 }
 
@@ -128,18 +129,50 @@ export const CASES: Record<string, Case> = {
     ctx: { accel: 'tcg' },
     vmDir: '/home/me/VMs/a,b vm',
   },
+  // A router guest: NAT on two cards, network boot from the first, a forward on the second.
+  'two-nics': {
+    config: cfg({
+      name: 'OpenWrt router',
+      os: { id: 'linux2022', name: 'Linux', family: 'linux' },
+      system: { cpus: 1, memoryMiB: 256 },
+      disks: [{ id: 'disk0', file: 'openwrt.qcow2', bus: 'virtio' }],
+      boot: { order: ['network', 'disk'] },
+      networks: [
+        { id: 'net0', model: 'virtio-net-pci', mac: '52:54:00:00:01:00' },
+        { id: 'net1', model: 'e1000', mac: '52:54:00:00:01:01', portForwards: [{ hostPort: 8080, guestPort: 80 }] },
+      ],
+      display: { device: 'none' },
+      devices: { usb: 'none', balloon: false },
+    }),
+    ctx: { accel: 'tcg' },
+  },
 };
 
+/**
+ * Whole-VM cases beyond CASES: not started by the real-QEMU test (a -loadvm of a snapshot the
+ * disk lacks would fail there). The restore golden was recorded with the v1 engine, which
+ * spliced these arguments in after the builder.
+ */
+export const RESUME_CASES: Record<string, Case> = {
+  'restore-snapshot': {
+    ...CASES['plain-uefi']!,
+    ctx: { ...CASES['plain-uefi']!.ctx, sockets: { qmpCmd: '/run/vireo/3f2c1b7e/qmp-cmd.sock' }, loadvm: 'before upgrade,1' },
+  },
+};
+
+/** The context the engine would pass, its sockets named as VmPaths names them in runtimeDir. */
 export function contextFor(c: Case, base: { vmDir?: string; runtimeDir?: string } = {}): ArgvContext {
   const vmDir = base.vmDir ?? c.vmDir ?? '/vms/test';
   const runtimeDir = base.runtimeDir ?? '/run/vireo/3f2c1b7e';
+  const p = /^[A-Za-z]:\\/.test(runtimeDir) ? win32 : posix;
+  const { sockets, ...ctx } = c.ctx;
   return {
     vmDir,
-    runtimeDir,
     caps: CAPS_7_2,
     platform: 'linux',
     pidFile: `${runtimeDir}/qemu.pid`,
     serialLog: `${vmDir}/logs/serial.log`,
-    ...c.ctx,
+    ...ctx,
+    sockets: { qmp: p.join(runtimeDir, 'qmp.sock'), vnc: p.join(runtimeDir, 'vnc.sock'), serial: p.join(runtimeDir, 'serial.sock'), ...sockets },
   };
 }

@@ -1,0 +1,21 @@
+import type { VmConfig } from '../../../api/schemas/vm-config.ts';
+import type { Builder } from './helpers.ts';
+
+// The guest's graphics card. The VNC socket the engine reads it through is a channel
+// (channels.ts).
+
+const DISPLAY_DEVICES: Record<VmConfig['display']['device'], string | null> = {
+  'virtio-vga': 'virtio-vga',
+  'virtio-gpu-pci': 'virtio-gpu-pci',
+  std: 'VGA',
+  cirrus: 'cirrus-vga',
+  qxl: 'qxl-vga',
+  none: null,
+};
+
+export const displayArgs: Builder = (config, _ctx, { need }) => {
+  const display = DISPLAY_DEVICES[config.display.device];
+  if (!display) return [];
+  need(display, 'the display');
+  return ['-device', `${display},id=video0`];
+};

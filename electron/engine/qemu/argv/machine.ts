@@ -1,0 +1,74 @@
+import { VireoError } from '../../../api/errors.ts';
+import type { VmConfig } from '../../../api/schemas/vm-config.ts';
+import { QEMU_IDS, type ArgvContext } from './context.ts';
+import { firmwarePlan } from './firmware.ts';
+import type { Builder } from './helpers.ts';
+
+// Machine type, accelerator, CPU, memory and clock.
+
+/** Oldest QEMU whose option syntax this builder emits (Ubuntu 22.04 ships 6.2). */
+export const MIN_QEMU_VERSION: [number, number, number] = [6, 2, 0];
+
+// hv_* flags Windows benefits from under a hypervisor; the set libvirt and Proxmox enable
+// for modern Windows. TCG implements none of them usefully, HVF not at all.
+const HYPERV_FLAGS = [
+  'hv_relaxed',
+  'hv_vapic',
+  'hv_spinlocks=0x1fff',
+  'hv_time',
+  'hv_vpindex',
+  'hv_synic',
+  'hv_stimer',
+  'hv_reset',
+  'hv_frequencies',
+  'hv_runtime',
+  'hv_tlbflush',
+  'hv_ipi',
+];
+
+function versionAtLeast(have: [number, number, number], want: [number, number, number]): boolean {
+  for (let i = 0; i < 3; i++) {
+    if (have[i]! !== want[i]!) return have[i]! > want[i]!;
+  }
+  return true;
+}
+
+/** Refuse a QEMU too old for this syntax, or one without the VM's machine type. */
+export function checkHost(config: VmConfig, ctx: ArgvContext): void {
+  const { caps } = ctx;
+  if (!versionAtLeast(caps.versionParts, MIN_QEMU_VERSION)) {
+    throw new VireoError(
+      'UNSUPPORTED',
+      `QEMU ${caps.versionParts.join('.')} is too old: Vireo needs QEMU ${MIN_QEMU_VERSION.join('.')} or newer; update QEMU or point Vireo at a newer binary in Settings`,
+      { version: caps.versionParts, minimum: MIN_QEMU_VERSION },
+    );
+  }
+  const machine = config.system.machine;
+  if (caps.machines.length > 0 && !caps.machines.includes(machine)) {
+    throw new VireoError('UNSUPPORTED', `this QEMU build has no "${machine}" machine type: choose the other machine type in the VM's settings`, { machine });
+  }
+}
+
+export const machineArgs: Builder = (config, ctx) => {
+  const sys = config.system;
+  const { fw, smm } = firmwarePlan(config, ctx);
+  const machine: string[] = [sys.machine];
+  if (smm) machine.push('smm=on');
+  if (fw) machine.push(`pflash0=${QEMU_IDS.pflashCode}`, `pflash1=${QEMU_IDS.pflashVars}`);
+  const args = ['-machine', machine.join(',')];
+  // WHPX's in-kernel irqchip fails on many Windows builds; QEMU's own docs recommend off.
+  args.push('-accel', ctx.accel === 'whpx' ? 'whpx,kernel-irqchip=off' : ctx.accel);
+
+  const hw = ctx.accel !== 'tcg';
+  // "host" means nothing to an emulator; when the engine fell back to TCG (e.g. broken
+  // nested KVM) the closest equivalent is "max", so the VM still starts.
+  let cpu = sys.cpuModel === 'auto' ? (hw ? 'host' : 'max') : sys.cpuModel;
+  if (!hw && cpu.split(',')[0] === 'host') cpu = ['max', ...cpu.split(',').slice(1)].join(',');
+  if (sys.hyperv && (ctx.accel === 'kvm' || ctx.accel === 'whpx')) cpu = [cpu, ...HYPERV_FLAGS].join(',');
+  args.push('-cpu', cpu);
+  // One socket: Windows client editions use at most two sockets, but any number of cores.
+  args.push('-smp', `cpus=${sys.cpus},sockets=1,cores=${sys.cpus},threads=1`);
+  args.push('-m', `${sys.memoryMiB}M`);
+  args.push('-rtc', `base=${sys.rtcLocalTime ? 'localtime' : 'utc'}`);
+  return args;
+};
