@@ -9,7 +9,7 @@ import { JobsPanel } from './JobsPanel.tsx';
 import { SettingsDialog } from './settings/SettingsDialog.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { Toolbar } from './Toolbar.tsx';
-import { NewVmWizard } from './Wizard.tsx';
+import { NewVmWizard } from './wizard/NewVmWizard.tsx';
 import { Button, Dialog, ErrorAlert, cx } from './ui.tsx';
 
 type Panel = null | 'host' | 'jobs';

@@ -1,0 +1,56 @@
+import type { Source } from '../../lib/wizard.ts';
+import { FileBrowser } from '../FileBrowser.tsx';
+import { Button, Field, cx, inputClass } from '../ui.tsx';
+import type { Wizard } from './useWizard.ts';
+
+const SOURCE_LABEL: Record<Source, string> = { iso: 'Install from an ISO image', empty: 'No ISO (empty disk)', import: 'Import an existing disk' };
+
+export function SourceStep({ w }: { w: Wizard }) {
+  const { form, browse } = w.state;
+  return (
+    <>
+      <fieldset className="flex flex-col gap-1.5">
+        <legend className="mb-1 text-xs font-medium text-zinc-700 dark:text-zinc-300">Start from</legend>
+        {(Object.keys(SOURCE_LABEL) as Source[]).map((s) => (
+          <label key={s} className="flex items-center gap-2 text-sm">
+            <input type="radio" name="source" className="accent-accent-700" checked={form.source === s} onChange={() => w.set('source', s)} />
+            {SOURCE_LABEL[s]}
+          </label>
+        ))}
+      </fieldset>
+      {form.source === 'iso' && (
+        <Field label="Installer ISO" error={w.err('iso')} hint="The path of a .iso file on this host.">
+          {(p) => (
+            <div className="flex gap-2">
+              <input {...p} data-autofocus className={cx(inputClass, 'font-mono')} value={form.iso} onChange={(e) => w.set('iso', e.target.value)} placeholder="/path/to/installer.iso" />
+              <Button onClick={() => w.setBrowse(!browse)} aria-expanded={browse}>Browse…</Button>
+            </div>
+          )}
+        </Field>
+      )}
+      {form.source === 'import' && (
+        <Field label="Disk image" error={w.err('importDisk')} hint="qcow2, raw, vmdk, vdi or vhdx; it is converted to qcow2 inside the VM's folder.">
+          {(p) => (
+            <div className="flex gap-2">
+              <input {...p} className={cx(inputClass, 'font-mono')} value={form.importDisk} onChange={(e) => w.set('importDisk', e.target.value)} placeholder="/path/to/disk.qcow2" />
+              <Button onClick={() => w.setBrowse(!browse)} aria-expanded={browse}>Browse…</Button>
+            </div>
+          )}
+        </Field>
+      )}
+      {form.source === 'empty' && (
+        <p className="text-sm text-zinc-700 dark:text-zinc-300">The VM gets an empty disk; attach an ISO later in Settings → CD-ROM, or boot from the network.</p>
+      )}
+      {browse && form.source !== 'empty' && (
+        <FileBrowser
+          filter={form.source === 'iso' ? 'iso' : 'disk'}
+          onCancel={() => w.setBrowse(false)}
+          onPick={(path) => {
+            w.set(form.source === 'iso' ? 'iso' : 'importDisk', path);
+            w.setBrowse(false);
+          }}
+        />
+      )}
+    </>
+  );
+}
