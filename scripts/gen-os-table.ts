@@ -6,8 +6,8 @@
 //                                   [--out resources/os/os-table.json]
 //
 // osinfo's XML is regular and machine-written, so a small tolerant element parser is enough
-// (no new dependency; scripts/os-table/xml.ts). Only what the wizard and the detector use is kept: x86 media, x86
-// resources, firmware hints.
+// (no new dependency; scripts/os-table/xml.ts). Only what the wizard and the detector use is
+// kept: x86 media, x86 resources, firmware hints.
 
 import { readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
