@@ -89,6 +89,9 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   await vms.load();
   // Jobs a killed engine left: reported as interrupted, their temp files removed.
   await jobs.load();
+  // Guests a killed engine left paused mid-snapshot go on (in the background: QEMU may still
+  // be saving their RAM); the ones that cannot say why in vms.get.
+  void snapshots.recoverInterrupted().catch(() => {});
 
   const img = async () => new QemuImg(await host.qemuImg());
   const imageInfo = async (path: string): Promise<ImageInfo> => {
@@ -107,7 +110,11 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'host.selfTest': (a) => host.accelReport(a.force),
 
     'vms.list': async () => vms.list(),
-    'vms.get': (a) => vms.details(a.vm),
+    'vms.get': async (a) => {
+      const d = await vms.details(a.vm);
+      const note = snapshots.pauseNote(d.id);
+      return note ? { ...d, warnings: [...d.warnings, note] } : d;
+    },
     'vms.create': (a) => vms.create(a),
     'vms.update': (a) => vms.update(a.vm, a.patch),
     'vms.delete': async (a) => {

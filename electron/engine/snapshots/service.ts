@@ -17,6 +17,8 @@ import { writeFileAtomic } from '../util/fs-atomic.ts';
 import { dropNode, loadMeta, newSnapshotId, reconcile, saveMeta, toApiNodes, type ImageTags, type SnapshotMeta } from './meta.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
 import { CloneService } from './clone.ts';
+import { assertRoomForLive, explainLiveFailure, liveRoom, type LiveRoom } from './live-space.ts';
+import { clearPauseMarker, decideAfterInterruptedSnapshot, readPauseMarker, writePauseMarker } from './pause-marker.ts';
 
 // The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
 // snapshots: disks, plus the UEFI variable store when it is qcow2); snapshots.json adds names,
@@ -271,6 +273,46 @@ export class SnapshotService {
     await rm(this.snapDir(entry, id), { recursive: true, force: true });
   }
 
+  // ---- after an engine died mid-snapshot -------------------------------------------------
+
+  private pauseNotes = new Map<string, string>();
+
+  /**
+   * Guests a dead engine left paused for a live snapshot: resumed once QEMU's snapshot job is
+   * over, or kept paused with the reason in pauseNote(). Runs in the background (QEMU may still
+   * be writing the RAM state); call once after the machines are attached (index.ts does).
+   */
+  recoverInterrupted(): Promise<void> {
+    const all = this.vms.library.list().map(async (entry) => {
+      const marker = await readPauseMarker(entry.paths);
+      if (!marker) return;
+      const m = this.vms.machineFor(entry);
+      if (!m.isActive) return clearPauseMarker(entry.paths);
+      await this.withLock(entry.id, async () => {
+        try {
+          const outcome = await decideAfterInterruptedSnapshot(m.monitor('resume'), marker);
+          if (outcome.action === 'keep-paused') {
+            this.pauseNotes.set(entry.id, outcome.reason);
+            return;
+          }
+          if (outcome.action === 'resume' && m.state === 'paused') await m.resume();
+          this.pauseNotes.delete(entry.id);
+          await clearPauseMarker(entry.paths);
+        } catch (e) {
+          this.pauseNotes.set(entry.id, `left paused by an engine that stopped during snapshot ${marker.snapshot}, and it could not be resumed: ${(e as Error).message}`);
+        }
+        this.bus.emit('vm.changed', { id: entry.id });
+      });
+    });
+    return Promise.all(all).then(() => undefined);
+  }
+
+  /** Why a VM found paused after an interrupted snapshot was not resumed (null: nothing to say). */
+  pauseNote(id: string): string | null {
+    const m = this.vms.allMachines().find((x) => x.id === id);
+    return m?.state === 'paused' ? (this.pauseNotes.get(id) ?? null) : null;
+  }
+
   // ---- API ------------------------------------------------------------------------------
 
   async list(ref: string): Promise<SnapshotTree> {
@@ -298,6 +340,9 @@ export class SnapshotService {
         vmState: (live ? m.state : 'stopped') as 'running' | 'paused' | 'stopped',
         hasThumbnail: false,
       };
+      // A live snapshot whose RAM cannot fit is refused before anything is written.
+      const room: LiveRoom | null = live ? liveRoom(vm, this.images(entry)[0]!.path, entry.config!.system.memoryMiB) : null;
+      if (room) await assertRoomForLive(room);
       await saveMeta(entry.paths.snapshotsMeta, { ...meta, pending: { op: 'save', node, startedAt: node.createdAt } });
       let thumb: Buffer | null = null;
       try {
@@ -311,11 +356,11 @@ export class SnapshotService {
         // The pending marker stays: reconcile keeps the snapshot if QEMU completed it, else
         // purges whatever part of it reached the images.
         await this.reconciled(entry).catch(() => {});
-        throw e;
+        throw room ? await explainLiveFailure(e, room) : e;
       }
       if (thumb) {
-        await writeFileAtomic(this.thumbPath(entry, id), thumb);
-        node.hasThumbnail = true;
+        // The snapshot is taken; a disk too full for its picture must not undo that.
+        node.hasThumbnail = await writeFileAtomic(this.thumbPath(entry, id), thumb).then(() => true, () => false);
       }
       const done: SnapshotMeta = { ...meta, nodes: [...meta.nodes, node], current: id, pending: null };
       await saveMeta(entry.paths.snapshotsMeta, done);
@@ -334,7 +379,11 @@ export class SnapshotService {
     try {
       // Paused by us (not only by QEMU inside the job) so swtpm's files, copied beside the
       // snapshot, match the RAM state being saved.
-      if (prev === 'running') await qmp.execute('stop');
+      if (prev === 'running') {
+        // Noted first: an engine that dies now leaves the next one a reason to resume the guest.
+        await writePauseMarker(entry.paths, id, `save-${id}`);
+        await qmp.execute('stop');
+      }
       await this.saveTpm(entry, id);
       const vmstate = await this.loadvmNode(m, imgs);
       await qmp.runJob(
@@ -344,7 +393,7 @@ export class SnapshotService {
       );
     } finally {
       if (m.state === 'saving') {
-        if (prev === 'running') await qmp.execute('cont').catch(() => {});
+        if (prev === 'running') await qmp.execute('cont').then(() => clearPauseMarker(entry.paths), () => {});
         m.setState(prev);
       }
     }
