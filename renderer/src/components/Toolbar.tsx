@@ -4,6 +4,8 @@ import { useClient, useErrors } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
 import { actionAvailability, type Action } from '../lib/vm-actions.ts';
 import { nameProblem, suggestName } from '../lib/names.ts';
+import { SHUTDOWN_TIMEOUT_SEC } from '../../../electron/shared/states.ts';
+import { KeptDisksNotice, ShutdownNotice, type PendingShutdown } from './StopNotices.tsx';
 import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
@@ -16,6 +18,11 @@ export function Toolbar({
   const { report } = useErrors();
   const [open, setOpen] = useState<Open>(null);
   const [busy, setBusy] = useState<Action | null>(null);
+  // A shutdown waits on the guest for SHUTDOWN_TIMEOUT_SEC; it is not `busy`, so Power off
+  // stays available meanwhile (a guest that ignores ACPI would otherwise hold the UI).
+  const [shutdown, setShutdown] = useState<PendingShutdown | null>(null);
+  const [forcing, setForcing] = useState(false);
+  const [kept, setKept] = useState<{ name: string; folder: string } | null>(null);
 
   const why = (a: Action) => {
     if (busy) return 'Waiting for the previous action to finish.';
@@ -37,81 +44,109 @@ export function Toolbar({
   const id = vm?.id ?? '';
   const paused = vm?.state === 'paused';
 
-  return (
-    <div role="toolbar" aria-label="VM actions" className="flex flex-wrap items-center gap-1.5 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
-      <Button variant="primary" onClick={onNew}>
-        <span aria-hidden="true">+</span> New
-      </Button>
-      <Button disabledReason={why('settings')} onClick={onSettings}>
-        Settings
-      </Button>
-      <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
-      <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => client.call('vms.start', { vm: id }))}>
-        <span aria-hidden="true">▶</span> Start
-      </Button>
-      {paused ? (
-        <Button disabledReason={why('resume')} onClick={() => run('resume', `Could not resume ${vm?.name}`, () => client.call('vms.resume', { vm: id }))}>
-          <span aria-hidden="true">▶</span> Resume
-        </Button>
-      ) : (
-        <Button disabledReason={why('pause')} onClick={() => run('pause', `Could not pause ${vm?.name}`, () => client.call('vms.pause', { vm: id }))}>
-          <span aria-hidden="true">❚❚</span> Pause
-        </Button>
-      )}
-      <MenuButton
-        label={<><span aria-hidden="true">■</span> Stop</>}
-        disabledReason={why('shutdown') && why('poweroff')}
-        items={[
-          { label: 'Shut down', disabledReason: why('shutdown'), onSelect: () => run('shutdown', `Could not shut down ${vm?.name}`, () => client.call('vms.stop', { vm: id })) },
-          { label: 'Power off…', disabledReason: why('poweroff'), onSelect: () => setOpen('poweroff') },
-          { label: 'Reset…', disabledReason: why('reset'), onSelect: () => setOpen('reset') },
-        ]}
-      />
-      <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
-      <Button disabledReason={why('snapshot')} onClick={() => setOpen('snapshot')}>
-        Snapshot
-      </Button>
-      <Button disabledReason={why('clone')} onClick={() => setOpen('clone')}>
-        Clone
-      </Button>
-      <Button disabledReason={why('delete')} onClick={() => setOpen('delete')}>
-        Delete
-      </Button>
+  const shutDown = async () => {
+    if (!vm) return;
+    const target = { vmId: vm.id, name: vm.name, deadline: Date.now() + SHUTDOWN_TIMEOUT_SEC * 1000 };
+    setShutdown(target);
+    try {
+      await client.call('vms.stop', { vm: target.vmId, timeoutSec: SHUTDOWN_TIMEOUT_SEC });
+    } catch (e) {
+      report(`Could not shut down ${target.name}`, e);
+    } finally {
+      setShutdown((cur) => (cur === target ? null : cur));
+      setForcing(false);
+    }
+  };
 
-      {open === 'poweroff' && vm && (
-        <Confirm
-          title={`Power off ${vm.name}?`}
-          body="Like pulling the plug: unsaved work in the guest is lost, and its file systems may need a check on the next boot."
-          confirmLabel="Power off"
-          danger
-          onCancel={() => setOpen(null)}
-          onConfirm={() => {
-            setOpen(null);
-            void run('poweroff', `Could not power off ${vm.name}`, () => client.call('vms.stop', { vm: id, force: true }));
-          }}
+  const powerOffNow = async (p: PendingShutdown) => {
+    setForcing(true);
+    try {
+      await client.call('vms.stop', { vm: p.vmId, force: true });
+    } catch (e) {
+      report(`Could not power off ${p.name}`, e);
+      setForcing(false);
+    }
+  };
+
+  return (
+    <>
+      <div role="toolbar" aria-label="VM actions" className="flex flex-wrap items-center gap-1.5 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
+        <Button variant="primary" onClick={onNew}>
+          <span aria-hidden="true">+</span> New
+        </Button>
+        <Button disabledReason={why('settings')} onClick={onSettings}>
+          Settings
+        </Button>
+        <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
+        <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => client.call('vms.start', { vm: id }))}>
+          <span aria-hidden="true">▶</span> Start
+        </Button>
+        {paused ? (
+          <Button disabledReason={why('resume')} onClick={() => run('resume', `Could not resume ${vm?.name}`, () => client.call('vms.resume', { vm: id }))}>
+            <span aria-hidden="true">▶</span> Resume
+          </Button>
+        ) : (
+          <Button disabledReason={why('pause')} onClick={() => run('pause', `Could not pause ${vm?.name}`, () => client.call('vms.pause', { vm: id }))}>
+            <span aria-hidden="true">❚❚</span> Pause
+          </Button>
+        )}
+        <MenuButton
+          label={<><span aria-hidden="true">■</span> Stop</>}
+          disabledReason={why('shutdown') && why('poweroff')}
+          items={[
+            { label: 'Shut down', disabledReason: why('shutdown'), onSelect: () => void shutDown() },
+            { label: 'Power off…', disabledReason: why('poweroff'), onSelect: () => setOpen('poweroff') },
+            { label: 'Reset…', disabledReason: why('reset'), onSelect: () => setOpen('reset') },
+          ]}
         />
-      )}
-      {open === 'reset' && vm && (
-        <Confirm
-          title={`Reset ${vm.name}?`}
-          body="Like pressing the reset button: the guest restarts at once and unsaved work is lost."
-          confirmLabel="Reset"
-          danger
-          onCancel={() => setOpen(null)}
-          onConfirm={() => {
-            setOpen(null);
-            void run('reset', `Could not reset ${vm.name}`, () => client.call('vms.reset', { vm: id }));
-          }}
-        />
-      )}
-      {open === 'delete' && vm && <DeleteDialog vm={vm} onClose={() => setOpen(null)} />}
-      {open === 'clone' && vm && <CloneDialog vm={vm} allNames={allNames} onClose={() => setOpen(null)} />}
-      {open === 'snapshot' && vm && <TakeSnapshotDialog vm={vm} onClose={() => setOpen(null)} />}
-    </div>
+        <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
+        <Button disabledReason={why('snapshot')} onClick={() => setOpen('snapshot')}>
+          Snapshot
+        </Button>
+        <Button disabledReason={why('clone')} onClick={() => setOpen('clone')}>
+          Clone
+        </Button>
+        <Button disabledReason={why('delete')} onClick={() => setOpen('delete')}>
+          Delete
+        </Button>
+
+        {open === 'poweroff' && vm && (
+          <Confirm
+            title={`Power off ${vm.name}?`}
+            body="Like pulling the plug: unsaved work in the guest is lost, and its file systems may need a check on the next boot."
+            confirmLabel="Power off"
+            danger
+            onCancel={() => setOpen(null)}
+            onConfirm={() => {
+              setOpen(null);
+              void run('poweroff', `Could not power off ${vm.name}`, () => client.call('vms.stop', { vm: id, force: true }));
+            }}
+          />
+        )}
+        {open === 'reset' && vm && (
+          <Confirm
+            title={`Reset ${vm.name}?`}
+            body="Like pressing the reset button: the guest restarts at once and unsaved work is lost."
+            confirmLabel="Reset"
+            danger
+            onCancel={() => setOpen(null)}
+            onConfirm={() => {
+              setOpen(null);
+              void run('reset', `Could not reset ${vm.name}`, () => client.call('vms.reset', { vm: id }));
+            }}
+          />
+        )}
+        {open === 'delete' && vm && <DeleteDialog vm={vm} onClose={() => setOpen(null)} onKept={(folder) => setKept({ name: vm.name, folder })} />}
+        {open === 'clone' && vm && <CloneDialog vm={vm} allNames={allNames} onClose={() => setOpen(null)} />}
+        {open === 'snapshot' && vm && <TakeSnapshotDialog vm={vm} onClose={() => setOpen(null)} />}
+      </div>
+      {shutdown && <ShutdownNotice pending={shutdown} forcing={forcing} onPowerOff={() => void powerOffNow(shutdown)} />}
+      {kept && <KeptDisksNotice name={kept.name} folder={kept.folder} onDismiss={() => setKept(null)} />}
+    </>
   );
 }
 
-function DeleteDialog({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
+function DeleteDialog({ vm, onClose, onKept }: { vm: VmSummary; onClose: () => void; onKept: (folder: string) => void }) {
   const client = useClient();
   const [keepDisks, setKeepDisks] = useState(false);
   const [error, setError] = useState<WireError | null>(null);
@@ -119,7 +154,10 @@ function DeleteDialog({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
   const submit = async () => {
     setBusy(true);
     try {
-      await client.call('vms.delete', { vm: vm.id, keepDisks });
+      // With keepDisks the engine moves disks, NVRAM and TPM state to a folder it names in
+      // `keptIn`; the user is shown where (an engine that does not say shows nothing extra).
+      const r: { deleted: string; keptIn?: unknown } = await client.call('vms.delete', { vm: vm.id, keepDisks });
+      if (keepDisks && typeof r.keptIn === 'string') onKept(r.keptIn);
       onClose();
     } catch (e) {
       setError(asWireError(e));
