@@ -86,6 +86,11 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   const snapshots = new SnapshotService(vms, host, jobs, bus);
   vms.snapshotAvailability = (entry) => snapshots.availability(entry);
   const bridge = new DisplayBridge({ allowedOrigins: opts.allowedOrigins });
+  // A screen or console token dies with the VM's run: a stop (or crash) revokes it and closes
+  // its viewers, so a URL handed out for one run never opens the next one.
+  bus.on('vm.state', (e) => {
+    if (e.state === 'stopped' || e.state === 'crashed') bridge.revoke(e.id);
+  });
   await vms.load();
   // Jobs a killed engine left: reported as interrupted, their temp files removed.
   await jobs.load();

@@ -3,25 +3,39 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Engine } from '../engine/index.ts';
+import { refuseUpgrade } from '../engine/display/bridge.ts';
 import { isEventName } from '../api/contract.ts';
+import type { DispatchOutcome } from '../api/dispatch.ts';
+import type { WebCaller } from '../api/define.ts';
+import { webCaller } from '../engine/policy/confine.ts';
+import { allowedHostHeaders, cookieValue, hostAllowed, safeUrl, sameOrigin, wsBase } from './guard.ts';
 import { CSP } from '../shared/csp.ts';
 
 // `vireo serve`: the built renderer over HTTP and the API over a WebSocket, both behind a
 // random token (printed once, in the URL). The token is exchanged for an HttpOnly,
 // SameSite=Strict cookie on first load so it leaves the address bar and is never readable by
-// page scripts. Binds 127.0.0.1 unless told otherwise.
+// page scripts. Binds 127.0.0.1 unless told otherwise. The VM screens and consoles travel
+// through this same port and origin (/display/<vm>, /console/<vm>), so a remote browser
+// needs nothing but this one address.
 
 export const MAX_FRAME_BYTES = 1024 * 1024;
 const COOKIE = 'vireo_token';
 
+/** What the server needs of an engine: the dispatch, the events and (for screens) the bridge. */
+export type ServeEngine = Pick<Engine, 'dispatch' | 'bus'> & Partial<Pick<Engine, 'bridge'>>;
+
 export interface ServeOptions {
-  engine: Engine;
+  engine: ServeEngine;
   host?: string;
   port?: number;
   token?: string;
   staticDir: string;
+  /** Host names besides the bound address that this server answers to (DNS name, proxy) */
+  allowedHosts?: string[];
+  /** what API clients may reach (README "Security model"); default: the user's home, no extra QEMU args */
+  caller?: WebCaller;
 }
 
 export interface RunningServer {
@@ -52,23 +66,24 @@ export function tokenMatches(given: string | null | undefined, token: string): b
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookieToken(req: IncomingMessage): string | null {
-  const raw = req.headers.cookie;
-  if (!raw) return null;
-  for (const part of raw.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return decodeURIComponent(v.join('='));
-  }
-  return null;
+const cookieToken = (req: IncomingMessage) => cookieValue(req.headers.cookie, COOKIE);
+
+/** Display and console sessions are opened by the engine with its loopback bridge URL. */
+const SESSION_METHODS = new Set(['display.open', 'console.open']);
+
+/**
+ * A web client reaches the screen through this server, so the session URL it gets names this
+ * server's origin (as the browser reached it) with the bridge's path and one-use token.
+ */
+function forWeb(method: string, out: DispatchOutcome, base: string): DispatchOutcome {
+  if (!out.ok || !SESSION_METHODS.has(method)) return out;
+  const session = out.result as { url: string };
+  const u = safeUrl(session.url);
+  if (!u) return out;
+  return { ok: true, result: { ...session, url: `${base}${u.pathname}${u.search}` } };
 }
 
-/** Same-origin browsers only (a page elsewhere must not drive the API with our cookie). */
-function originAllowed(req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (!origin) return true; // non-browser clients (CLI tests, scripts) send none
-  const host = req.headers.host;
-  return origin === `http://${host}` || origin === `https://${host}`;
-}
+const SESSION_ROUTE = /^\/(display|console)\//;
 
 const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
@@ -83,13 +98,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const root = resolve(opts.staticDir);
   const { engine } = opts;
+  const webAccess = opts.caller ?? webCaller();
 
   const authorized = (req: IncomingMessage, url: URL) =>
     tokenMatches(url.searchParams.get('token'), token) || tokenMatches(cookieToken(req), token);
+  // Filled once the port is known (port 0 picks one); no request arrives before that.
+  let hosts: ReadonlySet<string> = new Set();
 
   const server = createServer(async (req, res) => {
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (!hostAllowed(hosts, req.headers.host)) return misdirected(res, req.headers.host);
+      const url = safeUrl(req.url);
+      if (!url) {
+        res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end('malformed request target\n');
+        return;
+      }
       if (!authorized(req, url)) return deny(res);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { Allow: 'GET, HEAD', ...SECURITY_HEADERS }).end('method not allowed\n');
@@ -99,7 +122,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         // Trade the URL token for a cookie and drop it from the address bar.
         res.writeHead(303, {
           'Set-Cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
-          Location: url.pathname,
+          // One leading slash: "//evil.example" would be a redirect to another site.
+          Location: url.pathname.replace(/^\/+/, '/'),
           ...SECURITY_HEADERS,
         });
         res.end();
@@ -116,27 +140,59 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sockets = new Set<WebSocket>();
 
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/api') {
-      // The display bridge has its own server; nothing else upgrades here.
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
+    // Node removes its own error listener from a socket it hands to 'upgrade': a client that
+    // resets now would otherwise throw from the event loop and take the server down.
+    socket.on('error', () => {});
+    try {
+      if (!hostAllowed(hosts, req.headers.host)) {
+        refuseUpgrade(socket, 421, 'Misdirected Request', `this server does not answer to Host ${String(req.headers.host).slice(0, 100)}: use the address \`vireo serve\` printed`);
+        return;
+      }
+      const url = safeUrl(req.url);
+      if (!url) {
+        refuseUpgrade(socket, 400, 'Bad Request', 'malformed request target');
+        return;
+      }
+      const session = SESSION_ROUTE.test(url.pathname);
+      if (url.pathname !== '/api' && !session) {
+        refuseUpgrade(socket, 404, 'Not Found', 'nothing upgrades here: /api, /display/<vm> and /console/<vm> do');
+        return;
+      }
+      // A screen needs the page's cookie as well as its one-use session token; the token
+      // parameter on those routes is the session's, not the server's.
+      const ok = session ? tokenMatches(cookieToken(req), token) : authorized(req, url);
+      if (!ok || !sameOrigin(req)) {
+        refuseUpgrade(socket, 401, 'Unauthorized', 'missing or wrong token, or a page of another origin');
+        return;
+      }
+      if (session) {
+        const bridge = engine.bridge;
+        if (!bridge?.handleUpgrade(req, socket, head, { originAllowed: () => true })) refuseUpgrade(socket, 404, 'Not Found', 'no display here');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } catch {
+      refuseUpgrade(socket, 500, 'Internal Server Error', 'the upgrade failed');
     }
-    if (!authorized(req, url) || !originAllowed(req)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nmissing or wrong token\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  wss.on('connection', (ws: WebSocket) => {
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const base = wsBase(req);
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
     ws.on('error', () => sockets.delete(ws));
-    ws.on('message', async (data, isBinary) => {
-      const reply = (msg: unknown) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
-      };
+    ws.on('message', (data, isBinary) => void onMessage(data, isBinary));
+    const reply = (msg: unknown) => {
+      if (ws.readyState !== ws.OPEN) return;
+      let text: string;
+      try {
+        text = JSON.stringify(msg);
+      } catch {
+        text = JSON.stringify({ id: (msg as { id?: unknown }).id ?? null, error: { code: 'INTERNAL', message: 'the result could not be encoded as JSON' } });
+      }
+      ws.send(text);
+    };
+    const onMessage = async (data: RawData, isBinary: boolean) => {
       if (isBinary) return reply({ id: null, error: { code: 'BAD_REQUEST', message: 'binary frames are not accepted: send JSON text' } });
       let msg: unknown;
       try {
@@ -150,9 +206,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         return reply({ id: null, error: { code: 'BAD_REQUEST', message: 'a request is {"id": number|string, "method": string, "args": object}' } });
       }
       if (typeof env.method !== 'string') return reply({ id, error: { code: 'BAD_REQUEST', message: 'request has no "method" string' } });
-      const out = await engine.dispatch(env.method, env.args);
+      let out: DispatchOutcome;
+      try {
+        // Every API client of this server is a web caller, confined by the owner's settings.
+        out = await engine.dispatch(env.method, env.args, webAccess);
+      } catch {
+        // dispatch turns handler errors into outcomes; this is only a last line of defence.
+        out = { ok: false, error: { code: 'INTERNAL', message: 'the request failed unexpectedly' } };
+      }
+      out = forWeb(env.method, out, base);
       reply(out.ok ? { id, result: out.result } : { id, error: out.error });
-    });
+    };
   });
 
   const offEvents = engine.bus.onAny((event, payload) => {
@@ -166,6 +230,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     server.listen(opts.port ?? 0, host, () => resolveListen());
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHostHeaders(host, port, opts.allowedHosts);
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/?token=${encodeURIComponent(token)}`,
@@ -179,6 +244,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+function misdirected(res: ServerResponse, host: string | undefined) {
+  res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+  res.end(`This server does not answer to Host ${String(host).slice(0, 100)}: open the address \`vireo serve\` printed (or start it with --allow-host).\n`);
 }
 
 function deny(res: ServerResponse) {

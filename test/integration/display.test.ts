@@ -202,8 +202,9 @@ describe('VNC through the bridge', () => {
   it('lets a burst of viewers in at once (QEMU listens with a tiny backlog)', async () => {
     await startQemu();
     bridge = new DisplayBridge();
-    const s = await bridge.openSession({ kind: 'vnc', vmId: 'vm-a', socketPath: socketPath('vnc.sock') });
-    const statuses = await Promise.all(Array.from({ length: 150 }, () => handshakeStatus(s.url)));
+    // One session per viewer: a token opens one connection.
+    const sessions = await Promise.all(Array.from({ length: 150 }, () => bridge.openSession({ kind: 'vnc', vmId: 'vm-a', socketPath: socketPath('vnc.sock') })));
+    const statuses = await Promise.all(sessions.map((s) => handshakeStatus(s.url)));
     expect(statuses).toEqual(Array(150).fill(0));
   });
 
@@ -223,9 +224,12 @@ describe('VNC through the bridge', () => {
     expect(await handshakeStatus(`${base}/console/vm-a?token=${good.token}`)).toBe(401);
     expect(await handshakeStatus(`${base}/elsewhere?token=${good.token}`)).toBe(404);
     expect(await handshakeStatus(good.url, 'http://evil.example')).toBe(403);
+    expect(await handshakeStatus(good.url, 'null')).toBe(403);
+    // A token opens one connection: each accepted handshake below gets its own.
+    const more = () => bridge.openSession({ kind: 'vnc', vmId: 'vm-a', socketPath: socketPath('vnc.sock') });
     expect(await handshakeStatus(good.url, 'http://localhost:5173')).toBe(0);
-    expect(await handshakeStatus(good.url, 'file://')).toBe(0);
-    expect(await handshakeStatus(good.url)).toBe(0);
+    expect(await handshakeStatus((await more()).url, 'file://')).toBe(0);
+    expect(await handshakeStatus((await more()).url)).toBe(0);
     // A plain HTTP request gets no page.
     const res = await fetch(`http://127.0.0.1:${bridge.port}/display/vm-a?token=${good.token}`);
     expect(res.status).toBe(426);
@@ -234,8 +238,38 @@ describe('VNC through the bridge', () => {
     expect(await handshakeStatus(down.url)).toBe(503);
     const gone = await bridge.openSession({ kind: 'vnc', vmId: 'vm-gone', socketPath: () => join(dir, 'nothing.sock') });
     expect(await handshakeStatus(gone.url)).toBe(503);
+    const unused = await more();
     bridge.revoke('vm-a');
-    expect(await handshakeStatus(good.url)).toBe(401);
+    expect(await handshakeStatus(unused.url)).toBe(401);
+  });
+
+  it('spends a token on its first connection: the same URL a second time gets 401', async () => {
+    await startQemu();
+    bridge = new DisplayBridge();
+    const s = await bridge.openSession({ kind: 'vnc', vmId: 'vm-a', socketPath: socketPath('vnc.sock') });
+    const first = await RfbClient.overWebSocket(s.url);
+    expect((await first.handshake()).version).toBe('RFB 003.008');
+    expect(await handshakeStatus(s.url)).toBe(401);
+    // also while the first one is gone
+    first.close();
+    await waitFor('connection cleanup', () => bridge.stats('vm-a').vnc === 0);
+    expect(await handshakeStatus(s.url)).toBe(401);
+    const serial = await bridge.openSession({ kind: 'serial', vmId: 'vm-a', socketPath: socketPath('serial.sock') });
+    const v = await serialViewer(serial.url);
+    expect(await handshakeStatus(serial.url)).toBe(401);
+    v.ws.close();
+  });
+
+  it('answers 421 on its own port to a Host that is not its loopback name (DNS rebinding)', async () => {
+    await startQemu();
+    bridge = new DisplayBridge();
+    const s = await bridge.openSession({ kind: 'vnc', vmId: 'vm-a', socketPath: socketPath('vnc.sock') });
+    const status = await rawHandshake(bridge.port!, `${new URL(s.url).pathname}${new URL(s.url).search}`, `evil.example:${bridge.port}`);
+    expect(status).toMatch(/^HTTP\/1\.1 421 /);
+    // the token was not spent by the refused attempt
+    const rfb = await RfbClient.overWebSocket(s.url);
+    expect((await rfb.handshake()).version).toBe('RFB 003.008');
+    rfb.close();
   });
 
   it('exposes no TCP port but the bridge on 127.0.0.1; sockets are 0600 in a 0700 dir', async () => {
@@ -311,6 +345,26 @@ describe('serial console through the bridge', () => {
     v.ws.close();
   });
 });
+
+/** The status line a raw WebSocket handshake gets, with a Host header of our choosing. */
+function rawHandshake(port: number, target: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const tcp = createConnection(port, '127.0.0.1');
+    let got = '';
+    tcp.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n')) {
+        tcp.destroy();
+        resolve(got.slice(0, got.indexOf('\r\n')));
+      }
+    });
+    tcp.on('error', reject);
+    tcp.write(
+      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+  });
+}
 
 interface Listener {
   pid: number | null;

@@ -5,7 +5,7 @@ import { chmod, lstat } from 'node:fs/promises';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { VireoError } from '../../api/errors.ts';
 import type { DisplaySession } from '../../api/types.ts';
-import { isAllowedOrigin, KIND_PATH, TokenStore, type SessionKind } from './auth.ts';
+import { isAllowedOrigin, isLoopbackHost, KIND_PATH, TokenStore, type SessionKind } from './auth.ts';
 import { SerialHub } from './serial-hub.ts';
 
 // QEMU's VNC server and serial port listen on unix sockets in the VM's 0700 runtime dir; a
@@ -58,13 +58,24 @@ function parseRoute(url: URL): Route | null {
   return { kind: m[1] === 'display' ? 'vnc' : 'serial', vmId };
 }
 
-function refuse(socket: Duplex, status: number, reason: string, body: string): void {
+/** Per-call policy of an upgrade handed in by another server (the `vireo serve` port). */
+export interface UpgradeOptions {
+  /** replaces the bridge's own Origin rule; the server checked Host and Origin itself */
+  originAllowed?: (origin: string | undefined) => boolean;
+}
+
+/** Answer a WebSocket handshake with a plain HTTP error and close; never throws. */
+export function refuseUpgrade(socket: Duplex, status: number, reason: string, body: string): void {
+  socket.on('error', () => {});
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
   const text = `${body}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
-  socket.on('error', () => {});
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
@@ -110,6 +121,10 @@ export class DisplayBridge {
   private readonly allowedOrigins: string[];
   private readonly highWater: number;
   private closed = false;
+  /** bumped by every revoke, so a connection that was dialing when its VM stopped is dropped */
+  private revocations = 0;
+  private readonly revokedAt = new Map<string, number>();
+  private revokedAllAt = 0;
 
   constructor(opts: DisplayBridgeOptions = {}) {
     this.ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS;
@@ -141,7 +156,14 @@ export class DisplayBridge {
         res.end('Vireo display bridge: connect with a WebSocket to the URL from display.open or console.open\n');
       });
       server.on('upgrade', (req, socket, head) => {
-        if (!this.handleUpgrade(req, socket, head)) refuse(socket, 404, 'Not Found', 'no such display route');
+        // Node drops its own error listener from an upgraded socket: without this one, a
+        // client that resets mid-handshake would throw from the event loop.
+        socket.on('error', () => {});
+        if (!isLoopbackHost(req.headers.host, this.port ?? -1)) {
+          refuseUpgrade(socket, 421, 'Misdirected Request', `this display bridge answers only to 127.0.0.1:${this.port}, not to Host ${String(req.headers.host).slice(0, 100)}`);
+          return;
+        }
+        if (!this.handleUpgrade(req, socket, head)) refuseUpgrade(socket, 404, 'Not Found', 'no such display route');
       });
       server.once('error', (e) => {
         this.starting = null;
@@ -172,6 +194,9 @@ export class DisplayBridge {
    * VM stops or is deleted; viewers then see the VM state and stop reconnecting.
    */
   revoke(vmId?: string): void {
+    this.revocations++;
+    if (vmId === undefined) this.revokedAllAt = this.revocations;
+    else this.revokedAt.set(vmId, this.revocations);
     this.tokens.revoke(vmId);
     for (const [id, conns] of this.vncConns) {
       if (vmId !== undefined && id !== vmId) continue;
@@ -219,11 +244,12 @@ export class DisplayBridge {
   }
 
   /**
-   * Handle a WebSocket upgrade aimed at /display/<vmId> or /console/<vmId>. Public so another
-   * HTTP server (the `vireo serve` transport) could mount the same routes; returns false when
-   * the path is not ours, leaving the socket untouched.
+   * Handle a WebSocket upgrade aimed at /display/<vmId> or /console/<vmId>: from the bridge's
+   * own 127.0.0.1 listener (desktop) or from the `vireo serve` port, which checks Host and
+   * Origin for its own origin and passes `originAllowed`. Returns false when the path is not
+   * ours, leaving the socket untouched. A token opens one connection.
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, opts: UpgradeOptions = {}): boolean {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -232,12 +258,13 @@ export class DisplayBridge {
     }
     const route = parseRoute(url);
     if (!route) return false;
-    if (!isAllowedOrigin(req.headers.origin, this.allowedOrigins)) {
-      refuse(socket, 403, 'Forbidden', `origin ${req.headers.origin} may not open a VM display`);
+    const originOk = opts.originAllowed ?? ((o: string | undefined) => isAllowedOrigin(o, this.allowedOrigins));
+    if (!originOk(req.headers.origin)) {
+      refuseUpgrade(socket, 403, 'Forbidden', `origin ${String(req.headers.origin).slice(0, 200)} may not open a VM display`);
       return true;
     }
-    if (!this.tokens.check(route.kind, route.vmId, url.searchParams.get('token'))) {
-      refuse(socket, 401, 'Unauthorized', 'missing, wrong or expired token: ask display.open or console.open for a new URL');
+    if (this.closed || !this.tokens.consume(route.kind, route.vmId, url.searchParams.get('token'))) {
+      refuseUpgrade(socket, 401, 'Unauthorized', 'missing, wrong, used or expired token: ask display.open or console.open for a new URL (each opens one connection)');
       return true;
     }
     const resolver = this.resolvers.get(`${route.kind}:${route.vmId}`);
@@ -247,22 +274,32 @@ export class DisplayBridge {
     }
     const path = resolver?.() ?? null;
     if (!path) {
-      refuse(socket, 503, 'Service Unavailable', `VM ${route.vmId} has no display socket: it is not running`);
+      refuseUpgrade(socket, 503, 'Service Unavailable', `VM ${route.vmId} has no display socket: it is not running`);
       return true;
     }
     // Dial QEMU before completing the handshake so that a VM that is down gets an HTTP error,
     // not a WebSocket that opens and closes at once.
+    const epoch = this.revocations;
     dialUnix(path, DIAL_RETRY_MS).then(
       (sock) => {
         if (socket.destroyed) {
           sock.destroy();
           return;
         }
+        if (this.revokedSince(route.vmId, epoch)) {
+          sock.destroy();
+          refuseUpgrade(socket, 401, 'Unauthorized', `the display of VM ${route.vmId} was closed while connecting: the VM stopped`);
+          return;
+        }
         this.wss.handleUpgrade(req, socket, head, (ws) => this.pipeVnc(ws, sock, route.vmId));
       },
-      (e: Error) => refuse(socket, 503, 'Service Unavailable', `cannot reach the display of VM ${route.vmId} (${path}): ${e.message}`),
+      (e: Error) => refuseUpgrade(socket, 503, 'Service Unavailable', `cannot reach the display of VM ${route.vmId} (${path}): ${e.message}`),
     );
     return true;
+  }
+
+  private revokedSince(vmId: string, epoch: number): boolean {
+    return this.revokedAllAt > epoch || (this.revokedAt.get(vmId) ?? 0) > epoch;
   }
 
   private attachSerial(ws: WebSocket, vmId: string, resolver: () => string | null): void {

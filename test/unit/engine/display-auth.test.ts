@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isAllowedOrigin, TokenStore } from '../../../electron/engine/display/auth.ts';
+import { isAllowedOrigin, isLoopbackHost, TokenStore } from '../../../electron/engine/display/auth.ts';
 
 describe('isAllowedOrigin', () => {
   it('allows non-browser clients, Electron file pages and loopback pages', () => {
-    for (const o of [undefined, '', 'null', 'file://', 'http://127.0.0.1:5173', 'http://localhost', 'https://localhost:8443', 'http://[::1]:9000']) {
+    for (const o of [undefined, '', 'file://', 'http://127.0.0.1:5173', 'http://localhost', 'https://localhost:8443', 'http://[::1]:9000']) {
       expect(isAllowedOrigin(o), String(o)).toBe(true);
     }
   });
@@ -12,8 +12,23 @@ describe('isAllowedOrigin', () => {
       expect(isAllowedOrigin(o), o).toBe(false);
     }
   });
+  it('refuses the opaque origin "null" (sandboxed iframes, data: pages): any site can send it', () => {
+    expect(isAllowedOrigin('null')).toBe(false);
+    expect(isAllowedOrigin('null', ['app://vireo'])).toBe(false);
+  });
   it('allows origins the caller lists', () => {
+    expect(isAllowedOrigin('app://vireo', ['app://vireo'])).toBe(true);
+    expect(isAllowedOrigin('app://vireo')).toBe(false);
     expect(isAllowedOrigin('http://192.168.1.5:8080', ['http://192.168.1.5:8080'])).toBe(true);
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it('accepts the loopback names with the right port only', () => {
+    for (const h of ['127.0.0.1:4000', 'localhost:4000', 'LOCALHOST:4000', '[::1]:4000']) expect(isLoopbackHost(h, 4000), h).toBe(true);
+    for (const h of [undefined, '', '127.0.0.1', '127.0.0.1:4001', 'evil.example:4000', '127.0.0.1.evil.example:4000', '10.0.0.1:4000']) {
+      expect(isLoopbackHost(h, 4000), String(h)).toBe(false);
+    }
   });
 });
 
@@ -38,6 +53,20 @@ describe('TokenStore', () => {
     expect(s.check('serial', 'a', token.slice(0, 63))).toBe(false);
     expect(s.check('serial', 'a', `${token.slice(0, 63)}${token[63] === '0' ? '1' : '0'}`)).toBe(false);
     expect(s.check('serial', 'a', token)).toBe(true);
+  });
+  it('spends a token on its first use: consume succeeds once, for its kind and VM only', () => {
+    const s = new TokenStore();
+    const { token } = s.issue('vnc', 'a', 60_000);
+    expect(s.consume('serial', 'a', token)).toBe(false);
+    expect(s.consume('vnc', 'b', token)).toBe(false);
+    expect(s.consume('vnc', 'a', token)).toBe(true);
+    expect(s.consume('vnc', 'a', token)).toBe(false);
+    expect(s.check('vnc', 'a', token)).toBe(false);
+    const other = s.issue('vnc', 'a', 60_000).token;
+    expect(s.consume('vnc', 'a', null)).toBe(false);
+    expect(s.check('vnc', 'a', other)).toBe(true);
+    const expired = s.issue('vnc', 'a', 10, 0).token;
+    expect(s.consume('vnc', 'a', expired, 100)).toBe(false);
   });
   it('revokes per VM or all, and purges expired grants', () => {
     const s = new TokenStore();
