@@ -6,8 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VireoError, toWireError } from '../api/errors.ts';
 import type { Engine } from '../engine/index.ts';
-import { openLibrary, ownLibrary, type OpenedLibrary } from '../engine/owner/open.ts';
-import { isRetryable } from '../api/socket-client.ts';
+import { LibrarySession, ownLibrary } from '../engine/owner/open.ts';
 import { startServer } from '../server/server.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
@@ -19,31 +18,21 @@ import type { MethodName, Args, Result } from '../api/contract.ts';
 // stderr with --json), 2 usage.
 
 const program = new Command();
-let opened: OpenedLibrary | null = null;
+let session: LibrarySession | null = null;
+let served: Engine | null = null;
 let jsonMode = false;
 
 /** The engine this process owns, for `serve` (it hands out display sessions of its own). */
 async function getEngine(opts: { watch?: boolean; allowedOrigins?: string[] } = {}): Promise<Engine> {
   const g = program.opts<{ home?: string }>();
-  const engine = await ownLibrary({ home: g.home, watch: opts.watch, allowedOrigins: opts.allowedOrigins, role: 'serve' });
-  opened = { kind: 'owner', engine, client: engine.client, close: () => engine.dispose() };
-  return engine;
+  served ??= await ownLibrary({ home: g.home, watch: opts.watch, allowedOrigins: opts.allowedOrigins, role: 'serve' });
+  return served;
 }
 
 async function call<M extends MethodName>(method: M, args: Args<M>): Promise<Result<M>> {
   const g = program.opts<{ home?: string }>();
-  // An owner that was leaving when we called never ran the call: reopen (we may own the
-  // library now) and send it again. Any other failure is the answer.
-  for (let attempt = 0; ; attempt++) {
-    opened ??= await openLibrary({ home: g.home, role: 'cli', mode: 'any' });
-    try {
-      return await opened.client.call(method, args);
-    } catch (e) {
-      if (!isRetryable(e) || attempt >= 20) throw e;
-      await opened.close();
-      opened = null;
-    }
-  }
+  session ??= new LibrarySession({ home: g.home, role: 'cli', mode: 'any' });
+  return session.call(method, args);
 }
 
 function print(result: unknown, human: (r: never) => string) {
@@ -58,9 +47,9 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
     try {
       await fn(...args);
     } finally {
-      if (opened && !keepAlive) {
-        await opened.close();
-        opened = null;
+      if (session && !keepAlive) {
+        await session.close();
+        session = null;
       }
     }
   };
@@ -191,15 +180,12 @@ program.command('serve').description('serve the app in a browser (headless hosts
   .option('--host <addr>', 'address to bind', '127.0.0.1')
   .option('--port <n>', 'port (0: any free one)', intArg, 8080)
   .option('--token <t>', 'access token (default: random)')
-  .option('--allow-host <name>', 'another Host name the server answers to (a DNS name, a proxy); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .action(action(async (o: { host: string; port: number; token?: string; allowHost: string[] }) => {
+  .action(action(async (o: { host: string; port: number; token?: string }) => {
     keepAlive = true;
-    const loopback = /^(127\.|::1$|localhost$)/.test(o.host);
-    // Screens and consoles travel through the server's own port and origin, so the bridge's
-    // loopback listener needs no extra origin for a remote browser.
-    const eng = await getEngine({ watch: true });
+    const loopback = ['127.0.0.1', '::1', 'localhost'].includes(o.host);
+    const eng = await getEngine({ watch: true, allowedOrigins: loopback ? [] : [`http://${o.host}:${o.port}`] });
     const staticDir = join(repoRoot(), '.vite', 'renderer', 'main_window');
-    const server = await startServer({ engine: eng, host: o.host, port: o.port, token: o.token, staticDir, allowedHosts: o.allowHost });
+    const server = await startServer({ engine: eng, host: o.host, port: o.port, token: o.token, staticDir });
     if (!loopback) process.stderr.write(`warning: serving on ${o.host}: anyone who can reach it and has the token controls your VMs\n`);
     process.stdout.write(`Vireo is serving at ${server.url}\n`);
     const stop = async () => {

@@ -86,7 +86,8 @@ describe('vireo CLI', () => {
     const vm = JSON.parse(created.stdout) as VmDetails;
 
     // A long-lived engine (serve) starts the VM, then dies without any chance to clean up.
-    const serve = spawn(tsx, [cliMain, '--home', h, 'serve', '--port', '0', '--token', 'tok'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Node itself with tsx's loader, not the tsx wrapper, so that SIGKILL hits the engine.
+    const serve = spawn(process.execPath, ['--import', 'tsx', cliMain, '--home', h, 'serve', '--port', '0', '--token', 'tok'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       serve.stdout.on('data', (d) => {

@@ -113,7 +113,8 @@ describe('crashes during snapshot work', () => {
     // Now the engine dies mid-restore: the CLI restores the live snapshot (starting QEMU with
     // -loadvm) and is SIGKILLed once QEMU exists. QEMU runs on, detached.
     await engine.dispose();
-    const cli = spawn('node_modules/.bin/tsx', ['electron/cli/main.ts', '--home', engine.home, 'snapshot', 'restore', vm.id, good.id], {
+    // Node itself with tsx's loader, not the tsx wrapper, so that SIGKILL hits the engine.
+    const cli = spawn(process.execPath, ['--import', 'tsx', 'electron/cli/main.ts', '--home', engine.home, 'snapshot', 'restore', vm.id, good.id], {
       stdio: 'ignore',
       shell: false,
     });

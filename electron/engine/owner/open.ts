@@ -1,6 +1,6 @@
 import { VireoError } from '../../api/errors.ts';
-import type { ApiClient } from '../../api/contract.ts';
-import { connectOwner, type SocketClient } from '../../api/socket-client.ts';
+import type { ApiClient, Args, MethodName, Result } from '../../api/contract.ts';
+import { connectOwner, isRetryable, type SocketClient } from '../../api/socket-client.ts';
 import { createEngine, type Engine, type EngineOptions } from '../index.ts';
 import { ensurePrivateDir, ownerSocketPath, resolveHome, runtimeRoot } from '../paths.ts';
 import { busyError, type OwnerInfo } from './lock.ts';
@@ -72,4 +72,35 @@ export async function ownLibrary(opts: Omit<OpenLibraryOptions, 'mode'> = {}): P
   const opened = await openLibrary({ ...opts, mode: 'own' });
   if (opened.kind !== 'owner') throw new VireoError('INTERNAL', 'expected to own the library');
   return opened.engine;
+}
+
+/**
+ * A library opened for a run of calls (one CLI command): opened on the first call; a call the
+ * owner never ran (it was leaving) is sent again to whoever owns the library next.
+ */
+export class LibrarySession {
+  private opened: OpenedLibrary | null = null;
+  constructor(private readonly opts: OpenLibraryOptions = {}) {}
+
+  async call<M extends MethodName>(method: M, args: Args<M>): Promise<Result<M>> {
+    for (let attempt = 0; ; attempt++) {
+      this.opened ??= await openLibrary(this.opts);
+      try {
+        return await this.opened.client.call(method, args);
+      } catch (e) {
+        if (!isRetryable(e) || attempt >= 20) throw e;
+        await this.close();
+      }
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.opened !== null;
+  }
+
+  async close(): Promise<void> {
+    const o = this.opened;
+    this.opened = null;
+    await o?.close();
+  }
 }
