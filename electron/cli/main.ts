@@ -180,12 +180,15 @@ program.command('serve').description('serve the app in a browser (headless hosts
   .option('--host <addr>', 'address to bind', '127.0.0.1')
   .option('--port <n>', 'port (0: any free one)', intArg, 8080)
   .option('--token <t>', 'access token (default: random)')
-  .action(action(async (o: { host: string; port: number; token?: string }) => {
+  .option('--allow-host <name>', 'another Host name the server answers to (a DNS name, a proxy); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .action(action(async (o: { host: string; port: number; token?: string; allowHost: string[] }) => {
     keepAlive = true;
-    const loopback = ['127.0.0.1', '::1', 'localhost'].includes(o.host);
-    const eng = await getEngine({ watch: true, allowedOrigins: loopback ? [] : [`http://${o.host}:${o.port}`] });
+    const loopback = /^(127\.|::1$|localhost$)/.test(o.host);
+    // Screens and consoles travel through the server's own port and origin, so the bridge's
+    // loopback listener needs no extra origin for a remote browser.
+    const eng = await getEngine({ watch: true });
     const staticDir = join(repoRoot(), '.vite', 'renderer', 'main_window');
-    const server = await startServer({ engine: eng, host: o.host, port: o.port, token: o.token, staticDir });
+    const server = await startServer({ engine: eng, host: o.host, port: o.port, token: o.token, staticDir, allowedHosts: o.allowHost });
     if (!loopback) process.stderr.write(`warning: serving on ${o.host}: anyone who can reach it and has the token controls your VMs\n`);
     process.stdout.write(`Vireo is serving at ${server.url}\n`);
     const stop = async () => {
