@@ -9,7 +9,9 @@ import { ownerLockFile, ownerLockName } from '../paths.ts';
 //
 // Linux: an abstract unix socket (a name, no file). bind() is atomic, and the kernel frees the
 // name when the holder dies, kill -9 included, so a crash never leaves a stale lock. Whoever
-// connects to it is told who holds it, which is how a loser names the owner's pid.
+// connects to it is told who holds it, which is how a loser names the owner's pid. Abstract
+// names live in the network namespace: two processes in different namespaces (containers
+// sharing a home folder) do not see each other's lock.
 // Elsewhere: an O_EXCL file with the holder's pid. Weaker, and documented as such: a holder
 // killed hard leaves the file, which the next process removes only when that pid is gone (a
 // reused pid keeps it until the reboot or a manual delete).
