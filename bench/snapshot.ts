@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { serialSocketOf } from '../test/integration/helpers.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../electron/engine/index.ts';
@@ -67,7 +68,7 @@ async function bootVireo(engine: Engine, fx: { iso: string }, mib: number) {
   const from = await fileSize(vm.paths.serialLog);
   const d = await engine.client.call('vms.start', { vm: vm.id });
   await waitForLog(vm.paths.serialLog, GUEST_MARKERS.ready, 240_000, from);
-  const sh = await SerialShell.connect(d.runtime.serialSocket!);
+  const sh = await SerialShell.connect(serialSocketOf(engine, d));
   return { vm, sh, accel: { chosen: d.runtime.accel, reason: d.runtime.accelReason } };
 }
 

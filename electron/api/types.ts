@@ -97,9 +97,9 @@ export interface VmDetails extends VmSummary {
     accel: AccelName | null;
     accelReason: string | null;
     startedAt: string | null;
-    qmpSocket: string | null;
-    vncSocket: string | null;
-    serialSocket: string | null;
+    /** what a running VM offers to viewers (display.open / console.open); null when stopped or absent */
+    display: 'vnc' | null;
+    console: 'serial' | null;
     argv: string[] | null;
   };
   paths: { serialLog: string; qemuLog: string };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+import { WebSocket } from 'ws';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VireoError, toWireError } from '../api/errors.ts';
@@ -134,9 +134,10 @@ program.command('screenshot <vm> <out.png>').description('save the VM screen as 
 
 program.command('console <vm>').description('attach to the serial console (Ctrl+] to detach)')
   .action(action(async (vm: string) => {
-    const v = await call('vms.get', { vm });
-    if (!v.runtime.serialSocket) throw new VireoError('INVALID_STATE', `"${v.name}" is not running or has no serial port`);
-    await attachConsole(v.runtime.serialSocket);
+    // The same route as the app's console view (a token-gated WebSocket), so it works against
+    // an engine in this process and against the library's owner alike.
+    const session = await call('console.open', { vm });
+    await attachConsole(session.url);
   }));
 
 program.command('detect-os <iso>').description('detect the OS on an install ISO')
@@ -219,25 +220,32 @@ function repoRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
-function attachConsole(socketPath: string): Promise<void> {
+function attachConsole(url: string): Promise<void> {
   return new Promise((resolveDone, reject) => {
-    const sock = createConnection(socketPath);
+    const ws = new WebSocket(url);
     const stdin = process.stdin;
-    sock.once('error', (e) => reject(new VireoError('IO_ERROR', `cannot attach to the serial console: ${e.message}`)));
-    sock.once('connect', () => {
+    let opened = false;
+    ws.once('error', (e) => {
+      if (!opened) reject(new VireoError('IO_ERROR', `cannot attach to the serial console: ${e.message}`));
+    });
+    ws.once('open', () => {
+      opened = true;
       process.stderr.write('Connected to the serial console. Press Ctrl+] to detach.\n');
       if (stdin.isTTY) stdin.setRawMode(true);
       stdin.resume();
       stdin.on('data', (b: Buffer) => {
         if (b.includes(0x1d)) {
-          sock.end();
+          ws.close();
           return;
         }
-        sock.write(b);
+        ws.send(b);
       });
-      sock.pipe(process.stdout);
     });
-    sock.once('close', () => {
+    // Binary frames are the guest's bytes; text frames are the bridge's status notes.
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) process.stdout.write(data as Buffer);
+    });
+    ws.once('close', () => {
       if (stdin.isTTY) stdin.setRawMode(false);
       stdin.pause();
       resolveDone();

@@ -9,6 +9,7 @@ import { selfTestAccelerators } from './qemu/accel.ts';
 import { discoverFirmware, type FirmwareInfo } from './firmware/ovmf.ts';
 import { checkSwtpm, SWTPM_INSTALL_HINT } from './tpm/swtpm.ts';
 import { APP_VERSION } from './version.ts';
+import { DEFAULT_ARCH, type GuestArch } from './arch.ts';
 
 // What this host offers, asked once and kept: which QEMU, what it can do, which accelerator
 // really works (a timed self-test, not mere presence), which firmware and TPM are there.
@@ -19,11 +20,30 @@ export interface HostOptions {
   qemuSetting?: string;
 }
 
+/** One cached answer per key; a failure is forgotten so a later install is picked up. */
+class Memo<K, V> {
+  private readonly map = new Map<K, Promise<V>>();
+  async get(key: K, make: () => Promise<V>): Promise<V> {
+    let p = this.map.get(key);
+    if (!p) this.map.set(key, (p = make()));
+    try {
+      return await p;
+    } catch (e) {
+      if (this.map.get(key) === p) this.map.delete(key);
+      throw e;
+    }
+  }
+  clear() {
+    this.map.clear();
+  }
+}
+
 export class HostService {
-  private qemu: Promise<DiscoveredQemu> | null = null;
-  private caps: Promise<QemuCaps> | null = null;
+  // One QEMU per guest architecture: qemu-system-x86_64 for x86_64 guests, and so on.
+  private readonly qemu = new Memo<GuestArch, DiscoveredQemu>();
+  private readonly caps = new Memo<GuestArch, QemuCaps>();
+  private readonly firmware = new Memo<GuestArch, FirmwareInfo[]>();
   private accel: Promise<AccelReport> | null = null;
-  private firmware: Promise<FirmwareInfo[]> | null = null;
 
   constructor(private readonly opts: HostOptions) {}
 
@@ -31,14 +51,8 @@ export class HostService {
     return join(this.opts.home, 'cache');
   }
 
-  async qemuBinary(): Promise<DiscoveredQemu> {
-    this.qemu ??= discoverQemu({ setting: this.opts.qemuSetting, resourcesDir: this.opts.resourcesDir });
-    try {
-      return await this.qemu;
-    } catch (e) {
-      this.qemu = null; // a later install should be picked up without a restart
-      throw e;
-    }
+  qemuBinary(arch: GuestArch = DEFAULT_ARCH): Promise<DiscoveredQemu> {
+    return this.qemu.get(arch, () => discoverQemu({ setting: arch === DEFAULT_ARCH ? this.opts.qemuSetting : undefined, resourcesDir: this.opts.resourcesDir, guestArch: arch }));
   }
 
   async qemuImg(): Promise<string> {
@@ -46,15 +60,8 @@ export class HostService {
     return q?.imgBinary ?? 'qemu-img';
   }
 
-  async capabilities(): Promise<QemuCaps> {
-    const q = await this.qemuBinary();
-    this.caps ??= probeCapabilities(q.binary, { cacheFile: join(this.cacheDir, 'qemu-caps.json') });
-    try {
-      return await this.caps;
-    } catch (e) {
-      this.caps = null;
-      throw e;
-    }
+  capabilities(arch: GuestArch = DEFAULT_ARCH): Promise<QemuCaps> {
+    return this.caps.get(arch, async () => probeCapabilities((await this.qemuBinary(arch)).binary, { cacheFile: join(this.cacheDir, 'qemu-caps.json'), arch }));
   }
 
   probeImage(): string {
@@ -84,14 +91,15 @@ export class HostService {
     }
   }
 
-  async firmwareList(): Promise<FirmwareInfo[]> {
-    this.firmware ??= discoverFirmware({ platform: process.platform });
-    return this.firmware;
+  firmwareList(arch: GuestArch = DEFAULT_ARCH): Promise<FirmwareInfo[]> {
+    return this.firmware.get(arch, () => discoverFirmware({ platform: process.platform, arch }));
   }
 
   async info(refresh = false): Promise<HostInfo> {
     if (refresh) {
-      this.qemu = this.caps = this.firmware = null;
+      this.qemu.clear();
+      this.caps.clear();
+      this.firmware.clear();
     }
     const base = {
       appVersion: APP_VERSION,

@@ -107,7 +107,8 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     const entry = library.get(id);
     const m = entry ? vms.machineFor(entry) : null;
     if (!entry || !m?.isActive) return null;
-    return kind === 'vnc' ? entry.paths.vncSocket : entry.paths.serialSocket;
+    const ep = vms.endpoints(entry);
+    return (kind === 'vnc' ? ep?.display?.socket : ep?.console?.socket) ?? null;
   };
 
   const handlers: Handlers = {

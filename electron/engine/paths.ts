@@ -39,6 +39,15 @@ export function ensurePrivateDir(dir: string): string {
   return dir;
 }
 
+/** Where `vms.delete {keepDisks}` moves a deleted VM's disks, NVRAM and TPM state. */
+export const keptRoot = (home: string) => join(home, 'kept');
+
+/** swtpm's files in a VM's runtime folder (swtpm.ts); VmPaths names them for that folder. */
+export const SWTPM_FILES = { socket: 'tpm.sock', pidFile: 'swtpm.pid' } as const;
+
+/** A VM's UEFI variable store in its folder: qcow2 (snapshot-able), or raw from older VMs. */
+export const NVRAM_FILES = ['nvram.qcow2', 'nvram.fd'] as const;
+
 /** Running jobs of the library's owner, so the next owner can report them interrupted (jobs.ts). */
 export const jobsFile = (home: string) => join(home, 'jobs.json');
 
@@ -58,6 +67,7 @@ export interface VmPaths {
   vncSocket: string;
   serialSocket: string;
   tpmSocket: string;
+  tpmPidFile: string;
   stateFile: string;
   /** written before a live snapshot pauses a running guest, removed after it resumes (snapshots/pause-marker.ts) */
   snapshotPause: string;
@@ -81,7 +91,8 @@ export function vmPaths(home: string, id: string, rtRoot = runtimeRoot(home)): V
     qmpCmdSocket: join(rt, 'qmp-cmd.sock'),
     vncSocket: join(rt, 'vnc.sock'),
     serialSocket: join(rt, 'serial.sock'),
-    tpmSocket: join(rt, 'swtpm.sock'),
+    tpmSocket: join(rt, SWTPM_FILES.socket),
+    tpmPidFile: join(rt, SWTPM_FILES.pidFile),
     stateFile: join(rt, 'state.json'),
     snapshotPause: join(rt, 'snapshot-pause.json'),
   };

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { SerialShell } from '../fixtures/guest.ts';
-import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady } from './helpers.ts';
+import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, serialSocketOf } from './helpers.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 
 // Linked and full clones of the test guest: they boot, diverge from their source, and the
@@ -27,7 +27,7 @@ async function withGuest<T>(vm: VmDetails, fn: (sh: SerialShell) => Promise<T>):
   const d = await engine.client.call('vms.start', { vm: vm.id });
   await waitForReady(d, 90_000, bootsOf.get(vm.id) ?? 0);
   bootsOf.set(vm.id, (bootsOf.get(vm.id) ?? 0) + 1);
-  const sh = await SerialShell.connect(d.runtime.serialSocket!);
+  const sh = await SerialShell.connect(serialSocketOf(engine, d));
   shells.push(sh);
   try {
     return await fn(sh);

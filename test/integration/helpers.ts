@@ -76,3 +76,12 @@ export function waitForState(engine: Engine, id: string, state: string, timeoutM
     });
   });
 }
+
+/**
+ * The serial console's unix socket of a running VM, for SerialShell. The API no longer hands
+ * out socket paths (they are the engine's business), so tests read them where the engine does.
+ */
+export function serialSocketOf(engine: Engine, vm: { id: string; runtime: { console: 'serial' | null } }): string {
+  if (!vm.runtime.console) throw new Error(`VM ${vm.id} offers no serial console (not running, or serial off)`);
+  return engine.vms.resolve(vm.id).paths.serialSocket;
+}

@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import { SerialShell } from '../fixtures/guest.ts';
-import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, waitForState } from './helpers.ts';
+import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, waitForState, serialSocketOf } from './helpers.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 
 // Crashes in the middle of snapshot work: QEMU SIGKILLed during a live save, and the engine
@@ -51,7 +51,7 @@ describe('crashes during snapshot work', () => {
     const metaFile = engine.vms.resolve(vm.id).paths.snapshotsMeta;
     let details = await engine.client.call('vms.start', { vm: vm.id });
     await waitForReady(vm);
-    shell = await SerialShell.connect(details.runtime.serialSocket!);
+    shell = await SerialShell.connect(serialSocketOf(engine, details));
     await shell.run('diskwrite good');
     const good = (await engine.client.call('snapshots.save', { vm: vm.id, name: 'good' })).nodes[0]!;
 
@@ -104,7 +104,7 @@ describe('crashes during snapshot work', () => {
     expect(tree.current).toBe(good.id);
     details = await engine.client.call('vms.get', { vm: vm.id });
     expect(details.state).toBe('running');
-    shell = await SerialShell.connect(details.runtime.serialSocket!);
+    shell = await SerialShell.connect(serialSocketOf(engine, details));
     expect(await shell.run('diskread')).toBe('good');
     shell.close();
     shell = undefined;
@@ -143,7 +143,7 @@ describe('crashes during snapshot work', () => {
     // And restoring still works afterwards.
     await engine.client.call('snapshots.restore', { vm: vm.id, snapshot: good.id });
     details = await engine.client.call('vms.get', { vm: vm.id });
-    shell = await SerialShell.connect(details.runtime.serialSocket!);
+    shell = await SerialShell.connect(serialSocketOf(engine, details));
     expect(await shell.run('diskread')).toBe('good');
     shell.close();
     shell = undefined;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import type { Engine } from '../../electron/engine/index.ts';
 import { SerialShell } from '../fixtures/guest.ts';
-import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady } from './helpers.ts';
+import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, serialSocketOf } from './helpers.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 
 // Live snapshots (RAM included) on the real test guest under TCG: save, diverge, restore, and
@@ -27,7 +27,7 @@ describe('live snapshots', () => {
     const vm = await createGuestVm(engine, 'live');
     const started = await engine.client.call('vms.start', { vm: vm.id });
     await waitForReady(vm);
-    shell = await SerialShell.connect(started.runtime.serialSocket!);
+    shell = await SerialShell.connect(serialSocketOf(engine, started));
     await shell.run('diskwrite A');
     const n1 = await counter(shell);
 

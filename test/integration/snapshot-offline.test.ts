@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
 import type { SnapshotTree } from '../../electron/api/types.ts';
 import { SerialShell } from '../fixtures/guest.ts';
-import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady } from './helpers.ts';
+import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, serialSocketOf } from './helpers.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 
 // Offline snapshots (VM stopped, qemu-img) as a tree with branches, deletion of a middle node,
@@ -99,7 +99,7 @@ describe('offline snapshots', () => {
     // One boot: the guest sees the restored disk; an offline snapshot cannot replace live RAM.
     const started = await engine.client.call('vms.start', { vm: vm.id });
     await waitForReady(vm);
-    shell = await SerialShell.connect(started.runtime.serialSocket!);
+    shell = await SerialShell.connect(serialSocketOf(engine, started));
     expect(await shell.run('diskread')).toBe('three');
     await expect(restore('s1')).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/shut the VM down/) });
 
@@ -120,7 +120,7 @@ describe('offline snapshots', () => {
     const details = await engine.client.call('vms.get', { vm: vm.id });
     expect(details.state).toBe('running');
     expect(details.runtime.argv).toEqual(expect.arrayContaining(['-loadvm', live.id]));
-    shell = await SerialShell.connect(details.runtime.serialSocket!);
+    shell = await SerialShell.connect(serialSocketOf(engine, details));
     expect(await shell.run('diskread')).toBe('live');
     const n2 = Number(/COUNTER (\d+)/.exec(await shell.run('counter'))![1]);
     expect(n2).toBeGreaterThanOrEqual(n1);

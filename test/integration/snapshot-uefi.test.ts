@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
 import { SerialShell } from '../fixtures/guest.ts';
-import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady } from './helpers.ts';
+import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, serialSocketOf } from './helpers.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 
 // A UEFI + TPM guest: the qcow2 variable store is part of every snapshot, and swtpm's state
@@ -37,7 +37,7 @@ describe('snapshots of a UEFI VM with a TPM', () => {
     const started = await engine.client.call('vms.start', { vm: vm.id });
     const ready = await waitForReady(vm, 150_000);
     expect(ready[0]).toMatch(/firmware=uefi .* tpm=1/);
-    shell = await SerialShell.connect(started.runtime.serialSocket!);
+    shell = await SerialShell.connect(serialSocketOf(engine, started));
     await shell.run('diskwrite uefi-live');
     const u1 = (await engine.client.call('snapshots.save', { vm: vm.id, name: 'u1' })).nodes[0]!;
     expect(u1.live).toBe(true);
@@ -63,7 +63,7 @@ describe('snapshots of a UEFI VM with a TPM', () => {
     expect(t.current).toBe(u1.id);
     const d = await engine.client.call('vms.get', { vm: vm.id });
     expect(d.state).toBe('running');
-    shell = await SerialShell.connect(d.runtime.serialSocket!);
+    shell = await SerialShell.connect(serialSocketOf(engine, d));
     expect(await shell.run('diskread')).toBe('uefi-live');
     shell.close();
     shell = undefined;

@@ -6,7 +6,7 @@ import type { VmDetails } from '../../electron/api/types.ts';
 import { discoverFirmware, type FirmwareInfo } from '../../electron/engine/firmware/ovmf.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 import { GUEST_MARKERS, parseReady, SerialShell, waitForSerialText } from '../fixtures/guest.ts';
-import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, waitForState } from './helpers.ts';
+import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, waitForState, serialSocketOf } from './helpers.ts';
 
 // Issue 7 end to end: UEFI, Secure Boot and TPM 2.0 VMs created and started through the
 // engine's API, checked from inside the test guest (its READY line, efivarfs) and from the
@@ -37,8 +37,8 @@ afterAll(() => disposeEngine(engine));
 
 async function shellOf(vm: VmDetails): Promise<SerialShell> {
   const d = await engine.client.call('vms.get', { vm: vm.id });
-  expect(d.runtime.serialSocket).toBeTruthy();
-  const sh = await SerialShell.connect(d.runtime.serialSocket!);
+  expect(d.runtime.console).toBe('serial');
+  const sh = await SerialShell.connect(serialSocketOf(engine, d));
   shells.push(sh);
   return sh;
 }

@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { VireoError } from '../../api/errors.ts';
 import { run } from '../util/proc.ts';
+import { ARCH_INFO, DEFAULT_ARCH, type GuestArch } from '../arch.ts';
 
 // UEFI firmware for x86_64 guests, found the way libvirt finds it: through the JSON firmware
 // descriptors QEMU installs (docs/interop/firmware.json), with a fallback to well-known OVMF
@@ -36,6 +37,8 @@ export interface DiscoverOptions {
   home?: string;
   /** XDG_CONFIG_HOME; defaults to the environment's */
   xdgConfigHome?: string;
+  /** guest architecture whose firmware is wanted (descriptor targets[].architecture) */
+  arch?: GuestArch;
 }
 
 export const FIRMWARE_INSTALL_HINT =
@@ -87,8 +90,8 @@ async function locate(file: string, descriptorDir: string): Promise<string | nul
 
 const asFormat = (f: unknown): FlashFormat | null => (f === undefined || f === 'raw' ? 'raw' : f === 'qcow2' ? 'qcow2' : null);
 
-/** Parses one descriptor; null when it is not split-flash UEFI for x86_64 or files are missing. */
-export async function parseDescriptor(path: string, text: string): Promise<FirmwareInfo | null> {
+/** Parses one descriptor; null when it is not split-flash UEFI for the arch or files are missing. */
+export async function parseDescriptor(path: string, text: string, arch: GuestArch = DEFAULT_ARCH): Promise<FirmwareInfo | null> {
   let d: Record<string, unknown>;
   try {
     d = JSON.parse(text) as Record<string, unknown>;
@@ -108,9 +111,9 @@ export async function parseDescriptor(path: string, text: string): Promise<Firmw
   const varsFormat = asFormat(tpl.format);
   if (!codeFormat || !varsFormat) return null;
   const targets = Array.isArray(d.targets) ? (d.targets as { architecture?: unknown; machines?: unknown }[]) : [];
-  const x86 = targets.filter((t) => t.architecture === 'x86_64');
-  if (x86.length === 0) return null;
-  const machines = x86.flatMap((t) => (Array.isArray(t.machines) ? t.machines.filter((m): m is string => typeof m === 'string') : []));
+  const fitting = targets.filter((t) => t.architecture === ARCH_INFO[arch].firmwareArch);
+  if (fitting.length === 0) return null;
+  const machines = fitting.flatMap((t) => (Array.isArray(t.machines) ? t.machines.filter((m): m is string => typeof m === 'string') : []));
   const features = Array.isArray(d.features) ? (d.features as unknown[]).filter((f): f is string => typeof f === 'string') : [];
   const dir = dirname(path);
   const code = await locate(exe.filename, dir);
@@ -173,7 +176,7 @@ async function fallbackFirmware(extra: string[]): Promise<FirmwareInfo[]> {
 }
 
 /**
- * All usable x86_64 UEFI firmware on this host, in QEMU's descriptor priority order
+ * All usable UEFI firmware for the guest arch (x86_64 by default) on this host, in QEMU's descriptor priority order
  * (file name order across folders, later folders overriding same-named descriptors).
  */
 export async function discoverFirmware(opts: DiscoverOptions): Promise<FirmwareInfo[]> {
@@ -187,11 +190,12 @@ export async function discoverFirmware(opts: DiscoverOptions): Promise<FirmwareI
     const path = byName.get(name)!;
     const text = await readFile(path, 'utf8').catch(() => null);
     if (text === null) continue;
-    const fw = await parseDescriptor(path, text);
+    const fw = await parseDescriptor(path, text, opts.arch);
     if (fw) list.push(fw);
   }
   if (list.length > 0) return list;
-  return fallbackFirmware(opts.extraDirs ?? []);
+  // The fallback globs are the OVMF (x86_64) file names distributions ship without descriptors.
+  return (opts.arch ?? DEFAULT_ARCH) === 'x86_64' ? fallbackFirmware(opts.extraDirs ?? []) : [];
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -1,5 +1,6 @@
 import { stat, readFile } from 'node:fs/promises';
 import { VireoError } from '../../api/errors.ts';
+import { ARCH_INFO, DEFAULT_ARCH, type GuestArch } from '../arch.ts';
 import { run } from '../util/proc.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 
@@ -80,12 +81,16 @@ export function parseAccels(text: string): string[] {
     .filter((l) => l && !/:$/.test(l) && /^[a-z0-9_-]+$/i.test(l));
 }
 
-/** `-cpu help` lists "x86 <model> <desc>" lines, then a CPUID flag section that is not models. */
-export function parseCpuModels(text: string): string[] {
+/**
+ * `-cpu help` lists "<arch> <model> <desc>" lines ("x86 qemu64 ..."), then, on x86, a CPUID
+ * flag section that is not models. The prefix comes from the arch table (arch.ts).
+ */
+export function parseCpuModels(text: string, prefix = ARCH_INFO[DEFAULT_ARCH].cpuHelpPrefix): string[] {
+  const modelLine = new RegExp(`^${prefix.replace(/[^A-Za-z0-9_]/g, '')}\\s+(\\S+)`);
   const out: string[] = [];
   for (const line of text.split('\n')) {
     if (/^Recognized CPUID flags/i.test(line)) break;
-    const m = /^x86\s+(\S+)/.exec(line);
+    const m = modelLine.exec(line);
     if (m) out.push(m[1]!);
   }
   return out;
@@ -118,7 +123,7 @@ async function ask(binary: string, args: string[]): Promise<string> {
   const r = await run(binary, args, {
     timeoutMs: PROBE_TIMEOUT_MS,
     errorCode: 'QEMU_FAILED',
-    hint: `${binary} could not list its capabilities; check that it is a working qemu-system-x86_64`,
+    hint: `${binary} could not list its capabilities; check that it is a working QEMU system emulator`,
   });
   return r.stdout;
 }
@@ -135,8 +140,9 @@ async function readCache(file: string): Promise<CacheFile | null> {
 
 export async function probeCapabilities(
   binary: string,
-  opts: { cacheFile?: string; force?: boolean } = {},
+  opts: { cacheFile?: string; force?: boolean; arch?: GuestArch } = {},
 ): Promise<QemuCaps> {
+  const arch = ARCH_INFO[opts.arch ?? DEFAULT_ARCH];
   const stamp = await stampBinary(binary);
   if (!opts.force) {
     const hit = memory.get(binary);
@@ -167,7 +173,7 @@ export async function probeCapabilities(
     devices: parseDevices(deviceOut),
     accels: parseAccels(accelOut),
   };
-  if (cpuOut !== null) caps.cpuModels = parseCpuModels(cpuOut);
+  if (cpuOut !== null) caps.cpuModels = parseCpuModels(cpuOut, arch.cpuHelpPrefix);
   if (chardevOut !== null) caps.chardevs = parseChardevs(chardevOut);
 
   const entry: CacheEntry = { stamp, caps };

@@ -1,6 +1,7 @@
 import { access, stat, constants } from 'node:fs/promises';
 import { posix, win32 } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
+import { ARCH_INFO, DEFAULT_ARCH, type GuestArch } from '../arch.ts';
 
 // Where the QEMU binary comes from, in the order a person expects: what they set in Settings,
 // what ships with the app, what their shell would run, then the places package managers use
@@ -16,6 +17,8 @@ export interface DiscoverOptions {
   env?: NodeJS.ProcessEnv;
   platform?: NodeJS.Platform;
   arch?: string;
+  /** which guest architecture's system emulator to find (qemu-system-<arch>) */
+  guestArch?: GuestArch;
   /** the usual install folders; defaults to the platform's (tests point it at a temp folder) */
   knownDirs?: string[];
 }
@@ -36,14 +39,14 @@ const KNOWN_DIRS: Partial<Record<NodeJS.Platform, string[]>> = {
 };
 const FALLBACK_DIRS = ['/usr/bin', '/usr/local/bin'];
 
-export function installHint(platform: NodeJS.Platform): string {
+export function installHint(platform: NodeJS.Platform, guestArch: GuestArch = DEFAULT_ARCH): string {
   switch (platform) {
     case 'darwin':
       return 'install it with Homebrew (`brew install qemu`)';
     case 'win32':
       return 'install it with the Windows installer from https://www.qemu.org/download/#windows';
     case 'linux':
-      return 'install it: Debian/Ubuntu `sudo apt install qemu-system-x86 qemu-utils`, Fedora `sudo dnf install qemu-kvm qemu-img`';
+      return `install it: Debian/Ubuntu \`sudo apt install ${ARCH_INFO[guestArch].debianPackage} qemu-utils\`, Fedora \`sudo dnf install qemu-kvm qemu-img\``;
     default:
       return "install QEMU with your system's package manager";
   }
@@ -95,7 +98,8 @@ export async function discoverQemu(opts: DiscoverOptions = {}): Promise<Discover
   const env = opts.env ?? process.env;
   const p = pathApi(platform);
   const exe = platform === 'win32' ? '.exe' : '';
-  const systemName = `qemu-system-x86_64${exe}`;
+  const guestArch = opts.guestArch ?? DEFAULT_ARCH;
+  const systemName = `${ARCH_INFO[guestArch].qemuSystem}${exe}`;
   const imgName = `qemu-img${exe}`;
   const searched: string[] = [];
 
@@ -121,7 +125,7 @@ export async function discoverQemu(opts: DiscoverOptions = {}): Promise<Discover
     }
     throw new VireoError(
       'QEMU_NOT_FOUND',
-      `the QEMU path in Settings (${setting}) is not an executable ${systemName}: fix or clear the setting, or ${installHint(platform)}`,
+      `the QEMU path in Settings (${setting}) is not an executable ${systemName}: fix or clear the setting, or ${installHint(platform, guestArch)}`,
       { searched, setting },
     );
   }
@@ -146,7 +150,7 @@ export async function discoverQemu(opts: DiscoverOptions = {}): Promise<Discover
 
   throw new VireoError(
     'QEMU_NOT_FOUND',
-    `QEMU (${systemName}) was not found in ${searched.length} places (bundled, PATH, usual install folders): ${installHint(platform)}, or set its path in Settings`,
+    `QEMU (${systemName}) was not found in ${searched.length} places (bundled, PATH, usual install folders): ${installHint(platform, guestArch)}, or set its path in Settings`,
     { searched },
   );
 }

@@ -36,7 +36,6 @@ const LIVE_STATES: VmState[] = ['running', 'paused'];
 const JOB_TIMEOUT_MS = 60 * 60_000;
 
 export class SnapshotService {
-  private locks = new Map<string, Promise<unknown>>();
   private readonly clones: CloneService;
 
   constructor(
@@ -116,16 +115,16 @@ export class SnapshotService {
 
   // ---- serialisation and reconciliation --------------------------------------------------
 
-  /** One snapshot or clone operation per VM at a time inside this engine. */
+  /**
+   * One operation per VM at a time inside this engine, shared with start, delete and settings
+   * (VmService.locks). The VM is looked up again once it is this operation's turn: a delete
+   * that ran first leaves NOT_FOUND, never a snapshot written into a removed folder.
+   */
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
+    return this.vms.locks.run(id, 'a snapshot operation', async () => {
+      this.vms.resolve(id);
+      return fn();
     });
-    return next;
   }
 
   /** What each image holds. From QEMU itself while it runs: its view is the current one. */
@@ -375,8 +374,7 @@ export class SnapshotService {
     // The screen as it is at the moment of the snapshot; a VM without display has none.
     const thumb = await this.screendump(entry, m).catch(() => null);
     const prev = m.state;
-    m.setState('saving');
-    try {
+    await m.transient('saving', 'take a live snapshot of', async () => {
       // Paused by us (not only by QEMU inside the job) so swtpm's files, copied beside the
       // snapshot, match the RAM state being saved.
       if (prev === 'running') {
@@ -384,19 +382,18 @@ export class SnapshotService {
         await writePauseMarker(entry.paths, id, `save-${id}`);
         await qmp.execute('stop');
       }
-      await this.saveTpm(entry, id);
-      const vmstate = await this.loadvmNode(m, imgs);
-      await qmp.runJob(
-        'snapshot-save',
-        { tag: id, vmstate, devices: imgs.map((i) => i.node) },
-        { jobId: `save-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
-      );
-    } finally {
-      if (m.state === 'saving') {
-        if (prev === 'running') await qmp.execute('cont').then(() => clearPauseMarker(entry.paths), () => {});
-        m.setState(prev);
+      try {
+        await this.saveTpm(entry, id);
+        const vmstate = await this.loadvmNode(m, imgs);
+        await qmp.runJob(
+          'snapshot-save',
+          { tag: id, vmstate, devices: imgs.map((i) => i.node) },
+          { jobId: `save-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
+        );
+      } finally {
+        if (prev === 'running' && m.isActive) await qmp.execute('cont').then(() => clearPauseMarker(entry.paths), () => {});
       }
-    }
+    });
     return thumb;
   }
 
@@ -486,20 +483,13 @@ export class SnapshotService {
     // Wherever it was saved: the image whose copy of the snapshot carries RAM state.
     const tags = await this.readTags(entry, imgs);
     const vmstate = imgs.find((i) => (tags.get(i.node)?.get(id)?.vmStateSize ?? 0) > 0)?.node ?? imgs[0]!.node;
-    const prev = m.state;
-    m.setState('restoring');
-    try {
-      await qmp.runJob(
+    await m.transient('restoring', 'restore a snapshot of', () =>
+      qmp.runJob(
         'snapshot-load',
         { tag: id, vmstate, devices: imgs.map((i) => i.node) },
         { jobId: `restore-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
-      );
-    } finally {
-      if (m.state === 'restoring') {
-        const st = await qmp.execute<{ running: boolean }>('query-status').catch(() => null);
-        m.setState(st ? (st.running ? 'running' : 'paused') : prev);
-      }
-    }
+      ),
+    );
   }
 
   async delete(ref: string, snapshot: string): Promise<SnapshotTree> {

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
-import { run, tail } from '../util/proc.ts';
+import { run, spawnDetached, tail } from '../util/proc.ts';
+import type { HelperProcess } from '../vm/helpers.ts';
+import { SWTPM_FILES } from '../paths.ts';
 
 // A software TPM 2.0 for a VM, provided by swtpm. It runs detached like QEMU, so a VM keeps
 // its TPM when the app quits; its pidfile in the runtime dir lets a later engine stop it.
@@ -30,8 +31,8 @@ export interface SwtpmHandle {
 }
 
 export const swtpmPaths = (runtimeDir: string) => ({
-  socket: join(runtimeDir, 'tpm.sock'),
-  pidFile: join(runtimeDir, 'swtpm.pid'),
+  socket: join(runtimeDir, SWTPM_FILES.socket),
+  pidFile: join(runtimeDir, SWTPM_FILES.pidFile),
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,28 +99,22 @@ export async function startSwtpm(opts: SwtpmOptions): Promise<SwtpmHandle> {
     '--pid', `file=${pidFile}`,
     '--log', 'fd=3,level=1',
   ];
-  let child;
+  let started;
   try {
-    child = spawn(binary, args, {
-      cwd: opts.stateDir,
-      detached: true,
-      shell: false,
-      stdio: ['ignore', 'ignore', log.fd, log.fd],
-      windowsHide: true,
-    });
+    started = await spawnDetached(binary, args, { cwd: opts.stateDir, stdio: ['ignore', 'ignore', log.fd, log.fd] });
   } finally {
     // The child has its own copy of the descriptor once spawned.
     await log.close();
   }
+  const { child } = started;
   let exitInfo: string | null = null;
   let spawnError: Error | null = null;
   child.on('exit', (code, signal) => {
     exitInfo = signal ? `killed by ${signal}` : `exit code ${code}`;
   });
-  child.on('error', (e) => {
+  started.spawnFailed.catch((e: Error) => {
     spawnError = e;
   });
-  child.unref();
 
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   for (;;) {
@@ -142,6 +137,19 @@ export async function startSwtpm(opts: SwtpmOptions): Promise<SwtpmHandle> {
   }
   const pid = child.pid!;
   return { socket, pid, stop: () => stopSwtpm(opts.runtimeDir) };
+}
+
+/**
+ * swtpm as one of a VM's helper processes. It is found again by the pidfile in the runtime
+ * dir, so an engine that did not start it can still stop it after its QEMU has gone.
+ */
+export function swtpmHelper(opts: SwtpmOptions): HelperProcess & { readonly socket: string } {
+  return {
+    name: 'swtpm',
+    socket: swtpmPaths(opts.runtimeDir).socket,
+    start: async () => void (await startSwtpm(opts)),
+    stop: () => stopSwtpm(opts.runtimeDir),
+  };
 }
 
 /** The pid from the runtime dir's pidfile when that process is alive and is swtpm. */

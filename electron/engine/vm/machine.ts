@@ -1,26 +1,29 @@
-import { spawn } from 'node:child_process';
 import { openSync, closeSync, mkdirSync } from 'node:fs';
 import { rm, writeFile, readFile, unlink } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { VireoError } from '../../api/errors.ts';
 import type { AccelName, CrashInfo, VmState } from '../../api/types.ts';
 import type { VmPaths } from '../paths.ts';
 import { ensurePrivateDir } from '../paths.ts';
 import { QmpClient } from '../qmp/client.ts';
-import { canTransition, requireState } from './state-machine.ts';
+import { spawnDetached } from '../util/proc.ts';
+import { assertTransition, canTransition, requireState } from './state-machine.ts';
+import { startHelpers, stopHelpers, type HelperProcess } from './helpers.ts';
 import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie } from './process.ts';
 
-// One VM's running QEMU, whoever started it. QEMU runs detached (own process group, stdio to a
-// log file, a pidfile) so it outlives this engine; `attach()` lets a new engine pick it up
-// again through its QMP socket. State changes are emitted as 'state' events.
+// One VM's running QEMU, whoever started it, and the only writer of that VM's state. QEMU
+// runs detached (own process group, stdio to a log file, a pidfile) so it outlives this
+// engine; `attach()` lets a new engine pick it up again through its QMP socket. Every state
+// change goes through the transition table (state-machine.ts) and is emitted as 'state'.
 
 export interface LaunchSpec {
   binary: string;
   argv: string[];
   accel: AccelName;
   accelReason: string;
-  /** called after QEMU has exited for good (stop swtpm, remove sockets, ...) */
-  cleanup?: () => Promise<void>;
+  /** started in order before QEMU, rolled back in reverse, stopped after QEMU exits */
+  helpers?: HelperProcess[];
   /** applied to the process once it runs (pinning, priority) */
   afterSpawn?: (pid: number) => void;
 }
@@ -41,15 +44,14 @@ export interface MachineEvents {
 const QMP_TIMEOUT_MS = 10_000;
 
 export class Machine extends EventEmitter<MachineEvents> {
-  private _state: VmState = 'stopped';
+  #state: VmState = 'stopped';
   private qmp: QmpClient | null = null;
   private runtime: RuntimeState | null = null;
-  private child: ReturnType<typeof spawn> | null = null;
+  private child: ChildProcess | null = null;
   private exitWaiters: Array<() => void> = [];
   /** set when the guest or we asked QEMU to end: its exit is then a stop, not a crash */
   private expectingExit = false;
-  private guestShutdown = false;
-  private cleanup: (() => Promise<void>) | undefined;
+  private helpers: HelperProcess[] = [];
   crash: CrashInfo | null = null;
   private ending: Promise<void> | null = null;
 
@@ -57,12 +59,14 @@ export class Machine extends EventEmitter<MachineEvents> {
     readonly id: string,
     private name: string,
     readonly paths: VmPaths,
+    /** the helpers this VM runs with, for a QEMU found running that this engine did not start */
+    private readonly helpersOf: () => HelperProcess[] = () => [],
   ) {
     super();
   }
 
   get state(): VmState {
-    return this._state;
+    return this.#state;
   }
   get pid(): number | null {
     return this.runtime?.pid ?? null;
@@ -71,27 +75,24 @@ export class Machine extends EventEmitter<MachineEvents> {
     return this.runtime;
   }
   get isActive(): boolean {
-    return !['stopped', 'crashed'].includes(this._state);
+    return !['stopped', 'crashed'].includes(this.#state);
   }
   setName(name: string) {
     this.name = name;
   }
 
-  setState(next: VmState, reason?: string): void {
-    const prev = this._state;
+  private change(next: VmState, reason?: string, how: 'change' | 'adopt' = 'change'): void {
+    const prev = this.#state;
     if (prev === next) return;
-    if (!canTransition(prev, next)) {
-      // Not thrown: the process is the truth; record it and move on.
-      process.emitWarning(`vireo: unexpected VM state transition ${prev} → ${next} for ${this.id}`);
-    }
-    this._state = next;
+    assertTransition(this.id, prev, next, how);
+    this.#state = next;
     this.emit('state', next, prev, reason);
   }
 
   /** The QMP client, or a clear error when the VM is not running. */
   monitor(op: string): QmpClient {
     if (!this.qmp || !this.isActive) {
-      throw new VireoError('INVALID_STATE', `cannot ${op} "${this.name}": it is not running`, { state: this._state });
+      throw new VireoError('INVALID_STATE', `cannot ${op} "${this.name}": it is not running`, { state: this.#state });
     }
     return this.qmp;
   }
@@ -120,11 +121,13 @@ export class Machine extends EventEmitter<MachineEvents> {
           reason: 'QEMU exited while no Vireo engine was watching it',
         };
       }
+      await stopHelpers(this.helpersOf());
       await this.removeRuntimeFiles();
       return;
     }
     this.runtime = saved ?? { pid: deadPid, startedAt: new Date().toISOString(), accel: 'tcg', accelReason: 'unknown (re-attached)', argv: [], binary: '' };
     this.runtime.pid = deadPid;
+    this.helpers = this.helpersOf();
     try {
       // The primary monitor may be held by the engine that started it; QEMU serves one
       // client per monitor, so fall back to the secondary one for commands and events.
@@ -132,47 +135,36 @@ export class Machine extends EventEmitter<MachineEvents> {
     } catch (e) {
       // Alive but no monitor answers: report it running without control rather than
       // pretending it is stopped (that would invite a second QEMU on the same disks).
-      this._state = 'running';
+      this.change('running', 'attached without a monitor', 'adopt');
       this.watchPid(deadPid);
       throw new VireoError('QMP_DISCONNECTED', `"${this.name}" runs (pid ${deadPid}) but its QMP monitors do not answer: ${(e as Error).message}`);
     }
     const status = await this.qmp.execute<{ status: string; running: boolean }>('query-status');
-    const prev = this._state;
-    this._state = status.running ? 'running' : 'paused';
     this.crash = null;
     this.watchPid(deadPid);
-    this.emit('state', this._state, prev, 'attached');
+    this.change(status.running ? 'running' : 'paused', 'attached', 'adopt');
   }
 
   async start(spec: LaunchSpec): Promise<void> {
-    requireState('start', this.name, this._state, ['stopped', 'crashed']);
+    requireState('start', this.name, this.#state, ['stopped', 'crashed']);
     this.crash = null;
     this.expectingExit = false;
-    this.guestShutdown = false;
-    this.cleanup = spec.cleanup;
-    this.setState('starting');
-    ensurePrivateDir(this.paths.runtime);
-    await this.removeRuntimeFiles(false);
-    mkdirSync(this.paths.logs, { recursive: true });
-    const logFd = openSync(this.paths.qemuLog, 'a');
+    this.change('starting');
     let pid: number | undefined;
+    let logFd: number | undefined;
     try {
+      ensurePrivateDir(this.paths.runtime);
+      await this.removeRuntimeFiles(false);
+      mkdirSync(this.paths.logs, { recursive: true });
+      this.helpers = spec.helpers ?? [];
+      await startHelpers(this.helpers);
+      logFd = openSync(this.paths.qemuLog, 'a');
       await writeFile(this.paths.qemuLog, `\n--- ${new Date().toISOString()} starting ${spec.binary} (accel ${spec.accel})\n`, { flag: 'a' });
-      const child = spawn(spec.binary, spec.argv, {
-        detached: true,
-        stdio: ['ignore', logFd, logFd],
-        shell: false,
-        windowsHide: true,
-        env: sanitizedEnv(),
-      });
+      const { child, spawnFailed } = await spawnDetached(spec.binary, spec.argv, { stdio: ['ignore', logFd, logFd], errorCode: 'QEMU_FAILED' });
       this.child = child;
-      pid = child.pid;
-      const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(new VireoError('QEMU_FAILED', `could not run ${spec.binary}: ${e.message}`))));
-      spawnError.catch(() => {});
-      child.unref();
-      if (!pid) await spawnError;
-      this.runtime = { pid: pid!, startedAt: new Date().toISOString(), accel: spec.accel, accelReason: spec.accelReason, argv: spec.argv, binary: spec.binary };
-      spec.afterSpawn?.(pid!);
+      pid = child.pid!;
+      this.runtime = { pid, startedAt: new Date().toISOString(), accel: spec.accel, accelReason: spec.accelReason, argv: spec.argv, binary: spec.binary };
+      spec.afterSpawn?.(pid);
       child.once('exit', (code, signal) => void this.onExit(code, signal));
       const exited = new Promise<never>((_, reject) =>
         child.once('exit', async (code, signal) => {
@@ -189,12 +181,12 @@ export class Machine extends EventEmitter<MachineEvents> {
           throw e;
         }),
         exited,
-        spawnError,
+        spawnFailed,
       ]);
       await writeFile(this.paths.stateFile, JSON.stringify(this.runtime), { mode: 0o600 });
       // Started paused (-S) so nothing ran before we were listening; now let it go.
       await Promise.race([this.qmp.execute('cont'), exited]);
-      this.setState('running');
+      this.change('running');
     } catch (e) {
       // Forget the runtime first so the exit handler sees a failed start, not a crash.
       this.runtime = null;
@@ -209,11 +201,29 @@ export class Machine extends EventEmitter<MachineEvents> {
       this.qmp?.close();
       this.qmp = null;
       await this.finish();
-      this._state = 'stopped';
-      this.emit('state', 'stopped', 'starting', (e as Error).message);
+      this.change('stopped', (e as Error).message);
       throw e instanceof VireoError ? e : new VireoError('QEMU_FAILED', `could not start "${this.name}": ${(e as Error).message}`);
     } finally {
-      closeSync(logFd);
+      if (logFd !== undefined) closeSync(logFd);
+    }
+  }
+
+  /**
+   * Runs `fn` with the VM in a transient state (a live snapshot saving or loading). Afterwards
+   * the VM is running or paused as QEMU reports, unless it ended meanwhile.
+   */
+  async transient<T>(state: 'saving' | 'restoring', op: string, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+    requireState(op, this.name, this.#state, ['running', 'paused']);
+    const qmp = this.monitor(op);
+    const prev = this.#state;
+    this.change(state);
+    try {
+      return await fn(qmp);
+    } finally {
+      if (this.#state === state) {
+        const st = await qmp.execute<{ running: boolean }>('query-status').catch(() => null);
+        this.change(st ? (st.running ? 'running' : 'paused') : prev);
+      }
     }
   }
 
@@ -230,21 +240,21 @@ export class Machine extends EventEmitter<MachineEvents> {
   private onQmpEvent(ev: { event: string; data?: unknown }) {
     switch (ev.event) {
       case 'STOP':
-        if (this._state === 'running') this.setState('paused');
+        if (this.#state === 'running') this.change('paused');
         break;
       case 'RESUME':
-        if (this._state === 'paused' || this._state === 'starting') this.setState('running');
+        if (this.#state === 'paused' || this.#state === 'starting') this.change('running');
         break;
       case 'SHUTDOWN': {
         const data = ev.data as { guest?: boolean; reason?: string } | undefined;
-        this.guestShutdown = true;
         this.expectingExit = true;
-        if (this._state !== 'stopping') this.setState('stopping', data?.reason ?? 'shutdown');
+        // Mid-snapshot the exit itself ends the transient state; "stopping" is not a step there.
+        if (canTransition(this.#state, 'stopping')) this.change('stopping', data?.reason ?? 'shutdown');
         break;
       }
       case 'RESET':
         // The guest rebooted; state stays as it is, but listeners (display) want to know.
-        this.emit('state', this._state, this._state, 'reset');
+        this.emit('state', this.#state, this.#state, 'reset');
         break;
     }
   }
@@ -272,10 +282,9 @@ export class Machine extends EventEmitter<MachineEvents> {
     if (this.ending) return this.ending;
     // While starting, start() itself rolls back and reports a QEMU that died; acting here too
     // could turn its "stopped, here is why" into a late "crashed".
-    if (!this.runtime || this._state === 'starting') return Promise.resolve();
+    if (!this.runtime || this.#state === 'starting') return Promise.resolve();
     this.ending = (async () => {
-      const clean = this.expectingExit || this.guestShutdown || (code === 0 && signal === null);
-      const prev = this._state;
+      const clean = this.expectingExit || (code === 0 && signal === null);
       this.qmp?.close();
       this.qmp = null;
       if (!clean) {
@@ -291,9 +300,8 @@ export class Machine extends EventEmitter<MachineEvents> {
       this.runtime = null;
       this.child = null;
       await this.finish();
-      this._state = clean ? 'stopped' : 'crashed';
       this.ending = null;
-      this.emit('state', this._state, prev, clean ? undefined : this.crash?.reason);
+      this.change(clean ? 'stopped' : 'crashed', clean ? undefined : this.crash?.reason);
       const waiters = this.exitWaiters;
       this.exitWaiters = [];
       waiters.forEach((w) => w());
@@ -301,13 +309,11 @@ export class Machine extends EventEmitter<MachineEvents> {
     return this.ending;
   }
 
+  /** After QEMU: its helpers (reverse order), then its runtime files. */
   private async finish() {
-    try {
-      await this.cleanup?.();
-    } catch {
-      /* best effort: a helper process that is already gone */
-    }
-    this.cleanup = undefined;
+    const failures = await stopHelpers(this.helpers);
+    this.helpers = [];
+    if (failures.length) await writeFile(this.paths.qemuLog, `--- helpers did not stop cleanly: ${failures.join('; ')}\n`, { flag: 'a' }).catch(() => {});
     await this.removeRuntimeFiles();
   }
 
@@ -334,19 +340,19 @@ export class Machine extends EventEmitter<MachineEvents> {
   }
 
   async pause() {
-    requireState('pause', this.name, this._state, ['running']);
+    requireState('pause', this.name, this.#state, ['running']);
     await this.monitor('pause').execute('stop');
-    this.setState('paused');
+    this.change('paused');
   }
 
   async resume() {
-    requireState('resume', this.name, this._state, ['paused']);
+    requireState('resume', this.name, this.#state, ['paused']);
     await this.monitor('resume').execute('cont');
-    this.setState('running');
+    this.change('running');
   }
 
   async reset() {
-    requireState('reset', this.name, this._state, ['running', 'paused']);
+    requireState('reset', this.name, this.#state, ['running', 'paused']);
     await this.monitor('reset').execute('system_reset');
   }
 
@@ -356,11 +362,11 @@ export class Machine extends EventEmitter<MachineEvents> {
    */
   async stop(opts: { force?: boolean; timeoutMs?: number } = {}): Promise<'acpi' | 'quit' | 'kill' | 'already'> {
     if (!this.isActive) return 'already';
-    requireState('stop', this.name, this._state, ['running', 'paused', 'stopping', 'starting']);
+    requireState('stop', this.name, this.#state, ['running', 'paused', 'stopping', 'starting']);
     const pid = this.runtime?.pid;
-    const prev = this._state;
+    const prev = this.#state;
     if (!opts.force) {
-      this.setState('stopping');
+      this.change('stopping');
       try {
         // A paused guest cannot react to the power button.
         if (prev === 'paused') await this.qmp?.execute('cont');
@@ -371,7 +377,7 @@ export class Machine extends EventEmitter<MachineEvents> {
       }
     }
     this.expectingExit = true;
-    if (this._state !== 'stopping') this.setState('stopping');
+    if (this.isActive && this.#state !== 'stopping') this.change('stopping');
     try {
       await this.qmp?.execute('quit', undefined, { timeoutMs: 3000 });
     } catch {
@@ -403,12 +409,4 @@ export class Machine extends EventEmitter<MachineEvents> {
 function lastErrorLine(tail: string): string {
   const lines = tail.split('\n').filter((l) => l.trim() && !l.startsWith('---'));
   return lines.at(-1)?.replace(/^qemu-system-\w+: /, '') ?? 'no output';
-}
-
-/** QEMU does not need our environment's secrets or Node's debugging hooks. */
-function sanitizedEnv(): NodeJS.ProcessEnv {
-  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'XDG_RUNTIME_DIR', 'SystemRoot', 'USERPROFILE', 'TEMP', 'TMP'];
-  const env: NodeJS.ProcessEnv = {};
-  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
-  return env;
 }

@@ -14,33 +14,47 @@ import type { HostService } from '../host.ts';
 import type { Jobs } from '../jobs.ts';
 import { Machine } from './machine.ts';
 import { requireState } from './state-machine.ts';
-import { buildArgv } from '../qemu/argv/index.ts';
 import { defaultsForOs } from '../qemu/defaults.ts';
 import { resolveAccel } from '../qemu/accel.ts';
+import { QemuBackend } from '../backend/qemu/index.ts';
+import type { Backend, BackendId, VmEndpoints } from '../backend/types.ts';
+import { VmLocks } from './locks.ts';
+import { keepVmFiles } from './keep.ts';
 import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
-import { startSwtpm, stopSwtpm } from '../tpm/swtpm.ts';
 import { QemuImg, isIso9660 } from '../disk/qemu-img.ts';
 import { detectOs, getOs, type OsProfile } from '../osdetect/detect.ts';
 import { secureSocket } from '../display/bridge.ts';
-import { applyProcessPolicy } from './policy.ts';
 
 // VM operations on top of the library (folders + vm.json) and the machines (running QEMUs).
 
 const MAX_DISK_BYTES = 64 * 1024 ** 4;
-const NVRAM_FILES = ['nvram.qcow2', 'nvram.fd'];
 
 /** Fields whose change only takes effect at the next start, so they are refused while it runs. */
 const LIVE_EDITABLE_TOP = new Set(['name', 'notes', 'os']);
 
 export class VmService {
   private machines = new Map<string, Machine>();
+  private readonly backends: Record<BackendId, Backend>;
+  /** one operation at a time per VM: start, delete, settings, snapshots, clones */
+  readonly locks = new VmLocks();
 
   constructor(
     readonly library: Library,
     private readonly host: HostService,
     private readonly jobs: Jobs,
     private readonly bus: EventBus,
-  ) {}
+  ) {
+    this.backends = { qemu: new QemuBackend(host) };
+  }
+
+  backendFor(config: VmConfig): Backend {
+    return this.backends[config.backend];
+  }
+
+  /** Where a VM's screen and console are served while it runs (inside the engine only). */
+  endpoints(entry: LibraryEntry): VmEndpoints | null {
+    return entry.config ? this.backendFor(entry.config).endpoints(entry, entry.config) : null;
+  }
 
   async load(): Promise<void> {
     await this.library.sweep();
@@ -51,7 +65,12 @@ export class VmService {
   machineFor(entry: LibraryEntry): Machine {
     let m = this.machines.get(entry.id);
     if (!m) {
-      m = new Machine(entry.id, entry.config?.name ?? entry.id, entry.paths);
+      // Read the config at the time of need: a re-attached VM's helpers follow its settings.
+      const helpersOf = () => {
+        const c = this.library.get(entry.id)?.config;
+        return c ? this.backendFor(c).helpersFor(entry, c) : [];
+      };
+      m = new Machine(entry.id, entry.config?.name ?? entry.id, entry.paths, helpersOf);
       m.on('state', (state, previous, reason) => {
         this.bus.emit('vm.state', { id: entry.id, state, previous, ...(reason ? { reason } : {}) });
       });
@@ -131,6 +150,7 @@ export class VmService {
       }),
     );
     const rt = m.info;
+    const ep = c ? this.endpoints(entry) : null;
     return {
       ...this.summary(entry),
       dir: entry.paths.dir,
@@ -140,9 +160,8 @@ export class VmService {
         accel: rt?.accel ?? null,
         accelReason: rt?.accelReason ?? null,
         startedAt: rt?.startedAt ?? null,
-        qmpSocket: m.isActive ? entry.paths.qmpSocket : null,
-        vncSocket: m.isActive ? entry.paths.vncSocket : null,
-        serialSocket: m.isActive && c?.serial.enabled ? entry.paths.serialSocket : null,
+        display: (m.isActive && ep?.display?.protocol) || null,
+        console: (m.isActive && ep?.console?.protocol) || null,
         argv: rt?.argv.length ? [rt.binary, ...rt.argv] : null,
       },
       paths: { serialLog: entry.paths.serialLog, qemuLog: entry.paths.qemuLog },
@@ -253,7 +272,12 @@ export class VmService {
 
   // ---- settings -------------------------------------------------------------------------
 
-  async update(ref: string, patch: Record<string, unknown>): Promise<VmDetails> {
+  update(ref: string, patch: Record<string, unknown>): Promise<VmDetails> {
+    const { id } = this.resolve(ref);
+    return this.locks.run(id, 'a settings change', () => this.updateNow(id, patch));
+  }
+
+  private async updateNow(ref: string, patch: Record<string, unknown>): Promise<VmDetails> {
     const entry = this.resolve(ref);
     const config = this.requireConfig(entry);
     const m = this.machineFor(entry);
@@ -289,15 +313,17 @@ export class VmService {
   // ---- lifecycle ------------------------------------------------------------------------
 
   /** `opts.loadvm`: start into this snapshot (snapshot restore of a stopped VM). */
-  async start(ref: string, opts: { loadvm?: string } = {}): Promise<VmDetails> {
+  start(ref: string, opts: { loadvm?: string } = {}): Promise<VmDetails> {
+    const { id } = this.resolve(ref);
+    // Two starts of one VM queue here; the second then finds it running (INVALID_STATE).
+    return this.locks.run(id, 'a start', () => this.startNow(id, opts));
+  }
+
+  private async startNow(ref: string, opts: { loadvm?: string }): Promise<VmDetails> {
     const entry = this.resolve(ref);
     const config = this.requireConfig(entry);
     const m = this.machineFor(entry);
     requireState('start', config.name, m.state, ['stopped', 'crashed']);
-    const q = await this.host.qemuBinary();
-    const caps = await this.host.capabilities();
-    const report = await this.host.accelReport();
-    const { accel, reason } = resolveAccel(config.system.accel, report);
 
     if (config.cdrom.iso && !existsSync(config.cdrom.iso)) {
       throw new VireoError('NOT_FOUND', `the ISO in the CD-ROM drive is missing (${config.cdrom.iso}): eject it or choose another in Settings → CD-ROM`, { field: 'cdrom.iso' });
@@ -307,59 +333,9 @@ export class VmService {
       if (!existsSync(p)) throw new VireoError('NOT_FOUND', `disk ${d.id} is missing (${p}): restore the file or remove the disk in Settings → Disks`, { disk: d.id });
     }
 
-    let firmware;
-    if (config.system.firmware === 'uefi') {
-      const fw = chooseFirmware(await this.host.firmwareList(), { machine: config.system.machine, secureBoot: config.system.secureBoot });
-      let nvram = NVRAM_FILES.map((f) => join(entry.paths.dir, f)).find((f) => existsSync(f));
-      let varsFormat: 'qcow2' | 'raw' = nvram?.endsWith('.qcow2') ? 'qcow2' : 'raw';
-      if (!nvram) {
-        // Firmware switched to UEFI in settings after creation: give it its store now.
-        const created = await createNvram(fw, entry.paths.dir, await this.host.qemuImg());
-        nvram = created.path;
-        varsFormat = created.format;
-      }
-      firmware = { code: fw.code, codeFormat: fw.codeFormat, vars: nvram, varsFormat, secureBoot: config.system.secureBoot, requiresSmm: fw.requiresSmm || config.system.secureBoot };
-    }
-
-    let tpmSocket: string | undefined;
-    const cleanups: Array<() => Promise<void>> = [];
-    const runtimeDir = entry.paths.runtime;
-    if (config.system.tpm) {
-      const { ensurePrivateDir } = await import('../paths.ts');
-      ensurePrivateDir(runtimeDir);
-      const tpm = await startSwtpm({ stateDir: entry.paths.tpmState, runtimeDir, logFile: join(entry.paths.logs, 'swtpm.log') });
-      tpmSocket = tpm.socket;
-      cleanups.push(() => stopSwtpm(runtimeDir));
-    }
-    const argv = buildArgv(config, {
-      vmDir: entry.paths.dir,
-      accel,
-      caps,
-      platform: process.platform,
-      firmware,
-      tpmSocket,
-      pidFile: entry.paths.pidFile,
-      serialLog: entry.paths.serialLog,
-      // qmpCmd: a second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
-      sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket },
-      loadvm: opts.loadvm,
-    });
-    try {
-      await m.start({
-        binary: q.binary,
-        argv,
-        accel,
-        accelReason: reason,
-        cleanup: async () => {
-          for (const c of cleanups) await c();
-        },
-        afterSpawn: (pid) => void applyProcessPolicy(pid, config.system).then((notes) => notes.forEach((n) => process.emitWarning(`vireo: ${n}`))),
-      });
-    } catch (e) {
-      for (const c of cleanups) await c().catch(() => {});
-      throw e;
-    }
-    await Promise.all([entry.paths.vncSocket, entry.paths.serialSocket].map((p) => secureSocket(p).catch(() => {})));
+    await m.start(await this.backendFor(config).prepareLaunch(entry, config, { loadvm: opts.loadvm }));
+    const ep = this.endpoints(entry);
+    await Promise.all([ep?.display?.socket, ep?.console?.socket].map((p) => p && secureSocket(p).catch(() => {})));
     return this.details(entry.id);
   }
 
@@ -408,7 +384,12 @@ export class VmService {
     return { actualMiB: Math.round(r.actual / 1024 ** 2) };
   }
 
-  async changeMedia(ref: string, iso: string | null) {
+  changeMedia(ref: string, iso: string | null): Promise<VmDetails> {
+    const { id } = this.resolve(ref);
+    return this.locks.run(id, 'a CD change', () => this.changeMediaNow(id, iso));
+  }
+
+  private async changeMediaNow(ref: string, iso: string | null): Promise<VmDetails> {
     const entry = this.resolve(ref);
     const config = this.requireConfig(entry);
     const m = this.machineFor(entry);
@@ -426,14 +407,25 @@ export class VmService {
     return this.details(entry.id);
   }
 
-  async delete(ref: string, _keepDisks = false): Promise<{ deleted: string }> {
+  delete(ref: string, keepDisks = false): Promise<{ deleted: string; keptIn?: string }> {
+    const { id } = this.resolve(ref);
+    return this.locks.run(id, 'a delete', () => this.deleteNow(id, keepDisks));
+  }
+
+  /**
+   * Removes the VM entry. With `keepDisks` its disk images, UEFI variables and TPM state are
+   * first moved to a folder under <home>/kept/ (returned as keptIn), from which a disk can be
+   * imported into a new VM; only the entry and its logs, thumbnails and sockets go.
+   */
+  private async deleteNow(ref: string, keepDisks: boolean): Promise<{ deleted: string; keptIn?: string }> {
     const entry = this.resolve(ref);
     const m = this.machineFor(entry);
     requireState('delete', entry.config?.name ?? entry.id, m.state, ['stopped', 'crashed']);
+    const kept = keepDisks ? await keepVmFiles(this.library.home, entry) : null;
     await this.library.remove(entry.id);
     this.machines.delete(entry.id);
     this.bus.emit('vm.changed', { id: entry.id, removed: true });
-    return { deleted: entry.id };
+    return kept ? { deleted: entry.id, keptIn: kept.dir } : { deleted: entry.id };
   }
 
   async stats(ref: string) {

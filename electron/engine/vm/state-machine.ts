@@ -2,8 +2,9 @@ import { VireoError } from '../../api/errors.ts';
 import type { VmState } from '../../api/types.ts';
 
 // Allowed transitions, written out so an impossible one is a bug caught at once rather than
-// a UI that shows "running" for a dead process.
-const TRANSITIONS: Record<VmState, readonly VmState[]> = {
+// a UI that shows "running" for a dead process. Machine is the only writer of a VM's state and
+// goes through assertTransition for every change.
+export const TRANSITIONS: Record<VmState, readonly VmState[]> = {
   stopped: ['starting', 'restoring'],
   starting: ['running', 'paused', 'stopped', 'crashed'],
   running: ['paused', 'stopping', 'saving', 'restoring', 'stopped', 'crashed'],
@@ -14,8 +15,29 @@ const TRANSITIONS: Record<VmState, readonly VmState[]> = {
   crashed: ['starting', 'stopped', 'restoring'],
 };
 
+/**
+ * Re-attaching finds a QEMU that an earlier engine (or another one) started: the machine was
+ * "stopped" only as far as this engine knew, so it may jump to what QEMU reports.
+ */
+export const ADOPTABLE: { from: readonly VmState[]; to: readonly VmState[] } = {
+  from: ['stopped', 'crashed'],
+  to: ['running', 'paused'],
+};
+
 export function canTransition(from: VmState, to: VmState): boolean {
   return from === to || TRANSITIONS[from].includes(to);
+}
+
+export function canAdopt(from: VmState, to: VmState): boolean {
+  return ADOPTABLE.from.includes(from) && ADOPTABLE.to.includes(to);
+}
+
+/** Throws INTERNAL for a transition the table does not allow: the caller has a bug. */
+export function assertTransition(vm: string, from: VmState, to: VmState, how: 'change' | 'adopt' = 'change'): void {
+  const ok = how === 'adopt' ? canAdopt(from, to) : canTransition(from, to);
+  if (!ok) {
+    throw new VireoError('INTERNAL', `illegal VM state transition ${from} → ${to}${how === 'adopt' ? ' (re-attach)' : ''} for ${vm}`, { from, to, vm });
+  }
 }
 
 /** Which states an operation may start from, and the message when it may not. */

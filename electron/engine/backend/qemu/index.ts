@@ -1,0 +1,95 @@
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { toWireError } from '../../../api/errors.ts';
+import type { VmConfig } from '../../../api/schemas/vm-config.ts';
+import type { HostService } from '../../host.ts';
+import type { LibraryEntry } from '../../library/library.ts';
+import type { LaunchSpec } from '../../vm/machine.ts';
+import type { HelperProcess } from '../../vm/helpers.ts';
+import type { GuestArch } from '../../arch.ts';
+import { buildArgv, type ArgvFirmware } from '../../qemu/argv/index.ts';
+import { resolveAccel } from '../../qemu/accel.ts';
+import { chooseFirmware, createNvram } from '../../firmware/ovmf.ts';
+import { swtpmHelper } from '../../tpm/swtpm.ts';
+import { applyProcessPolicy } from '../../vm/policy.ts';
+import { NVRAM_FILES } from '../../paths.ts';
+import type { Availability, Backend, LaunchOptions, VmEndpoints } from '../types.ts';
+
+// QEMU as a backend: one system emulator per guest architecture (host.ts), argv as a pure
+// function of the config (qemu/argv/), UEFI firmware with a per-VM variable store, and swtpm as
+// a helper process when the VM has a TPM.
+
+export class QemuBackend implements Backend {
+  readonly id = 'qemu' as const;
+
+  constructor(private readonly host: HostService) {}
+
+  async availability(arch: GuestArch): Promise<Availability> {
+    try {
+      await this.host.capabilities(arch);
+      return { available: true, reason: null };
+    } catch (e) {
+      return { available: false, reason: toWireError(e).message };
+    }
+  }
+
+  helpersFor(entry: LibraryEntry, config: VmConfig): HelperProcess[] {
+    const helpers: HelperProcess[] = [];
+    if (config.system.tpm) {
+      helpers.push(swtpmHelper({ stateDir: entry.paths.tpmState, runtimeDir: entry.paths.runtime, logFile: join(entry.paths.logs, 'swtpm.log') }));
+    }
+    return helpers;
+  }
+
+  endpoints(entry: LibraryEntry, config: VmConfig): VmEndpoints {
+    return {
+      // QEMU serves VNC even without a display device (it then shows that there is none).
+      display: { protocol: 'vnc', socket: entry.paths.vncSocket },
+      console: config.serial.enabled ? { protocol: 'serial', socket: entry.paths.serialSocket } : null,
+    };
+  }
+
+  async prepareLaunch(entry: LibraryEntry, config: VmConfig, opts: LaunchOptions = {}): Promise<LaunchSpec> {
+    const q = await this.host.qemuBinary(config.arch);
+    const caps = await this.host.capabilities(config.arch);
+    const report = await this.host.accelReport();
+    const { accel, reason } = resolveAccel(config.system.accel, report);
+    const firmware = config.system.firmware === 'uefi' ? await this.firmwareFor(entry, config) : undefined;
+    const helpers = this.helpersFor(entry, config);
+    const tpm = helpers.find((h): h is ReturnType<typeof swtpmHelper> => h.name === 'swtpm');
+    const argv = buildArgv(config, {
+      vmDir: entry.paths.dir,
+      accel,
+      caps,
+      platform: process.platform,
+      firmware,
+      tpmSocket: tpm?.socket,
+      pidFile: entry.paths.pidFile,
+      serialLog: entry.paths.serialLog,
+      // qmpCmd: a second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
+      sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket },
+      loadvm: opts.loadvm,
+    });
+    return {
+      binary: q.binary,
+      argv,
+      accel,
+      accelReason: reason,
+      helpers,
+      afterSpawn: (pid) => void applyProcessPolicy(pid, config.system).then((notes) => notes.forEach((n) => process.emitWarning(`vireo: ${n}`))),
+    };
+  }
+
+  private async firmwareFor(entry: LibraryEntry, config: VmConfig): Promise<ArgvFirmware> {
+    const fw = chooseFirmware(await this.host.firmwareList(config.arch), { machine: config.system.machine, secureBoot: config.system.secureBoot });
+    let nvram = NVRAM_FILES.map((f) => join(entry.paths.dir, f)).find((f) => existsSync(f));
+    let varsFormat: 'qcow2' | 'raw' = nvram?.endsWith('.qcow2') ? 'qcow2' : 'raw';
+    if (!nvram) {
+      // Firmware switched to UEFI in settings after creation: give it its store now.
+      const created = await createNvram(fw, entry.paths.dir, await this.host.qemuImg());
+      nvram = created.path;
+      varsFormat = created.format;
+    }
+    return { code: fw.code, codeFormat: fw.codeFormat, vars: nvram, varsFormat, secureBoot: config.system.secureBoot, requiresSmm: fw.requiresSmm || config.system.secureBoot };
+  }
+}
