@@ -41,7 +41,10 @@ export const methods = {
     'Create a VM (a job with progress); optionally start it',
   ),
   'vms.update': method<VmDetails>()(z.object({ vm: VmRef, patch: VmConfigPatch }).strict(), 'Change settings; fields that need a stopped VM are refused while it runs'),
-  'vms.delete': method<{ deleted: string }>()(z.object({ vm: VmRef, keepDisks: z.boolean().optional() }).strict(), 'Delete a stopped VM and its folder'),
+  'vms.delete': method<{ deleted: string; keptIn?: string }>()(
+    z.object({ vm: VmRef, keepDisks: z.boolean().optional() }).strict(),
+    'Delete a stopped VM; with keepDisks its disks, NVRAM and TPM state move to the folder returned as keptIn',
+  ),
   'vms.start': method<VmDetails>()(vm, 'Start a VM'),
   'vms.stop': method<VmDetails>()(
     z.object({ vm: VmRef, force: z.boolean().optional(), timeoutSec: z.number().positive().max(3600).optional() }).strict(),
