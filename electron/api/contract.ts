@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { event, method, type MethodDef, type EventDef } from './define.ts';
+import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
 import type {
@@ -129,7 +129,7 @@ export const isMethodName = (s: unknown): s is MethodName => typeof s === 'strin
 export const isEventName = (s: unknown): s is EventName => typeof s === 'string' && Object.hasOwn(events, s);
 
 /** Handlers implement the contract; the engine provides them. */
-export type Handlers = { [M in MethodName]: (args: ParsedArgs<M>) => Promise<Result<M>> };
+export type Handlers = { [M in MethodName]: (args: ParsedArgs<M>, caller: Caller) => Promise<Result<M>> };
 
 /** What every transport's client looks like to its caller (renderer, CLI, tests). */
 export interface ApiClient {

@@ -27,3 +27,24 @@ export interface EventDef<P = unknown> {
 export function event<P>(summary: string): EventDef<P> {
   return { summary, payload: undefined as P };
 }
+
+/**
+ * Who is calling, as the transport knows it. The desktop (Electron IPC), the CLI and the owner
+ * socket are `local`: the user acting with their own account, who may do anything it can. A
+ * client of `vireo serve` is `web`: possibly remote, confined to `roots` (the media folders the
+ * owner configured; the library is always allowed) and to the settings that cannot reach the
+ * host, unless the owner started serve with `--allow-extra-args`.
+ */
+export type Caller = LocalCaller | WebCaller;
+export interface LocalCaller {
+  readonly kind: 'local';
+}
+export interface WebCaller {
+  readonly kind: 'web';
+  /** absolute folders (besides the library) whose files a web client may name */
+  readonly roots: readonly string[];
+  /** `advanced.extraArgs` may be changed (serve --allow-extra-args) */
+  readonly allowExtraArgs: boolean;
+}
+
+export const LOCAL_CALLER: LocalCaller = Object.freeze({ kind: 'local' });

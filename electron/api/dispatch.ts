@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VireoError, toWireError, type WireError } from './errors.ts';
+import { LOCAL_CALLER, type Caller } from './define.ts';
 import {
   methods, isMethodName, type ApiClient, type Args, type EventName, type EventPayload, type Handlers,
   type MethodName, type Result,
@@ -17,8 +18,12 @@ function describeIssues(method: string, err: z.ZodError): VireoError {
   return new VireoError('INVALID_ARGUMENT', `${method}: ${where}${first?.message ?? 'invalid arguments'}`, { issues });
 }
 
+/**
+ * `caller` is given by the transport, never by the request: the server passes a web caller,
+ * IPC, the owner socket and in-process clients pass nothing (local).
+ */
 export function createDispatcher(handlers: Handlers) {
-  return async function dispatch(method: unknown, rawArgs: unknown): Promise<DispatchOutcome> {
+  return async function dispatch(method: unknown, rawArgs: unknown, caller: Caller = LOCAL_CALLER): Promise<DispatchOutcome> {
     if (!isMethodName(method)) {
       const name = typeof method === 'string' ? method.slice(0, 100) : typeof method;
       return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `unknown method "${name}"` } };
@@ -26,8 +31,8 @@ export function createDispatcher(handlers: Handlers) {
     const parsed = methods[method].args.safeParse(rawArgs ?? {});
     if (!parsed.success) return { ok: false, error: describeIssues(method, parsed.error).toWire() };
     try {
-      const handler = handlers[method] as (a: unknown) => Promise<unknown>;
-      const result = await handler(parsed.data);
+      const handler = handlers[method] as (a: unknown, c: Caller) => Promise<unknown>;
+      const result = await handler(parsed.data, caller);
       return { ok: true, result };
     } catch (e) {
       return { ok: false, error: toWireError(e) };

@@ -134,7 +134,7 @@ export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupte
 
 export interface Job {
   id: string;
-  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'self-test' | 'delete';
+  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete';
   title: string;
   vmId: string | null;
   state: JobState;

@@ -8,6 +8,7 @@ import { VireoError, toWireError } from '../api/errors.ts';
 import type { Engine } from '../engine/index.ts';
 import { LibrarySession, ownLibrary } from '../engine/owner/open.ts';
 import { startServer } from '../server/server.ts';
+import { webCaller } from '../engine/policy/confine.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
 
@@ -182,14 +183,17 @@ program.command('serve').description('serve the app in a browser (headless hosts
   .option('--port <n>', 'port (0: any free one)', intArg, 8080)
   .option('--token <t>', 'access token (default: random)')
   .option('--allow-host <name>', 'another Host name the server answers to (a DNS name, a proxy); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .action(action(async (o: { host: string; port: number; token?: string; allowHost: string[] }) => {
+  .option('--media <dir>', 'a folder whose ISOs and disk images browser clients may use (default: your home folder); repeatable', (v: string, acc: string[]) => [...acc, resolve(v)], [] as string[])
+  .option('--allow-extra-args', 'let browser clients set extra QEMU arguments (they can then reach any file this account can)')
+  .action(action(async (o: { host: string; port: number; token?: string; allowHost: string[]; media: string[]; allowExtraArgs?: boolean }) => {
     keepAlive = true;
     const loopback = /^(127\.|::1$|localhost$)/.test(o.host);
     // Screens and consoles travel through the server's own port and origin, so the bridge's
     // loopback listener needs no extra origin for a remote browser.
     const eng = await getEngine({ watch: true });
     const staticDir = join(repoRoot(), '.vite', 'renderer', 'main_window');
-    const server = await startServer({ engine: eng, host: o.host, port: o.port, token: o.token, staticDir, allowedHosts: o.allowHost });
+    const caller = webCaller({ media: o.media, allowExtraArgs: o.allowExtraArgs });
+    const server = await startServer({ engine: eng, host: o.host, port: o.port, token: o.token, staticDir, allowedHosts: o.allowHost, caller });
     if (!loopback) process.stderr.write(`warning: serving on ${o.host}: anyone who can reach it and has the token controls your VMs\n`);
     process.stdout.write(`Vireo is serving at ${server.url}\n`);
     const stop = async () => {

@@ -1,13 +1,11 @@
-import { readdir, stat } from 'node:fs/promises';
 import { watch, type FSWatcher, existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VireoError } from '../api/errors.ts';
 import { EventBus, createDispatcher, inProcessClient, type Dispatch } from '../api/dispatch.ts';
 import type { ApiClient, Handlers } from '../api/contract.ts';
-import type { DetectResult, FileEntry, ImageInfo, OsEntry } from '../api/types.ts';
-import { parseSize } from '../api/schemas/common.ts';
+import type { DetectResult, ImageInfo, OsEntry } from '../api/types.ts';
+import { formatBytes, parseSize } from '../api/schemas/common.ts';
 import { resolveHome, runtimeRoot, ensurePrivateDir, ownerSocketPath } from './paths.ts';
 import { acquireLibraryLock, type LibraryLock, type OwnerRole } from './owner/lock.ts';
 import { startOwnerServer } from './owner/server.ts';
@@ -20,6 +18,8 @@ import { SnapshotService } from './snapshots/service.ts';
 import { DisplayBridge } from './display/bridge.ts';
 import { QemuImg } from './disk/qemu-img.ts';
 import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts';
+import { Confinement } from './policy/confine.ts';
+import { listFiles } from './policy/browse.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
 // implements every method of the contract as a handler. Transports (IPC, WebSocket,
@@ -99,6 +99,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   void snapshots.recoverInterrupted().catch(() => {});
 
   const img = async () => new QemuImg(await host.qemuImg());
+  const confine = new Confinement(home, () => host.qemuImg());
   const imageInfo = async (path: string): Promise<ImageInfo> => {
     const i = await (await img()).info(path);
     return { path, format: i.format, virtualSize: i.virtualSize, actualSize: i.actualSize ?? null, backingFile: i.backingFile ?? null, snapshots: i.snapshots.length };
@@ -121,8 +122,15 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       const note = snapshots.pauseNote(d.id);
       return note ? { ...d, warnings: [...d.warnings, note] } : d;
     },
-    'vms.create': (a) => vms.create(a),
-    'vms.update': (a) => vms.update(a.vm, a.patch),
+    // Paths a client names pass the caller's policy first (policy/confine.ts): a web client
+    // reaches only the library and its media folders; local callers get them made absolute.
+    'vms.create': async (a, c) =>
+      vms.create({
+        ...a,
+        ...(a.iso ? { iso: await confine.existingFile(c, a.iso, 'iso', 'ISO') } : {}),
+        ...(a.importDisk ? { importDisk: (await confine.diskImage(c, a.importDisk, 'importDisk')).path } : {}),
+      }),
+    'vms.update': (a, c) => vms.update(a.vm, a.patch, (before, after, dir) => confine.vmConfig(c, dir, before, after)),
     'vms.delete': async (a) => {
       const entry = vms.resolve(a.vm);
       await snapshots.assertNotBase(entry.id);
@@ -136,7 +144,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'vms.reset': (a) => vms.reset(a.vm),
     'vms.sendKeys': (a) => vms.sendKeys(a.vm, a.keys),
     'vms.setMemory': (a) => vms.setMemory(a.vm, a.memoryMiB),
-    'vms.changeMedia': (a) => vms.changeMedia(a.vm, a.iso),
+    'vms.changeMedia': async (a, c) => vms.changeMedia(a.vm, a.iso && (await confine.existingFile(c, a.iso, 'iso', 'ISO'))),
     'vms.screenshot': async (a) => ({ png: (await snapshots.screenshot(a.vm)).toString('base64') }),
     'vms.clone': (a) => snapshots.clone(a.vm, a.name, { linked: a.linked, fromSnapshot: a.fromSnapshot }),
     'vms.stats': (a) => vms.stats(a.vm),
@@ -163,39 +171,48 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       return bridge.openSession({ kind: 'serial', vmId: entry.id, socketPath: socketOf(entry.id, 'serial') });
     },
 
-    'os.detect': async (a) => toApiDetect(await detectOs(resolve(a.path))),
+    'os.detect': async (a, c) => toApiDetect(await detectOs(await confine.existingFile(c, a.path, 'path', 'ISO'))),
     'os.list': async (a) =>
       listOses(a.query)
         .map((o) => getOs(o.id))
         .filter((o): o is OsProfile => !!o)
         .map(toOsEntry),
 
-    'disks.create': async (a) => {
+    'disks.create': async (a, c) => {
       const bytes = sizeOrThrow(a.size);
-      await (await img()).create(resolve(a.path), { format: a.format ?? 'qcow2', sizeBytes: bytes });
-      return imageInfo(resolve(a.path));
+      const path = await confine.newDiskFile(c, a.path, 'path', a.format ?? 'qcow2');
+      await (await img()).create(path, { format: a.format ?? 'qcow2', sizeBytes: bytes });
+      return imageInfo(path);
     },
-    'disks.info': (a) => imageInfo(resolve(a.path)),
-    'disks.resize': async (a) => {
-      await (await img()).resize(resolve(a.path), sizeOrThrow(a.size), { shrink: a.shrink });
-      return imageInfo(resolve(a.path));
+    'disks.info': async (a, c) => imageInfo((await confine.diskImage(c, a.path, 'path')).path),
+    'disks.resize': async (a, c) => {
+      const bytes = sizeOrThrow(a.size);
+      const { path } = await confine.diskImage(c, a.path, 'path');
+      // A job: shrinking a big qcow2 takes minutes; qemu-img prints no progress for resize,
+      // so the job says "working" (null) until it ends, and can be cancelled.
+      await jobs.run({ kind: 'disk-resize', title: `Resize ${basename(path)} to ${formatBytes(bytes)}` }, async (job) => {
+        job.progress(null);
+        await (await img()).resize(path, bytes, { shrink: a.shrink, signal: job.signal });
+      });
+      return imageInfo(path);
     },
-    'disks.convert': async (a) => {
-      const out = resolve(a.output);
+    'disks.convert': async (a, c) => {
+      const src = (await confine.diskImage(c, a.path, 'path')).path;
+      const out = await confine.newDiskFile(c, a.output, 'output', 'qcow2');
       await jobs.run({ kind: 'convert', title: `Convert ${a.path} to qcow2` }, async (job) =>
-        (await img()).convert(resolve(a.path), out, { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal, onTempFile: (p) => job.leftover(p) }),
+        (await img()).convert(src, out, { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal, onTempFile: (p) => job.leftover(p) }),
       );
       return imageInfo(out);
     },
-    'disks.check': async (a) => {
-      const r = await (await img()).check(resolve(a.path));
+    'disks.check': async (a, c) => {
+      const r = await (await img()).check((await confine.diskImage(c, a.path, 'path')).path);
       return { ok: r.ok, corruptions: r.corruptions, leaks: r.leaks };
     },
 
     'jobs.list': async () => jobs.list(),
     'jobs.cancel': async (a) => jobs.cancel(a.id),
 
-    'files.list': (a) => listFiles(a.dir, a.filter ?? 'any'),
+    'files.list': (a, c) => listFiles(confine, c, a.dir, a.filter ?? 'any'),
   };
 
   const dispatch = createDispatcher(handlers);
@@ -312,27 +329,3 @@ function toApiDetect(d: Awaited<ReturnType<typeof detectOs>>): DetectResult {
   return { ...toOsEntry(d), status: 'detected', arch: d.arch, ...(d.build ? { build: d.build } : {}), iso };
 }
 
-const ISO_EXT = /\.iso$/i;
-const DISK_EXT = /\.(qcow2|img|raw|vmdk|vdi|vhdx|vhd)$/i;
-
-async function listFiles(dir: string | undefined, filter: 'iso' | 'disk' | 'any') {
-  const target = resolve(dir ?? homedir());
-  let names: string[];
-  try {
-    names = await readdir(target);
-  } catch (e) {
-    throw new VireoError('NOT_FOUND', `cannot open folder ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const entries: FileEntry[] = [];
-  for (const name of names) {
-    if (name.startsWith('.')) continue;
-    const path = join(target, name);
-    const st = await stat(path).catch(() => null);
-    if (!st) continue;
-    if (st.isDirectory()) entries.push({ name, path, kind: 'dir', size: 0 });
-    else if (st.isFile() && (filter === 'any' || (filter === 'iso' ? ISO_EXT : DISK_EXT).test(name))) entries.push({ name, path, kind: 'file', size: st.size });
-  }
-  entries.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
-  const parent = dirname(target);
-  return { dir: target, parent: parent === target ? null : parent, entries };
-}

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { ACCELERATORS } from '../../shared/config-enums.ts';
 
+/** Unicode's bidirectional formatting characters (UAX #9): marks, embeddings, overrides, isolates. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 /** VM name: what a person types. Also a folder-name-safe label, so no path separators. */
 export const VmName = z
   .string()
@@ -10,7 +13,10 @@ export const VmName = z
   .refine((s) => !/[/\\]/.test(s), 'name contains a path separator (/ or \\): remove it')
   .refine((s) => s !== '.' && s !== '..', 'name cannot be "." or ".."')
   // eslint-disable-next-line no-control-regex
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'name contains control characters: remove them');
+  .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'name contains control characters: remove them')
+  // Bidirectional controls make a name display as something else ("evil\u202Etxt.exe" shows as
+  // "evilexe.txt") in the library, dialogs and logs.
+  .refine((s) => !BIDI_CONTROLS.test(s), 'name contains invisible text-direction characters (U+061C, U+200E/F, U+202A-202E, U+2066-2069): remove them');
 
 export const VmId = z.string().uuid('not a VM id (a UUID)');
 

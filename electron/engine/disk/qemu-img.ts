@@ -4,7 +4,7 @@ import { VireoError } from '../../api/errors.ts';
 import { run, tail, type RunResult } from '../util/proc.ts';
 import { mapNoSpace } from '../util/space.ts';
 import { detectFormat, mustBeFile } from './format.ts';
-import { checkSize, checkSnapshotName, qcow2Opts } from './qemu-img-args.ts';
+import { MAX_DISK_BYTES, checkSize, checkSnapshotName, qcow2Opts } from './qemu-img-args.ts';
 import { explain, parseCheck, parseInfo, parseJson, type CheckReport, type ImageInfo, type SnapshotInfo } from './qemu-img-output.ts';
 import { convertImage, type ConvertOptions } from './convert.ts';
 
@@ -33,6 +33,8 @@ export interface CreateOptions {
 interface ExecOptions {
   okCodes?: number[];
   timeoutMs?: number;
+  /** cancels the call (a job's) */
+  signal?: AbortSignal;
   /** what the call does, for a NO_SPACE message ("take a snapshot of disk0.qcow2") */
   what?: string;
   /** bytes the call needs in the image's folder, when it can be estimated */
@@ -88,11 +90,18 @@ export class QemuImg {
     }
   }
 
-  /** Grow (or, with shrink, shrink) the virtual disk. Shrinking loses the data past the end. */
-  async resize(file: string, newSizeBytes: number, opts: { shrink?: boolean } = {}): Promise<void> {
+  /**
+   * Grow (or, with shrink, shrink) the virtual disk. Shrinking loses the data past the end.
+   * Shrinking a huge qcow2 takes minutes (64 TiB to 1 GiB: over ten), so with a `signal` (a
+   * job the user can cancel) there is no time limit; without one, 120 s.
+   */
+  async resize(file: string, newSizeBytes: number, opts: { shrink?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     checkSize(newSizeBytes);
     const cur = await this.info(file, { forceShare: false });
     if (newSizeBytes === cur.virtualSize) return;
+    if (cur.virtualSize > MAX_DISK_BYTES) {
+      throw new VireoError('INVALID_ARGUMENT', `${file} is ${cur.virtualSize} bytes, larger than the 64 TiB Vireo handles: resize it with qemu-img directly`, { path: file, virtualSize: cur.virtualSize });
+    }
     if (newSizeBytes < cur.virtualSize && !opts.shrink) {
       throw new VireoError(
         'INVALID_ARGUMENT',
@@ -101,7 +110,7 @@ export class QemuImg {
       );
     }
     const args = ['resize', '-q', '-f', cur.format, ...(opts.shrink ? ['--shrink'] : []), file, String(newSizeBytes)];
-    await this.exec(args, file, cur.format, { timeoutMs: 120_000, what: `resize ${basename(file)}`, needed: METADATA_BYTES });
+    await this.exec(args, file, cur.format, { timeoutMs: opts.signal ? undefined : 120_000, signal: opts.signal, what: `resize ${basename(file)}`, needed: METADATA_BYTES });
   }
 
   /** See convert.ts: progress, cancel, a hidden temp file renamed at the end. */
@@ -209,7 +218,7 @@ export class QemuImg {
     // the image's folder, with what the call needed, instead of a tool failure.
     return mapNoSpace(dirname(file), opts.what ?? `use ${basename(file)}`, opts.needed, async () => {
       try {
-        return await run(this.binary, args, { okCodes: opts.okCodes, timeoutMs: opts.timeoutMs });
+        return await run(this.binary, args, { okCodes: opts.okCodes, timeoutMs: opts.timeoutMs, signal: opts.signal });
       } catch (e) {
         throw e instanceof VireoError ? explain(e, file, format) : e;
       }

@@ -1,5 +1,6 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { VireoError } from '../../api/errors.ts';
+import { openRegular } from '../policy/files.ts';
 
 // ISO 9660 (ECMA-119) reading for OS detection: the volume descriptors at sector 16 onwards and,
 // when asked, a walk of the directory tree to locate one file. Everything is read through a file
@@ -10,6 +11,8 @@ const FIRST_DESCRIPTOR_LBA = 16;
 // real media have 2–4 descriptors; the bound keeps a garbage file from making us scan far
 const MAX_DESCRIPTORS = 64;
 const MAX_DIR_BYTES = 4 * 1024 * 1024;
+/** the most one read takes: a directory, the WIM XML; everything else is a sector or two */
+const MAX_READ_BYTES = 16 * 1024 * 1024;
 const MAX_DEPTH = 8;
 
 export interface PrimaryVolume {
@@ -147,23 +150,10 @@ export class IsoReader {
     readonly fileBytes: number,
   ) {}
 
+  /** Regular files and block devices (a CD drive) only: a FIFO would hang the read forever. */
   static async open(file: string): Promise<IsoReader> {
-    let fh: FileHandle;
-    try {
-      fh = await open(file, 'r');
-    } catch (e) {
-      throw fsError(file, e);
-    }
-    try {
-      const st = await fh.stat();
-      if (st.isDirectory()) {
-        throw new VireoError('INVALID_ARGUMENT', `${file} is a directory, not an ISO image: choose an install ISO file`, { file });
-      }
-      return new IsoReader(file, fh, st.size);
-    } catch (e) {
-      await fh.close();
-      throw e instanceof VireoError ? e : fsError(file, e);
-    }
+    const { fh, size } = await openRegular(file, { allowBlockDevice: true, what: 'ISO' });
+    return new IsoReader(file, fh, size);
   }
 
   async close(): Promise<void> {
@@ -172,6 +162,13 @@ export class IsoReader {
 
   /** Reads exactly `len` bytes at `pos`, or throws a "truncated" error naming what was wanted. */
   async read(pos: number, len: number, what: string): Promise<Buffer> {
+    // Lengths come from the image's own tables: a crafted one must not make us allocate GiBs.
+    if (!Number.isSafeInteger(len) || len < 0 || len > MAX_READ_BYTES) {
+      throw new VireoError('INVALID_ARGUMENT', `${this.file} declares a ${what} of ${len} bytes, more than ${MAX_READ_BYTES} that Vireo reads: the image is damaged or not an install ISO`, {
+        file: this.file,
+        length: len,
+      });
+    }
     const buf = Buffer.alloc(len);
     let got = 0;
     try {

@@ -24,8 +24,12 @@ import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
 import { QemuImg, isIso9660 } from '../disk/qemu-img.ts';
 import { detectOs, getOs, type OsProfile } from '../osdetect/detect.ts';
 import { secureSocket } from '../display/bridge.ts';
+import { assertKnownKeys } from '../policy/patch-keys.ts';
 
 // VM operations on top of the library (folders + vm.json) and the machines (running QEMUs).
+
+/** A check of a settings change by who asks for it; throws to refuse. */
+export type UpdateGuard = (before: VmConfig, after: VmConfig, vmDir: string) => Promise<void>;
 
 const MAX_DISK_BYTES = 64 * 1024 ** 4;
 
@@ -272,18 +276,21 @@ export class VmService {
 
   // ---- settings -------------------------------------------------------------------------
 
-  update(ref: string, patch: Record<string, unknown>): Promise<VmDetails> {
+  /** `guard` sees the config before and after (the caller's policy: electron/engine/policy/confine.ts) and may refuse. */
+  update(ref: string, patch: Record<string, unknown>, guard?: UpdateGuard): Promise<VmDetails> {
     const { id } = this.resolve(ref);
-    return this.locks.run(id, 'a settings change', () => this.updateNow(id, patch));
+    return this.locks.run(id, 'a settings change', () => this.updateNow(id, patch, guard));
   }
 
-  private async updateNow(ref: string, patch: Record<string, unknown>): Promise<VmDetails> {
+  private async updateNow(ref: string, patch: Record<string, unknown>, guard?: UpdateGuard): Promise<VmDetails> {
     const entry = this.resolve(ref);
     const config = this.requireConfig(entry);
     const m = this.machineFor(entry);
     for (const forbidden of ['id', 'schemaVersion', 'createdAt']) {
-      if (forbidden in patch) throw new VireoError('INVALID_ARGUMENT', `${forbidden} cannot be changed`, { field: forbidden });
+      if (Object.hasOwn(patch, forbidden)) throw new VireoError('INVALID_ARGUMENT', `${forbidden} cannot be changed`, { field: forbidden });
     }
+    // A misspelt key would otherwise be stripped by the schema and the change silently lost.
+    assertKnownKeys(VmConfigSchema, patch);
     if (m.isActive) {
       const blocked = Object.keys(patch).filter((k) => !LIVE_EDITABLE_TOP.has(k));
       if (blocked.length) {
@@ -301,6 +308,7 @@ export class VmService {
     if (next.system.secureBoot && next.system.firmware !== 'uefi') {
       throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { issues: [{ path: 'system.secureBoot', message: 'needs UEFI' }] });
     }
+    await guard?.(config, next, entry.paths.dir);
     if (next.cdrom.iso && next.cdrom.iso !== config.cdrom.iso) {
       await requireIso(next.cdrom.iso, { issues: [{ path: 'cdrom.iso', message: 'not an ISO' }] });
     }
