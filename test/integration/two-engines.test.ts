@@ -162,6 +162,27 @@ describe('one engine per library', () => {
     expect(leftovers(h, [staging.split('/').pop()!])).toEqual([]);
   });
 
+  it('an owner killed mid-call: its client is told the outcome is unknown; the next owner sweeps what it left', async () => {
+    const h = home();
+    const owner = await Worker.start('own', h);
+    const raw = join(h, 'big.raw');
+    writeFileSync(raw, randomBytes(48 * 1024 ** 2));
+    const c = await clientOf(h);
+    const creating = c.call('vms.create', { name: 'cut-short', importDisk: raw, memory: '32M', cpus: 1 }).catch((e: unknown) => e);
+    // Killed once its staging folder exists, i.e. with the import under way.
+    const vmsDir = join(h, 'vms');
+    while (!(existsSync(vmsDir) && readdirSync(vmsDir).some((n) => n.startsWith('.creating-')))) await new Promise((r) => setTimeout(r, 5));
+    await owner.stop('SIGKILL');
+    expect(await creating).toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/went away during vms\.create: its outcome is unknown/) });
+    const next = await createEngine({ home: h });
+    try {
+      expect(await next.client.call('vms.list', {})).toEqual([]);
+      expect(leftovers(h)).toEqual([]);
+    } finally {
+      await next.dispose();
+    }
+  });
+
   describe(`three vms.create with one name at once: exactly one succeeds, two ALREADY_EXISTS (${ROUNDS} rounds each)`, () => {
     const names = (i: number) => [`dup-${i}`, `DUP-${i}`, `Dup-${i}`]; // names are unique case-insensitively
 
