@@ -39,7 +39,10 @@ export async function startServe(): Promise<Served & { stop(): Promise<void> }> 
   }
   const home = await mkdtemp(join(tmpdir(), 'vireo-e2e-'));
   const token = randomBytes(16).toString('hex');
-  const child: ChildProcess = spawn(TSX, [MAIN, '--home', home, 'serve', '--port', '0', '--token', token], {
+  // Browser clients are confined to the library and the media folders (issue 13): the test
+  // guest's ISO and disks live in the fixture cache, outside both unless it is named here.
+  const media = process.env.VIREO_FIXTURES_CACHE ?? join(ROOT, 'test/fixtures/.cache');
+  const child: ChildProcess = spawn(TSX, [MAIN, '--home', home, 'serve', '--port', '0', '--token', token, '--media', media], {
     cwd: ROOT,
     shell: false,
     env: { ...process.env, VIREO_HOME: home },
