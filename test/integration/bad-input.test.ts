@@ -100,3 +100,88 @@ describe('bad input leaves nothing behind', () => {
     await expect(again.client.call('vms.start', { vm: vm.id })).rejects.toMatchObject({ code: 'BROKEN_CONFIG' });
   });
 });
+
+// Issue 13, "Bad input and faults": what the adversarial probe found.
+describe('bad input found by the probe', () => {
+  const vmJson = (dir: string) => readFileSync(join(dir, 'vm.json'), 'utf8');
+
+  it('os.detect of a FIFO is refused at once, even many at a time, and the engine still answers', async () => {
+    const fifo = join(scratch, 'pipe.iso');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const t0 = Date.now();
+    // More calls than libuv has pool threads (4): before, each one blocked a thread for good.
+    const all = await Promise.allSettled(Array.from({ length: 8 }, () => engine.client.call('os.detect', { path: fifo })));
+    for (const r of all) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/FIFO/) } });
+    await expect(engine.client.call('disks.info', { path: fifo })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await refused({ iso: fifo }, 'INVALID_ARGUMENT', /not a file|FIFO/);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // The pool is free: a file read and a listing still work.
+    expect((await engine.client.call('os.detect', { path: iso })).status).toBeDefined();
+    expect(Array.isArray(await engine.client.call('vms.list', {}))).toBe(true);
+  });
+
+  it('vms.update refuses unknown keys by name, at any depth, and changes nothing', async () => {
+    const vm = await engine.client.call('vms.create', { name: 'keys', disk: '16M', memory: '64M', cpus: 1 });
+    const before = vmJson(vm.dir);
+    const update = (patch: unknown) => engine.client.call('vms.update', { vm: vm.id, patch: patch as Record<string, unknown> });
+    await expect(update({ sytem: { cpus: 1 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown setting "sytem".*known at the top: .*system/), details: { issues: [{ path: 'sytem' }] } });
+    await expect(update({ system: { cpus: 1, cpuz: 2 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/"system\.cpuz".*known in system: .*cpus/) });
+    await expect(update({ disks: [{ id: 'disk0', fiel: 'x.qcow2' }] })).rejects.toMatchObject({ message: expect.stringMatching(/"disks\.0\.fiel"/) });
+    // (A top-level "__proto__" is dropped by the contract's record parser before it gets here.)
+    await expect(update(JSON.parse('{"system": {"__proto__": {"polluted": true}}}'))).rejects.toMatchObject({ message: expect.stringMatching(/"system\.__proto__"/) });
+    await expect(update(JSON.parse('{"cdrom": {"constructor": {"prototype": {"polluted": true}}}}'))).rejects.toMatchObject({ message: expect.stringMatching(/"cdrom\.constructor"/) });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(vmJson(vm.dir)).toBe(before);
+    // Known keys still work.
+    expect((await update({ system: { cpus: 1 }, notes: 'ok' })).config?.notes).toBe('ok');
+  });
+
+  it('names with text-direction overrides or control characters are refused on create, rename and clone', async () => {
+    for (const name of ['\u202Eexe.txt', 'a\u2066b', 'left\u200Emark', 'nul\u0000', 'del\u007f', 'c1\u0085']) {
+      await refused({ name }, 'INVALID_ARGUMENT', /text-direction|control characters/);
+    }
+    const vm = await engine.client.call('vms.create', { name: 'plain-name', memory: '64M', cpus: 1 });
+    await expect(engine.client.call('vms.update', { vm: vm.id, patch: { name: 'evil\u202Etxt' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/text-direction/) });
+    await expect(engine.client.call('vms.clone', { vm: vm.id, name: '\u200Fclone' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/text-direction/) });
+    expect((await engine.client.call('vms.get', { vm: vm.id })).name).toBe('plain-name');
+  });
+
+  it('disks.resize: sizes past 64 TiB are refused; a resize is a job, and a long one can be cancelled', async () => {
+    const big = join(scratch, 'big.qcow2');
+    expect(spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', big, '64T']).status).toBe(0);
+    await expect(engine.client.call('disks.resize', { path: big, size: '65T' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/too large \(at most 64 TiB\)/) });
+
+    const small = join(scratch, 'small.qcow2');
+    expect(spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', small, '16M']).status).toBe(0);
+    expect(await engine.client.call('disks.resize', { path: small, size: '32M' })).toMatchObject({ virtualSize: 32 * 1024 ** 2 });
+    expect((await engine.client.call('jobs.list', {})).find((j) => j.kind === 'disk-resize' && j.title.includes('small.qcow2'))).toMatchObject({ state: 'done' });
+
+    // Shrinking 64 TiB to 1 GiB takes qemu-img over ten minutes: it used to be killed at 120 s;
+    // now it is a job the user sees running and can cancel.
+    const started = new Promise<string>((resolve) => {
+      const off = engine.bus.on('job.update', (j) => {
+        if (j.kind === 'disk-resize' && j.state === 'running' && j.title.includes('big.qcow2')) {
+          off();
+          resolve(j.id);
+        }
+      });
+    });
+    const resize = engine.client.call('disks.resize', { path: big, size: '1G', shrink: true });
+    const jobId = await started;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await engine.client.call('jobs.list', {})).find((j) => j.id === jobId)).toMatchObject({ state: 'running', cancellable: true });
+    await engine.client.call('jobs.cancel', { id: jobId });
+    await expect(resize).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect((await engine.client.call('jobs.list', {})).find((j) => j.id === jobId)).toMatchObject({ state: 'cancelled' });
+    // No qemu-img left working on the image.
+    const stillRunning = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).some((d) => {
+      try {
+        const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+        return argv[0]?.endsWith('qemu-img') && argv.includes(big);
+      } catch {
+        return false;
+      }
+    });
+    expect(stillRunning).toBe(false);
+  });
+});
