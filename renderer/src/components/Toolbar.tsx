@@ -155,9 +155,9 @@ function DeleteDialog({ vm, onClose, onKept }: { vm: VmSummary; onClose: () => v
     setBusy(true);
     try {
       // With keepDisks the engine moves disks, NVRAM and TPM state to a folder it names in
-      // `keptIn`; the user is shown where (an engine that does not say shows nothing extra).
-      const r: { deleted: string; keptIn?: unknown } = await client.call('vms.delete', { vm: vm.id, keepDisks });
-      if (keepDisks && typeof r.keptIn === 'string') onKept(r.keptIn);
+      // `keptIn`, from which they can be imported again; the user is shown where.
+      const r = await client.call('vms.delete', { vm: vm.id, keepDisks });
+      if (r.keptIn) onKept(r.keptIn);
       onClose();
     } catch (e) {
       setError(asWireError(e));
@@ -178,8 +178,12 @@ function DeleteDialog({ vm, onClose, onKept }: { vm: VmSummary; onClose: () => v
       }
     >
       <div className="flex flex-col gap-3">
-        <p className="text-sm">The VM's folder, its settings, snapshots and NVRAM are removed. This cannot be undone.</p>
-        <Check label="Keep the disk images" checked={keepDisks} onChange={setKeepDisks} hint="They stay in the VM's folder so you can import them later." />
+        <p className="text-sm">
+          {keepDisks
+            ? 'The VM, its settings and snapshots are removed. This cannot be undone.'
+            : "The VM's folder, its settings, snapshots, disks and NVRAM are removed. This cannot be undone."}
+        </p>
+        <Check label="Keep the disk images" checked={keepDisks} onChange={setKeepDisks} hint="The disks (with NVRAM and TPM state) move to a folder in the library, shown after deleting, so you can import them later." />
         {error && <ErrorAlert error={error} />}
       </div>
     </Dialog>

@@ -19,24 +19,10 @@ export function SourceStep({ w }: { w: Wizard }) {
         ))}
       </fieldset>
       {form.source === 'iso' && (
-        <Field label="Installer ISO" error={w.err('iso')} hint="The path of a .iso file on this host.">
-          {(p) => (
-            <div className="flex gap-2">
-              <input {...p} data-autofocus className={cx(inputClass, 'font-mono')} value={form.iso} onChange={(e) => w.set('iso', e.target.value)} placeholder="/path/to/installer.iso" />
-              <Button onClick={() => w.setBrowse(!browse)} aria-expanded={browse}>Browse…</Button>
-            </div>
-          )}
-        </Field>
+        <PathField w={w} field="iso" label="Installer ISO" hint="The path of a .iso file on this host." placeholder="/path/to/installer.iso" />
       )}
       {form.source === 'import' && (
-        <Field label="Disk image" error={w.err('importDisk')} hint="qcow2, raw, vmdk, vdi or vhdx; it is converted to qcow2 inside the VM's folder.">
-          {(p) => (
-            <div className="flex gap-2">
-              <input {...p} className={cx(inputClass, 'font-mono')} value={form.importDisk} onChange={(e) => w.set('importDisk', e.target.value)} placeholder="/path/to/disk.qcow2" />
-              <Button onClick={() => w.setBrowse(!browse)} aria-expanded={browse}>Browse…</Button>
-            </div>
-          )}
-        </Field>
+        <PathField w={w} field="importDisk" label="Disk image" hint="qcow2, raw, vmdk, vdi or vhdx; it is converted to qcow2 inside the VM's folder." placeholder="/path/to/disk.qcow2" />
       )}
       {form.source === 'empty' && (
         <p className="text-sm text-zinc-700 dark:text-zinc-300">The VM gets an empty disk; attach an ISO later in Settings → CD-ROM, or boot from the network.</p>
@@ -52,5 +38,19 @@ export function SourceStep({ w }: { w: Wizard }) {
         />
       )}
     </>
+  );
+}
+
+/** A host path typed or picked with the file browser (the ISO, or the disk to import). */
+function PathField({ w, field, label, hint, placeholder }: { w: Wizard; field: 'iso' | 'importDisk'; label: string; hint: string; placeholder: string }) {
+  return (
+    <Field label={label} error={w.err(field)} hint={hint}>
+      {(p) => (
+        <div className="flex gap-2">
+          <input {...p} data-autofocus={field === 'iso' || undefined} className={cx(inputClass, 'font-mono')} value={w.state.form[field]} onChange={(e) => w.set(field, e.target.value)} placeholder={placeholder} />
+          <Button onClick={() => w.setBrowse(!w.state.browse)} aria-expanded={w.state.browse}>Browse…</Button>
+        </div>
+      )}
+    </Field>
   );
 }
