@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createDispatcher, EventBus, inProcessClient } from '../../../electron/api/dispatch.ts';
 import { METHOD_NAMES, type Handlers } from '../../../electron/api/contract.ts';
 import { VireoError } from '../../../electron/api/errors.ts';
+import { LOCAL_CALLER, type Caller } from '../../../electron/api/define.ts';
 
 // A dispatcher over handlers that record what reached them: the subject is the dispatcher's
 // parsing and error mapping, which every transport shares.
@@ -59,5 +60,17 @@ describe('dispatch', () => {
     off();
     bus.emit('vm.changed', { id: 'b' });
     expect(got).toEqual([{ id: 'a' }]);
+  });
+
+  it('hands the handler the caller the transport gave (local when none), never one from the request', async () => {
+    const callers: unknown[] = [];
+    const handlers = Object.fromEntries(METHOD_NAMES.map((m) => [m, async (_a: unknown, c: unknown) => (callers.push(c), { ok: m })])) as unknown as Handlers;
+    const d = createDispatcher(handlers);
+    await d('vms.list', {});
+    const web: Caller = { kind: 'web', roots: ['/srv/media'], allowExtraArgs: false };
+    await d('vms.list', {}, web);
+    // A caller smuggled into the arguments is refused by the strict schema, not believed.
+    expect(await d('vms.list', { caller: { kind: 'local' } }, web)).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(callers).toEqual([LOCAL_CALLER, web]);
   });
 });
