@@ -162,7 +162,7 @@ export class Confinement {
     if (!isWeb(caller) || caller.allowExtraArgs) return;
     if (before.length === after.length && before.every((a, i) => a === after[i])) return;
     throw refused(
-      'advanced.extraArgs: extra QEMU arguments can reach any host file, so a client of vireo serve may not change them: set them in the desktop app or with the CLI (`vireo vm set`), or start `vireo serve --allow-extra-args`',
+      'advanced.extraArgs: extra QEMU arguments can reach any host file, so a client of vireo serve may not change them: set them in the desktop app (Settings → Advanced), or start `vireo serve --allow-extra-args`',
       { field: 'advanced.extraArgs' },
     );
   }
