@@ -132,8 +132,21 @@ export class Library {
   }
 
   async saveConfig(entry: LibraryEntry, config: VmConfig): Promise<LibraryEntry> {
-    await writeConfig(entry.paths.config, config);
-    return this.loadOne(entry.id);
+    const renamed = entry.config && config.name.toLowerCase() !== entry.config.name.toLowerCase();
+    if (!renamed) {
+      await writeConfig(entry.paths.config, config);
+      return this.loadOne(entry.id);
+    }
+    // A rename takes its new name the way a create does: checked and reserved before the
+    // first await, so a create (or another rename) racing it cannot end with two VMs one name.
+    const key = this.checkName(config.name, entry.id).toLowerCase();
+    this.pendingNames.add(key);
+    try {
+      await writeConfig(entry.paths.config, config);
+      return await this.loadOne(entry.id);
+    } finally {
+      this.pendingNames.delete(key);
+    }
   }
 
   /** Remove a VM folder: renamed away first so a crash mid-delete never leaves a half VM. */

@@ -84,3 +84,24 @@ describe('Library.create reserves the name before its first await', () => {
     expect((await l.create('again', async (_d, id) => baseConfig(id, 'again'))).config?.name).toBe('again');
   });
 });
+
+describe('a rename reserves its new name like a create', () => {
+  it('creates and renames racing for one name (any case): exactly one gets it', async () => {
+    const { home, rt } = dirs();
+    const l = new Library(home, rt);
+    await l.load();
+    for (let round = 0; round < 20; round++) {
+      const a = await l.create(`a-${round}`, async (_d, id) => baseConfig(id, `a-${round}`));
+      const b = await l.create(`b-${round}`, async (_d, id) => baseConfig(id, `b-${round}`));
+      const target = `taken-${round}`;
+      const results = await Promise.allSettled([
+        l.saveConfig(a, { ...a.config!, name: target }),
+        l.create(target.toUpperCase(), async (_d, id) => baseConfig(id, target.toUpperCase())),
+        l.saveConfig(b, { ...b.config!, name: `Taken-${round}` }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['ALREADY_EXISTS', 'ALREADY_EXISTS']);
+      expect(l.list().filter((e) => e.config?.name.toLowerCase() === target)).toHaveLength(1);
+    }
+  });
+});
