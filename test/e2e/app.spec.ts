@@ -63,6 +63,11 @@ test('main window, wizard and settings have no serious accessibility violations'
   await settings.getByRole('button', { name: 'Network' }).click();
   await settings.getByRole('button', { name: 'Add port forward' }).click();
   expect(await axe(page), 'settings/network').toEqual([]);
+  for (const name of ['Boot', 'Display', 'Sound', 'Devices'] as const) {
+    await settings.getByRole('navigation', { name: 'Settings sections' }).getByRole('button', { name, exact: true }).click();
+    await expect(settings.getByRole('form', { name: `${name} settings` })).toBeVisible();
+    expect(await axe(page), `settings/${name.toLowerCase()}`).toEqual([]);
+  }
   await page.keyboard.press('Escape');
   await expect(settings).toBeHidden();
 });

@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 import { expect, test } from './serve.ts';
 
@@ -34,6 +35,8 @@ test('delete keeping the disk images shows the folder they were kept in', async 
   expect((await readdir(folder)).some((f) => /\.qcow2$/.test(f))).toBe(true);
   expect((await stat(join(folder, (await readdir(folder)).find((f) => /\.qcow2$/.test(f))!))).size).toBeGreaterThan(0);
   await page.screenshot({ path: 'test-results/delete-kept.png' });
+  const axe = await new AxeBuilder({ page }).include('[aria-label="Disk images kept"]').withTags(['wcag2a', 'wcag2aa']).analyze();
+  expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
   await notice.getByRole('button', { name: 'Dismiss' }).click();
   await expect(notice).toBeHidden();
 });

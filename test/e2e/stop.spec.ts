@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../electron/shared/states.ts';
 import { expect, test } from './serve.ts';
@@ -40,6 +41,8 @@ test('a guest that ignores Shut down: a countdown, then Power off now stops it a
     await expect.poll(async () => Number(await seconds.innerText()), { timeout: 10_000 }).toBeLessThanOrEqual(first - 3);
     await expect(row(page, name)).toContainText('Stopping');
     await page.screenshot({ path: 'test-results/stop-countdown.png' });
+    const axe = await new AxeBuilder({ page }).include(`[aria-label="Shutting down ${name}"]`).withTags(['wcag2a', 'wcag2aa']).analyze();
+    expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
 
     await notice.getByRole('button', { name: 'Power off now' }).click();
     await expect(row(page, name)).toContainText('Stopped', { timeout: 30_000 });
