@@ -7,6 +7,7 @@ import type { Engine } from '../../electron/engine/index.ts';
 import { createEngine } from '../../electron/engine/index.ts';
 import { ownerSocketPath, runtimeRoot } from '../../electron/engine/paths.ts';
 import { ensureFixtures } from '../fixtures/guest.ts';
+import { isIso9660 } from '../../electron/engine/disk/format.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine } from './helpers.ts';
 
 // Issue 3, acceptance 4: each bad input gives a clear error code and message and leaves
@@ -114,6 +115,8 @@ describe('bad input found by the probe', () => {
     for (const r of all) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/FIFO/) } });
     await expect(engine.client.call('disks.info', { path: fifo })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await refused({ iso: fifo }, 'INVALID_ARGUMENT', /not a file|FIFO/);
+    // The byte sniffers behind those checks open through the same FIFO-safe helper.
+    expect(await isIso9660(fifo)).toBe(false);
     expect(Date.now() - t0).toBeLessThan(10_000);
     // The pool is free: a file read and a listing still work.
     expect((await engine.client.call('os.detect', { path: iso })).status).toBeDefined();

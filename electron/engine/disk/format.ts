@@ -1,5 +1,6 @@
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { VireoError } from '../../api/errors.ts';
+import { openRegular } from '../policy/files.ts';
 
 // What a file is, from its bytes: the image format by magic number (never by extension, and
 // never by letting qemu-img probe, see qemu-img.ts), and whether it is an ISO.
@@ -21,7 +22,8 @@ export async function mustBeFile(p: string): Promise<void> {
 }
 
 async function readAt(file: string, pos: number, len: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
+  // Through the one FIFO-safe open (policy/files.ts): a plain open(2) of a FIFO never returns.
+  const { fh } = await openRegular(file, { allowBlockDevice: true });
   try {
     const buf = Buffer.alloc(len);
     const { bytesRead } = await fh.read(buf, 0, len, pos);
