@@ -7,8 +7,13 @@ import type { IncomingMessage } from 'node:http';
 // throw), a Host header naming this server (DNS rebinding: a page on evil.example whose name
 // now resolves to us sends `Host: evil.example`), and an Origin that is this server's own.
 
-/** The request target as a URL, or null when it does not parse (`GET http://[ HTTP/1.1`). */
+/**
+ * The request target as a URL, or null when it does not parse (`GET http://[ HTTP/1.1`) or is
+ * not a path: this is no proxy, and an absolute-form target (`GET http://evil.example/api`)
+ * would name a host that the Host check never saw.
+ */
 export function safeUrl(raw: string | undefined): URL | null {
+  if (raw !== undefined && !raw.startsWith('/')) return null;
   try {
     return new URL(raw ?? '/', 'http://localhost');
   } catch {

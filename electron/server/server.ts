@@ -78,8 +78,12 @@ const SESSION_METHODS = new Set(['display.open', 'console.open']);
 function forWeb(method: string, out: DispatchOutcome, base: string): DispatchOutcome {
   if (!out.ok || !SESSION_METHODS.has(method)) return out;
   const session = out.result as { url: string };
-  const u = safeUrl(session.url);
-  if (!u) return out;
+  let u: URL;
+  try {
+    u = new URL(session.url); // the engine's own ws://127.0.0.1:<port>/... (safeUrl takes paths only)
+  } catch {
+    return out;
+  }
   return { ok: true, result: { ...session, url: `${base}${u.pathname}${u.search}` } };
 }
 

@@ -1,0 +1,496 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createConnection } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { WebSocket } from 'ws';
+import { createEngine, type Engine } from '../../electron/engine/index.ts';
+import { startServer, type RunningServer, MAX_FRAME_BYTES } from '../../electron/server/server.ts';
+import { METHOD_NAMES, methods } from '../../electron/api/contract.ts';
+import { ERROR_CODES } from '../../electron/api/errors.ts';
+
+// A bounded, seeded fuzzer over the real WebSocket transport of `vireo serve` with the real
+// engine on a temp library: every contract method with invalid, oversized, unicode and
+// prototype-pollution arguments, then malformed frames and malformed upgrades. Findings:
+// a crash (the server stops answering host.info), an untyped error (a code outside
+// ERROR_CODES, or INTERNAL: a handler let an unexpected exception through), a hang (no answer
+// within CALL_BOUND_MS). Re-run a failure with VIREO_FUZZ_SEED=<seed printed below>.
+//
+// Nothing here may touch the host outside the temp folder: every path argument is absolute
+// inside it, with hostile file names but never a separator or "..". No guest is started
+// (vms.start never gets a VM that exists and vms.create never gets start: true), so the run
+// stays within a few minutes on a loaded machine; the running-VM paths are covered by the
+// display and server tests.
+
+const SEED = Number(process.env.VIREO_FUZZ_SEED ?? 0x5eed_2026);
+const VARIANTS = Number(process.env.VIREO_FUZZ_VARIANTS ?? 40);
+const CALL_BOUND_MS = 30_000;
+const TOKEN = 'fuzz-token-0123456789abcdef';
+
+let engine: Engine;
+let server: RunningServer;
+let tmp: string;
+let files: { qcow2: string; raw: string; text: string; dir: string; subdir: string };
+
+/** mulberry32: small, seedable, good enough to pick test inputs reproducibly. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  return { next, int, pick, chance: (p: number) => next() < p };
+}
+const rnd = prng(SEED);
+
+/** Inserted as a bare JSON number (1e309 parses to Infinity; JSON.stringify cannot say it). */
+const RAW_HUGE = '__RAW_1e309__';
+
+function deep(n: number): unknown {
+  let v: unknown = 'bottom';
+  for (let i = 0; i < n; i++) v = i % 2 ? [v] : { a: v };
+  return v;
+}
+
+const HOSTILE_STRINGS = [
+  '', ' ', '\u0000', 'a\u0000b', '\u202Egnp.exe', '\u200Ename', '\u2066x\u2069', '😀', '😀'.repeat(400), '\uD800', '\uDFFF\uD800',
+  'Ω≈ç√∫', 'ＡＢＣ', 'e\u0301', 'A'.repeat(70_000), '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty',
+  'valueOf', '%00', '%E0%A4%A', '${HOME}', '$(id)', '`id`', '; rm -rf ~', '-drive', '--help', 'null', 'undefined', '-1', 'NaN',
+  'Infinity', '1e309', '0x10', 'con', 'nul', '.', '..', '...', ' name ', '\n', '\r\n', '\t', 'a,b=c', ',', '=', 'x'.repeat(256),
+];
+const HOSTILE_VALUES: unknown[] = [
+  null, true, false, 0, -1, 1.5, 2 ** 53, -(2 ** 63), 1e308, RAW_HUGE, [], [null], ['a', 1], {}, { a: 1 },
+  { __proto__: { polluted: 'yes' } }, JSON.parse('{"__proto__":{"polluted":"yes"}}'), { constructor: { prototype: { polluted: 'yes' } } }, deep(60),
+];
+
+const hostile = (): unknown => (rnd.chance(0.6) ? rnd.pick(HOSTILE_STRINGS) : rnd.pick(HOSTILE_VALUES));
+
+/** A path inside the temp folder whose last segment is hostile but stays a single segment. */
+function tempPath(): string {
+  const seg = String(rnd.pick(HOSTILE_STRINGS)).replace(/[/\\]/g, '_').replaceAll('\u0000', '');
+  const safe = seg === '' || seg === '.' || seg === '..' ? `x${seg}` : seg;
+  return join(files.dir, rnd.chance(0.3) ? 'sub' : '', safe);
+}
+
+const SIZES: unknown[] = ['1M', '64M', '2G', '64T', '65T', '0', '-1', '1.5G', '1e3G', '9'.repeat(40), 'G', '10Q', 512, -1, 0, 1e308, RAW_HUGE, ' 1G', '1 G', '0x10M'];
+const NUMBERS: unknown[] = [0, 1, -1, 1.5, 2 ** 31, 1e12, '4', RAW_HUGE, null, 3];
+const BOOLS: unknown[] = [true, false, 'true', 1, null];
+
+/** A value the schema accepts for this argument (by its name), so the call reaches its handler. */
+function validFor(method: string, key: string, vmRefs: () => string[]): unknown {
+  switch (key) {
+    case 'vm': {
+      // Never a real VM for vms.start: no guest runs during the fuzz (see the header).
+      const refs = method === 'vms.start' ? [] : vmRefs();
+      return refs.length && rnd.chance(0.8) ? rnd.pick(refs) : 'no-such-vm';
+    }
+    case 'name':
+      return method.startsWith('snapshots.') && rnd.chance(0.5) ? 'fz-snap' : `fz-${rnd.int(1e6)}`;
+    case 'snapshot':
+    case 'fromSnapshot':
+      return rnd.pick(['fz-snap', 'no-such-snapshot']);
+    case 'path':
+      return rnd.pick([files.qcow2, files.text, join(files.dir, 'absent.qcow2'), files.raw]);
+    case 'output':
+      return join(files.dir, `out-${rnd.int(1e6)}.qcow2`);
+    case 'iso':
+      return rnd.pick([null, files.text, files.qcow2, join(files.dir, 'absent.iso')]);
+    case 'importDisk':
+      return rnd.pick([files.qcow2, files.raw, files.text]);
+    case 'dir':
+      return rnd.pick([files.dir, tmp]);
+    case 'size':
+    case 'disk':
+      return rnd.pick(['16M', '64M', 32 * 1024 * 1024]);
+    case 'memory':
+      return '64M';
+    case 'memoryMiB':
+      return 64;
+    case 'cpus':
+      return 1;
+    case 'timeoutSec':
+      return 2;
+    case 'keys':
+      return ['ctrl', 'alt', 'delete'];
+    case 'format':
+      return rnd.pick(['qcow2', 'raw']);
+    case 'filter':
+      return rnd.pick(['iso', 'disk', 'any']);
+    case 'accel':
+      return 'tcg';
+    case 'profile':
+      return rnd.pick(['modern', 'legacy']);
+    case 'firmware':
+      return 'bios';
+    case 'os':
+      return rnd.pick(['debian12', 'win11', 'nope']);
+    case 'patch':
+      return rnd.pick([{ notes: 'fuzz' }, { cpus: 2 }, { memory: '96M' }, { name: `fz-${rnd.int(1e6)}` }]);
+    case 'description':
+      return 'a snapshot';
+    case 'query':
+      return rnd.pick(['win', 'debian', '']);
+    case 'id':
+      return 'no-such-job';
+    case 'start':
+    case 'secureBoot':
+    case 'tpm':
+    case 'refresh':
+    case 'linked':
+    case 'shrink':
+    case 'keepDisks':
+      return false;
+    case 'force':
+      return method !== 'host.selfTest' && rnd.chance(0.5);
+    default:
+      return 'x';
+  }
+}
+
+/** An odd or hostile value for one argument, often of the right type but out of range. */
+function oddFor(method: string, key: string, vmRefs: () => string[]): unknown {
+  if (rnd.chance(0.3)) return hostile();
+  switch (key) {
+    case 'vm':
+      return method === 'vms.start' ? rnd.pick(['__proto__', 'constructor', 'toString', ...HOSTILE_STRINGS]) : rnd.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty', ...vmRefs().map((r) => r.toUpperCase()), ...HOSTILE_STRINGS]);
+    case 'path':
+    case 'output':
+    case 'iso':
+    case 'importDisk':
+    case 'dir':
+      return rnd.chance(0.7) ? tempPath() : rnd.pick([tmp, files.dir, `${files.qcow2}/x`, `${tmp}/`, files.subdir]);
+    case 'size':
+    case 'memory':
+    case 'disk':
+      return rnd.pick(SIZES);
+    case 'memoryMiB':
+    case 'cpus':
+    case 'timeoutSec':
+      return rnd.pick(NUMBERS);
+    case 'keys':
+      return rnd.pick([[], ['x'.repeat(1000)], Array(9).fill('a'), ['__proto__'], [1], 'ctrl', ['ctrl', '\u0000'], ['constructor']]);
+    case 'patch':
+      return patch(3);
+    case 'start':
+      return rnd.pick(['true', 1, null]); // never a booting guest
+    case 'force':
+      // A forced self-test boots the probe guest (seconds of TCG): not a fuzz target.
+      return method === 'host.selfTest' ? rnd.pick(['true', 1, null]) : rnd.pick(BOOLS);
+    default:
+      return rnd.chance(0.5) ? rnd.pick(HOSTILE_STRINGS) : hostile();
+  }
+}
+
+const PATCH_KEYS = ['name', 'cpus', 'memory', 'notes', 'system', 'sytem', 'advanced', 'extraArgs', 'disks', 'networks', 'firmware', 'display', 'serial', 'file', 'size', 'os', '__proto__', 'constructor', 'prototype'];
+
+function patch(depth: number): unknown {
+  if (depth === 0 || rnd.chance(0.3)) return hostile();
+  if (rnd.chance(0.2)) return Array.from({ length: rnd.int(3) }, () => patch(depth - 1));
+  // Built from JSON text so that "__proto__" is an own key, as a remote client would send it.
+  const parts = Array.from({ length: 1 + rnd.int(3) }, () => {
+    const k = rnd.pick(PATCH_KEYS);
+    const v = k === 'file' ? (rnd.chance(0.5) ? tempPath() : '../../../x') : patch(depth - 1);
+    return `${JSON.stringify(k)}:${encode(v)}`;
+  });
+  return JSON.parse(`{${parts.join(',')}}`.replaceAll(`"${RAW_HUGE}"`, '1e999999')) as unknown;
+}
+
+function encode(v: unknown): string {
+  return (JSON.stringify(v) ?? 'null').replaceAll(`"${RAW_HUGE}"`, '1e309');
+}
+
+/** The argument keys a method's schema declares (all are zod objects). */
+function keysOf(method: (typeof METHOD_NAMES)[number]): string[] {
+  const shape = (methods[method].args as unknown as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/** The `args` JSON texts tried for one method: fixed oddities, then seeded random objects. */
+function variants(method: (typeof METHOD_NAMES)[number], vmRefs: () => string[]): string[] {
+  const keys = keysOf(method);
+  const out = [
+    'null', '0', '"x"', '[]', 'true', '{}', '{"unknownKey":1}',
+    '{"__proto__":{"polluted":"yes"}}', '{"constructor":{"prototype":{"polluted":"yes"}}}',
+    `{${keys.map((k) => `${JSON.stringify(k)}:{"__proto__":{"polluted":"yes"}}`).join(',')}}`,
+    `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify('A'.repeat(200_000))}`).join(',')}}`,
+  ];
+  for (let i = 0; i < VARIANTS; i++) {
+    const obj: Record<string, string> = {};
+    const mode = rnd.next();
+    for (const k of keys) {
+      const required = !(methods[method].args as unknown as { shape: Record<string, { isOptional(): boolean }> }).shape[k]!.isOptional();
+      if (!required && rnd.chance(0.5)) continue;
+      // A quarter of the calls are well-formed (they reach the handler and its error paths),
+      // half change one argument, the rest are random mixes.
+      obj[k] = encode(mode < 0.25 || (mode < 0.75 && rnd.chance(0.7)) ? validFor(method, k, vmRefs) : oddFor(method, k, vmRefs));
+    }
+    if (mode >= 0.25 && mode < 0.75 && keys.length) {
+      const k = rnd.pick(keys);
+      obj[k] = encode(oddFor(method, k, vmRefs));
+    }
+    if (rnd.chance(0.1)) obj[rnd.pick(['extra', '__proto__', 'constructor'])] = encode(hostile());
+    out.push(`{${Object.entries(obj).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
+  }
+  return out;
+}
+
+interface Finding {
+  kind: 'untyped' | 'internal' | 'hang' | 'crash' | 'bad-status';
+  what: string;
+  detail: string;
+}
+const findings: Finding[] = [];
+const short = (s: string) => (s.length > 300 ? `${s.slice(0, 300)}… (${s.length} chars)` : s);
+
+/** One request in flight at a time, so the next reply (whatever its id) answers it. */
+class Client {
+  private ws!: WebSocket;
+  private pending: ((m: Record<string, unknown>) => void) | null = null;
+
+  async connect(): Promise<void> {
+    this.ws = await new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api?token=${TOKEN}`, { maxPayload: 64 * 1024 * 1024 });
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+    this.ws.on('message', (d: Buffer) => {
+      const m = JSON.parse(d.toString()) as Record<string, unknown>;
+      if (m.event) return;
+      const p = this.pending;
+      this.pending = null;
+      p?.(m);
+    });
+    this.ws.on('close', (code) => {
+      const p = this.pending;
+      this.pending = null;
+      p?.({ closed: code });
+    });
+    this.ws.on('error', () => {});
+  }
+
+  /** Send one frame; its reply, `{closed: code}` if the server closed instead, or null after the bound (a hang). */
+  async send(frame: string | Buffer): Promise<Record<string, unknown> | null> {
+    if (this.ws?.readyState !== WebSocket.OPEN) await this.connect();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending = null;
+        resolve(null);
+      }, CALL_BOUND_MS);
+      this.pending = (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      this.ws.send(frame, { binary: Buffer.isBuffer(frame) });
+    });
+  }
+
+  close() {
+    this.ws?.close();
+  }
+}
+
+/** Records a finding unless the reply is a result or an error with a typed, non-INTERNAL code. */
+function judge(what: string, reply: Record<string, unknown> | null, frameBytes = 0) {
+  if (reply === null) return findings.push({ kind: 'hang', what, detail: `no answer within ${CALL_BOUND_MS} ms` });
+  if ('result' in reply) return;
+  // An oversized frame is refused by closing with 1009; a close for anything else is a finding.
+  if ('closed' in reply) {
+    if (reply.closed === 1009 && frameBytes > MAX_FRAME_BYTES) return;
+    return findings.push({ kind: 'untyped', what, detail: `connection closed with ${String(reply.closed)}` });
+  }
+  const err = reply.error as { code?: unknown; message?: unknown } | undefined;
+  if (!err || !(ERROR_CODES as readonly unknown[]).includes(err.code) || typeof err.message !== 'string' || err.message === '') {
+    return findings.push({ kind: 'untyped', what, detail: short(JSON.stringify(reply)) });
+  }
+  if (err.code === 'INTERNAL') findings.push({ kind: 'internal', what, detail: short(String(err.message)) });
+}
+
+async function alive(label: string) {
+  const c = new Client();
+  try {
+    await c.connect();
+    const r = await c.send(JSON.stringify({ id: 1, method: 'host.info', args: {} }));
+    if (!r || !('result' in r)) findings.push({ kind: 'crash', what: label, detail: `host.info answered ${short(JSON.stringify(r))}` });
+  } catch (e) {
+    findings.push({ kind: 'crash', what: label, detail: `cannot connect: ${(e as Error).message}` });
+  } finally {
+    c.close();
+  }
+}
+
+function report(stage: string) {
+  const mine = findings.splice(0);
+  if (mine.length) console.log(`fuzz seed ${SEED}, ${stage}: ${mine.length} findings\n${mine.map((f) => `  [${f.kind}] ${f.what}\n      ${f.detail}`).join('\n')}`);
+  expect(mine, `fuzz findings (seed ${SEED})`).toEqual([]);
+}
+
+beforeAll(async () => {
+  // The temp folder is the library itself: web callers are confined to the library (and the
+  // media folders), so paths in it reach the handlers instead of stopping at the policy.
+  tmp = mkdtempSync(join(tmpdir(), 'vireo-fuzz-'));
+  const dir = join(tmp, 'fuzz-files');
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  files = { qcow2: join(dir, 'disk.qcow2'), raw: join(dir, 'disk.img'), text: join(dir, 'notes.txt'), dir, subdir: join(dir, 'sub') };
+  writeFileSync(files.text, 'just text, not a disk image\n');
+  writeFileSync(files.raw, Buffer.alloc(1024 * 1024));
+  engine = await createEngine({ home: tmp });
+  server = await startServer({ engine, port: 0, token: TOKEN, staticDir: join(import.meta.dirname, '..', '..', '.vite', 'renderer', 'main_window') });
+  await engine.client.call('disks.create', { path: files.qcow2, size: '16M' });
+});
+afterAll(async () => {
+  await server?.close();
+  if (engine) {
+    for (const v of engine.vms.list()) if (v.state !== 'stopped' && v.state !== 'crashed') await engine.client.call('vms.stop', { vm: v.id, force: true }).catch(() => {});
+    await engine.dispose();
+  }
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe(`WebSocket fuzz (seed ${SEED})`, () => {
+  it('every contract method: typed errors only, no hang, no crash, no prototype pollution', async () => {
+    const client = new Client();
+    await client.connect();
+    // A VM to aim at (stopped throughout): re-created whenever a fuzzed vms.delete removed it.
+    const ensureVm = async () => {
+      if (!engine.vms.list().some((v) => v.name === 'fuzz-target')) await engine.client.call('vms.create', { name: 'fuzz-target', memory: '64M', disk: '64M' });
+    };
+    const vmRefs = () => {
+      const v = engine.vms.list().find((x) => x.name === 'fuzz-target');
+      return v ? [v.id, v.name] : [];
+    };
+    let calls = 0;
+    const outcomes = new Map<string, number>();
+    for (const method of METHOD_NAMES) {
+      await ensureVm();
+      for (const args of variants(method, vmRefs)) {
+        const frame = `{"id":${++calls},"method":${JSON.stringify(method)},"args":${args}}`;
+        const reply = await client.send(frame);
+        judge(`${method} ${short(args)}`, reply, Buffer.byteLength(frame));
+        const code = reply === null ? 'hang' : 'result' in reply ? 'ok' : 'closed' in reply ? `closed ${String(reply.closed)}` : String((reply.error as { code?: unknown }).code);
+        const key = `${method} ${code}`;
+        if (process.env.VIREO_FUZZ_DEBUG && !outcomes.has(key)) console.log(`${key}: ${short(args)} → ${short(JSON.stringify(reply))}`);
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      }
+    }
+    // What the calls got, by method and code: a run that never reached a handler would show it.
+    console.log(`fuzz seed ${SEED}: ${calls} calls\n${[...outcomes].map(([k, n]) => `  ${k}: ${n}`).join('\n')}`);
+    await alive('after the method fuzz');
+    expect(({} as Record<string, unknown>).polluted, 'Object.prototype was polluted').toBeUndefined();
+    expect(calls).toBeGreaterThan(METHOD_NAMES.length * 10);
+    client.close();
+    report('methods');
+  });
+
+  it('malformed frames and envelopes: BAD_REQUEST or a closed connection, and the server keeps serving', async () => {
+    const client = new Client();
+    await client.connect();
+    const texts = [
+      '{', '}', '[1,2]', 'null', '"str"', '42', '', ' ', '\u0000', '{"id":{},"method":"host.info"}', `{"id":"${'x'.repeat(65)}","method":"host.info"}`,
+      '{"id":1}', '{"id":1,"method":null}', '{"id":1,"method":["host.info"]}', '{"id":true,"method":"host.info"}', '{"id":null,"method":"host.info"}',
+      '{"__proto__":{"id":1},"method":"host.info"}', `${'['.repeat(50_000)}${']'.repeat(50_000)}`, `{"id":1,"method":"host.info","args":${'['.repeat(20_000)}${']'.repeat(20_000)}}`,
+      '{"id":1e309,"method":"host.info"}', '{"id":1,"method":"host.info","args":{"refresh":1e309}}', '{"id":1,"id":2,"method":"host.info"}',
+      `{"id":1,"method":"${'m'.repeat(100_000)}"}`, '{"id":1,"method":"constructor"}', '{"id":1,"method":"__proto__"}', '{"id":1,"method":"toString"}',
+      '{"id":1,"method":"hasOwnProperty"}', '\uFEFF{"id":1,"method":"host.info"}',
+    ];
+    for (const t of texts) judge(`frame ${short(JSON.stringify(t))}`, await client.send(t), Buffer.byteLength(t));
+    judge('a binary frame', await client.send(randomBytes(64)));
+    client.close();
+
+    // Frame-level garbage on a raw socket: the connection is closed, the server is not.
+    for (let i = 0; i < 24; i++) {
+      const frame = i < 4 ? badFrame(i) : Buffer.from(Array.from({ length: 1 + rnd.int(200) }, () => rnd.int(256)));
+      const outcome = await rawWebSocket(frame);
+      if (outcome.startsWith('HTTP/1.1 5')) findings.push({ kind: 'bad-status', what: `raw frame ${i}`, detail: outcome });
+    }
+    await alive('after malformed frames');
+    report('frames');
+  });
+
+  it('malformed upgrades and requests (the two known crashers included): 4xx, and the server keeps serving', async () => {
+    const host = `127.0.0.1:${server.port}`;
+    const ws = `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n`;
+    const cases: [string, string][] = [
+      ['cookie not percent-encoding', `GET /api HTTP/1.1\r\nHost: ${host}\r\n${ws}Cookie: vireo_token=%E0%A4%A\r\n\r\n`],
+      ['request target not a URL', `GET http://[ HTTP/1.1\r\nHost: ${host}\r\n${ws}Cookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['request target not a URL, plain GET', `GET http://[ HTTP/1.1\r\nHost: ${host}\r\nCookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['absolute-form with another host', `GET http://evil.example/api HTTP/1.1\r\nHost: ${host}\r\n${ws}Cookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['no key', `GET /api HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nCookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['version 99', `GET /api HTTP/1.1\r\nHost: ${host}\r\n${ws.replace('Version: 13', 'Version: 99')}Cookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['bad token escape', `GET /api?token=%ZZ HTTP/1.1\r\nHost: ${host}\r\n${ws}\r\n`],
+      ['bad path escape', `GET /%ZZ HTTP/1.1\r\nHost: ${host}\r\nCookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['display route with a bad escape', `GET /display/%ZZ?token=x HTTP/1.1\r\nHost: ${host}\r\n${ws}Cookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['display route of no VM', `GET /display/${'a'.repeat(5000)}?token=${'0'.repeat(64)} HTTP/1.1\r\nHost: ${host}\r\n${ws}Cookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['console route, token twice', `GET /console/x?token=1&token=2 HTTP/1.1\r\nHost: ${host}\r\n${ws}Cookie: vireo_token=${TOKEN}\r\n\r\n`],
+      ['cookie with a thousand parts', `GET /api HTTP/1.1\r\nHost: ${host}\r\n${ws}Cookie: ${'a=%;'.repeat(1000)}vireo_token=%\r\n\r\n`],
+      ['origin null', `GET /api?token=${TOKEN} HTTP/1.1\r\nHost: ${host}\r\n${ws}Origin: null\r\n\r\n`],
+      ['origin not a URL', `GET /api?token=${TOKEN} HTTP/1.1\r\nHost: ${host}\r\n${ws}Origin: http://[\r\n\r\n`],
+      ['host not ours', `GET /api?token=${TOKEN} HTTP/1.1\r\nHost: evil.example\r\n${ws}\r\n`],
+      ['host with odd bytes', `GET /api?token=${TOKEN} HTTP/1.1\r\nHost: [::1\r\n${ws}\r\n`],
+      ['header 40 KiB', `GET /api HTTP/1.1\r\nHost: ${host}\r\n${ws}X-Big: ${'b'.repeat(40_000)}\r\n\r\n`],
+      ['POST upgrade', `POST /api?token=${TOKEN} HTTP/1.1\r\nHost: ${host}\r\n${ws}Content-Length: 5\r\n\r\nhello`],
+      ['not HTTP', 'hello there\r\n\r\n'],
+      ['HTTP/0.9', 'GET /\r\n\r\n'],
+    ];
+    for (let i = 0; i < 12; i++) {
+      const junk = Buffer.from(Array.from({ length: 1 + rnd.int(300) }, () => rnd.int(256))).toString('latin1');
+      cases.push([`random bytes ${i}`, rnd.chance(0.5) ? junk : `GET /${junk.replace(/[\r\n ]/g, '')} HTTP/1.1\r\nHost: ${host}\r\n${ws}\r\n`]);
+    }
+    for (const [what, bytes] of cases) {
+      const res = await raw(Buffer.from(bytes, 'latin1'));
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(res)?.[1];
+      if (status && status.startsWith('5')) findings.push({ kind: 'bad-status', what, detail: short(res) });
+      if (status === '101') findings.push({ kind: 'bad-status', what, detail: 'a malformed or unauthorized upgrade was accepted' });
+    }
+    await alive('after malformed upgrades');
+    report('upgrades');
+  });
+});
+
+/** Raw bytes to the server; what came back until it closed (or 3 s passed). */
+function raw(bytes: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const tcp = createConnection(server.port, '127.0.0.1');
+    let got = '';
+    const done = () => {
+      clearTimeout(timer);
+      tcp.destroy();
+      resolve(got);
+    };
+    const timer = setTimeout(done, 3000);
+    tcp.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    tcp.on('close', done);
+    tcp.on('error', done);
+    tcp.write(bytes);
+  });
+}
+
+/** A proper API handshake, then one garbage frame; resolves with the response head and what followed. */
+function rawWebSocket(frame: Buffer): Promise<string> {
+  const head =
+    `GET /api?token=${TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+  return raw(Buffer.concat([Buffer.from(head), frame]));
+}
+
+/** Frames a server must refuse: bad UTF-8 text, a reserved opcode, an unmasked frame, a 2^63-byte length. */
+function badFrame(i: number): Buffer {
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = (p: Buffer) => Buffer.from(p.map((b, j) => b ^ mask[j % 4]!));
+  switch (i) {
+    case 0:
+      return Buffer.concat([Buffer.from([0x81, 0x82]), mask, masked(Buffer.from([0xc3, 0x28]))]);
+    case 1:
+      return Buffer.concat([Buffer.from([0x83, 0x81]), mask, masked(Buffer.from([0x41]))]);
+    case 2:
+      return Buffer.from([0x81, 0x02, 0x7b, 0x7d]);
+    default:
+      return Buffer.concat([Buffer.from([0x81, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), mask]);
+  }
+}
