@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, exists
 import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
@@ -306,5 +307,35 @@ describe('kill -9', () => {
     expect(v.state).toBe('running');
     await engine!.client.call('vms.stop', { vm: runner.id, force: true });
     await reopenAndCheck();
+  });
+
+  it('says why it leaves a guest paused when QEMU holds it for a reason of its own', async () => {
+    let e = engine!;
+    const v = await e.client.call('vms.start', { vm: runner.id });
+    const paths = vmPaths(home, runner.id);
+    // As a dead engine would have left it: its note, and a guest QEMU itself has stopped (its
+    // state migrated out to a socket that swallows it: "postmigrate", which a resume must not hide).
+    writeFileSync(paths.snapshotPause, JSON.stringify({ wasRunning: true, snapshot: 'sx', jobId: 'save-sx', at: new Date().toISOString(), pid: 1 }));
+    const sink = join(work, 'sink.sock');
+    const server = createServer((sock) => sock.resume()).listen(sink);
+    await new Promise((r) => server.once('listening', r));
+    const qmp = e.vms.machineFor(e.vms.resolve(runner.id)).monitor('migrate');
+    await qmp.execute('migrate', { uri: `unix:${sink}` });
+    for (let i = 0; i < 600; i++) {
+      const st = await qmp.execute<{ status: string }>('query-status');
+      if (st.status === 'postmigrate') break;
+      await sleep(100);
+    }
+    server.close();
+    e = await reopenAndCheck();
+    let d = await e.client.call('vms.get', { vm: runner.id });
+    for (let i = 0; i < 100 && !d.warnings.some((w) => /postmigrate/.test(w)); i++) {
+      await sleep(50);
+      d = await e.client.call('vms.get', { vm: runner.id });
+    }
+    expect(d.state).toBe('paused');
+    expect(d.runtime.pid).toBe(v.runtime.pid);
+    expect(d.warnings.find((w) => /postmigrate/.test(w))).toMatch(/left paused: it was paused for snapshot sx .*"postmigrate"/);
+    await e.client.call('vms.stop', { vm: runner.id, force: true });
   });
 });
