@@ -45,6 +45,7 @@ test('network cards: add one with its own model and port forward, remove the fir
   await net1.getByRole('button', { name: 'Add port forward' }).click();
   await net1.getByLabel('Host port of forward 1').fill('2345');
   await net1.getByLabel('Guest port of forward 1').fill('80');
+  await page.screenshot({ path: 'test-results/settings-network.png' });
   await settings.getByRole('button', { name: 'Save' }).click();
   await expect(settings).toBeHidden({ timeout: 15_000 });
 
@@ -91,6 +92,7 @@ test('boot, sound and devices sections save what they show', async ({ page, serv
   await settings.getByRole('checkbox', { name: 'Network (PXE)' }).check();
   await settings.getByRole('button', { name: 'Move Network (PXE) up' }).click();
   await settings.getByLabel('Show the firmware\'s boot menu').check();
+  await page.screenshot({ path: 'test-results/settings-boot.png' });
   await section(settings, 'Sound').click();
   await settings.getByLabel('Sound card').selectOption('hda');
   await section(settings, 'Devices').click();
