@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { VireoError } from '../../api/errors.ts';
-import { tail } from '../util/proc.ts';
+import { run, tail } from '../util/proc.ts';
 import { mapNoSpace } from '../util/space.ts';
 import { detectFormat, exists, mustBeFile } from './format.ts';
 import { explain } from './qemu-img-output.ts';
@@ -37,8 +36,7 @@ export function partialName(dst: string): string {
 
 /**
  * Convert (vmdk/vdi/vhdx/vpc/raw/qcow2 → qcow2 or raw). `dst` never exists half written; a
- * failed or cancelled run removes the temp file. Spawned rather than run(): the progress
- * that -p prints has to be read while qemu-img works.
+ * failed or cancelled run removes the temp file. The progress -p prints is read as it comes.
  */
 export async function convertImage(binary: string, src: string, dst: string, opts: ConvertOptions): Promise<void> {
   await mustBeFile(src);
@@ -58,7 +56,7 @@ export async function convertImage(binary: string, src: string, dst: string, opt
   const needed = srcStat.blocks ? srcStat.blocks * 512 : srcStat.size;
   try {
     await opts.onTempFile?.(tmp);
-    await mapNoSpace(dirname(dst), `convert ${basename(src)} into ${basename(dst)}`, needed, () => spawnConvert(binary, args, src, dst, fromFormat, opts));
+    await mapNoSpace(dirname(dst), `convert ${basename(src)} into ${basename(dst)}`, needed, () => runConvert(binary, args, src, dst, fromFormat, opts));
     if (await exists(dst)) throw new VireoError('ALREADY_EXISTS', `${dst} appeared while converting: choose another output file`, { path: dst });
     await rename(tmp, dst);
   } catch (e) {
@@ -67,53 +65,33 @@ export async function convertImage(binary: string, src: string, dst: string, opt
   }
 }
 
-function spawnConvert(binary: string, args: string[], src: string, dst: string, fromFormat: string, opts: ConvertOptions): Promise<void> {
-  const argv = [binary, ...args];
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(binary, args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    let stderr = '';
-    let aborted = false;
-    let lastFraction = -1;
-    const onAbort = () => {
-      aborted = true;
-      child.kill('SIGKILL');
-    };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.setEncoding('utf8');
-    let pending = '';
-    child.stdout.on('data', (d: string) => {
-      // -p redraws one line with \r: "    (12.34/100%)"; a chunk may end mid-number.
-      pending += d;
-      const parts = pending.split(/[\r\n]/);
-      pending = parts.pop() ?? '';
-      for (const part of parts) {
-        const m = /\((\d+(?:\.\d+)?)\/100%\)/.exec(part);
-        if (!m) continue;
-        const f = Math.min(1, Number(m[1]) / 100);
-        if (f !== lastFraction) {
-          lastFraction = f;
-          opts.onProgress?.(f);
-        }
+async function runConvert(binary: string, args: string[], src: string, dst: string, fromFormat: string, opts: ConvertOptions): Promise<void> {
+  let pending = '';
+  let lastFraction = -1;
+  // -p redraws one line with \r: "    (12.34/100%)"; a chunk may end mid-number.
+  const onStdout = (d: string) => {
+    pending += d;
+    const parts = pending.split(/[\r\n]/);
+    pending = parts.pop() ?? '';
+    for (const part of parts) {
+      const m = /\((\d+(?:\.\d+)?)\/100%\)/.exec(part);
+      if (!m) continue;
+      const f = Math.min(1, Number(m[1]) / 100);
+      if (f !== lastFraction) {
+        lastFraction = f;
+        opts.onProgress?.(f);
       }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      reject(new VireoError('TOOL_FAILED', `could not run ${binary}: ${e.message}`, { argv, errno: e.code }));
-    });
-    child.on('close', (code, signal) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (aborted) return reject(new VireoError('CANCELLED', `conversion of ${src} was cancelled`, { src, dst }));
-      if (code !== 0) {
-        const failure = new VireoError('TOOL_FAILED', `${binary} convert failed: ${tail(stderr, 3)}`, {
-          argv,
-          exitCode: code ?? -1,
-          signal,
-          stderr: tail(stderr),
-        });
-        return reject(explain(failure, src, fromFormat));
-      }
-      resolve();
-    });
-  });
+    }
+  };
+  try {
+    // The progress lines are read as they come and not kept: a long copy prints many.
+    await run(binary, args, { onStdout, signal: opts.signal, maxOutputBytes: 4096 });
+  } catch (e) {
+    if (e instanceof VireoError && e.code === 'CANCELLED') throw new VireoError('CANCELLED', `conversion of ${src} was cancelled`, { src, dst });
+    if (e instanceof VireoError && e.code === 'TOOL_FAILED') {
+      const d = (e.details ?? {}) as { stderr?: string };
+      throw explain(new VireoError('TOOL_FAILED', `${binary} convert failed: ${tail(d.stderr ?? '', 3) || e.message}`, e.details), src, fromFormat);
+    }
+    throw e;
+  }
 }
