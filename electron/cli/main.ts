@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,7 +184,7 @@ program.command('serve').description('serve the app in a browser (headless hosts
   .option('--port <n>', 'port (0: any free one)', intArg, 8080)
   .option('--token <t>', 'access token (default: random)')
   .option('--allow-host <name>', 'another Host name the server answers to (a DNS name, a proxy); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .option('--media <dir>', 'a folder whose ISOs and disk images browser clients may use (default: your home folder); repeatable', (v: string, acc: string[]) => [...acc, resolve(v)], [] as string[])
+  .option('--media <dir>', 'a folder whose ISOs and disk images browser clients may use (default: your home folder); repeatable', mediaArg, [] as string[])
   .option('--allow-extra-args', 'let browser clients set extra QEMU arguments (they can then reach any file this account can)')
   .action(action(async (o: { host: string; port: number; token?: string; allowHost: string[]; media: string[]; allowExtraArgs?: boolean }) => {
     keepAlive = true;
@@ -209,6 +210,12 @@ function imageLine(i: { path: string; format: string; virtualSize: number }) {
   return `${i.path}: ${i.format}, ${i.virtualSize} bytes`;
 }
 
+/** A --media folder: it must exist now, or its files would silently be refused later. */
+function mediaArg(v: string, acc: string[]): string[] {
+  const dir = resolve(v);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`${dir} is not a folder`); // commander prints it, naming the option
+  return [...acc, dir];
+}
 function intArg(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new CommanderError(2, 'vireo.usage', `"${v}" is not a whole number`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { WebSocket } from 'ws';
 import type { Engine } from '../../electron/engine/index.ts';
 import { startServer, type RunningServer } from '../../electron/server/server.ts';
@@ -205,4 +205,70 @@ describe('the local transport (desktop, CLI) keeps the account\'s reach', () => 
     const listing = await engine.client.call('files.list', { dir: outside });
     expect(listing.entries.map((e) => e.name)).toContain('secret.txt');
   });
+});
+
+describe('vireo serve --media / --allow-extra-args (the real CLI process)', () => {
+  const ROOT = join(import.meta.dirname, '..', '..');
+  const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+  const MAIN = join(ROOT, 'electron', 'cli', 'main.ts');
+
+  function serve(args: string[]) {
+    const home = mkdtempSync(join(tmpdir(), 'vireo-serve-confine-'));
+    const child = spawn(TSX, [MAIN, '--home', home, 'serve', '--port', '0', '--token', TOKEN, ...args], { cwd: ROOT, shell: false, env: { ...process.env, VIREO_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const ready = new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /Vireo is serving at http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('close', (code) => reject(Object.assign(new Error(`serve exited ${code}: ${stderr}`), { code, stderr })));
+    });
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    };
+    return { ready, stop, home };
+  }
+
+  it('serves with the given media folders as the roots, and refuses extra args without the flag', async () => {
+    const s = serve(['--media', media, '--media', outside]);
+    try {
+      const sock = await open(await s.ready);
+      try {
+        const roots = (await rpc('files.list', {}, sock)).result as { entries: Array<{ path: string }> };
+        expect(roots.entries.map((e) => e.path)).toEqual([s.home, media, outside]);
+        expect((await rpc('disks.info', { path: join(outside, 'outside.qcow2') }, sock)).result).toMatchObject({ format: 'qcow2' });
+        expect((await rpc('disks.info', { path: '/etc/shadow' }, sock)).error).toMatchObject({ code: 'UNAUTHORIZED' });
+        const vm = (await rpc('vms.create', { name: 'cli-vm', memory: '64M', cpus: 1 }, sock)).result as { id: string };
+        expect((await rpc('vms.update', { vm: vm.id, patch: { advanced: { extraArgs: ['-no-shutdown'] } } }, sock)).error).toMatchObject({ code: 'UNAUTHORIZED' });
+      } finally {
+        sock.close();
+      }
+    } finally {
+      await s.stop();
+    }
+  }, 60_000);
+
+  it('--allow-extra-args lets clients set extra arguments; a --media folder that does not exist is a usage error', async () => {
+    const s = serve(['--allow-extra-args']);
+    try {
+      const sock = await open(await s.ready);
+      try {
+        const vm = (await rpc('vms.create', { name: 'cli-vm', memory: '64M', cpus: 1 }, sock)).result as { id: string };
+        expect((await rpc('vms.update', { vm: vm.id, patch: { advanced: { extraArgs: ['-no-shutdown'] } } }, sock)).error).toBeUndefined();
+      } finally {
+        sock.close();
+      }
+    } finally {
+      await s.stop();
+    }
+    const bad = serve(['--media', join(outside, 'no-such-folder')]);
+    await expect(bad.ready).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/no-such-folder is not a folder/) });
+  }, 60_000);
 });
