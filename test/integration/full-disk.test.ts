@@ -174,6 +174,10 @@ describe.skipIf(!isRoot)('a full disk under the library', () => {
     expect(err.message).toContain(live.dir);
     expect(err.message).not.toMatch(/Input\/output error/);
     expect(String(err.details?.cause)).toMatch(/Input\/output error|No space/);
+    // What QEMU wrote before the disk filled up is said, not silently kept.
+    const kept = err.details?.keptBytes as number;
+    expect(kept).toBeGreaterThanOrEqual(0);
+    if (kept > 0) expect(err.message).toMatch(/QEMU keeps the [\d.]+ \w+ it had written inside disk0\.qcow2/);
     // The guest goes on, and no note says it was paused for a snapshot.
     await waitForState(e, live.id, 'running', 10_000);
     expect(existsSync(e.vms.resolve(live.id).paths.snapshotPause)).toBe(false);
