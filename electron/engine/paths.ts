@@ -1,7 +1,7 @@
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { mkdirSync, chmodSync, statSync } from 'node:fs';
+import { mkdirSync, chmodSync, statSync, realpathSync } from 'node:fs';
 
 /** The VM library root: --home, else VIREO_HOME, else the OS's app-data folder. */
 export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
@@ -113,7 +113,14 @@ function libraryTag(home: string, length: number): string {
  */
 export function ownerLockName(home: string): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  return `\0vireo-lock-${uid}-${libraryTag(home, 24)}`;
+  // The real path: a library reached through a symlink is still one library with one lock.
+  let real = resolve(home);
+  try {
+    real = realpathSync(home);
+  } catch {
+    /* not there yet: the path as given */
+  }
+  return `\0vireo-lock-${uid}-${libraryTag(real, 24)}`;
 }
 
 /** The lock elsewhere: an O_EXCL file in the private runtime folder holding the owner's pid. */

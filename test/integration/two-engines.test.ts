@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +135,19 @@ describe('one engine per library', () => {
     } finally {
       await next.dispose();
     }
+  });
+
+  it('one library reached by two paths (a symlink) is still one owner; the CLI finds it by either', async () => {
+    const h = home();
+    const link = join(mkdtempSync(join(tmpdir(), 'vireo-2e-link-')), 'library');
+    homes.push(link);
+    symlinkSync(h, link);
+    const owner = await Worker.start('own', h);
+    await expect(createEngine({ home: link })).rejects.toMatchObject({ code: 'BUSY', details: { pid: owner.pid } });
+    const made = await runCli(link, 'create', 'via-link', '--memory', '32M', '--cpus', '1', '--disk', '16M', '--json');
+    expect(made.code, made.stderr).toBe(0);
+    const c = await clientOf(h);
+    expect((await c.call('vms.list', {})).map((v) => v.name)).toEqual(['via-link']);
   });
 
   it(`only the owner sweeps: ${ROUNDS} other engines and a CLI leave an in-progress create alone`, async () => {

@@ -1,7 +1,7 @@
 import { createServer, createConnection, type Server } from 'node:net';
 import { openSync, writeSync, closeSync, readFileSync, unlinkSync, statSync } from 'node:fs';
 import { VireoError } from '../../api/errors.ts';
-import { ownerLockFile, ownerLockName } from '../paths.ts';
+import { ownerLockFile, ownerLockName, ownerSocketPath } from '../paths.ts';
 
 // The library lock: at most one engine (the owner) per library at a time. Everything an owner
 // does alone (the start-up sweep of `.creating-*` folders, starting QEMU, naming VMs) is safe
@@ -23,6 +23,8 @@ export interface OwnerInfo {
   role: OwnerRole;
   /** ISO time the lock was taken */
   since: string;
+  /** where the owner serves the API (a client reaching the library by another path finds it here) */
+  socket?: string;
 }
 
 export interface LibraryLock {
@@ -42,12 +44,12 @@ export function describeOwner(o: Pick<OwnerInfo, 'pid' | 'role'>): string {
   return `${ROLE_TEXT[o.role] ?? 'another Vireo engine'} (pid ${o.pid})`;
 }
 
-export function busyError(home: string, owner: Pick<OwnerInfo, 'pid' | 'role'> | null, extra = ''): VireoError {
+export function busyError(home: string, owner: Pick<OwnerInfo, 'pid' | 'role' | 'socket'> | null, extra = ''): VireoError {
   const who = owner ? describeOwner(owner) : 'another process';
   return new VireoError(
     'BUSY',
     `the VM library ${home} is in use by ${who}${extra}: use that one, or quit it first${owner?.role === 'cli' ? ' (it ends with its command)' : ''}`,
-    owner ? { pid: owner.pid, role: owner.role, home } : { home },
+    owner ? { pid: owner.pid, role: owner.role, home, ...(owner.socket ? { socket: owner.socket } : {}) } : { home },
   );
 }
 
@@ -57,7 +59,7 @@ export async function acquireLibraryLock(
   role: OwnerRole,
   platform: NodeJS.Platform = process.platform,
 ): Promise<LibraryLock> {
-  const info: OwnerInfo = { pid: process.pid, role, since: new Date().toISOString() };
+  const info: OwnerInfo = { pid: process.pid, role, since: new Date().toISOString(), socket: ownerSocketPath(rtRoot, home, platform) };
   return platform === 'linux' ? abstractLock(home, info) : fileLock(home, ownerLockFile(rtRoot), info);
 }
 
@@ -195,7 +197,12 @@ function parseOwner(text: string): OwnerInfo | null {
   try {
     const o = JSON.parse(text.trim()) as Partial<OwnerInfo>;
     if (typeof o?.pid !== 'number' || !Number.isInteger(o.pid) || o.pid <= 0) return null;
-    return { pid: o.pid, role: typeof o.role === 'string' && ROLES.has(o.role) ? o.role : 'engine', since: String(o.since ?? '') };
+    return {
+      pid: o.pid,
+      role: typeof o.role === 'string' && ROLES.has(o.role) ? o.role : 'engine',
+      since: String(o.since ?? ''),
+      ...(typeof o.socket === 'string' && o.socket.length < 4096 ? { socket: o.socket } : {}),
+    };
   } catch {
     return null;
   }

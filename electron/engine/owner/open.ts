@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { ApiClient, Args, MethodName, Result } from '../../api/contract.ts';
 import { connectOwner, isRetryable, type SocketClient } from '../../api/socket-client.ts';
@@ -37,11 +39,10 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Opened
       if (!(e instanceof VireoError) || e.code !== 'BUSY') throw e;
       lastBusy = e;
     }
-    const owner = lastBusy.details as { pid?: number; role?: OwnerInfo['role'] } | undefined;
+    const owner = lastBusy.details as { pid?: number; role?: OwnerInfo['role']; socket?: string } | undefined;
     if (mode === 'own' && owner?.role && owner.role !== 'cli') throw lastBusy;
     if (mode === 'any') {
-      const sock = ownerSocketPath(ensurePrivateDir(runtimeRoot(home)), home);
-      const client = await connectOwner(sock, { timeoutMs: 5000 }).catch(() => null);
+      const client = await connectFirst(socketsToTry(home, owner?.socket));
       if (client) {
         const who = { pid: client.owner.pid, role: client.owner.role as OwnerInfo['role'] };
         return {
@@ -61,6 +62,33 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Opened
     // Short first waits (an owner finishing its start-up), then no busier than 4 times a second.
     await new Promise((r) => setTimeout(r, Math.min(250, 20 * (attempt + 1))));
   }
+}
+
+/**
+ * Our own path to the owner's socket first; then the one the lock holder names (the same
+ * library reached through another path, e.g. a symlink), only if it sits in a private folder
+ * of ours: the lock's answer is not trusted to send us anywhere else.
+ */
+function socketsToTry(home: string, reported: string | undefined): string[] {
+  const ours = ownerSocketPath(ensurePrivateDir(runtimeRoot(home)), home);
+  if (!reported || reported === ours || process.platform === 'win32') return [ours];
+  try {
+    const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+    const dir = statSync(dirname(reported));
+    const sock = statSync(reported);
+    if (dir.uid === uid && (dir.mode & 0o077) === 0 && sock.uid === uid) return [ours, reported];
+  } catch {
+    /* not there (yet) */
+  }
+  return [ours];
+}
+
+async function connectFirst(paths: string[]): Promise<SocketClient | null> {
+  for (const p of paths) {
+    const c = await connectOwner(p, { timeoutMs: 5000 }).catch(() => null);
+    if (c) return c;
+  }
+  return null;
 }
 
 /**
