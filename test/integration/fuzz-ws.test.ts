@@ -19,13 +19,15 @@ import { ERROR_CODES } from '../../electron/api/errors.ts';
 // within CALL_BOUND_MS). Re-run a failure with VIREO_FUZZ_SEED=<seed printed below>.
 //
 // Nothing here may touch the host outside the temp folder: every path argument is absolute
-// inside it, with hostile file names but never a separator or "..". No guest is started
-// (vms.start never gets a VM that exists and vms.create never gets start: true), so the run
-// stays within a few minutes on a loaded machine; the running-VM paths are covered by the
-// display and server tests.
+// inside it, with hostile file names but never a separator or "..". One guest runs, in the
+// second round only: the target VM (64 MiB, no OS: the firmware idles) so that the methods of
+// a running VM reach QEMU; vms.create never gets start: true, and a graceful vms.stop gets a
+// 2 s timeout (the idle firmware ignores ACPI, and the default would wait 60 s).
 
 const SEED = Number(process.env.VIREO_FUZZ_SEED ?? 0x5eed_2026);
 const VARIANTS = Number(process.env.VIREO_FUZZ_VARIANTS ?? 40);
+/** per method with a `vm` argument, while the target VM runs */
+const RUNNING_VARIANTS = Number(process.env.VIREO_FUZZ_RUNNING_VARIANTS ?? 10);
 const CALL_BOUND_MS = 30_000;
 const TOKEN = 'fuzz-token-0123456789abcdef';
 
@@ -49,6 +51,8 @@ function prng(seed: number) {
   return { next, int, pick, chance: (p: number) => next() < p };
 }
 const rnd = prng(SEED);
+/** second round: the target VM runs, and vms.start may aim at it */
+let running = false;
 
 /** Inserted as a bare JSON number (1e309 parses to Infinity; JSON.stringify cannot say it). */
 const RAW_HUGE = '__RAW_1e309__';
@@ -88,7 +92,7 @@ function validFor(method: string, key: string, vmRefs: () => string[]): unknown 
   switch (key) {
     case 'vm': {
       // Never a real VM for vms.start: no guest runs during the fuzz (see the header).
-      const refs = method === 'vms.start' ? [] : vmRefs();
+      const refs = method === 'vms.start' && !running ? [] : vmRefs();
       return refs.length && rnd.chance(0.8) ? rnd.pick(refs) : 'no-such-vm';
     }
     case 'name':
@@ -159,7 +163,7 @@ function oddFor(method: string, key: string, vmRefs: () => string[]): unknown {
   if (rnd.chance(0.3)) return hostile();
   switch (key) {
     case 'vm':
-      return method === 'vms.start' ? rnd.pick(['__proto__', 'constructor', 'toString', ...HOSTILE_STRINGS]) : rnd.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty', ...vmRefs().map((r) => r.toUpperCase()), ...HOSTILE_STRINGS]);
+      return method === 'vms.start' && !running ? rnd.pick(['__proto__', 'constructor', 'toString', ...HOSTILE_STRINGS]) : rnd.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty', ...vmRefs().map((r) => r.toUpperCase()), ...HOSTILE_STRINGS]);
     case 'path':
     case 'output':
     case 'iso':
@@ -213,17 +217,19 @@ function keysOf(method: (typeof METHOD_NAMES)[number]): string[] {
 }
 
 /** The `args` JSON texts tried for one method: fixed oddities, then seeded random objects. */
-function variants(method: (typeof METHOD_NAMES)[number], vmRefs: () => string[]): string[] {
+function variants(method: (typeof METHOD_NAMES)[number], vmRefs: () => string[], count: number): string[] {
   const keys = keysOf(method);
-  const out = [
+  // The fixed oddities never reach a handler: the first round has them, the running one not.
+  const out = running ? [] : [
     'null', '0', '"x"', '[]', 'true', '{}', '{"unknownKey":1}',
     '{"__proto__":{"polluted":"yes"}}', '{"constructor":{"prototype":{"polluted":"yes"}}}',
     `{${keys.map((k) => `${JSON.stringify(k)}:{"__proto__":{"polluted":"yes"}}`).join(',')}}`,
     `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify('A'.repeat(200_000))}`).join(',')}}`,
   ];
-  for (let i = 0; i < VARIANTS; i++) {
+  for (let i = 0; i < count; i++) {
     const obj: Record<string, string> = {};
-    const mode = rnd.next();
+    // While the VM runs, more calls are well-formed: what it does with them is the point.
+    const mode = running ? rnd.next() * 0.75 : rnd.next();
     for (const k of keys) {
       const required = !(methods[method].args as unknown as { shape: Record<string, { isOptional(): boolean }> }).shape[k]!.isOptional();
       if (!required && rnd.chance(0.5)) continue;
@@ -236,6 +242,7 @@ function variants(method: (typeof METHOD_NAMES)[number], vmRefs: () => string[])
       obj[k] = encode(oddFor(method, k, vmRefs));
     }
     if (rnd.chance(0.1)) obj[rnd.pick(['extra', '__proto__', 'constructor'])] = encode(hostile());
+    if (method === 'vms.stop' && !('timeoutSec' in obj)) obj.timeoutSec = '2';
     out.push(`{${Object.entries(obj).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
   }
   return out;
@@ -354,22 +361,25 @@ afterAll(async () => {
 });
 
 describe(`WebSocket fuzz (seed ${SEED})`, () => {
-  it('every contract method: typed errors only, no hang, no crash, no prototype pollution', async () => {
+  // A VM to aim at: re-created whenever a fuzzed vms.delete removed it.
+  const ensureVm = async () => {
+    if (!engine.vms.list().some((v) => v.name === 'fuzz-target')) await engine.client.call('vms.create', { name: 'fuzz-target', memory: '64M', disk: '64M' });
+  };
+  const target = () => engine.vms.list().find((x) => x.name === 'fuzz-target');
+  const vmRefs = () => {
+    const v = target();
+    return v ? [v.id, v.name] : [];
+  };
+
+  /** Every variant of every method in the list over one connection; findings recorded by judge. */
+  async function fuzz(list: readonly (typeof METHOD_NAMES)[number][], count: number, before: () => Promise<void>) {
     const client = new Client();
     await client.connect();
-    // A VM to aim at (stopped throughout): re-created whenever a fuzzed vms.delete removed it.
-    const ensureVm = async () => {
-      if (!engine.vms.list().some((v) => v.name === 'fuzz-target')) await engine.client.call('vms.create', { name: 'fuzz-target', memory: '64M', disk: '64M' });
-    };
-    const vmRefs = () => {
-      const v = engine.vms.list().find((x) => x.name === 'fuzz-target');
-      return v ? [v.id, v.name] : [];
-    };
     let calls = 0;
     const outcomes = new Map<string, number>();
-    for (const method of METHOD_NAMES) {
-      await ensureVm();
-      for (const args of variants(method, vmRefs)) {
+    for (const method of list) {
+      for (const args of variants(method, vmRefs, count)) {
+        await before();
         const frame = `{"id":${++calls},"method":${JSON.stringify(method)},"args":${args}}`;
         const reply = await client.send(frame);
         judge(`${method} ${short(args)}`, reply, Buffer.byteLength(frame));
@@ -379,13 +389,40 @@ describe(`WebSocket fuzz (seed ${SEED})`, () => {
         outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
       }
     }
+    client.close();
     // What the calls got, by method and code: a run that never reached a handler would show it.
     console.log(`fuzz seed ${SEED}: ${calls} calls\n${[...outcomes].map(([k, n]) => `  ${k}: ${n}`).join('\n')}`);
+    return calls;
+  }
+
+  it('every contract method: typed errors only, no hang, no crash, no prototype pollution', async () => {
+    const calls = await fuzz(METHOD_NAMES, VARIANTS, ensureVm);
     await alive('after the method fuzz');
     expect(({} as Record<string, unknown>).polluted, 'Object.prototype was polluted').toBeUndefined();
     expect(calls).toBeGreaterThan(METHOD_NAMES.length * 10);
-    client.close();
     report('methods');
+  });
+
+  it('the methods of a VM while it runs (the firmware idles): the same rules', async () => {
+    running = true;
+    const withVm = METHOD_NAMES.filter((m) => keysOf(m).includes('vm'));
+    const ensureRunning = async () => {
+      await ensureVm();
+      const v = target()!;
+      if (v.state === 'stopped' || v.state === 'crashed') await engine.client.call('vms.start', { vm: v.id });
+      else if (v.state === 'paused' && rnd.chance(0.5)) await engine.client.call('vms.resume', { vm: v.id });
+    };
+    try {
+      const calls = await fuzz(withVm, RUNNING_VARIANTS, ensureRunning);
+      expect(calls).toBeGreaterThan(withVm.length * 3);
+    } finally {
+      running = false;
+      const v = target();
+      if (v && v.state !== 'stopped' && v.state !== 'crashed') await engine.client.call('vms.stop', { vm: v.id, force: true });
+    }
+    await alive('after the running-VM fuzz');
+    expect(({} as Record<string, unknown>).polluted, 'Object.prototype was polluted').toBeUndefined();
+    report('running VM');
   });
 
   it('malformed frames and envelopes: BAD_REQUEST or a closed connection, and the server keeps serving', async () => {
@@ -399,7 +436,14 @@ describe(`WebSocket fuzz (seed ${SEED})`, () => {
       `{"id":1,"method":"${'m'.repeat(100_000)}"}`, '{"id":1,"method":"constructor"}', '{"id":1,"method":"__proto__"}', '{"id":1,"method":"toString"}',
       '{"id":1,"method":"hasOwnProperty"}', '\uFEFF{"id":1,"method":"host.info"}',
     ];
-    for (const t of texts) judge(`frame ${short(JSON.stringify(t))}`, await client.send(t), Buffer.byteLength(t));
+    const seen: string[] = [];
+    for (const t of texts) {
+      const reply = await client.send(t);
+      judge(`frame ${short(JSON.stringify(t))}`, reply, Buffer.byteLength(t));
+      seen.push(reply === null ? 'hang' : 'result' in reply ? 'ok' : 'closed' in reply ? `closed ${String(reply.closed)}` : String((reply.error as { code?: unknown }).code));
+    }
+    // Every envelope was answered (typed) rather than the connection dropped.
+    expect(seen.filter((c) => c === 'ok' || (ERROR_CODES as readonly string[]).includes(c)).length, seen.join(' ')).toBe(texts.length);
     judge('a binary frame', await client.send(randomBytes(64)));
     client.close();
 
