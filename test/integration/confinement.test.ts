@@ -180,6 +180,9 @@ describe('vireo serve confines its clients (web transport)', () => {
     const top = (await rpc('files.list', { dir: media })).result as { parent: string | null; entries: Array<{ name: string }> };
     expect(top.parent).toBeNull();
     expect(top.entries.map((e) => e.name)).toContain('inside.qcow2');
+    // Links that lead outside are not shown (their target's size would leak); the real files are.
+    expect(top.entries.map((e) => e.name)).not.toContain('shadow.img');
+    expect(top.entries.map((e) => e.name)).not.toContain('link.qcow2');
     const sub = (await rpc('files.list', { dir: join(media, 'isos') })).result as { parent: string | null };
     expect(sub.parent).toBe(media);
   });

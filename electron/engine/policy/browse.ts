@@ -1,10 +1,10 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { Caller } from '../../api/define.ts';
 import type { FileEntry } from '../../api/types.ts';
-import { isWeb, type Confinement } from './confine.ts';
+import { isWeb, within, type Confinement } from './confine.ts';
 
 // files.list: the web UI's file picker (it has no native dialog). A local caller browses from
 // the home folder anywhere; a web caller starts at its roots (the library and the media
@@ -32,9 +32,15 @@ export async function listFiles(confine: Confinement, caller: Caller, dir: strin
     throw new VireoError('NOT_FOUND', `cannot open folder ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: target });
   }
   const entries: FileEntry[] = [];
+  const roots = isWeb(caller) ? await confine.roots(caller) : [];
   for (const name of names) {
     if (name.startsWith('.')) continue;
     const path = join(target, name);
+    // A web caller does not see what a link outside the roots points at (not even its size).
+    if (isWeb(caller) && (await lstat(path).catch(() => null))?.isSymbolicLink()) {
+      const real = await realpath(path).catch(() => null);
+      if (!real || !roots.some((r) => within(r, real))) continue;
+    }
     const st = await stat(path).catch(() => null);
     if (!st) continue;
     if (st.isDirectory()) entries.push({ name, path, kind: 'dir', size: 0 });
@@ -46,7 +52,6 @@ export async function listFiles(confine: Confinement, caller: Caller, dir: strin
   else if (isWeb(caller)) {
     // A root's parent is outside; a link inside a root may lead to another root's subfolder,
     // whose parent is still allowed: ask the policy rather than compare strings.
-    const roots = await confine.roots(caller);
     if (roots.includes(target)) parent = null;
     else parent = await confine.folder(caller, parent, 'dir').catch(() => null);
   }

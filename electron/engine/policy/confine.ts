@@ -32,7 +32,8 @@ export interface VmConfigLike {
 
 export const isWeb = (c: Caller | undefined): c is WebCaller => c?.kind === 'web';
 
-const within = (root: string, p: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
+/** `p` is `root` or below it (both real, absolute paths). */
+export const within = (root: string, p: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
 
 export class Confinement {
   /** `library`: the VIREO home, always a root; `qemuImg`: the binary, for disk-image checks. */
