@@ -81,6 +81,9 @@ beforeAll(async () => {
   img('create', '-q', '-f', 'qcow2', join(outside, 'outside.qcow2'), '16M');
   // Inside the root by name, outside by what it opens: a backing file, and a link.
   img('create', '-q', '-f', 'qcow2', '-b', join(outside, 'outside.qcow2'), '-F', 'qcow2', join(media, 'overlay.qcow2'));
+  // An external data file outside, and a VMDK descriptor whose extent is a host file.
+  img('create', '-q', '-f', 'qcow2', '-o', `data_file=${join(outside, 'data.raw')}`, join(media, 'datafile.qcow2'), '16M');
+  writeFileSync(join(media, 'desc.vmdk'), '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 2 FLAT "/etc/hostname" 0\n');
   symlinkSync('/etc/shadow', join(media, 'shadow.img'));
   symlinkSync(join(outside, 'outside.qcow2'), join(media, 'link.qcow2'));
   mkdirSync(join(media, 'isos'));
@@ -126,6 +129,9 @@ describe('vireo serve confines its clients (web transport)', () => {
     await refused('vms.update', disk0('vm.json', 'raw'), /not treated as a raw disk/); // the guest would write our config
     await refused('vms.update', disk0(join(media, 'overlay.qcow2')), /refers to.*outside the folders/);
     await refused('vms.update', disk0(join(media, 'link.qcow2')), /really .*outside\.qcow2/);
+    await refused('vms.update', disk0(join(media, 'datafile.qcow2')), /data\.raw.*outside the folders/);
+    await refused('vms.update', disk0(join(media, 'desc.vmdk'), 'vmdk'), /VMDK descriptor/);
+    await refused('vms.create', { name: 'via-vmdk', importDisk: join(media, 'desc.vmdk') }, /VMDK descriptor/);
     const d = await engine.client.call('vms.get', { vm: vmId });
     expect(d.config!.disks[0]!.file).toBe('disk0.qcow2');
     // A disk image inside a root is fine.
