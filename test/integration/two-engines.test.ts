@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -77,7 +77,7 @@ class Worker {
   }
 }
 
-const workers = new Set<ChildProcessWithoutNullStreams>();
+const workers = new Set<ChildProcess>();
 const homes: string[] = [];
 const clients: SocketClient[] = [];
 const started: string[] = [];
@@ -334,6 +334,38 @@ describe('the CLI while the app or a serve owns the library', () => {
     const r = await runCli(h, 'serve', '--port', '0', '--json');
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stderr)).toMatchObject({ code: 'BUSY', message: expect.stringContaining(`(pid ${owner.pid})`) });
+  });
+});
+
+describe('a one-shot CLI owner', () => {
+  it('`vireo serve` waits for a CLI command that holds the library (an attached console), then owns it', async () => {
+    const h = home();
+    expect((await runCli(h, 'create', 'held', '--memory', '32M', '--cpus', '1', '--disk', '16M')).code).toBe(0);
+    expect((await runCli(h, 'start', 'held')).code).toBe(0);
+    const id = (JSON.parse((await runCli(h, 'show', 'held', '--json')).stdout) as VmDetails).id;
+    started.push(id);
+    // With nobody else on the library, the console command owns it while it is attached.
+    const consoleCli = spawn(process.execPath, ['--import', 'tsx', cliMain, '--home', h, 'console', 'held'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    workers.add(consoleCli);
+    await new Promise<void>((r) => consoleCli.stderr.on('data', (d) => String(d).includes('Connected') && r()));
+    const serve = spawn(process.execPath, ['--import', 'tsx', cliMain, '--home', h, 'serve', '--port', '0', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    workers.add(serve);
+    let served = '';
+    serve.stdout.on('data', (d) => (served += d));
+    let serveErr = '';
+    serve.stderr.on('data', (d) => (serveErr += d));
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(served, serveErr).toBe(''); // still waiting, not refused
+    expect(serve.exitCode).toBeNull();
+    consoleCli.stdin.write(Buffer.from([0x1d]));
+    const deadline = Date.now() + 60_000;
+    while (!served.includes('serving at') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(served, serveErr).toContain('Vireo is serving at');
+    // serve owns it now: the CLI is its client.
+    const stop = await runCli(h, 'stop', 'held', '--force');
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(qemuPidsFor([id])).toEqual([]);
+    serve.kill('SIGTERM');
   });
 });
 
