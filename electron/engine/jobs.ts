@@ -58,6 +58,7 @@ export class Jobs {
   /** running jobs of another live engine found in the file: kept there untouched */
   private foreign: JobRecord[] = [];
   private writing: Promise<void> = Promise.resolve();
+  private persistFailing = false;
   private readonly self: EngineId = { pid: process.pid, start: startTimeOf(process.pid) };
 
   constructor(
@@ -185,8 +186,11 @@ export class Jobs {
       const data: JobsFile = { version: 1, jobs: [...this.foreign, ...mine] };
       try {
         await writeJsonAtomic(file, data, 0o600);
+        this.persistFailing = false;
       } catch (e) {
-        process.emitWarning(`vireo: could not record jobs in ${file}: ${(e as Error).message}`);
+        // Once per outage: a full disk fails every write until someone frees space.
+        if (!this.persistFailing) process.emitWarning(`vireo: could not record jobs in ${file}: ${(e as Error).message}`);
+        this.persistFailing = true;
       }
     });
     return this.writing;

@@ -128,6 +128,12 @@ describe.skipIf(!isRoot)('a full disk under the library', () => {
     const jobs = await e.client.call('jobs.list', {});
     expect(jobs.find((j) => j.kind === 'convert')).toMatchObject({ state: 'failed', error: { code: 'NO_SPACE' } });
 
+    // A new VM: nothing half-made stays, and the message names the library's VM folder.
+    const cr = await rejection(e.client.call('vms.create', { name: 'more', memory: '32M', disk: '16M' }));
+    expect(cr.code).toBe('NO_SPACE');
+    expect(cr.details).toMatchObject({ folder: join(home, 'vms') });
+    expect(readdirSync(join(home, 'vms')).filter((f) => f.startsWith('.'))).toEqual([]);
+
     // Reading still works, in this engine and in a new one started on the full disk.
     expect((await e.client.call('vms.list', {})).map((v) => v.name).sort()).toEqual(['live', 'off']);
     expect((await e.client.call('snapshots.list', { vm: off.id })).nodes.map((n) => n.name)).toEqual(['base']);

@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import { formatBytes } from '../../api/schemas/common.ts';
 
@@ -45,7 +45,9 @@ export async function freeBytes(path: string): Promise<number | null> {
  * The typed error for "`what` did not fit in `folder`". `neededBytes` is what the operation
  * needs (an estimate where only the tool knows exactly: then "about").
  */
-export async function noSpaceError(folder: string, what: string, neededBytes?: number | null, cause?: unknown): Promise<VireoError> {
+export async function noSpaceError(at: string, what: string, neededBytes?: number | null, cause?: unknown): Promise<VireoError> {
+  // A VM being created or deleted lives in a hidden staging folder: name the folder the user knows.
+  const folder = /^\.(creating|deleting)-/.test(basename(at)) ? dirname(at) : at;
   const free = await freeBytes(folder);
   const need = neededBytes && neededBytes > 0 ? `about ${formatBytes(neededBytes)} needed` : 'more space needed';
   const have = free === null ? '' : `, ${formatBytes(free)} free`;
