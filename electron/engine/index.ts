@@ -15,6 +15,8 @@ import { Jobs } from './jobs.ts';
 import { jobsFile } from './paths.ts';
 import { VmService } from './vm/service.ts';
 import { SnapshotService } from './snapshots/service.ts';
+import { CloneService } from './clone/clone.ts';
+import { screendump } from './display/screenshot.ts';
 import { DisplayBridge } from './display/bridge.ts';
 import { QemuImg } from './disk/qemu-img.ts';
 import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts';
@@ -85,6 +87,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   const vms = new VmService(library, host, jobs, bus);
   const snapshots = new SnapshotService(vms, host, jobs, bus);
   vms.snapshotAvailability = (entry) => snapshots.availability(entry);
+  const clones = new CloneService(vms, host, jobs, bus, { tree: (entry) => snapshots.meta(entry), images: (entry) => snapshots.images(entry) });
   const bridge = new DisplayBridge({ allowedOrigins: opts.allowedOrigins });
   // A screen or console token dies with the VM's run: a stop (or crash) revokes it and closes
   // its viewers, so a URL handed out for one run never opens the next one.
@@ -133,7 +136,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'vms.update': (a, c) => vms.update(a.vm, a.patch, (before, after, dir) => confine.vmConfig(c, dir, before, after)),
     'vms.delete': async (a) => {
       const entry = vms.resolve(a.vm);
-      await snapshots.assertNotBase(entry.id);
+      await clones.assertNotBase(entry.id);
       bridge.revoke(entry.id);
       return vms.delete(a.vm, a.keepDisks);
     },
@@ -145,8 +148,11 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'vms.sendKeys': (a) => vms.sendKeys(a.vm, a.keys),
     'vms.setMemory': (a) => vms.setMemory(a.vm, a.memoryMiB),
     'vms.changeMedia': async (a, c) => vms.changeMedia(a.vm, a.iso && (await confine.existingFile(c, a.iso, 'iso', 'ISO'))),
-    'vms.screenshot': async (a) => ({ png: (await snapshots.screenshot(a.vm)).toString('base64') }),
-    'vms.clone': (a) => snapshots.clone(a.vm, a.name, { linked: a.linked, fromSnapshot: a.fromSnapshot }),
+    'vms.screenshot': async (a) => {
+      const entry = vms.resolve(a.vm);
+      return { png: (await screendump(entry, vms.machineFor(entry))).toString('base64') };
+    },
+    'vms.clone': (a) => clones.clone(a.vm, a.name, { linked: a.linked, fromSnapshot: a.fromSnapshot }),
     'vms.stats': (a) => vms.stats(a.vm),
 
     'snapshots.list': (a) => snapshots.list(a.vm),

@@ -5,63 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { VireoError } from '../../api/errors.ts';
 import { QmpError } from './errors.ts';
 import { runJob, type JobInfo, type RunJobOptions } from './jobs.ts';
+import type { QmpClientEvents, QmpCloseInfo, QmpConnectOptions, QmpEvent, QmpExecuteOptions, QmpGreeting, QmpVersion } from './types.ts';
+export type * from './types.ts';
 
 export { QmpError };
 
 // A QMP client over a unix socket. QMP interleaves command replies and asynchronous events on
 // one newline-delimited JSON stream; replies are matched to calls by the `id` we attach, never
 // by arrival order, so any number of calls may be in flight at once.
-
-export interface QmpVersion {
-  qemu: { major: number; minor: number; micro: number };
-  package: string;
-}
-
-export interface QmpGreeting {
-  version: QmpVersion;
-  capabilities: string[];
-}
-
-export interface QmpEvent {
-  event: string;
-  data: unknown;
-  /** wall-clock time QEMU stamped on the event */
-  timestamp: { seconds: number; microseconds: number };
-}
-
-export interface QmpCloseInfo {
-  /** why the connection ended: the peer went away, or close() was called */
-  reason: 'disconnected' | 'closed';
-  error?: Error;
-}
-
-export interface QmpProtocolIssue {
-  /** the offending line, truncated */
-  line: string;
-  problem: string;
-}
-
-export interface QmpClientEvents {
-  event: [QmpEvent];
-  close: [QmpCloseInfo];
-  /** malformed or unexpected input; reported, never thrown, so one bad line cannot kill a VM session */
-  protocolError: [QmpProtocolIssue];
-}
-
-export interface QmpConnectOptions {
-  /** time allowed for connect + greeting + capabilities negotiation (default 10 s) */
-  timeoutMs?: number;
-  /**
-   * For how long (ms from now) to keep retrying while the socket is missing (ENOENT) or not
-   * yet listening (ECONNREFUSED): QEMU creates it a moment after it is spawned. Default 0.
-   */
-  retryUntilMs?: number;
-}
-
-export interface QmpExecuteOptions {
-  /** default 30 s; long work should be a job (see runJob), not a long command */
-  timeoutMs?: number;
-}
 
 interface Pending {
   command: string;

@@ -1,5 +1,5 @@
 import { VireoError } from '../../api/errors.ts';
-import type { QmpClient, QmpEvent } from './client.ts';
+import type { QmpCommander, QmpEvent } from './types.ts';
 import { QmpError } from './errors.ts';
 
 // QMP background jobs (QEMU ≥ 6.0 for snapshot-save/-load/-delete). The command only starts
@@ -48,7 +48,7 @@ const fractionOf = (j: JobInfo): number => {
  * job failed, CANCELLED when aborted, TIMEOUT, or QMP_DISCONNECTED if QEMU went away.
  */
 export async function runJob(
-  client: QmpClient,
+  client: QmpCommander,
   command: string,
   args: Record<string, unknown>,
   opts: RunJobOptions,

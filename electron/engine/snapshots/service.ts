@@ -1,24 +1,21 @@
 import { existsSync } from 'node:fs';
-import { cp, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { VireoError } from '../../api/errors.ts';
 import type { EventBus } from '../../api/dispatch.ts';
-import type { SnapshotTree, VmDetails, VmState } from '../../api/types.ts';
-import type { VmConfig } from '../../api/schemas/vm-config.ts';
+import type { SnapshotTree, VmState } from '../../api/types.ts';
 import type { HostService } from '../host.ts';
 import type { Jobs, JobContext } from '../jobs.ts';
 import type { VmService } from '../vm/service.ts';
 import type { LibraryEntry } from '../library/library.ts';
-import type { Machine } from '../vm/machine.ts';
 import { requireState } from '../vm/state-machine.ts';
-import { QEMU_IDS } from '../qemu/argv/index.ts';
-import { screendumpToPng } from '../display/png.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 import { dropNode, loadMeta, newSnapshotId, reconcile, saveMeta, toApiNodes, type ImageTags, type SnapshotMeta } from './meta.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
-import { CloneService } from './clone.ts';
+import { snapshotAvailability, snapshotImages, type SnapshotImage } from './images.ts';
+import { removeNodeFiles, restoreTpm, saveTpm, thumbPath } from './files.ts';
+import { restoreLive, restoreOutcome, saveLive } from './live.ts';
 import { assertRoomForLive, explainLiveFailure, liveRoom, type LiveRoom } from './live-space.ts';
-import { clearPauseMarker, decideAfterInterruptedSnapshot, readPauseMarker, writePauseMarker } from './pause-marker.ts';
+import { clearPauseMarker, decideAfterInterruptedSnapshot, readPauseMarker } from './pause-marker.ts';
 
 // The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
 // snapshots: disks, plus the UEFI variable store when it is qcow2); snapshots.json adds names,
@@ -26,86 +23,30 @@ import { clearPauseMarker, decideAfterInterruptedSnapshot, readPauseMarker, writ
 // Live snapshots (VM running or paused) hold RAM and device state and go through QMP jobs;
 // offline ones (VM stopped) through qemu-img. swtpm's state is plain files, copied beside.
 
-/** One image that takes part in snapshots: its QEMU node name and its file. */
-export interface SnapshotImage {
-  node: string;
-  path: string;
-}
-
 const LIVE_STATES: VmState[] = ['running', 'paused'];
 const JOB_TIMEOUT_MS = 60 * 60_000;
 
 export class SnapshotService {
-  private readonly clones: CloneService;
-
   constructor(
     private readonly vms: VmService,
     private readonly host: HostService,
     private readonly jobs: Jobs,
     private readonly bus: EventBus,
-  ) {
-    this.clones = new CloneService(vms, host, jobs, bus, {
-      tree: (entry) => this.lockedList(entry),
-      images: (entry) => this.images(entry),
-    });
-  }
+  ) {}
 
-  async screenshot(ref: string): Promise<Buffer> {
-    const entry = this.vms.resolve(ref);
-    return this.screendump(entry, this.vms.machineFor(entry));
+  /** The reconciled snapshot metadata, taken in turn with the VM's other operations (clones read it). */
+  meta(entry: LibraryEntry): Promise<SnapshotMeta> {
+    return this.lockedList(entry);
   }
-
-  private async screendump(entry: LibraryEntry, m: Machine): Promise<Buffer> {
-    const qmp = m.monitor('take a screenshot of');
-    const file = join(entry.paths.runtime, `screen-${Date.now()}.ppm`);
-    try {
-      await qmp.execute('screendump', { filename: file });
-      return screendumpToPng(await readFile(file));
-    } finally {
-      await rm(file, { force: true });
-    }
-  }
-
-  /** Throws IN_USE when linked clones are built on this VM's disks (deleting it would break them). */
-  async assertNotBase(id: string): Promise<void> {
-    await this.clones.assertNotBase(id);
-  }
-
-  clone(ref: string, name: string, o: { linked?: boolean; fromSnapshot?: string }): Promise<VmDetails> {
-    return this.clones.clone(ref, name, o);
-  }
-
-  // ---- what takes part, and whether snapshots can work at all -------------------------
 
   /** Writable images in snapshot order: disks first (the first holds the RAM state), then NVRAM. */
   images(entry: LibraryEntry): SnapshotImage[] {
-    const c = entry.config;
-    if (!c) return [];
-    const out: SnapshotImage[] = c.disks.filter((d) => !d.readOnly).map((d) => ({ node: QEMU_IDS.diskNode(d), path: this.vms.diskPath(entry, d.file) }));
-    const nvram = join(entry.paths.dir, 'nvram.qcow2');
-    if (c.system.firmware === 'uefi' && existsSync(nvram)) out.push({ node: QEMU_IDS.pflashVars, path: nvram });
-    return out;
+    return snapshotImages(entry, (e, f) => this.vms.diskPath(e, f));
   }
 
   /** Why snapshots cannot work for this VM (null when they can), said before anyone tries. */
   availability(entry: LibraryEntry): { available: boolean; reason: string | null } {
-    const no = (reason: string) => ({ available: false, reason });
-    const c: VmConfig | null = entry.config;
-    if (!c) return no(`the VM configuration is broken: ${entry.broken ?? 'unreadable vm.json'}`);
-    const nonQcow = c.disks.filter((d) => !d.readOnly && d.format !== 'qcow2');
-    if (nonQcow.length) {
-      return no(`disk ${nonQcow.map((d) => `${d.id} (${d.format})`).join(', ')} is not qcow2, and only qcow2 images can hold snapshots: convert it to qcow2 (Settings → Disks) to use snapshots`);
-    }
-    if (c.system.firmware === 'uefi' && existsSync(join(entry.paths.dir, 'nvram.fd')) && !existsSync(join(entry.paths.dir, 'nvram.qcow2'))) {
-      return no(
-        'the UEFI variable store is a raw file (nvram.fd) and cannot be part of a snapshot: with the VM stopped, run `qemu-img convert -O qcow2 nvram.fd nvram.qcow2` in its folder and delete nvram.fd',
-      );
-    }
-    const imgs = this.images(entry);
-    if (imgs.length === 0) return no('the VM has no writable disk to hold snapshots: add a qcow2 disk in Settings → Disks');
-    const missing = imgs.find((i) => !existsSync(i.path));
-    if (missing) return no(`image ${missing.path} (${missing.node}) is missing: restore the file or remove the disk in Settings → Disks`);
-    return { available: true, reason: null };
+    return snapshotAvailability(entry, (e, f) => this.vms.diskPath(e, f));
   }
 
   private requireAvailable(entry: LibraryEntry) {
@@ -151,29 +92,6 @@ export class SnapshotService {
     return tags;
   }
 
-  /** Settles a pending restore that a running QEMU may still be doing (or did) as a job. */
-  private async restoreOutcome(m: Machine, id: string): Promise<'done' | 'failed' | 'running' | 'unknown'> {
-    if (!m.isActive) return 'unknown';
-    let argv = m.info?.argv ?? [];
-    if (argv.length === 0 && m.pid) {
-      // Re-attached without the state file (its starter died early): ask the kernel.
-      argv = await readFile(`/proc/${m.pid}/cmdline`, 'utf8').then((t) => t.split('\0'), () => []);
-    }
-    const li = argv.indexOf('-loadvm');
-    if (li >= 0 && argv[li + 1] === id) return 'done';
-    try {
-      const qmp = m.monitor('check the restore of');
-      const jobs = await qmp.execute<Array<{ id: string; status: string; error?: string }>>('query-jobs');
-      const j = jobs.find((x) => x.id === `restore-${id}`);
-      if (!j) return 'unknown';
-      if (j.status !== 'concluded') return 'running';
-      await qmp.execute('job-dismiss', { id: j.id }).catch(() => {});
-      return j.error ? 'failed' : 'done';
-    } catch {
-      return 'unknown';
-    }
-  }
-
   /** Reads, reconciles and (when needed) repairs; returns metadata the images agree with. */
   private async reconciled(entry: LibraryEntry): Promise<SnapshotMeta> {
     const file = entry.paths.snapshotsMeta;
@@ -193,7 +111,7 @@ export class SnapshotService {
     if (pending && !m.isActive) {
       for (const i of imgs) await img.check(i.path, { format: 'qcow2', repair: 'leaks' }).catch(() => {});
     }
-    const outcome = pending?.op === 'restore' ? await this.restoreOutcome(m, pending.id) : undefined;
+    const outcome = pending?.op === 'restore' ? await restoreOutcome(m, pending.id) : undefined;
     const r = reconcile({ meta, images: tags, active: m.isActive, restoreOutcome: outcome });
     let next = r.meta;
     const byNode = new Map(imgs.map((i) => [i.node, i.path]));
@@ -204,11 +122,11 @@ export class SnapshotService {
     if (r.redoRestore) {
       // Interrupted while stopped: the images may be half restored, so finish the job.
       for (const i of imgs) await img.snapshotApply(i.path, r.redoRestore);
-      await this.restoreTpm(entry, r.redoRestore);
+      await restoreTpm(entry, r.redoRestore);
       next = { ...next, current: r.redoRestore, pending: null };
     }
-    for (const id of r.dropped) await this.removeNodeFiles(entry, id);
-    const thumbsFixed = next.nodes.map((n) => ({ ...n, hasThumbnail: existsSync(this.thumbPath(entry, n.id)) }));
+    for (const id of r.dropped) await removeNodeFiles(entry, id);
+    const thumbsFixed = next.nodes.map((n) => ({ ...n, hasThumbnail: existsSync(thumbPath(entry, n.id)) }));
     const thumbsChanged = thumbsFixed.some((n, i) => n.hasThumbnail !== next.nodes[i]!.hasThumbnail);
     next = { ...next, nodes: thumbsFixed };
     if (r.changed || r.purge.length || r.redoRestore || thumbsChanged) {
@@ -237,39 +155,6 @@ export class SnapshotService {
       throw new VireoError('INVALID_ARGUMENT', `"${vm}" has ${byName.length} snapshots named "${ref}": use the id (${byName.map((n) => n.id).join(', ')})`, { ids: byName.map((n) => n.id) });
     }
     throw new VireoError('NOT_FOUND', `"${vm}" has no snapshot "${ref}": run \`vireo snapshot list ${vm}\` to see them`, { snapshot: ref });
-  }
-
-  // ---- files beside the images -----------------------------------------------------------
-
-  private thumbPath(entry: LibraryEntry, id: string) {
-    return join(entry.paths.thumbnails, `${id}.png`);
-  }
-
-  private snapDir(entry: LibraryEntry, id: string) {
-    return join(entry.paths.dir, 'snapshots', id);
-  }
-
-  private async saveTpm(entry: LibraryEntry, id: string) {
-    if (!entry.config?.system.tpm || !existsSync(entry.paths.tpmState)) return;
-    const dest = join(this.snapDir(entry, id), 'tpm');
-    await rm(dest, { recursive: true, force: true });
-    await cp(entry.paths.tpmState, dest, { recursive: true });
-  }
-
-  /** Only while swtpm is not running: it owns the state files while the VM runs. */
-  private async restoreTpm(entry: LibraryEntry, id: string) {
-    const src = join(this.snapDir(entry, id), 'tpm');
-    if (!existsSync(src)) return;
-    const tmp = join(entry.paths.dir, `.tpm-restore-${id}`);
-    await rm(tmp, { recursive: true, force: true });
-    await cp(src, tmp, { recursive: true });
-    await rm(entry.paths.tpmState, { recursive: true, force: true });
-    await rename(tmp, entry.paths.tpmState);
-  }
-
-  private async removeNodeFiles(entry: LibraryEntry, id: string) {
-    await rm(this.thumbPath(entry, id), { force: true });
-    await rm(this.snapDir(entry, id), { recursive: true, force: true });
   }
 
   // ---- after an engine died mid-snapshot -------------------------------------------------
@@ -346,7 +231,7 @@ export class SnapshotService {
       let thumb: Buffer | null = null;
       try {
         await this.jobs.run({ kind: 'snapshot-save', title: `Snapshot "${node.name}" of "${vm}"`, vmId: entry.id, cancellable: false }, async (job) => {
-          if (live) thumb = await this.saveLive(entry, m, id, job);
+          if (live) thumb = await saveLive(entry, m, this.images(entry), id, job);
           else await this.saveOffline(entry, id, job);
         });
       } catch (e) {
@@ -359,55 +244,13 @@ export class SnapshotService {
       }
       if (thumb) {
         // The snapshot is taken; a disk too full for its picture must not undo that.
-        node.hasThumbnail = await writeFileAtomic(this.thumbPath(entry, id), thumb).then(() => true, () => false);
+        node.hasThumbnail = await writeFileAtomic(thumbPath(entry, id), thumb).then(() => true, () => false);
       }
       const done: SnapshotMeta = { ...meta, nodes: [...meta.nodes, node], current: id, pending: null };
       await saveMeta(entry.paths.snapshotsMeta, done);
       this.bus.emit('snapshots.changed', { vmId: entry.id });
       return this.tree(entry, done);
     });
-  }
-
-  private async saveLive(entry: LibraryEntry, m: Machine, id: string, job: JobContext): Promise<Buffer | null> {
-    const imgs = this.images(entry);
-    const qmp = m.monitor('take a live snapshot of');
-    // The screen as it is at the moment of the snapshot; a VM without display has none.
-    const thumb = await this.screendump(entry, m).catch(() => null);
-    const prev = m.state;
-    await m.transient('saving', 'take a live snapshot of', async () => {
-      // Paused by us (not only by QEMU inside the job) so swtpm's files, copied beside the
-      // snapshot, match the RAM state being saved.
-      if (prev === 'running') {
-        // Noted first: an engine that dies now leaves the next one a reason to resume the guest.
-        await writePauseMarker(entry.paths, id, `save-${id}`);
-        await qmp.execute('stop');
-      }
-      try {
-        await this.saveTpm(entry, id);
-        const vmstate = await this.loadvmNode(m, imgs);
-        await qmp.runJob(
-          'snapshot-save',
-          { tag: id, vmstate, devices: imgs.map((i) => i.node) },
-          { jobId: `save-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
-        );
-      } finally {
-        if (prev === 'running' && m.isActive) await qmp.execute('cont').then(() => clearPauseMarker(entry.paths), () => {});
-      }
-    });
-    return thumb;
-  }
-
-  /**
-   * The image the RAM state goes to: the one `-loadvm` (which takes no node argument) will
-   * look in, i.e. the first snapshot-capable node in QEMU's own block-backend order, which
-   * `query-block` lists. With UEFI that is the variable store, not the first disk.
-   */
-  private async loadvmNode(m: Machine, imgs: SnapshotImage[]): Promise<string> {
-    const nodes = new Set(imgs.map((i) => i.node));
-    type Blk = { inserted?: { 'node-name'?: string; ro?: boolean } };
-    const blocks = await m.monitor('take a live snapshot of').execute<Blk[]>('query-block');
-    const first = blocks.find((b) => b.inserted && !b.inserted.ro && nodes.has(b.inserted['node-name'] ?? ''));
-    return first?.inserted?.['node-name'] ?? imgs[0]!.node;
   }
 
   private async saveOffline(entry: LibraryEntry, id: string, job: JobContext) {
@@ -417,7 +260,7 @@ export class SnapshotService {
       await qemuImg.snapshotCreate(img.path, id);
       job.progress((i + 1) / (imgs.length + 1));
     }
-    await this.saveTpm(entry, id);
+    await saveTpm(entry, id);
   }
 
   async restore(ref: string, snapshot: string): Promise<SnapshotTree> {
@@ -441,7 +284,7 @@ export class SnapshotService {
       await saveMeta(entry.paths.snapshotsMeta, pendingMeta);
       const title = `Restore "${node.name}" of "${vm}"`;
       if (active) {
-        await this.jobs.run({ kind: 'snapshot-restore', title, vmId: entry.id, cancellable: false }, (job) => this.restoreLive(entry, m, node.id, job));
+        await this.jobs.run({ kind: 'snapshot-restore', title, vmId: entry.id, cancellable: false }, async (job) => restoreLive(m, this.images(entry), await this.readTags(entry, this.images(entry)), node.id, job));
       } else if (!node.live) {
         await this.jobs.run({ kind: 'snapshot-restore', title, vmId: entry.id, cancellable: false }, async (job) => {
           const qemuImg = new QemuImg(await this.host.qemuImg());
@@ -450,12 +293,12 @@ export class SnapshotService {
             await qemuImg.snapshotApply(img.path, node.id);
             job.progress((i + 1) / (imgs.length + 1));
           }
-          await this.restoreTpm(entry, node.id);
+          await restoreTpm(entry, node.id);
         });
       } else {
         // A live snapshot into a stopped VM: QEMU loads it at start-up (-loadvm), so the VM
         // comes back running where it was. The TPM files go back first; swtpm starts on them.
-        await this.restoreTpm(entry, node.id);
+        await restoreTpm(entry, node.id);
         return node.id;
       }
       const done: SnapshotMeta = { ...pendingMeta, current: node.id, pending: null };
@@ -475,21 +318,6 @@ export class SnapshotService {
       }
     }
     return this.list(entry.id);
-  }
-
-  private async restoreLive(entry: LibraryEntry, m: Machine, id: string, job: JobContext) {
-    const imgs = this.images(entry);
-    const qmp = m.monitor('restore a snapshot of');
-    // Wherever it was saved: the image whose copy of the snapshot carries RAM state.
-    const tags = await this.readTags(entry, imgs);
-    const vmstate = imgs.find((i) => (tags.get(i.node)?.get(id)?.vmStateSize ?? 0) > 0)?.node ?? imgs[0]!.node;
-    await m.transient('restoring', 'restore a snapshot of', () =>
-      qmp.runJob(
-        'snapshot-load',
-        { tag: id, vmstate, devices: imgs.map((i) => i.node) },
-        { jobId: `restore-${id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
-      ),
-    );
   }
 
   async delete(ref: string, snapshot: string): Promise<SnapshotTree> {
@@ -518,7 +346,7 @@ export class SnapshotService {
           }
         }
       });
-      await this.removeNodeFiles(entry, node.id);
+      await removeNodeFiles(entry, node.id);
       const done = { ...dropNode(meta, node.id), pending: null };
       await saveMeta(entry.paths.snapshotsMeta, done);
       this.bus.emit('snapshots.changed', { vmId: entry.id });
@@ -546,7 +374,7 @@ export class SnapshotService {
     const meta = await loadMeta(entry.paths.snapshotsMeta);
     const node = this.findNode(entry, meta, snapshot);
     try {
-      return await readFile(this.thumbPath(entry, node.id));
+      return await readFile(thumbPath(entry, node.id));
     } catch {
       return null;
     }

@@ -1,5 +1,5 @@
 import { openSync, closeSync, mkdirSync } from 'node:fs';
-import { rm, writeFile, readFile, unlink } from 'node:fs/promises';
+import { rm, writeFile, unlink } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { VireoError } from '../../api/errors.ts';
@@ -10,7 +10,7 @@ import { QmpClient } from '../qmp/client.ts';
 import { spawnDetached } from '../util/proc.ts';
 import { assertTransition, canTransition, requireState } from './state-machine.ts';
 import { startHelpers, stopHelpers, type HelperProcess } from './helpers.ts';
-import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie } from './process.ts';
+import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie, lastErrorLine, readRuntimeState, type RuntimeState } from './process.ts';
 
 // One VM's running QEMU, whoever started it, and the only writer of that VM's state. QEMU
 // runs detached (own process group, stdio to a log file, a pidfile) so it outlives this
@@ -26,15 +26,6 @@ export interface LaunchSpec {
   helpers?: HelperProcess[];
   /** applied to the process once it runs (pinning, priority) */
   afterSpawn?: (pid: number) => void;
-}
-
-interface RuntimeState {
-  pid: number;
-  startedAt: string;
-  accel: AccelName;
-  accelReason: string;
-  argv: string[];
-  binary: string;
 }
 
 export interface MachineEvents {
@@ -105,9 +96,7 @@ export class Machine extends EventEmitter<MachineEvents> {
   async attach(): Promise<void> {
     if (this.isActive) return;
     const pid = await readPidFile(this.paths.pidFile);
-    const saved = await readFile(this.paths.stateFile, 'utf8')
-      .then((t) => JSON.parse(t) as RuntimeState)
-      .catch(() => null);
+    const saved = await readRuntimeState(this.paths.stateFile);
     const deadPid = pid ?? saved?.pid ?? null;
     if (!deadPid) return;
     if (!isQemuOf(deadPid, this.id) || isZombie(deadPid)) {
@@ -404,9 +393,4 @@ export class Machine extends EventEmitter<MachineEvents> {
     this.child?.removeAllListeners();
     this.child = null;
   }
-}
-
-function lastErrorLine(tail: string): string {
-  const lines = tail.split('\n').filter((l) => l.trim() && !l.startsWith('---'));
-  return lines.at(-1)?.replace(/^qemu-system-\w+: /, '') ?? 'no output';
 }

@@ -1,5 +1,6 @@
 import { readFileSync, existsSync, readFile } from 'node:fs';
 import { open, readFile as readFileP, stat } from 'node:fs/promises';
+import type { AccelName } from '../../api/types.ts';
 
 // Facts about a QEMU process that may not be our child (a VM started by an engine that has
 // since exited): is it alive, is it really that VM's QEMU, and the tail of its log.
@@ -74,6 +75,30 @@ export async function tailFile(file: string, lines = 15, maxBytes = 16384): Prom
   } catch {
     return '';
   }
+}
+
+/** What an engine records about a QEMU it started, so a later engine can re-attach to it. */
+export interface RuntimeState {
+  pid: number;
+  startedAt: string;
+  accel: AccelName;
+  accelReason: string;
+  argv: string[];
+  binary: string;
+}
+
+export async function readRuntimeState(file: string): Promise<RuntimeState | null> {
+  try {
+    return JSON.parse(await readFileP(file, 'utf8')) as RuntimeState;
+  } catch {
+    return null;
+  }
+}
+
+/** The line of QEMU's log that says why it stopped, without the binary's name. */
+export function lastErrorLine(tail: string): string {
+  const lines = tail.split('\n').filter((l) => l.trim() && !l.startsWith('---'));
+  return lines.at(-1)?.replace(/^qemu-system-\w+: /, '') ?? 'no output';
 }
 
 export { existsSync, readFile };

@@ -1,28 +1,23 @@
 import { join, isAbsolute, resolve } from 'node:path';
-import { stat, access, constants } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { totalmem, cpus as hostCpus } from 'node:os';
 import { VireoError } from '../../api/errors.ts';
-import { parseSize, formatBytes } from '../../api/schemas/common.ts';
 import { VmConfigSchema, type VmConfig } from '../../api/schemas/vm-config.ts';
 import type { EventBus } from '../../api/dispatch.ts';
 import type { ParsedArgs } from '../../api/contract.ts';
 import type { DiskDetails, VmDetails, VmSummary } from '../../api/types.ts';
-import { Library, baseConfig, newMac, type LibraryEntry } from '../library/library.ts';
+import { Library, newMac, type LibraryEntry } from '../library/library.ts';
 import { mergePatch } from '../library/config-store.ts';
 import type { HostService } from '../host.ts';
 import type { Jobs } from '../jobs.ts';
 import { Machine } from './machine.ts';
 import { requireState } from './state-machine.ts';
-import { defaultsForOs } from '../qemu/defaults.ts';
-import { resolveAccel } from '../qemu/accel.ts';
 import { QemuBackend } from '../backend/qemu/index.ts';
 import type { Backend, BackendId, VmEndpoints } from '../backend/types.ts';
 import { VmLocks } from './locks.ts';
 import { keepVmFiles } from './keep.ts';
-import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
-import { QemuImg, isIso9660 } from '../disk/qemu-img.ts';
-import { detectOs, getOs, type OsProfile } from '../osdetect/detect.ts';
+import { QemuImg } from '../disk/qemu-img.ts';
+import { createVm, requireIso } from './create.ts';
 import { secureSocket } from '../display/bridge.ts';
 import { assertKnownKeys } from '../policy/patch-keys.ts';
 
@@ -31,7 +26,6 @@ import { assertKnownKeys } from '../policy/patch-keys.ts';
 /** A check of a settings change by who asks for it; throws to refuse. */
 export type UpdateGuard = (before: VmConfig, after: VmConfig, vmDir: string) => Promise<void>;
 
-const MAX_DISK_BYTES = 64 * 1024 ** 4;
 
 /** Fields whose change only takes effect at the next start, so they are refused while it runs. */
 const LIVE_EDITABLE_TOP = new Set(['name', 'notes', 'os']);
@@ -189,85 +183,7 @@ export class VmService {
   // ---- creation -------------------------------------------------------------------------
 
   async create(args: ParsedArgs<'vms.create'>): Promise<VmDetails> {
-    const name = this.library.checkName(args.name);
-    const hostCpuCount = hostCpus().length;
-    const hostMiB = Math.floor(totalmem() / 1024 ** 2);
-
-    // Everything that can be checked is checked before anything touches the disk.
-    let os: OsProfile | undefined;
-    let iso: string | null = null;
-    if (args.iso) {
-      iso = resolve(args.iso);
-      await requireIso(iso, { field: 'iso' });
-    }
-    if (args.os) {
-      os = getOs(args.os);
-      if (!os) throw new VireoError('INVALID_ARGUMENT', `unknown OS id "${args.os}": run \`vireo os list\` to see the ids`, { field: 'os' });
-    } else if (iso) {
-      const d = await detectOs(iso).catch(() => null);
-      if (d?.status === 'detected') os = d;
-    }
-    let importDisk: string | null = null;
-    if (args.importDisk) {
-      importDisk = resolve(args.importDisk);
-      await requireReadableFile(importDisk, 'disk image');
-    }
-
-    const rec = os?.recommended ?? { cpus: 2, memoryMiB: 2048, diskGiB: 20 };
-    const min = os?.minimum ?? { cpus: 1, memoryMiB: 16, diskGiB: 0 };
-    const cpus = args.cpus ?? Math.min(rec.cpus, hostCpuCount);
-    if (!Number.isInteger(cpus) || cpus < 1) throw new VireoError('INVALID_ARGUMENT', `CPUs must be a whole number of at least 1 (got ${cpus})`, { field: 'cpus' });
-    if (cpus > hostCpuCount) throw new VireoError('INVALID_ARGUMENT', `${cpus} CPUs is more than this host has (${hostCpuCount}): choose at most ${hostCpuCount}`, { field: 'cpus' });
-    const memoryMiB = args.memory !== undefined ? sizeArg(args.memory, 'M', 'memory') / 1024 ** 2 : Math.min(rec.memoryMiB, Math.floor(hostMiB / 2));
-    if (!Number.isInteger(memoryMiB)) throw new VireoError('INVALID_ARGUMENT', `memory must be a whole number of MiB (got ${memoryMiB} MiB)`, { field: 'memory' });
-    if (memoryMiB < 16) throw new VireoError('INVALID_ARGUMENT', `memory ${memoryMiB} MiB is too small: give at least 16M`, { field: 'memory' });
-    if (memoryMiB > hostMiB) throw new VireoError('INVALID_ARGUMENT', `memory ${formatBytes(memoryMiB * 1024 ** 2)} is more than this host has (${formatBytes(hostMiB * 1024 ** 2)}): choose less`, { field: 'memory' });
-    const diskBytes = importDisk ? 0 : args.disk !== undefined ? sizeArg(args.disk, 'G', 'disk') : rec.diskGiB * 1024 ** 3;
-    if (diskBytes > MAX_DISK_BYTES) throw new VireoError('INVALID_ARGUMENT', `disk size ${formatBytes(diskBytes)} is too large (at most 64 TiB)`, { field: 'disk' });
-    if (!importDisk && args.disk !== undefined && os && diskBytes < min.diskGiB * 1024 ** 3) {
-      throw new VireoError('INVALID_ARGUMENT', `disk ${formatBytes(diskBytes)} is below what ${os.name} needs (${min.diskGiB} GiB): choose at least ${min.diskGiB}G`, { field: 'disk' });
-    }
-    if (args.accel && args.accel !== 'auto' && args.accel !== 'tcg') {
-      const report = await this.host.accelReport();
-      resolveAccel(args.accel, report); // throws UNSUPPORTED with the reason when absent
-    }
-    const profile = args.profile ?? os?.profile ?? 'modern';
-    const firmware = args.firmware ?? os?.firmware ?? 'bios';
-    const secureBoot = args.secureBoot ?? (firmware === 'uefi' && (os?.secureBoot ?? false));
-    const tpm = args.tpm ?? os?.tpm ?? false;
-    if (secureBoot && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { field: 'secureBoot' });
-
-    const img = new QemuImg(await this.host.qemuImg());
-    const fwList = firmware === 'uefi' ? await this.host.firmwareList() : [];
-
-    const title = `Create VM "${name}"`;
-    const entry = await this.jobs.run({ kind: importDisk ? 'import' : 'create', title, cancellable: true }, (job) =>
-      this.library.create(name, async (staging, id) => {
-        const base = baseConfig(id, name);
-        const defaults = defaultsForOs({ family: os?.family ?? 'other', id: os?.id ?? 'unknown', profile, firmware, secureBoot, tpm });
-        const merged = mergePatch(mergePatch(base, defaults), {
-          os: { id: os?.id ?? 'unknown', name: os?.name ?? 'Unknown OS', family: os?.family ?? 'other' },
-          profile,
-          system: { cpus, memoryMiB, firmware, secureBoot, tpm, ...(args.accel ? { accel: args.accel } : {}) },
-          cdrom: { iso },
-          boot: { order: iso ? ['cdrom', 'disk'] : ['disk', 'cdrom'] },
-        }) as Record<string, unknown>;
-        const config = VmConfigSchema.parse(merged);
-        const bus = config.disks[0]?.bus ?? (profile === 'legacy' ? 'ide' : 'virtio');
-        if (importDisk) {
-          await img.convert(importDisk, join(staging, 'disk0.qcow2'), { toFormat: 'qcow2', onProgress: (f) => job.progress(f * 0.95), signal: job.signal });
-        } else if (diskBytes > 0) {
-          await img.create(join(staging, 'disk0.qcow2'), { format: 'qcow2', sizeBytes: diskBytes });
-        }
-        config.disks = importDisk || diskBytes > 0 ? [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus, readOnly: false, cache: 'writeback', discard: true }] : [];
-        if (firmware === 'uefi') {
-          const fw = chooseFirmware(fwList, { machine: config.system.machine, secureBoot });
-          await createNvram(fw, staging, await this.host.qemuImg());
-        }
-        job.progress(1);
-        return config;
-      }),
-    );
+    const entry = await createVm({ library: this.library, host: this.host, jobs: this.jobs }, args);
     this.machineFor(entry);
     this.bus.emit('vm.changed', { id: entry.id });
     if (args.start) await this.start(entry.id);
@@ -460,35 +376,6 @@ export class VmService {
   allMachines() {
     return [...this.machines.values()];
   }
-}
-
-function sizeArg(v: string | number, unit: 'M' | 'G', field: string): number {
-  try {
-    return parseSize(v, unit);
-  } catch (e) {
-    throw new VireoError('INVALID_ARGUMENT', `${field}: ${(e as Error).message}`, { field });
-  }
-}
-
-/** An existing, readable ISO 9660 image, or an error saying which of those it is not. */
-async function requireIso(p: string, details: Record<string, unknown>) {
-  await requireReadableFile(p, 'ISO');
-  if (!(await isIso9660(p))) {
-    throw new VireoError('INVALID_ARGUMENT', `${p} is not an ISO 9660 image (no CD001 signature at sector 16): choose an install ISO`, details);
-  }
-}
-
-async function requireReadableFile(p: string, what: string) {
-  let st;
-  try {
-    st = await stat(p);
-  } catch {
-    throw new VireoError('NOT_FOUND', `${what} file ${p} does not exist: check the path`, { path: p });
-  }
-  if (!st.isFile()) throw new VireoError('INVALID_ARGUMENT', `${p} is not a file: choose a ${what} file`, { path: p });
-  await access(p, constants.R_OK).catch(() => {
-    throw new VireoError('INVALID_ARGUMENT', `${p} cannot be read: check its permissions`, { path: p });
-  });
 }
 
 export { newMac };

@@ -12,8 +12,8 @@ import { newMac, type LibraryEntry } from '../library/library.ts';
 import { requireState } from '../vm/state-machine.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
-import type { SnapshotMeta } from './meta.ts';
-import type { SnapshotImage } from './service.ts';
+import type { SnapshotMeta } from '../snapshots/meta.ts';
+import type { SnapshotImage } from '../snapshots/images.ts';
 
 // Clones. Full: a new VM whose disks are standalone qcow2 copies (optionally of a snapshot).
 // Linked: the source's disks become read-only bases in the source's folder; source and clone
