@@ -1,4 +1,4 @@
-import { app, BrowserWindow } from 'electron';
+import { app, BrowserWindow, dialog } from 'electron';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDispatcher, type Dispatch } from '../api/dispatch.ts';
@@ -64,6 +64,11 @@ async function start(): Promise<void> {
     watch: true,
     // The display bridge must accept WebSockets from our app:// page.
     allowedOrigins: [devServerUrl ? new URL(devServerUrl).origin : APP_ORIGIN],
+  }).catch((e: Error) => {
+    // Without the library there is nothing to show: say why (BUSY names the owner) and leave.
+    dialog.showErrorBox('Vireo cannot open its VM library', e.message);
+    app.exit(1);
+    throw e;
   });
   const windows = new Set<number>();
   let main: BrowserWindow | null = null;
