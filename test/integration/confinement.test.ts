@@ -151,6 +151,9 @@ describe('vireo serve confines its clients (web transport)', () => {
 
   it('disks.info /etc/shadow, through a link or directly, and paths with .. are refused', async () => {
     await refused('disks.info', { path: '/etc/shadow' }, /outside the folders/);
+    // The same answer for a host file that does not exist: no probing which ones do.
+    await refused('disks.info', { path: '/etc/no-such-file.qcow2' }, /outside the folders/);
+    await refused('os.detect', { path: join(outside, 'missing.iso') }, /outside the folders/);
     await refused('disks.info', { path: join(media, 'shadow.img') }, /really \/etc\/shadow/);
     await refused('disks.info', { path: `${media}/../${outside.split('/').pop()}/outside.qcow2` }, /contains "\.\."/);
     await refused('disks.info', { path: 'relative.qcow2' }, /not an absolute path/);

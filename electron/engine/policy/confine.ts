@@ -52,13 +52,21 @@ export class Confinement {
     return out;
   }
 
-  /** The path as given, checked for shape: web callers name absolute paths without `..`. */
-  private shape(caller: Caller, p: string, field: string): string {
+  /**
+   * The path as given, checked for shape: web callers name absolute paths without `..`, and
+   * inside a root as written, before anything outside is looked at (or NOT_FOUND versus
+   * UNAUTHORIZED would tell them which host files exist).
+   */
+  private async shape(caller: Caller, p: string, field: string): Promise<string> {
     if (!isWeb(caller)) return resolve(p);
     if (p.includes('\0')) throw new VireoError('INVALID_ARGUMENT', `${field}: the path contains a NUL character`, { field });
     if (!isAbsolute(p)) throw refused(`${field}: "${p}" is not an absolute path: a client of vireo serve names files by their full path`, { field, path: p });
     if (p.split(/[\\/]/).includes('..')) throw refused(`${field}: "${p}" contains "..": name the file by its path inside the allowed folders`, { field, path: p });
-    return resolve(p);
+    const shaped = resolve(p);
+    const real = await this.roots(caller);
+    const named = [this.library, ...caller.roots].map((r) => resolve(r));
+    if (![...real, ...named].some((r) => within(r, shaped))) await this.assertInside(caller, shaped, shaped, field);
+    return shaped;
   }
 
   /** Refuses a real path outside every root, saying which roots there are. */
@@ -86,7 +94,7 @@ export class Confinement {
    * absolute, the reader checks the rest. Web: its real path, inside a root, a regular file.
    */
   async existingFile(caller: Caller, p: string, field: string, what = 'file'): Promise<string> {
-    const shaped = this.shape(caller, p, field);
+    const shaped = await this.shape(caller, p, field);
     if (!isWeb(caller)) return shaped;
     const real = await this.real(shaped);
     await this.assertInside(caller, real, shaped, field);
@@ -97,7 +105,7 @@ export class Confinement {
 
   /** A folder to list. */
   async folder(caller: Caller, p: string, field: string): Promise<string> {
-    const shaped = this.shape(caller, p, field);
+    const shaped = await this.shape(caller, p, field);
     if (!isWeb(caller)) return shaped;
     const real = await this.real(shaped);
     await this.assertInside(caller, real, shaped, field);
@@ -109,7 +117,7 @@ export class Confinement {
    * inside a root; the writer refuses an existing file (Vireo never overwrites a disk).
    */
   async newFile(caller: Caller, p: string, field: string): Promise<string> {
-    const shaped = this.shape(caller, p, field);
+    const shaped = await this.shape(caller, p, field);
     if (!isWeb(caller)) return shaped;
     const parent = await this.real(dirname(shaped));
     const target = join(parent, basename(shaped));
@@ -138,8 +146,9 @@ export class Confinement {
       field,
       qemuImg: await this.qemuImg(),
       allowed: async (ref) => {
-        const real = await this.real(ref);
-        await this.assertInside(caller, real, ref, `${field} (a file ${basename(path)} refers to)`);
+        const what = `${field} (a file ${basename(path)} refers to)`;
+        const real = await this.real(await this.shape(caller, ref, what));
+        await this.assertInside(caller, real, ref, what);
         return real;
       },
     });
