@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { ENCODING_RAW, RfbClient } from '../electron/engine/display/rfb-client.ts';
+import { ENCODING_RAW, RfbClient } from '../test/fixtures/rfb-client.ts';
 
 // Display throughput: full (non-incremental) framebuffer updates per second, Raw encoding, one
 // request in flight, through three paths to the same QEMU VNC socket:

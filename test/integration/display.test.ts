@@ -6,7 +6,7 @@ import { chmod, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { DisplayBridge, secureSocket } from '../../electron/engine/display/bridge.ts';
-import { ENCODING_DESKTOP_SIZE, ENCODING_RAW, RfbClient } from '../../electron/engine/display/rfb-client.ts';
+import { ENCODING_DESKTOP_SIZE, ENCODING_RAW, RfbClient } from '../fixtures/rfb-client.ts';
 
 // The bridge against a real QEMU: a paused machine (-S) whose std VGA shows QEMU's
 // "Guest has not initialized the display" text, and whose serial chardev carries the HMP
