@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { run } from '../../electron/engine/util/proc.ts';
@@ -129,6 +129,11 @@ async function reopenAndCheck(): Promise<Engine> {
       expect(qemuPidsFor([v.id])).toHaveLength(1);
     }
   }
+  // No runtime folder (sockets, pidfile) without a running VM behind it.
+  const rtRoot = dirname(vmPaths(home, list[0]!.id).runtime);
+  const activeRt = list.filter((v) => !['stopped', 'crashed'].includes(v.state)).map((v) => basename(vmPaths(home, v.id).runtime));
+  const rtDirs = readdirSync(rtRoot, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  expect(rtDirs.sort()).toEqual(activeRt.sort());
   expect((await e.client.call('jobs.list', {})).filter((j) => j.state === 'running')).toEqual([]);
   return e;
 }
