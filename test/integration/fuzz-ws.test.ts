@@ -425,6 +425,58 @@ describe(`WebSocket fuzz (seed ${SEED})`, () => {
     report('running VM');
   });
 
+  it('bursts of concurrent calls on one VM (the races of issue 13): every answer typed, none lost', async () => {
+    const ws = await new Promise<WebSocket>((resolve, reject) => {
+      const w = new WebSocket(`ws://127.0.0.1:${server.port}/api?token=${TOKEN}`);
+      w.once('open', () => resolve(w));
+      w.once('error', reject);
+    });
+    const waiting = new Map<number, (m: Record<string, unknown>) => void>();
+    ws.on('message', (d: Buffer) => {
+      const m = JSON.parse(d.toString()) as Record<string, unknown>;
+      if (typeof m.id === 'number') waiting.get(m.id)?.(m);
+    });
+    const RACY = ['vms.create', 'vms.delete', 'vms.update', 'vms.clone', 'vms.get', 'vms.list', 'snapshots.save', 'snapshots.delete', 'snapshots.rename', 'snapshots.restore', 'snapshots.list', 'disks.convert', 'disks.resize', 'disks.info', 'jobs.list'] as const;
+    let id = 1_000_000;
+    const tally = new Map<string, number>();
+    for (let burst = 0; burst < Number(process.env.VIREO_FUZZ_BURSTS ?? 5); burst++) {
+      await ensureVm();
+      const sent = Array.from({ length: 16 }, () => {
+        const method = rnd.pick(RACY);
+        // Well-formed arguments: the handlers, not the schemas, are under test here.
+        const args = Object.fromEntries(keysOf(method).filter((k) => k === 'vm' || k === 'name' || k === 'snapshot' || k === 'path' || k === 'output' || k === 'size' || k === 'patch' || rnd.chance(0.3)).map((k) => [k, validFor(method, k, vmRefs)]));
+        // One name shared by the burst's creates and clones, so they race for it.
+        if (method === 'vms.create' || method === 'vms.clone') args.name = `race-${burst}`;
+        const myId = ++id;
+        const frame = JSON.stringify({ id: myId, method, args });
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            waiting.delete(myId);
+            judge(`burst ${burst}: ${method} ${short(JSON.stringify(args))}`, null);
+            resolve();
+          }, CALL_BOUND_MS * 2);
+          waiting.set(myId, (m) => {
+            clearTimeout(timer);
+            waiting.delete(myId);
+            judge(`burst ${burst}: ${method} ${short(JSON.stringify(args))}`, m);
+            const code = 'result' in m ? 'ok' : String((m.error as { code?: unknown } | undefined)?.code);
+            tally.set(`${method} ${code}`, (tally.get(`${method} ${code}`) ?? 0) + 1);
+            resolve();
+          });
+          ws.send(frame);
+        });
+      });
+      await Promise.all(sent);
+      // No two VMs ever share a name.
+      const names = engine.vms.list().map((v) => v.name.toLowerCase());
+      expect(new Set(names).size, names.join(', ')).toBe(names.length);
+    }
+    ws.close();
+    console.log(`fuzz seed ${SEED}, bursts:\n${[...tally].sort().map(([k, n]) => `  ${k}: ${n}`).join('\n')}`);
+    await alive('after the bursts');
+    report('bursts');
+  });
+
   it('malformed frames and envelopes: BAD_REQUEST or a closed connection, and the server keeps serving', async () => {
     const client = new Client();
     await client.connect();
