@@ -203,10 +203,12 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       return imageInfo(path);
     },
     'disks.convert': async (a, c) => {
-      const src = (await confine.diskImage(c, a.path, 'path')).path;
+      const { path: src, format } = await confine.diskImage(c, a.path, 'path');
       const out = await confine.newDiskFile(c, a.output, 'output', 'qcow2');
+      // For a web caller, the format its check saw: a guest writing a new header into the
+      // image in between must not change how qemu-img opens it.
       await jobs.run({ kind: 'convert', title: `Convert ${a.path} to qcow2` }, async (job) =>
-        (await img()).convert(src, out, { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal, onTempFile: (p) => job.leftover(p) }),
+        (await img()).convert(src, out, { ...(format ? { fromFormat: format } : {}), toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal, onTempFile: (p) => job.leftover(p) }),
       );
       return imageInfo(out);
     },

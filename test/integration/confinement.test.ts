@@ -169,6 +169,8 @@ describe('vireo serve confines its clients (web transport)', () => {
     expect(existsSync(join(outside, 'copy.qcow2'))).toBe(false);
     const made = await rpc('disks.create', { path: join(media, 'made.qcow2'), size: '16M' });
     expect(made.result).toMatchObject({ format: 'qcow2' });
+    const converted = await rpc('disks.convert', { path: join(media, 'inside.qcow2'), output: join(media, 'converted.qcow2') });
+    expect(converted.result).toMatchObject({ format: 'qcow2', virtualSize: 16 * 1024 ** 2 });
   });
 
   it('vms.create {importDisk} of a file outside the roots (or no disk image) is refused, no VM left', async () => {
