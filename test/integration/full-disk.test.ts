@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { run } from '../../electron/engine/util/proc.ts';
+import { runtimeRoot } from '../../electron/engine/paths.ts';
 import { waitForState } from './helpers.ts';
 
 // A library on a small tmpfs that a big file fills up: every operation that writes fails with
@@ -79,6 +80,7 @@ afterAll(async () => {
   }
   if (mounted) execFileSync('umount', ['-l', home]);
   if (home) await rm(home, { recursive: true, force: true });
+  if (home) await rm(runtimeRoot(home), { recursive: true, force: true });
 });
 
 describe.skipIf(!isRoot)('a full disk under the library', () => {

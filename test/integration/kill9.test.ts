@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { run } from '../../electron/engine/util/proc.ts';
-import { vmPaths } from '../../electron/engine/paths.ts';
+import { runtimeRoot, vmPaths } from '../../electron/engine/paths.ts';
 import { qemuPidsFor, waitForState } from './helpers.ts';
 
 // kill -9 of the engine in the middle of long work, and of QEMU while it runs and while it
@@ -182,6 +182,7 @@ afterAll(async () => {
   }
   await rm(home, { recursive: true, force: true });
   await rm(work, { recursive: true, force: true });
+  await rm(runtimeRoot(home), { recursive: true, force: true });
 });
 
 const vmsDir = () => join(home, 'vms');
