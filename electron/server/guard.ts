@@ -15,7 +15,8 @@ import type { IncomingMessage } from 'node:http';
 export function safeUrl(raw: string | undefined): URL | null {
   if (raw !== undefined && !raw.startsWith('/')) return null;
   try {
-    return new URL(raw ?? '/', 'http://localhost');
+    // Appended, not resolved: "//evil.example/x" stays a path instead of becoming a host.
+    return new URL(`http://localhost${raw ?? '/'}`);
   } catch {
     return null;
   }
