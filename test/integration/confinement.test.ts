@@ -84,6 +84,10 @@ beforeAll(async () => {
   // An external data file outside, and a VMDK descriptor whose extent is a host file.
   img('create', '-q', '-f', 'qcow2', '-o', `data_file=${join(outside, 'data.raw')}`, join(media, 'datafile.qcow2'), '16M');
   writeFileSync(join(media, 'desc.vmdk'), '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 2 FLAT "/etc/hostname" 0\n');
+  // Inside the root but not disks: a "secret" in the home folder behind a backing file or a data file.
+  writeFileSync(join(media, 'id_rsa'), 'PRIVATE KEY\n'.repeat(64));
+  img('create', '-q', '-f', 'qcow2', '-b', join(media, 'id_rsa'), '-F', 'raw', join(media, 'over-secret.qcow2'));
+  img('create', '-q', '-f', 'qcow2', '-o', `data_file=${join(media, 'id_rsa')}`, join(media, 'data-secret.qcow2'), '16M');
   symlinkSync('/etc/shadow', join(media, 'shadow.img'));
   symlinkSync(join(outside, 'outside.qcow2'), join(media, 'link.qcow2'));
   mkdirSync(join(media, 'isos'));
@@ -131,6 +135,8 @@ describe('vireo serve confines its clients (web transport)', () => {
     await refused('vms.update', disk0(join(media, 'link.qcow2')), /really .*outside\.qcow2/);
     await refused('vms.update', disk0(join(media, 'datafile.qcow2')), /data\.raw.*outside the folders/);
     await refused('vms.update', disk0(join(media, 'desc.vmdk'), 'vmdk'), /VMDK descriptor/);
+    await refused('vms.update', disk0(join(media, 'over-secret.qcow2')), /id_rsa \(the backing file of .*\) has no disk-image format/);
+    await refused('vms.update', disk0(join(media, 'data-secret.qcow2')), /id_rsa \(a file .* refers to\) has no disk-image format/);
     await refused('vms.create', { name: 'via-vmdk', importDisk: join(media, 'desc.vmdk') }, /VMDK descriptor/);
     const d = await engine.client.call('vms.get', { vm: vmId });
     expect(d.config!.disks[0]!.file).toBe('disk0.qcow2');

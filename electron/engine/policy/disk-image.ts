@@ -29,12 +29,7 @@ export async function checkDiskImage(path: string, c: DiskImageCheck): Promise<s
   const format = await detectFormat(path);
   if (format === null) throw new VireoError('INVALID_ARGUMENT', `${c.field}: ${path} is empty, not a disk image`, { field: c.field, path });
   if (format === 'raw') {
-    if (!RAW_DISK_NAME.test(path)) {
-      throw refused(
-        `${c.field}: ${path} has no disk-image format (no qcow2, VMDK, VDI, VHD(X) or QED header) and its name does not end in .img or .raw, so it is not treated as a raw disk: rename it if it really is one`,
-        { field: c.field, path },
-      );
-    }
+    if (!RAW_DISK_NAME.test(path)) throw notRawDisk(c.field, path);
     return format;
   }
   await checkReferences(path, format, c);
@@ -59,6 +54,9 @@ async function checkReferences(top: string, topFormat: string, c: DiskImageCheck
     for (const o of others) {
       const real = await c.allowed(isAbsolute(o) ? o : join(dirname(file), o));
       await closeRegular(real);
+      // Raw data the guest sees: the same rule as a raw disk (a data file named ~/.ssh/id_rsa
+      // inside the home folder is still not a disk).
+      if (!RAW_DISK_NAME.test(real) && !(await detectFormat(real).then((f) => f !== null && f !== 'raw'))) throw notRawDisk(c.field, real, `a file ${file} refers to`);
     }
     const backing = typeof j['full-backing-filename'] === 'string' ? j['full-backing-filename'] : typeof j['backing-filename'] === 'string' ? join(dirname(file), j['backing-filename']) : null;
     if (!backing) return;
@@ -66,10 +64,20 @@ async function checkReferences(top: string, topFormat: string, c: DiskImageCheck
     await closeRegular(file);
     const next = await detectFormat(file);
     if (!next) throw new VireoError('INVALID_ARGUMENT', `${c.field}: the backing file ${file} is empty`, { field: c.field, path: file });
-    if (next === 'raw') return;
+    if (next === 'raw') {
+      if (!RAW_DISK_NAME.test(file)) throw notRawDisk(c.field, file, `the backing file of ${top}`);
+      return;
+    }
     format = next;
   }
   throw new VireoError('INVALID_ARGUMENT', `${c.field}: ${top} has a backing chain deeper than ${MAX_CHAIN} images`, { field: c.field, path: top });
+}
+
+function notRawDisk(field: string, path: string, role?: string) {
+  return refused(
+    `${field}: ${path}${role ? ` (${role})` : ''} has no disk-image format (no qcow2, VMDK, VDI, VHD(X) or QED header) and its name does not end in .img or .raw, so it is not treated as a raw disk: rename it if it really is one`,
+    { field, path },
+  );
 }
 
 async function closeRegular(p: string): Promise<void> {
