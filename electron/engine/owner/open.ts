@@ -57,7 +57,8 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Opened
       }
     }
     if (Date.now() > deadline) {
-      throw owner?.pid ? busyError(home, { pid: owner.pid, role: owner.role ?? 'engine' }, ` and did not answer for ${Math.round(waitMs / 1000)} s`) : lastBusy;
+      const why = mode === 'own' ? 'still held it' : 'did not answer';
+      throw owner?.pid ? busyError(home, { pid: owner.pid, role: owner.role ?? 'engine' }, ` and ${why} after ${Math.round(waitMs / 1000)} s`) : lastBusy;
     }
     // Short first waits (an owner finishing its start-up), then no busier than 4 times a second.
     await new Promise((r) => setTimeout(r, Math.min(250, 20 * (attempt + 1))));
