@@ -122,16 +122,21 @@ describe('jobs file', () => {
     expect(again.get(rec.job.id).state).toBe('interrupted');
   });
 
-  it('leaves a live engine\'s job and temp file alone, and keeps its record', async () => {
+  /** A jobs file naming a running process (alive) as the engine, with the start time `start` gives it. */
+  const withLiveProcess = (name: string, start: (pid: number) => string) => {
     const dir = tempDir();
     const file = join(dir, 'jobs.json');
-    const partial = join(dir, '.live.qcow2.cafef00d.partial');
+    const partial = join(dir, name);
     writeFileSync(partial, 'x');
     const other = spawn('sleep', ['30']);
     children.push(other);
-    const rec = record(other.pid!, startOf(other.pid!), [partial]);
+    const rec = record(other.pid!, start(other.pid!), [partial]);
     writeFileSync(file, JSON.stringify({ version: 1, jobs: [rec] }));
-    const jobs = new Jobs(new EventBus(), { file });
+    return { file, partial, rec, jobs: new Jobs(new EventBus(), { file }) };
+  };
+
+  it('leaves a live engine\'s job and temp file alone, and keeps its record', async () => {
+    const { file, partial, rec, jobs } = withLiveProcess('.live.qcow2.cafef00d.partial', startOf);
     expect(await jobs.load()).toEqual([]);
     expect(jobs.list()).toEqual([]);
     expect(existsSync(partial)).toBe(true);
@@ -139,15 +144,7 @@ describe('jobs file', () => {
   });
 
   it('treats a reused pid (same number, another start time) as a dead engine', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'jobs.json');
-    const partial = join(dir, '.reuse.qcow2.00ff00ff.partial');
-    writeFileSync(partial, 'x');
-    const other = spawn('sleep', ['30']);
-    children.push(other);
-    const rec = record(other.pid!, '1', [partial]);
-    writeFileSync(file, JSON.stringify({ version: 1, jobs: [rec] }));
-    const jobs = new Jobs(new EventBus(), { file });
+    const { partial, jobs } = withLiveProcess('.reuse.qcow2.00ff00ff.partial', () => '1');
     expect((await jobs.load()).map((j) => j.state)).toEqual(['interrupted']);
     expect(existsSync(partial)).toBe(false);
   });
