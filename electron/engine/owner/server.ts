@@ -14,6 +14,8 @@ import type { OwnerInfo } from './lock.ts';
 //   owner → client on close:   {"bye": reason}: requests not yet answered were never run.
 // A malformed frame gets BAD_REQUEST and the connection lives on; an oversized one cannot be
 // resynchronised, so it gets BAD_REQUEST and the connection is closed. Never a crash.
+// On Windows the socket is a named pipe with the default ACL (untested here): weaker than the
+// 0700/0600 pair, like the lock file there.
 
 /** A client that stops reading is cut off instead of growing the owner's memory without end. */
 const MAX_BUFFERED_OUT = 16 * 1024 * 1024;
