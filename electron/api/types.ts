@@ -2,6 +2,7 @@
 // and the renderer imports them (types only).
 import type { VmConfig } from './schemas/vm-config.ts';
 import type { WireError } from './errors.ts';
+import { VM_STATE_NAMES } from '../shared/states.ts';
 
 export type { VmConfig } from './schemas/vm-config.ts';
 export type { WireError } from './errors.ts';
@@ -54,7 +55,8 @@ export interface HostInfo {
   tpm: { available: boolean; binary?: string; version?: string; reason?: string };
 }
 
-export const VM_STATES = ['stopped', 'starting', 'running', 'paused', 'saving', 'restoring', 'stopping', 'crashed'] as const;
+/** The contract's VM states: the shared list, so the renderer's state groups cannot drift from it. */
+export const VM_STATES = VM_STATE_NAMES;
 export type VmState = (typeof VM_STATES)[number];
 
 export interface CrashInfo {

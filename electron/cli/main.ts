@@ -12,6 +12,7 @@ import { startServer } from '../server/server.ts';
 import { webCaller } from '../engine/policy/confine.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
+import { SHUTDOWN_TIMEOUT_SEC } from '../shared/states.ts';
 
 // `vireo`: the same engine as the app. When the app or `vireo serve` owns the library, every
 // command goes to that owner over its socket; with no owner, this process owns the library
@@ -115,7 +116,7 @@ program.command('start <vm>').description('start a VM (it keeps running after th
 
 program.command('stop <vm>').description('shut down (ACPI), then quit, then kill; --force powers off at once')
   .option('--force', 'power off without asking the guest')
-  .option('--timeout <seconds>', 'how long the guest may take to shut down', numArg, 60)
+  .option('--timeout <seconds>', 'how long the guest may take to shut down', numArg, SHUTDOWN_TIMEOUT_SEC)
   .action(action(async (vm: string, o: { force?: boolean; timeout: number }) =>
     print(await call('vms.stop', { vm, force: o.force, timeoutSec: o.timeout }), (v: { name: string; state: string }) => `${v.name} is ${v.state}`)));
 

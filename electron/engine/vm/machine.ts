@@ -6,6 +6,7 @@ import { VireoError } from '../../api/errors.ts';
 import type { AccelName, CrashInfo, VmState } from '../../api/types.ts';
 import type { VmPaths } from '../paths.ts';
 import { ensurePrivateDir } from '../paths.ts';
+import { isActive, SHUTDOWN_TIMEOUT_SEC } from '../../shared/states.ts';
 import { QmpClient } from '../qmp/client.ts';
 import { spawnDetached } from '../util/proc.ts';
 import { assertTransition, canTransition, requireState } from './state-machine.ts';
@@ -66,7 +67,7 @@ export class Machine extends EventEmitter<MachineEvents> {
     return this.runtime;
   }
   get isActive(): boolean {
-    return !['stopped', 'crashed'].includes(this.#state);
+    return isActive(this.#state);
   }
   setName(name: string) {
     this.name = name;
@@ -360,7 +361,7 @@ export class Machine extends EventEmitter<MachineEvents> {
         // A paused guest cannot react to the power button.
         if (prev === 'paused') await this.qmp?.execute('cont');
         await this.qmp?.execute('system_powerdown');
-        if (await this.waitUntilStopped(opts.timeoutMs ?? 60_000)) return 'acpi';
+        if (await this.waitUntilStopped(opts.timeoutMs ?? SHUTDOWN_TIMEOUT_SEC * 1000)) return 'acpi';
       } catch {
         /* monitor gone: fall through to harder means */
       }

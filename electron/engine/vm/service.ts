@@ -15,6 +15,7 @@ import { requireState } from './state-machine.ts';
 import { QemuBackend } from '../backend/qemu/index.ts';
 import type { Backend, BackendId, VmEndpoints } from '../backend/types.ts';
 import { VmLocks } from './locks.ts';
+import { SHUTDOWN_TIMEOUT_SEC } from '../../shared/states.ts';
 import { keepVmFiles } from './keep.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
 import { createVm, requireIso } from './create.ts';
@@ -269,7 +270,7 @@ export class VmService {
     if (!m.isActive) {
       throw new VireoError('INVALID_STATE', `"${entry.config?.name ?? entry.id}" is not running (it is ${m.state})`, { state: m.state });
     }
-    await m.stop({ force: opts.force, timeoutMs: (opts.timeoutSec ?? 60) * 1000 });
+    await m.stop({ force: opts.force, timeoutMs: (opts.timeoutSec ?? SHUTDOWN_TIMEOUT_SEC) * 1000 });
     return this.details(entry.id);
   }
 
