@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { WebSocket } from 'ws';
@@ -213,6 +213,13 @@ describe('vireo serve confines its clients (web transport)', () => {
     expect(detected.error).toBeUndefined();
     const changed = await rpc('vms.changeMedia', { vm: vmId, iso: join(media, 'isos', 'install.iso') });
     expect((changed.result as { config: { cdrom: { iso: string } } }).config.cdrom.iso).toBe(join(media, 'isos', 'install.iso'));
+  });
+});
+
+describe('the default confinement', () => {
+  it('is the user\'s home folder (plus the library) and no extra arguments', () => {
+    expect(webCaller()).toEqual({ kind: 'web', roots: [homedir()], allowExtraArgs: false });
+    expect(Object.isFrozen(webCaller().roots)).toBe(true);
   });
 });
 
