@@ -237,8 +237,8 @@ async function removeLeftovers(paths: string[]): Promise<string[]> {
     const st = await lstat(p).catch(() => null);
     // A regular file only: a symlink planted under that name must not steer a delete elsewhere.
     if (!st?.isFile()) continue;
-    await rm(p, { force: true });
-    removed.push(p);
+    // One that cannot be removed (permissions, a read-only mount) must not stop the engine.
+    if (await rm(p, { force: true }).then(() => true, () => false)) removed.push(p);
   }
   return removed;
 }
