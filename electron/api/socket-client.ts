@@ -2,6 +2,7 @@ import { createConnection, type Socket } from 'node:net';
 import { VireoError, isWireError, type WireError } from './errors.ts';
 import { EventBus, type DispatchOutcome } from './dispatch.ts';
 import { isEventName, type ApiClient, type Args, type MethodName, type Result } from './contract.ts';
+import type { Caller } from './define.ts';
 
 // The client side of the library owner's socket (see engine/owner/server.ts for the frames).
 // It looks like every other transport: an ApiClient for callers (the CLI), and the
@@ -29,7 +30,8 @@ export type OwnerFrame =
 export interface SocketClient extends ApiClient {
   readonly owner: OwnerHello;
   readonly bus: EventBus;
-  dispatch(method: unknown, args: unknown): Promise<DispatchOutcome>;
+  /** `caller` crosses the socket: a transport in front of this client (serve) keeps its confinement. */
+  dispatch(method: unknown, args: unknown, caller?: Caller): Promise<DispatchOutcome>;
   /** Hang up; pending calls fail as "not run" only if the owner never read them. */
   close(): void;
   /** Settles when the connection is gone, for whatever reason. */
@@ -129,11 +131,11 @@ export function connectOwner(path: string, opts: { timeoutMs?: number } = {}): P
       markClosed();
     });
 
-    const dispatch = (method: unknown, args: unknown): Promise<DispatchOutcome> => {
+    const dispatch = (method: unknown, args: unknown, caller?: Caller): Promise<DispatchOutcome> => {
       const name = typeof method === 'string' ? method : String(method);
       if (gone || bye) return Promise.resolve({ ok: false, error: notRun(who(), name) });
       const id = nextId++;
-      const frame = JSON.stringify({ id, method, args: args ?? {} });
+      const frame = JSON.stringify({ id, method, args: args ?? {}, ...(caller && caller.kind !== 'local' ? { caller } : {}) });
       if (Buffer.byteLength(frame) > OWNER_MAX_FRAME_BYTES) {
         return Promise.resolve({ ok: false, error: { code: 'INVALID_ARGUMENT', message: `${name}: arguments larger than ${OWNER_MAX_FRAME_BYTES} bytes` } });
       }

@@ -59,6 +59,23 @@ describe('owner socket', () => {
     s.destroy();
   });
 
+  it('carries the caller of a transport in front of a client: a web caller stays confined', async () => {
+    const roots = [mkdtempSync(join(tmpdir(), 'vireo-osock-media-'))];
+    const web = { kind: 'web' as const, roots, allowExtraArgs: false };
+    const c = await connectOwner(sock);
+    // The client itself is local (same user): it may list any folder.
+    expect((await c.dispatch('files.list', { dir: '/' })).ok).toBe(true);
+    expect(await c.dispatch('files.list', { dir: '/' }, web)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED', message: expect.stringMatching(/outside the folders/) } });
+    c.close();
+    const { s, next } = await raw();
+    for (const caller of [{ kind: 'root' }, { kind: 'web', roots: ['relative'], allowExtraArgs: false }, { kind: 'web', roots }, 'local']) {
+      s.write(JSON.stringify({ id: 9, method: 'files.list', args: { dir: '/' }, caller }) + '\n');
+      expect(await next(), JSON.stringify(caller)).toMatchObject({ id: 9, error: { code: 'BAD_REQUEST', message: expect.stringMatching(/"caller"/) } });
+    }
+    s.destroy();
+    rmSync(roots[0]!, { recursive: true, force: true });
+  });
+
   it('an oversized frame gets BAD_REQUEST and its connection closed; the owner serves on', async () => {
     const { s, next, closed } = await raw();
     s.write('{"id":1,"method":"vms.list","args":{"pad":"' + 'a'.repeat(OWNER_MAX_FRAME_BYTES + 10));

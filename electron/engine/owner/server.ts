@@ -1,15 +1,19 @@
 import { createServer, type Socket } from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import type { Dispatch, EventBus } from '../../api/dispatch.ts';
 import { isEventName } from '../../api/contract.ts';
 import { OWNER_MAX_FRAME_BYTES, type OwnerFrame } from '../../api/socket-client.ts';
+import { LOCAL_CALLER, type WebCaller } from '../../api/define.ts';
 import type { OwnerInfo } from './lock.ts';
 
 // The owner's API socket: how the CLI, a second app or a second serve reach the one engine
 // that owns a library. Newline-delimited JSON on a 0600 unix socket in the 0700 runtime
 // folder, so only the same user gets in (callers here are local). Frames:
 //   owner → client on connect: {"hello": {pid, role, since}}
-//   client → owner:            {"id", "method", "args"}
+//   client → owner:            {"id", "method", "args", "caller"?}
+//     caller: absent for the client itself (local: same user), or the web caller of a
+//     transport in front of it, which only ever narrows what the call may do.
 //   owner → client:            {"id", "result"} | {"id", "error"} | {"event", "payload"}
 //   owner → client on close:   {"bye": reason}: requests not yet answered were never run.
 // A malformed frame gets BAD_REQUEST and the connection lives on; an oversized one cannot be
@@ -65,14 +69,16 @@ export async function startOwnerServer(opts: { path: string; dispatch: Dispatch;
     } catch {
       return write(c, { id: null, error: { code: 'BAD_REQUEST', message: 'frame is not valid JSON' } });
     }
-    const env = msg as { id?: unknown; method?: unknown; args?: unknown };
+    const env = msg as { id?: unknown; method?: unknown; args?: unknown; caller?: unknown };
     const id = env && typeof env === 'object' && !Array.isArray(env) ? env.id : undefined;
     if (!(typeof id === 'number' || (typeof id === 'string' && id.length <= 64))) {
       return write(c, { id: null, error: { code: 'BAD_REQUEST', message: 'a request is {"id": number|string, "method": string, "args": object}' } });
     }
     if (typeof env.method !== 'string') return write(c, { id, error: { code: 'BAD_REQUEST', message: 'request has no "method" string' } });
+    const caller = env.caller === undefined ? LOCAL_CALLER : parseWebCaller(env.caller);
+    if (!caller) return write(c, { id, error: { code: 'BAD_REQUEST', message: '"caller" is {"kind":"web","roots":[absolute folders],"allowExtraArgs":boolean}' } });
     c.inFlight++;
-    dispatch(env.method, env.args)
+    dispatch(env.method, env.args, caller)
       .then((out) => write(c, out.ok ? { id, result: out.result } : { id, error: out.error }))
       .catch((e: Error) => write(c, { id, error: { code: 'INTERNAL', message: `internal error: ${e.message}` } }))
       .finally(() => {
@@ -144,6 +150,14 @@ export async function startOwnerServer(opts: { path: string; dispatch: Dispatch;
       })());
     },
   };
+}
+
+/** A web caller as a transport in front of a client sends it; anything else is refused. */
+function parseWebCaller(x: unknown): WebCaller | null {
+  const c = x as Partial<WebCaller> | null;
+  if (!c || typeof c !== 'object' || c.kind !== 'web' || typeof c.allowExtraArgs !== 'boolean' || !Array.isArray(c.roots) || c.roots.length > 64) return null;
+  if (!c.roots.every((r) => typeof r === 'string' && r.length > 0 && r.length < 4096 && isAbsolute(r))) return null;
+  return Object.freeze({ kind: 'web', roots: Object.freeze([...c.roots]), allowExtraArgs: c.allowExtraArgs });
 }
 
 function removeFile(p: string) {
