@@ -200,6 +200,7 @@ describe('kill -9', () => {
     expect(killed).toBe(true);
     const e = await reopenAndCheck();
     expect(e.vms.list().filter((v) => v.name.startsWith('made-') && v.broken)).toEqual([]);
+    expect((await e.client.call('jobs.list', {})).filter((j) => j.kind === 'create').map((j) => j.state)).toContain('interrupted');
     await release();
   });
 
@@ -232,6 +233,7 @@ describe('kill -9', () => {
     expect(killed).toBe(true);
     const e = await reopenAndCheck();
     expect(e.vms.list().map((v) => v.name)).not.toContain('data-copy');
+    expect((await e.client.call('jobs.list', {})).find((j) => j.kind === 'clone')).toMatchObject({ state: 'interrupted', vmId: data.id });
     const d = await e.client.call('vms.get', { vm: data.id });
     expect(d.disks[0]).toMatchObject({ virtualSize: 48 * MiB });
     await release();
