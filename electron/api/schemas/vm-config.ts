@@ -4,7 +4,7 @@ import {
   MACHINE_TYPES, MAX_NICS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PROFILES, SOUND_DEVICES,
   USB_CONTROLLERS,
 } from '../../shared/config-enums.ts';
-import { Accel, VmName } from './common.ts';
+import { Accel, StoredVmName } from './common.ts';
 
 // vm.json, version 2. Pure data: QEMU's argv is a pure function of this plus the host's
 // capabilities (electron/engine/qemu/argv/). Every leaf here must either reach argv or be
@@ -91,7 +91,7 @@ const Nics = z
 export const VmConfigSchema = z.object({
   schemaVersion: z.literal(CONFIG_SCHEMA_VERSION),
   id: z.string().uuid(),
-  name: VmName,
+  name: StoredVmName,
   createdAt: z.string(),
   notes: z.string().max(10_000).default(''),
   /** guest architecture: chooses the QEMU binary, machine types and firmware */

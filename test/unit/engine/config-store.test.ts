@@ -120,3 +120,14 @@ describe('vm.json v2 networks', () => {
     expect(a.networks[0]!.mac).not.toBe(b.networks[0]!.mac);
   });
 });
+
+describe('names stored before the stricter name rules', () => {
+  it('a VM whose stored name has a bidi override still loads; a new name with one is refused', async () => {
+    const { VmName } = await import('../../../electron/api/schemas/common.ts');
+    const name = 'old\u202Ename';
+    const c = { ...baseConfig('12345678-1234-4234-8234-123456789abc', 'placeholder'), name };
+    expect(parseConfig(JSON.parse(JSON.stringify(c))).name).toBe(name);
+    expect(VmName.safeParse(name).success).toBe(false);
+    expect(VmName.safeParse('ok name').success).toBe(true);
+  });
+});
