@@ -5,7 +5,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Engine } from '../engine/index.ts';
-import { refuseUpgrade } from '../engine/display/bridge.ts';
+import { refuseUpgrade, type DisplayBridge } from '../engine/display/bridge.ts';
 import { isEventName } from '../api/contract.ts';
 import type { DispatchOutcome } from '../api/dispatch.ts';
 import type { WebCaller } from '../api/define.ts';
@@ -23,8 +23,11 @@ import { CSP } from '../shared/csp.ts';
 export const MAX_FRAME_BYTES = 1024 * 1024;
 const COOKIE = 'vireo_token';
 
-/** What the server needs of an engine: the dispatch, the events and (for screens) the bridge. */
-export type ServeEngine = Pick<Engine, 'dispatch' | 'bus'> & Partial<Pick<Engine, 'bridge'>>;
+/**
+ * What the server needs of an engine: the dispatch, the events and, for screens and consoles,
+ * something that takes their upgrades (the engine's bridge, or a pass-through to the owner's).
+ */
+export type ServeEngine = Pick<Engine, 'dispatch' | 'bus'> & { bridge?: Pick<DisplayBridge, 'handleUpgrade'> };
 
 export interface ServeOptions {
   engine: ServeEngine;
