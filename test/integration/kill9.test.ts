@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, exists
 import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
@@ -134,6 +134,15 @@ async function reopenAndCheck(): Promise<Engine> {
   const activeRt = list.filter((v) => !['stopped', 'crashed'].includes(v.state)).map((v) => basename(vmPaths(home, v.id).runtime));
   const rtDirs = readdirSync(rtRoot, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   expect(rtDirs.sort()).toEqual(activeRt.sort());
+  // Sockets beside them (the owner's) are live ones, not left by a killed engine.
+  for (const f of readdirSync(rtRoot, { withFileTypes: true }).filter((d) => d.isSocket())) {
+    const path = join(rtRoot, f.name);
+    const alive = await new Promise<boolean>((resolve) => {
+      const sock = connect(path, () => (sock.end(), resolve(true)));
+      sock.once('error', () => resolve(false));
+    });
+    expect({ socket: path, alive }).toEqual({ socket: path, alive: true });
+  }
   expect((await e.client.call('jobs.list', {})).filter((j) => j.state === 'running')).toEqual([]);
   return e;
 }
