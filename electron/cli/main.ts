@@ -6,9 +6,10 @@ import { WebSocket } from 'ws';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VireoError, toWireError } from '../api/errors.ts';
-import type { Engine } from '../engine/index.ts';
-import { LibrarySession, ownLibrary } from '../engine/owner/open.ts';
-import { startServer } from '../server/server.ts';
+import { LibrarySession, openLibrary, ownLibrary } from '../engine/owner/open.ts';
+import { describeOwner } from '../engine/owner/lock.ts';
+import { remoteServeEngine } from './remote-engine.ts';
+import { startServer, type ServeEngine } from '../server/server.ts';
 import { webCaller } from '../engine/policy/confine.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
@@ -22,13 +23,30 @@ import { SHUTDOWN_TIMEOUT_SEC } from '../shared/states.ts';
 
 const program = new Command();
 let session: LibrarySession | null = null;
-let served: Engine | null = null;
+let served: (ServeEngine & { dispose(): Promise<void> }) | null = null;
 let jsonMode = false;
 
-/** The engine this process owns, for `serve` (it hands out display sessions of its own). */
-async function getEngine(opts: { watch?: boolean; allowedOrigins?: string[] } = {}): Promise<Engine> {
+/**
+ * What `serve` fronts: an engine of its own when it can own the library (a one-shot CLI owner
+ * is waited for), else the long-lived owner (the app, another serve) over the owner's socket.
+ */
+async function getEngine(opts: { watch?: boolean; allowedOrigins?: string[] } = {}): Promise<ServeEngine & { dispose(): Promise<void> }> {
   const g = program.opts<{ home?: string }>();
-  served ??= await ownLibrary({ home: g.home, watch: opts.watch, allowedOrigins: opts.allowedOrigins, role: 'serve' });
+  if (served) return served;
+  try {
+    served = await ownLibrary({ home: g.home, watch: opts.watch, allowedOrigins: opts.allowedOrigins, role: 'serve' });
+  } catch (e) {
+    if (!(e instanceof VireoError) || e.code !== 'BUSY') throw e;
+    const lib = await openLibrary({ home: g.home, watch: opts.watch, allowedOrigins: opts.allowedOrigins, role: 'serve', mode: 'any' });
+    if (lib.kind === 'owner') return (served = lib.engine);
+    const remote = remoteServeEngine(lib.client, lib.close);
+    process.stderr.write(`${describeOwner(lib.owner)} owns this VM library: serving it through that process\n`);
+    remote.onOwnerGone(() => {
+      process.stderr.write('vireo: the VM library\'s owner went away: start `vireo serve` again\n');
+      process.exit(1);
+    });
+    served = remote;
+  }
   return served;
 }
 

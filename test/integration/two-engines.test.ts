@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { WebSocket } from 'ws';
 import { createEngine } from '../../electron/engine/index.ts';
 import { ownerSocketPath, runtimeRoot } from '../../electron/engine/paths.ts';
 import { connectOwner, type SocketClient } from '../../electron/api/socket-client.ts';
@@ -328,12 +329,72 @@ describe('the CLI while the app or a serve owns the library', () => {
     expect(owner.proc.exitCode).toBeNull();
   });
 
-  it('`vireo serve` refuses with BUSY naming the owner (it serves display sessions of its own engine)', async () => {
+  it('`vireo serve` fronts the owner: the API with its confinement, and screens through its own port', async () => {
     const h = home();
     const owner = await Worker.start('own', h);
-    const r = await runCli(h, 'serve', '--port', '0', '--json');
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.stderr)).toMatchObject({ code: 'BUSY', message: expect.stringContaining(`(pid ${owner.pid})`) });
+    const serve = spawn(process.execPath, ['--import', 'tsx', cliMain, '--home', h, 'serve', '--port', '0', '--token', 'tok'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    workers.add(serve);
+    let out = '';
+    let err = '';
+    serve.stdout.on('data', (d) => (out += d));
+    serve.stderr.on('data', (d) => (err += d));
+    const serveExit = new Promise<number | null>((r) => serve.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 60_000;
+    while (!/serving at http:\/\/127\.0\.0\.1:(\d+)/.test(out) && Date.now() < deadline && serve.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const port = Number(/serving at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    expect(port, err).toBeGreaterThan(0);
+    expect(err).toContain(`(pid ${owner.pid}) owns this VM library`);
+    const origin = `http://127.0.0.1:${port}`;
+    const headers = { Cookie: 'vireo_token=tok', Origin: origin };
+    const api = new WebSocket(`ws://127.0.0.1:${port}/api`, { headers });
+    await new Promise((r, j) => api.once('open', r).once('error', j));
+    let seq = 0;
+    const rpc = (method: string, args: unknown) =>
+      new Promise<{ result?: unknown; error?: WireError }>((resolve) => {
+        const id = ++seq;
+        const on = (d: Buffer) => {
+          const m = JSON.parse(String(d)) as { id?: number; result?: unknown; error?: WireError };
+          if (m.id !== id) return;
+          api.off('message', on);
+          resolve(m);
+        };
+        api.on('message', on);
+        api.send(JSON.stringify({ id, method, args }));
+      });
+
+    const made = await rpc('vms.create', { name: 'fronted', ...VM });
+    expect(made.error).toBeUndefined();
+    const vm = made.result as VmDetails;
+    started.push(vm.id);
+    // The owner made it: there is one engine on the library.
+    const c = await clientOf(h);
+    expect((await c.call('vms.list', {})).map((v) => v.name)).toEqual(['fronted']);
+    // A browser client is still a web caller at the owner.
+    expect((await rpc('files.list', { dir: '/' })).error).toMatchObject({ code: 'UNAUTHORIZED' });
+
+    expect((await rpc('vms.start', { vm: vm.id })).error).toBeUndefined();
+    const session = (await rpc('display.open', { vm: vm.id })).result as { url: string };
+    expect(session.url.startsWith(`ws://127.0.0.1:${port}/display/`)).toBe(true);
+    const screen = new WebSocket(session.url, { headers });
+    const banner = await new Promise<string>((resolve, reject) => {
+      screen.once('message', (d: Buffer) => resolve(d.subarray(0, 3).toString()));
+      screen.once('error', reject);
+    });
+    expect(banner).toBe('RFB');
+    screen.close();
+    const serial = (await rpc('console.open', { vm: vm.id })).result as { url: string };
+    expect(serial.url.startsWith(`ws://127.0.0.1:${port}/console/`)).toBe(true);
+    const consoleWs = new WebSocket(serial.url, { headers });
+    await new Promise((r, j) => consoleWs.once('open', r).once('error', j));
+    consoleWs.close();
+    expect((await rpc('vms.stop', { vm: vm.id, force: true })).result).toMatchObject({ state: 'stopped' });
+    expect(qemuPidsFor([vm.id])).toEqual([]);
+    api.close();
+
+    // Without its owner the server has nothing to serve: it says so and leaves.
+    await owner.stop('SIGTERM');
+    expect(await serveExit).toBe(1);
+    expect(err).toMatch(/owner went away/);
   });
 });
 
