@@ -140,8 +140,9 @@ describe('one engine per library', () => {
 
   it('one library reached by two paths (a symlink) is still one owner; the CLI finds it by either', async () => {
     const h = home();
-    const link = join(mkdtempSync(join(tmpdir(), 'vireo-2e-link-')), 'library');
-    homes.push(link);
+    const linkParent = mkdtempSync(join(tmpdir(), 'vireo-2e-link-'));
+    const link = join(linkParent, 'library');
+    homes.push(link, linkParent);
     symlinkSync(h, link);
     const owner = await Worker.start('own', h);
     await expect(createEngine({ home: link })).rejects.toMatchObject({ code: 'BUSY', details: { pid: owner.pid } });
