@@ -35,7 +35,7 @@ export interface EngineOptions {
   qemuSetting?: string;
   /** follow changes other engines (the CLI) make to the library; on for long-lived engines */
   watch?: boolean;
-  /** origins the display bridge accepts besides loopback (vireo serve --host) */
+  /** origins the display bridge's loopback listener accepts besides loopback pages (the desktop's app://vireo) */
   allowedOrigins?: string[];
   /** who owns the library (told to processes that find it taken) */
   role?: OwnerRole;

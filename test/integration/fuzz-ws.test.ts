@@ -26,9 +26,9 @@ import { fuzzInputs, keysOf, prng, type FuzzFiles } from './fuzz-ws-inputs.ts';
 // 2 s timeout (the idle firmware ignores ACPI, and the default would wait 60 s).
 
 const SEED = Number(process.env.VIREO_FUZZ_SEED ?? 0x5eed_2026);
-const VARIANTS = Number(process.env.VIREO_FUZZ_VARIANTS ?? 40);
+const VARIANTS = Number(process.env.VIREO_FUZZ_VARIANTS ?? 50);
 /** per method with a `vm` argument, while the target VM runs */
-const RUNNING_VARIANTS = Number(process.env.VIREO_FUZZ_RUNNING_VARIANTS ?? 10);
+const RUNNING_VARIANTS = Number(process.env.VIREO_FUZZ_RUNNING_VARIANTS ?? 14);
 const CALL_BOUND_MS = 30_000;
 const TOKEN = 'fuzz-token-0123456789abcdef';
 
@@ -232,7 +232,7 @@ describe(`WebSocket fuzz (seed ${SEED})`, () => {
     const RACY = ['vms.create', 'vms.delete', 'vms.update', 'vms.clone', 'vms.get', 'vms.list', 'snapshots.save', 'snapshots.delete', 'snapshots.rename', 'snapshots.restore', 'snapshots.list', 'disks.convert', 'disks.resize', 'disks.info', 'jobs.list'] as const;
     let id = 1_000_000;
     const tally = new Map<string, number>();
-    for (let burst = 0; burst < Number(process.env.VIREO_FUZZ_BURSTS ?? 5); burst++) {
+    for (let burst = 0; burst < Number(process.env.VIREO_FUZZ_BURSTS ?? 6); burst++) {
       await ensureVm();
       const sent = Array.from({ length: 16 }, () => {
         const method = inputs.rnd.pick(RACY);

@@ -25,7 +25,10 @@ export interface OpenSessionOptions {
 export interface DisplayBridgeOptions {
   /** default token lifetime, 2 minutes: enough for a page to load and connect */
   ttlMs?: number;
-  /** extra browser origins allowed besides loopback and file:// (e.g. `vireo serve --host`) */
+  /**
+   * extra browser origins allowed on the bridge's own listener besides loopback and file://:
+   * the desktop's app://vireo. (`vireo serve` checks its own origin and hands upgrades in.)
+   */
   allowedOrigins?: string[];
   /** pause reading QEMU while this much is queued on a viewer's WebSocket */
   highWaterMark?: number;
