@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
@@ -104,6 +104,29 @@ describe('helper processes', () => {
     expect(b.state).toBe('stopped');
     expect(qemuPidsFor([id])).toEqual([]);
     expect(await waitForExit(helperPid, 3000)).toBe(true);
+  });
+
+  it('a detached Machine does not act on the exit of a QEMU it had re-attached to (that is the next engine\'s business)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vireo-helpers-d-'));
+    const id = '0bbbbbbb-1111-4222-8333-444444444444';
+    const paths = vmPaths(home, id);
+    const argv = ['-nodefaults', '-S', '-machine', 'pc', '-accel', 'tcg', '-m', '32', '-display', 'none', '-uuid', id, '-pidfile', paths.pidFile,
+      '-qmp', `unix:${paths.qmpSocket},server=on,wait=off`, '-qmp', `unix:${paths.qmpCmdSocket},server=on,wait=off`];
+    const starter = new Machine(id, 'watched', paths);
+    await starter.start({ binary: 'qemu-system-x86_64', argv, accel: 'tcg', accelReason: 'test' });
+    starter.detach();
+    const watcher = new Machine(id, 'watched', paths);
+    await watcher.attach();
+    expect(watcher.state).toBe('running');
+    watcher.detach();
+    const [pid] = qemuPidsFor([id]);
+    process.kill(pid!, 'SIGKILL');
+    await waitForExit(pid!, 3000);
+    // Longer than the pid watch's 1 s period: a watcher that had not let go would have run its
+    // exit handling by now and deleted the runtime folder.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(watcher.state).toBe('running');
+    expect(existsSync(paths.runtime)).toBe(true);
   });
 
   it("a VM's swtpm started by one engine is stopped by the next when that engine stops the VM", async () => {

@@ -181,7 +181,8 @@ export async function probeCapabilities(
   if (opts.cacheFile) {
     const disk = (await readCache(opts.cacheFile)) ?? { version: 1, entries: {} };
     disk.entries[binary] = entry;
-    await writeJsonAtomic(opts.cacheFile, disk);
+    // Best effort: a cache that cannot be written (a full disk) must not cost the answer.
+    await writeJsonAtomic(opts.cacheFile, disk).catch(() => {});
   }
   return caps;
 }

@@ -46,6 +46,9 @@ export class Machine extends EventEmitter<MachineEvents> {
   private helpers: HelperProcess[] = [];
   crash: CrashInfo | null = null;
   private ending: Promise<void> | null = null;
+  private pidWatch: NodeJS.Timeout | null = null;
+  /** set by detach(): this engine no longer speaks for the VM, so its exit is not ours to handle */
+  private detached = false;
 
   constructor(
     readonly id: string,
@@ -251,25 +254,23 @@ export class Machine extends EventEmitter<MachineEvents> {
 
   /** For a QEMU that is not our child: notice its death through its QMP socket closing or a slow pid check. */
   private watchPid(pid: number) {
-    const check = setInterval(() => {
-      if (!pidAlive(pid) || isZombie(pid)) {
-        clearInterval(check);
-        void this.onExit(null, null);
-      }
-    }, 1000);
-    check.unref();
-    this.qmp?.once('close', () => {
-      void waitForExit(pid, 5000).then((gone) => {
-        if (gone) {
-          clearInterval(check);
-          void this.onExit(null, null);
-        }
-      });
-    });
+    const gone = () => {
+      this.stopWatching();
+      void this.onExit(null, null);
+    };
+    this.pidWatch = setInterval(() => (!pidAlive(pid) || isZombie(pid)) && gone(), 1000);
+    this.pidWatch.unref();
+    this.qmp?.once('close', () => void waitForExit(pid, 5000).then((dead) => dead && !this.detached && gone()));
+  }
+
+  private stopWatching() {
+    if (this.pidWatch) clearInterval(this.pidWatch);
+    this.pidWatch = null;
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (this.ending) return this.ending;
+    if (this.detached) return Promise.resolve();
     // While starting, start() itself rolls back and reports a QEMU that died; acting here too
     // could turn its "stopped, here is why" into a late "crashed".
     if (!this.runtime || this.#state === 'starting') return Promise.resolve();
@@ -388,6 +389,8 @@ export class Machine extends EventEmitter<MachineEvents> {
 
   /** Stop watching without touching QEMU (engine shutdown: VMs keep running). */
   detach() {
+    this.detached = true;
+    this.stopWatching();
     this.qmp?.removeAllListeners();
     this.qmp?.close();
     this.qmp = null;
