@@ -21,6 +21,8 @@ import { SHUTDOWN_TIMEOUT_SEC } from '../shared/states.ts';
 // contract's schemas exactly as over IPC). Exit codes: 0 ok, 1 error ({code,message} on
 // stderr with --json), 2 usage.
 
+// Paths are made absolute here, before they are sent: with the app or `vireo serve` running,
+// the command runs in that owner's process, whose working folder is not the user's.
 const program = new Command();
 let session: LibrarySession | null = null;
 let served: (ServeEngine & { dispose(): Promise<void> }) | null = null;
@@ -110,8 +112,8 @@ program.command('create <name>').description('create a VM')
     const src = (k: string) => cmd.getOptionValueSource(k) === 'cli';
     const r = await call('vms.create', {
       name,
-      ...(o.iso ? { iso: String(o.iso) } : {}),
-      ...(o.importDisk ? { importDisk: String(o.importDisk) } : {}),
+      ...(o.iso ? { iso: resolve(String(o.iso)) } : {}),
+      ...(o.importDisk ? { importDisk: resolve(String(o.importDisk)) } : {}),
       ...(o.os ? { os: String(o.os) } : {}),
       ...(o.cpus !== undefined ? { cpus: o.cpus as number } : {}),
       ...(o.memory ? { memory: String(o.memory) } : {}),
@@ -162,7 +164,7 @@ program.command('console <vm>').description('attach to the serial console (Ctrl+
   }));
 
 program.command('detect-os <iso>').description('detect the OS on an install ISO')
-  .action(action(async (iso: string) => print(await call('os.detect', { path: iso }), (r: { status: string; name?: string; id?: string; reason?: string; iso?: Record<string, string> }) =>
+  .action(action(async (iso: string) => print(await call('os.detect', { path: resolve(iso) }), (r: { status: string; name?: string; id?: string; reason?: string; iso?: Record<string, string> }) =>
     r.status === 'detected' ? `${r.name} (${r.id})` : `unknown: ${r.reason}${r.iso?.volumeId ? ` (volume id "${r.iso.volumeId}")` : ''}`)));
 
 const os = program.command('os').description('the OS table');
@@ -171,14 +173,14 @@ os.command('list [query]').description('search the OS list').action(action(async
 
 const disk = program.command('disk').description('disk images (qemu-img)');
 disk.command('create <file> <size>').option('--format <f>', 'qcow2 or raw', 'qcow2').action(action(async (file: string, size: string, o: { format: 'qcow2' | 'raw' }) =>
-  print(await call('disks.create', { path: file, size, format: o.format }), imageLine)));
-disk.command('info <file>').action(action(async (file: string) => print(await call('disks.info', { path: file }), imageLine)));
+  print(await call('disks.create', { path: resolve(file), size, format: o.format }), imageLine)));
+disk.command('info <file>').action(action(async (file: string) => print(await call('disks.info', { path: resolve(file) }), imageLine)));
 disk.command('resize <file> <size>').option('--shrink', 'allow shrinking (loses data past the end)').action(action(async (file: string, size: string, o: { shrink?: boolean }) =>
-  print(await call('disks.resize', { path: file, size, shrink: o.shrink }), imageLine)));
+  print(await call('disks.resize', { path: resolve(file), size, shrink: o.shrink }), imageLine)));
 disk.command('convert <file> <output>').description('convert vmdk/vdi/vhdx/raw to qcow2').action(action(async (file: string, output: string) =>
-  print(await call('disks.convert', { path: file, output }), imageLine)));
+  print(await call('disks.convert', { path: resolve(file), output: resolve(output) }), imageLine)));
 disk.command('check <file>').action(action(async (file: string) => {
-  const r = await call('disks.check', { path: file });
+  const r = await call('disks.check', { path: resolve(file) });
   print(r, (x: { ok: boolean; corruptions: number; leaks: number }) => (x.ok ? 'no errors found' : `${x.corruptions} corruptions, ${x.leaks} leaked clusters`));
   if (!r.ok) process.exitCode = 1;
 }));

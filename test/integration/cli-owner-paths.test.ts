@@ -1,0 +1,47 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine, type Engine } from '../../electron/engine/index.ts';
+import { disposeEngine } from './helpers.ts';
+
+// With an owner running (here: this test process), the CLI is its client and the command runs
+// in the owner's process. A relative path the user typed must still mean the user's folder,
+// not the owner's working folder.
+
+const root = join(import.meta.dirname, '..', '..');
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const cliMain = join(root, 'electron', 'cli', 'main.ts');
+
+let engine: Engine | undefined;
+afterAll(() => disposeEngine(engine));
+
+function vireoIn(cwd: string, home: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // Asynchronous: the owner is this process, and it must keep answering while the CLI runs.
+  return new Promise((resolve) => {
+    const c = spawn(tsx, [cliMain, '--home', home, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('CLI as a client of the owner', () => {
+  it("resolves relative paths against the user's folder, not the owner's", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vireo-cli-own-'));
+    engine = await createEngine({ home });
+    const work = mkdtempSync(join(tmpdir(), 'vireo-cli-cwd-'));
+    expect(process.cwd()).not.toBe(work);
+    const made = await vireoIn(work, home, 'disk', 'create', 'rel.qcow2', '16M', '--json');
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout).path).toBe(join(work, 'rel.qcow2'));
+    expect(existsSync(join(work, 'rel.qcow2'))).toBe(true);
+    expect(existsSync(join(process.cwd(), 'rel.qcow2'))).toBe(false);
+    const info = await vireoIn(work, home, 'disk', 'info', 'rel.qcow2', '--json');
+    expect(info.code, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ path: join(work, 'rel.qcow2'), format: 'qcow2', virtualSize: 16 * 1024 ** 2 });
+  });
+});
