@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
+import { runtimeRoot } from '../../electron/engine/paths.ts';
 import { ensureFixtures, waitForSerialText, GUEST_MARKERS } from '../fixtures/guest.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 
@@ -23,6 +24,9 @@ export async function disposeEngine(engine: Engine | undefined, { stopVms = true
   }
   await engine.dispose();
   await rm(engine.home, { recursive: true, force: true }).catch(() => {});
+  // The library's runtime folder lives in /tmp, apart from it: without this, every test run
+  // would leave its sockets' folders behind. Kept while VMs may still be running in it.
+  if (stopVms) await rm(runtimeRoot(engine.home), { recursive: true, force: true }).catch(() => {});
 }
 
 export async function createGuestVm(engine: Engine, name: string, extra: Record<string, unknown> = {}): Promise<VmDetails> {
