@@ -146,7 +146,10 @@ for (const verb of ['pause', 'resume', 'reset'] as const) {
 }
 
 program.command('delete <vm>').alias('rm').description('delete a stopped VM and its files')
-  .action(action(async (vm: string) => print(await call('vms.delete', { vm }), (r: { deleted: string }) => `deleted ${r.deleted}`)));
+  .option('--keep-disks', 'keep its disks, UEFI variables and TPM state (moved to <home>/kept/)')
+  .action(action(async (vm: string, o: { keepDisks?: boolean }) =>
+    print(await call('vms.delete', { vm, ...(o.keepDisks ? { keepDisks: true } : {}) }), (r: { deleted: string; keptIn?: string }) =>
+      r.keptIn ? `deleted ${r.deleted}; its disks are kept in ${r.keptIn}` : `deleted ${r.deleted}`)));
 
 program.command('screenshot <vm> <out.png>').description('save the VM screen as PNG')
   .action(action(async (vm: string, out: string) => {

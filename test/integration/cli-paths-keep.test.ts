@@ -45,3 +45,19 @@ describe('CLI as a client of the owner', () => {
     expect(JSON.parse(info.stdout)).toMatchObject({ path: join(work, 'rel.qcow2'), format: 'qcow2', virtualSize: 16 * 1024 ** 2 });
   });
 });
+
+describe('vireo rm --keep-disks', () => {
+  it('deletes the VM and says where its disk was kept', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vireo-cli-keep-'));
+    const work = mkdtempSync(join(tmpdir(), 'vireo-cli-keepw-'));
+    const made = await vireoIn(work, home, 'create', 'kept-one', '--disk', '16M', '--memory', '64M', '--cpus', '1', '--json');
+    expect(made.code, made.stderr).toBe(0);
+    const r = await vireoIn(work, home, 'rm', 'kept-one', '--keep-disks');
+    expect(r.code, r.stderr).toBe(0);
+    const m = /its disks are kept in (\S+)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(existsSync(join(m![1]!, 'disk0.qcow2'))).toBe(true);
+    const list = await vireoIn(work, home, 'list', '--json');
+    expect(JSON.parse(list.stdout)).toEqual([]);
+  });
+});
