@@ -4,6 +4,7 @@ import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, release, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { run } from '../../electron/engine/util/proc.ts';
+import { lineSplitter } from '../../electron/shared/lines.ts';
 
 // What every benchmark shares: robust statistics, the machine description stamped on each
 // result, log polling with an offset (serial logs append across boots), and child cleanup.
@@ -185,34 +186,28 @@ export async function qmpCommands(socketPath: string, commands: string[], timeou
     try {
       return await new Promise<unknown[]>((resolveAll, reject) => {
         const sock = createConnection(socketPath);
-        let buf = '';
         const queue = ['qmp_capabilities', ...commands];
         const results: unknown[] = [];
         let greeted = false;
         sock.setEncoding('utf8');
         sock.on('error', reject);
-        sock.on('data', (chunk: string) => {
-          buf += chunk;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            if (!line.trim()) continue;
-            const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string }; event?: string };
-            if (msg.event) continue;
-            if (msg.QMP) greeted = true;
-            else if (msg.error) return reject(new Error(`QMP error: ${msg.error.desc}`));
-            else if ('return' in msg) results.push(msg.return);
-            else continue;
-            if (!greeted) continue;
-            const next = queue.shift();
-            if (next) sock.write(`${JSON.stringify({ execute: next })}\n`);
-            else {
-              sock.end();
-              resolveAll(results.slice(1));
-            }
+        const lines = lineSplitter((line) => {
+          if (!line.trim()) return;
+          const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string }; event?: string };
+          if (msg.event) return;
+          if (msg.QMP) greeted = true;
+          else if (msg.error) return reject(new Error(`QMP error: ${msg.error.desc}`));
+          else if ('return' in msg) results.push(msg.return);
+          else return;
+          if (!greeted) return;
+          const next = queue.shift();
+          if (next) sock.write(`${JSON.stringify({ execute: next })}\n`);
+          else {
+            sock.end();
+            resolveAll(results.slice(1));
           }
         });
+        sock.on('data', (chunk: string) => lines.push(chunk));
       });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;

@@ -3,6 +3,7 @@ import { VireoError, isWireError, type WireError } from './errors.ts';
 import { EventBus, type DispatchOutcome } from './dispatch.ts';
 import { isEventName, type ApiClient, type Args, type MethodName, type Result } from './contract.ts';
 import type { Caller } from './define.ts';
+import { lineSplitter } from '../shared/lines.ts';
 
 // The client side of the library owner's socket (see engine/owner/server.ts for the frames).
 // It looks like every other transport: an ApiClient for callers (the CLI), and the
@@ -57,7 +58,6 @@ export function connectOwner(path: string, opts: { timeoutMs?: number } = {}): P
     let hello: OwnerHello | null = null;
     let bye = false;
     let gone = false;
-    let buf = '';
     let markClosed!: () => void;
     const closed = new Promise<void>((r) => (markClosed = r));
 
@@ -93,21 +93,18 @@ export function connectOwner(path: string, opts: { timeoutMs?: number } = {}): P
       else p.done({ ok: false, error: isWireError(f.error) ? f.error : { code: 'INTERNAL', message: `malformed answer from ${who()}` } });
     };
 
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let f: unknown;
-        try {
-          f = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (f && typeof f === 'object' && !Array.isArray(f)) onFrame(f as Record<string, unknown>);
+    const lines = lineSplitter((line) => {
+      let f: unknown;
+      try {
+        f = JSON.parse(line);
+      } catch {
+        return;
       }
-      if (buf.length > MAX_REPLY_BYTES) sock.destroy(new Error(`an answer from ${who()} exceeds ${MAX_REPLY_BYTES} bytes`));
+      if (f && typeof f === 'object' && !Array.isArray(f)) onFrame(f as Record<string, unknown>);
+    });
+    sock.on('data', (chunk: string) => {
+      lines.push(chunk);
+      if (lines.pending > MAX_REPLY_BYTES) sock.destroy(new Error(`an answer from ${who()} exceeds ${MAX_REPLY_BYTES} bytes`));
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (!hello) fail(new VireoError('IO_ERROR', `cannot reach the library owner at ${path}: ${e.code ?? e.message}`, { errno: e.code }));

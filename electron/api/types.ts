@@ -173,7 +173,10 @@ export type DetectResult =
   | { status: 'unknown'; reason: string; iso?: Record<string, string> };
 
 export interface DisplaySession {
-  /** ws:// URL of the engine's VNC bridge for this VM, token included */
+  /**
+   * ws(s):// URL of the VM's screen or console, token included: on the desktop the engine's
+   * loopback bridge, in web mode the server's own origin (/display/<vm>, /console/<vm>)
+   */
   url: string;
   token: string;
   expiresAt: string;

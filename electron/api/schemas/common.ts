@@ -29,7 +29,7 @@ export const VmName = StoredVmName
 export const VmId = z.string().uuid('not a VM id (a UUID)');
 
 /** A VM reference from a person or a script: its id or its name. */
-export const VmRef = z.string().min(1, 'VM is empty: give a VM name or id');
+export const VmRef = z.string().min(1, 'VM is empty: give a VM name or id').max(256, 'VM reference is longer than any VM name or id: give a name (at most 64 characters) or an id');
 
 export const Accel = z.enum(ACCELERATORS);
 export type Accel = z.infer<typeof Accel>;

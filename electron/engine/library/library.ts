@@ -87,7 +87,9 @@ export class Library {
       const byPrefix = [...this.entries.values()].filter((e) => e.id.startsWith(ref));
       if (byPrefix.length === 1) return byPrefix[0]!;
     }
-    throw new VireoError('NOT_FOUND', `no VM named or with id "${ref}": run \`vireo list\` to see the VMs`, { ref });
+    // A reference is echoed back to say what was not found, but never more than a name's length.
+    const shown = ref.length > 80 ? `${ref.slice(0, 80)}… (${ref.length} characters)` : ref;
+    throw new VireoError('NOT_FOUND', `no VM named or with id "${shown}": run \`vireo list\` to see the VMs`, { ref: ref.slice(0, 200) });
   }
 
   /** Name rules plus uniqueness (case-insensitive, as file managers treat names). */

@@ -223,10 +223,8 @@ export class Machine extends EventEmitter<MachineEvents> {
   private async connectQmp(timeoutMs: number, socket = this.paths.qmpSocket): Promise<QmpClient> {
     const qmp = await QmpClient.connect(socket, { timeoutMs, retryUntilMs: timeoutMs });
     qmp.on('event', (ev: { event: string; data?: unknown }) => this.onQmpEvent(ev));
-    qmp.on('close', () => {
-      if (this.qmp === qmp) this.qmp = null;
-      // A monitor that closes means QEMU is ending; the pid watch decides crash or stop.
-    });
+    // A monitor that closes means QEMU is ending; the exit (or pid watch) decides crash or stop.
+    qmp.on('close', () => this.qmp === qmp && (this.qmp = null));
     return qmp;
   }
 

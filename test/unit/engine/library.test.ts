@@ -67,3 +67,21 @@ describe('library', () => {
     expect(readdirSync(l.vmsDir)).toEqual([]);
   });
 });
+
+describe('library references', () => {
+  it('a reference that matches nothing is echoed back cut to a readable length', async () => {
+    const l = lib();
+    await l.load();
+    const huge = 'x'.repeat(200_000);
+    try {
+      l.resolve(huge);
+      expect.unreachable();
+    } catch (e) {
+      const err = e as { code: string; message: string; details: { ref: string } };
+      expect(err.code).toBe('NOT_FOUND');
+      expect(err.message.length).toBeLessThan(300);
+      expect(err.message).toContain('(200000 characters)');
+      expect(err.details.ref.length).toBe(200);
+    }
+  });
+});
