@@ -1,33 +1,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import { disposeEngine } from './helpers.ts';
+import { runVireo } from './cli-helpers.ts';
 
 // With an owner running (here: this test process), the CLI is its client and the command runs
 // in the owner's process. A relative path the user typed must still mean the user's folder,
 // not the owner's working folder.
 
-const root = join(import.meta.dirname, '..', '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const cliMain = join(root, 'electron', 'cli', 'main.ts');
+const vireoIn = (cwd: string, home: string, ...args: string[]) => runVireo(home, args, { cwd });
 
 let engine: Engine | undefined;
 afterAll(() => disposeEngine(engine));
 
-function vireoIn(cwd: string, home: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // Asynchronous: the owner is this process, and it must keep answering while the CLI runs.
-  return new Promise((resolve) => {
-    const c = spawn(tsx, [cliMain, '--home', home, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('CLI as a client of the owner', () => {
   it("resolves relative paths against the user's folder, not the owner's", async () => {

@@ -8,6 +8,7 @@ import { createEngine } from '../../electron/engine/index.ts';
 import { ensureFixtures } from '../fixtures/guest.ts';
 import { qemuPidsFor, waitForReady } from './helpers.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
+import { runVireo } from './cli-helpers.ts';
 
 // The `vireo` command as a user or a script runs it: a separate process per command.
 
@@ -29,20 +30,8 @@ function vireo(h: string, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
 }
 
-/**
- * The CLI without blocking this process: needed when this process owns the library, since the
- * CLI then sends its command to us and we must be free to answer.
- */
-function vireoAsync(h: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(tsx, [cliMain, '--home', h, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+
+const vireoAsync = (h: string, ...args: string[]) => runVireo(h, args);
 
 describe('vireo CLI', () => {
   it('host --json: KVM present but failing its self-test, auto picks TCG; verdict < 10 s, then cached', () => {

@@ -3,7 +3,6 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
@@ -11,6 +10,10 @@ import { startServer, type RunningServer, MAX_FRAME_BYTES } from '../../electron
 import { METHOD_NAMES } from '../../electron/api/contract.ts';
 import { ERROR_CODES } from '../../electron/api/errors.ts';
 import { fuzzInputs, keysOf, prng, type FuzzFiles } from './fuzz-ws-inputs.ts';
+import { rawExchange } from './net-helpers.ts';
+
+/** Raw bytes to the server; what came back until it closed (or 3 s passed). */
+const raw = (bytes: Buffer) => rawExchange(bytes, server.port, '127.0.0.1', { lenient: true });
 
 // A bounded, seeded fuzzer over the real WebSocket transport of `vireo serve` with the real
 // engine on a temp library: every contract method with invalid, oversized, unicode and
@@ -342,23 +345,6 @@ describe(`WebSocket fuzz (seed ${SEED})`, () => {
   });
 });
 
-/** Raw bytes to the server; what came back until it closed (or 3 s passed). */
-function raw(bytes: Buffer): Promise<string> {
-  return new Promise((resolve) => {
-    const tcp = createConnection(server.port, '127.0.0.1');
-    let got = '';
-    const done = () => {
-      clearTimeout(timer);
-      tcp.destroy();
-      resolve(got);
-    };
-    const timer = setTimeout(done, 3000);
-    tcp.on('data', (d: Buffer) => (got += d.toString('latin1')));
-    tcp.on('close', done);
-    tcp.on('error', done);
-    tcp.write(bytes);
-  });
-}
 
 /** A proper API handshake, then one garbage frame; resolves with the response head and what followed. */
 function rawWebSocket(frame: Buffer): Promise<string> {

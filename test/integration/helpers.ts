@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,4 +88,26 @@ export function waitForState(engine: Engine, id: string, state: string, timeoutM
 export function serialSocketOf(engine: Engine, vm: { id: string; runtime: { console: 'serial' | null } }): string {
   if (!vm.runtime.console) throw new Error(`VM ${vm.id} offers no serial console (not running, or serial off)`);
   return engine.vms.resolve(vm.id).paths.serialSocket;
+}
+
+/**
+ * SIGKILLs a VM's QEMU in the middle of a live snapshot: once the VM is saving and its image
+ * has grown by `bytes` (the RAM state has started to land), long before it is all written.
+ * Resolves when the kill has been sent. Call it before asking for the snapshot.
+ */
+export function killQemuWhenImageGrows(engine: Pick<Engine, 'bus'>, vmId: string, disk: string, pid: number, bytes = 8 * 1024 ** 2): Promise<void> {
+  const before = statSync(disk).size;
+  return new Promise((resolve) => {
+    const off = engine.bus.on('vm.state', (e) => {
+      if (e.id !== vmId || e.state !== 'saving') return;
+      off();
+      const poll = setInterval(() => {
+        if (statSync(disk).size - before > bytes) {
+          clearInterval(poll);
+          process.kill(pid, 'SIGKILL');
+          resolve();
+        }
+      }, 5);
+    });
+  });
 }

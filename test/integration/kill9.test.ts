@@ -10,7 +10,7 @@ import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 import { runtimeRoot, vmPaths } from '../../electron/engine/paths.ts';
-import { qemuPidsFor, waitForState } from './helpers.ts';
+import { killQemuWhenImageGrows, qemuPidsFor, waitForState } from './helpers.ts';
 
 // kill -9 of the engine in the middle of long work, and of QEMU while it runs and while it
 // saves. The engine here is a real separate process (the CLI owning the library for one
@@ -282,21 +282,8 @@ describe('kill -9', () => {
     const disk = join(runner.dir, 'disk0.qcow2');
     const treeBefore = (await e.client.call('snapshots.list', { vm: runner.id })).nodes.map((n) => n.id);
     const pid = (await e.client.call('vms.get', { vm: runner.id })).runtime.pid!;
-    const before = statSync(disk).size;
     mustRun.delete(runner.id);
-    const killed = new Promise<void>((resolve) => {
-      const off = e.bus.on('vm.state', (ev) => {
-        if (ev.id !== runner.id || ev.state !== 'saving') return;
-        off();
-        const poll = setInterval(() => {
-          if (statSync(disk).size - before > 8 * MiB) {
-            clearInterval(poll);
-            process.kill(pid, 'SIGKILL');
-            resolve();
-          }
-        }, 5);
-      });
-    });
+    const killed = killQemuWhenImageGrows(e, runner.id, disk, pid);
     const saving = e.client.call('snapshots.save', { vm: runner.id, name: 'doomed' });
     await killed;
     await expect(saving).rejects.toMatchObject({ code: expect.stringMatching(/QMP_DISCONNECTED|QMP_ERROR|QEMU_FAILED/) });

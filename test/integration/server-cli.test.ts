@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { WebSocket } from 'ws';
+import { wsRpc } from './net-helpers.ts';
 
 // `vireo serve --host 127.0.0.2 --port 0` as a user starts it (the real CLI process): the
 // printed URL carries the port it got, the Host check follows --host and --allow-host, and a
@@ -107,20 +108,7 @@ describe('vireo serve --host 127.0.0.2 --port 0 --allow-host vms.test', () => {
     const origin = `http://${HOST}:${url.port}`;
     const cookie = { Cookie: `vireo_token=${TOKEN}` };
     const api = await open(`ws://${HOST}:${url.port}/api`, cookie, origin);
-    let id = 0;
-    const rpc = (method: string, args: unknown) =>
-      new Promise<Record<string, unknown>>((resolve) => {
-        const my = ++id;
-        const on = (d: Buffer) => {
-          const m = JSON.parse(d.toString()) as Record<string, unknown>;
-          if (m.id === my) {
-            api.off('message', on);
-            resolve(m);
-          }
-        };
-        api.on('message', on);
-        api.send(JSON.stringify({ id: my, method, args }));
-      });
+    const rpc = (method: string, args: unknown) => wsRpc(api, method, args);
     const created = await rpc('vms.create', { name: 'remote-screen', memory: '64M', disk: '64M', cpus: 1 });
     expect(created.error).toBeUndefined();
     const vm = (created.result as { id: string }).id;

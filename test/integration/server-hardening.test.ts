@@ -9,6 +9,10 @@ import { WebSocket } from 'ws';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import { startServer, type RunningServer } from '../../electron/server/server.ts';
 import { waitForState } from './helpers.ts';
+import { rawExchange, wsRpc as rpc } from './net-helpers.ts';
+
+/** Raw bytes to the server; resolves with what came back until it closed (or 3 s passed). */
+const raw = (bytes: string | Buffer, port = server.port, host = HOST) => rawExchange(bytes, port, host);
 
 // `vireo serve` against hostile requests, with the real engine and real sockets: malformed
 // upgrades that used to kill the process, a rebound DNS name (Host check), and a VM screen
@@ -35,24 +39,6 @@ const origin = () => `http://${HOST}:${server.port}`;
 const upgradeHeaders = (host: string) =>
   `Host: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n`;
 
-/** Raw bytes to the server; resolves with what came back until it closed (or 3 s passed). */
-function raw(bytes: string | Buffer, port = server.port, host = HOST): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const tcp = createConnection(port, host);
-    let got = '';
-    const done = () => {
-      clearTimeout(timer);
-      tcp.destroy();
-      resolve(got);
-    };
-    const timer = setTimeout(done, 3000);
-    tcp.on('data', (d: Buffer) => (got += d.toString('latin1')));
-    tcp.on('end', done);
-    tcp.on('close', done);
-    tcp.on('error', (e: NodeJS.ErrnoException) => (got ? done() : reject(e)));
-    tcp.write(bytes);
-  });
-}
 
 const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
 
@@ -80,20 +66,6 @@ function open(url: string, headers: Record<string, string> = {}, originHeader?: 
   });
 }
 
-async function rpc(ws: WebSocket, method: string, args: unknown = {}): Promise<Record<string, unknown>> {
-  const id = Math.floor(Math.random() * 1e9);
-  return new Promise((resolve) => {
-    const on = (d: Buffer) => {
-      const m = JSON.parse(d.toString()) as Record<string, unknown>;
-      if (m.id === id) {
-        ws.off('message', on);
-        resolve(m);
-      }
-    };
-    ws.on('message', on);
-    ws.send(JSON.stringify({ id, method, args }));
-  });
-}
 
 /** Proof of life: a fresh API connection answers host.info. */
 async function stillServing() {

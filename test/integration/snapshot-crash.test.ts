@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import { SerialShell } from '../fixtures/guest.ts';
-import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, waitForState, serialSocketOf } from './helpers.ts';
+import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine, waitForReady, waitForState, serialSocketOf, killQemuWhenImageGrows } from './helpers.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 
 // Crashes in the middle of snapshot work: QEMU SIGKILLed during a live save, and the engine
@@ -63,23 +63,7 @@ describe('crashes during snapshot work', () => {
     const pid = details.runtime.pid!;
     // Killed once the RAM state has started to land in the image (it grows), long before the
     // 64 MiB of random pages are all written.
-    const sizeBefore = statSync(disk).size;
-    let grownBy = 0;
-    const killed = new Promise<void>((resolve) => {
-      const off = engine.bus.on('vm.state', (e) => {
-        if (e.id === vm.id && e.state === 'saving') {
-          off();
-          const poll = setInterval(() => {
-            grownBy = statSync(disk).size - sizeBefore;
-            if (grownBy > 8 * 1024 ** 2) {
-              clearInterval(poll);
-              process.kill(pid, 'SIGKILL');
-              resolve();
-            }
-          }, 5);
-        }
-      });
-    });
+    const killed = killQemuWhenImageGrows(engine, vm.id, disk, pid);
     const saving = engine.client.call('snapshots.save', { vm: vm.id, name: 'doomed' });
     await killed;
     await expect(saving).rejects.toMatchObject({ code: expect.stringMatching(/QMP_DISCONNECTED|QMP_ERROR|QEMU_FAILED/) });

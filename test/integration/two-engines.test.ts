@@ -12,6 +12,7 @@ import { connectOwner, type SocketClient } from '../../electron/api/socket-clien
 import type { WireError } from '../../electron/api/errors.ts';
 import type { VmDetails, VmSummary } from '../../electron/api/types.ts';
 import { qemuPidsFor } from './helpers.ts';
+import { runVireo } from './cli-helpers.ts';
 
 // Issue 13, acceptance 2: one engine per library. Every race runs 20 times between separate
 // processes (an owner like the app or `vireo serve`, and processes that open the library the
@@ -431,13 +432,4 @@ describe('a one-shot CLI owner', () => {
   });
 });
 
-function runCli(h: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(tsx, [cliMain, '--home', h, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (h: string, ...args: string[]) => runVireo(h, args);

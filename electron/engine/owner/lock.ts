@@ -2,6 +2,7 @@ import { createServer, createConnection, type Server } from 'node:net';
 import { openSync, writeSync, closeSync, readFileSync, unlinkSync, statSync } from 'node:fs';
 import { VireoError } from '../../api/errors.ts';
 import { ownerLockFile, ownerLockName, ownerSocketPath } from '../paths.ts';
+import { pidAlive } from '../vm/process.ts';
 
 // The library lock: at most one engine (the owner) per library at a time. Everything an owner
 // does alone (the start-up sweep of `.creating-*` folders, starting QEMU, naming VMs) is safe
@@ -180,14 +181,6 @@ function removeIfOurs(file: string, info: OwnerInfo) {
   }
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 // ---- helpers ------------------------------------------------------------------------------
 
