@@ -153,14 +153,7 @@ export function ErrorAlert({ error, onDismiss, title }: { error: WireError; onDi
         </p>
       </div>
       {onDismiss && (
-        <button
-          type="button"
-          onClick={onDismiss}
-          aria-label="Dismiss error"
-          className="rounded px-1 text-lg leading-none text-red-800 hover:bg-red-100 dark:text-red-200 dark:hover:bg-red-900"
-        >
-          ×
-        </button>
+        <CloseButton label="Dismiss error" onClick={onDismiss} className="px-1 text-lg text-red-800 hover:bg-red-100 dark:text-red-200 dark:hover:bg-red-900" />
       )}
     </div>
   );
@@ -191,5 +184,14 @@ export function KV({ rows }: { rows: Array<[string, ReactNode]> }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/** The "×" that closes or dismisses something; its label says what, for screen readers. */
+export function CloseButton({ label, onClick, className }: { label: string; onClick: () => void; className: string }) {
+  return (
+    <button type="button" onClick={onClick} aria-label={label} className={cx('rounded leading-none', className)}>
+      ×
+    </button>
   );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
-import { Button, cx } from './controls.tsx';
+import { Button, CloseButton, cx } from './controls.tsx';
 
 // Modal dialogs: focus in, Tab cycles, Esc closes, focus back on close.
 
@@ -66,14 +66,7 @@ export function Dialog({
           <h2 id={titleId} className="text-base font-semibold">
             {title}
           </h2>
-          <button
-            type="button"
-            onClick={onClose}
-            aria-label="Close dialog"
-            className="rounded px-2 text-xl leading-none text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
-          >
-            ×
-          </button>
+          <CloseButton label="Close dialog" onClick={onClose} className="px-2 text-xl text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800" />
         </div>
         <div className="min-h-0 flex-1 overflow-y-auto px-4 py-4">{children}</div>
         {footer && <div className="flex items-center justify-end gap-2 border-t border-zinc-200 px-4 py-3 dark:border-zinc-700">{footer}</div>}
