@@ -11,7 +11,7 @@ import { QmpClient } from '../qmp/client.ts';
 import { spawnDetached } from '../util/proc.ts';
 import { assertTransition, canTransition, requireState } from './state-machine.ts';
 import { startHelpers, stopHelpers, type HelperProcess } from './helpers.ts';
-import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie, lastErrorLine, readRuntimeState, type RuntimeState } from './process.ts';
+import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie, lastErrorLine, readRuntimeState, unwatchedExit, ioPauseReason, type RuntimeState } from './process.ts';
 
 // One VM's running QEMU, whoever started it, and the only writer of that VM's state. QEMU
 // runs detached (own process group, stdio to a log file, a pidfile) so it outlives this
@@ -45,6 +45,8 @@ export class Machine extends EventEmitter<MachineEvents> {
   private expectingExit = false;
   private helpers: HelperProcess[] = [];
   crash: CrashInfo | null = null;
+  /** why QEMU itself paused the guest (a disk error such as a full host disk), until it runs again */
+  ioPause: string | null = null;
   private ending: Promise<void> | null = null;
   private pidWatch: NodeJS.Timeout | null = null;
   /** set by detach(): this engine no longer speaks for the VM, so its exit is not ours to handle */
@@ -104,16 +106,8 @@ export class Machine extends EventEmitter<MachineEvents> {
     const deadPid = pid ?? saved?.pid ?? null;
     if (!deadPid) return;
     if (!isQemuOf(deadPid, this.id) || isZombie(deadPid)) {
-      if (saved) {
-        // It was running when its engine went away and is gone now: nobody saw it exit.
-        this.crash = {
-          at: new Date().toISOString(),
-          exitCode: null,
-          signal: null,
-          stderrTail: await tailFile(this.paths.qemuLog),
-          reason: 'QEMU exited while no Vireo engine was watching it',
-        };
-      }
+      // It was running when its engine went away and is gone now: nobody saw it exit.
+      if (saved) this.crash = await unwatchedExit(this.paths.qemuLog);
       await stopHelpers(this.helpersOf());
       await this.removeRuntimeFiles();
       return;
@@ -230,10 +224,14 @@ export class Machine extends EventEmitter<MachineEvents> {
 
   private onQmpEvent(ev: { event: string; data?: unknown }) {
     switch (ev.event) {
+      case 'BLOCK_IO_ERROR':
+        this.ioPause = ioPauseReason(ev.data) ?? this.ioPause; // the STOP that follows says why
+        break;
       case 'STOP':
-        if (this.#state === 'running') this.change('paused');
+        if (this.#state === 'running') this.change('paused', this.ioPause ?? undefined);
         break;
       case 'RESUME':
+        this.ioPause = null;
         if (this.#state === 'paused' || this.#state === 'starting') this.change('running');
         break;
       case 'SHUTDOWN': {

@@ -1,6 +1,6 @@
 import { readFileSync, existsSync, readFile } from 'node:fs';
 import { open, readFile as readFileP, stat } from 'node:fs/promises';
-import type { AccelName } from '../../api/types.ts';
+import type { AccelName, CrashInfo } from '../../api/types.ts';
 
 // Facts about a QEMU process that may not be our child (a VM started by an engine that has
 // since exited): is it alive, is it really that VM's QEMU, and the tail of its log.
@@ -99,6 +99,24 @@ export async function readRuntimeState(file: string): Promise<RuntimeState | nul
 export function lastErrorLine(tail: string): string {
   const lines = tail.split('\n').filter((l) => l.trim() && !l.startsWith('---'));
   return lines.at(-1)?.replace(/^qemu-system-\w+: /, '') ?? 'no output';
+}
+
+/** The crash record of a QEMU that ended while no engine was watching it. */
+export async function unwatchedExit(qemuLog: string): Promise<CrashInfo> {
+  return { at: new Date().toISOString(), exitCode: null, signal: null, stderrTail: await tailFile(qemuLog), reason: 'QEMU exited while no Vireo engine was watching it' };
+}
+
+/**
+ * A BLOCK_IO_ERROR that stops the guest (QEMU's default for write errors on a full host disk
+ * is to pause rather than fail the guest's write), phrased for the person who must act.
+ */
+export function ioPauseReason(data: unknown): string | null {
+  const d = (data ?? {}) as { device?: string; 'node-name'?: string; action?: string; nospace?: boolean; reason?: string };
+  if (d.action !== 'stop') return null;
+  const disk = d.device || d['node-name'] || 'a disk';
+  return d.nospace
+    ? `QEMU paused the guest: the host has no space left for disk ${disk}; free space on the host, then resume`
+    : `QEMU paused the guest: disk ${disk} failed (${d.reason ?? 'I/O error'}); check the host disk, then resume`;
 }
 
 export { existsSync, readFile };

@@ -166,7 +166,7 @@ export class VmService {
       paths: { serialLog: entry.paths.serialLog, qemuLog: entry.paths.qemuLog },
       disks,
       snapshots: this.snapshotAvailability(entry),
-      warnings: c ? this.warnings(c) : [],
+      warnings: [...(m.state === 'paused' && m.ioPause ? [m.ioPause] : []), ...(c ? this.warnings(c) : [])],
     };
   }
 
