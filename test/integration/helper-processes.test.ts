@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
@@ -127,6 +127,26 @@ describe('helper processes', () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect(watcher.state).toBe('running');
     expect(existsSync(paths.runtime)).toBe(true);
+  });
+
+  it('a QEMU whose engine died before its pidfile existed is still found and attached (not left running unseen)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vireo-helpers-u-'));
+    const id = '0ccccccc-1111-4222-8333-444444444444';
+    const paths = vmPaths(home, id);
+    mkdirSync(paths.runtime, { recursive: true, mode: 0o700 });
+    // As Machine.start would have launched it, minus the pidfile and state file the dead
+    // engine never got to (no -pidfile at all: the wait for one runs out, the process remains).
+    const argv = ['-nodefaults', '-S', '-machine', 'pc', '-accel', 'tcg', '-m', '32', '-display', 'none', '-uuid', id,
+      '-qmp', `unix:${paths.qmpSocket},server=on,wait=off`, '-qmp', `unix:${paths.qmpCmdSocket},server=on,wait=off`];
+    const { pid } = await spawnDetached('qemu-system-x86_64', argv, { stdio: ['ignore', 'ignore', 'ignore'] });
+    started.push(pid);
+    const m = new Machine(id, 'unrecorded', paths);
+    await m.attach();
+    // Started with -S and never continued: paused, under this engine's control.
+    expect(m.state).toBe('paused');
+    expect(m.pid).toBe(pid);
+    await m.stop({ force: true });
+    expect(qemuPidsFor([id])).toEqual([]);
   });
 
   it("a VM's swtpm started by one engine is stopped by the next when that engine stops the VM", async () => {

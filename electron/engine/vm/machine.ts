@@ -11,7 +11,7 @@ import { QmpClient } from '../qmp/client.ts';
 import { spawnDetached } from '../util/proc.ts';
 import { assertTransition, canTransition, requireState } from './state-machine.ts';
 import { startHelpers, stopHelpers, type HelperProcess } from './helpers.ts';
-import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie, lastErrorLine, readRuntimeState, unwatchedExit, ioPauseReason, type RuntimeState } from './process.ts';
+import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie, lastErrorLine, readRuntimeState, unwatchedExit, ioPauseReason, pidOfUnrecordedQemu, type RuntimeState } from './process.ts';
 
 // One VM's running QEMU, whoever started it, and the only writer of that VM's state. QEMU
 // runs detached (own process group, stdio to a log file, a pidfile) so it outlives this
@@ -101,8 +101,8 @@ export class Machine extends EventEmitter<MachineEvents> {
    */
   async attach(): Promise<void> {
     if (this.isActive) return;
-    const pid = await readPidFile(this.paths.pidFile);
     const saved = await readRuntimeState(this.paths.stateFile);
+    const pid = (await readPidFile(this.paths.pidFile)) ?? (saved ? null : await pidOfUnrecordedQemu(this.paths.pidFile, this.id));
     const deadPid = pid ?? saved?.pid ?? null;
     if (!deadPid) return;
     if (!isQemuOf(deadPid, this.id) || isZombie(deadPid)) {

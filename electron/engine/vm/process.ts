@@ -1,5 +1,6 @@
-import { readFileSync, existsSync, readFile } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, readFile } from 'node:fs';
 import { open, readFile as readFileP, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { AccelName, CrashInfo } from '../../api/types.ts';
 
 // Facts about a QEMU process that may not be our child (a VM started by an engine that has
@@ -117,6 +118,27 @@ export function ioPauseReason(data: unknown): string | null {
   return d.nospace
     ? `QEMU paused the guest: the host has no space left for disk ${disk}; free space on the host, then resume`
     : `QEMU paused the guest: disk ${disk} failed (${d.reason ?? 'I/O error'}); check the host disk, then resume`;
+}
+
+/**
+ * A QEMU of this VM that has no pidfile yet: its engine died right after spawning it (only the
+ * library's owner starts VMs, so nobody else is starting it now). QEMU writes its pidfile
+ * early in start-up; wait for that, so the caller can attach to a QEMU that is really there.
+ * Linux only (it reads /proc); elsewhere such a QEMU is found by the next attach.
+ */
+export async function pidOfUnrecordedQemu(pidFile: string, vmId: string, waitMs = 5000): Promise<number | null> {
+  // Only a VM whose runtime folder exists can have a QEMU starting (Machine.start makes it
+  // first); a stopped VM costs one stat here, not a walk through /proc.
+  if (process.platform !== 'linux' || !existsSync(dirname(pidFile))) return null;
+  const running = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).find((p) => isQemuOf(p, vmId) && !isZombie(p));
+  if (!running) return null;
+  const until = Date.now() + waitMs;
+  while (Date.now() < until && pidAlive(running)) {
+    const recorded = await readPidFile(pidFile);
+    if (recorded) return recorded;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pidAlive(running) ? running : null;
 }
 
 export { existsSync, readFile };
