@@ -14,6 +14,8 @@ import { webCaller } from '../engine/policy/confine.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../shared/states.ts';
+import type { CliKit } from './kit.ts';
+import { REGISTRARS } from './commands/index.ts';
 
 // `vireo`: the same engine as the app. When the app or `vireo serve` owns the library, every
 // command goes to that owner over its socket; with no owner, this process owns the library
@@ -229,6 +231,9 @@ program.command('serve').description('serve the app in a browser (headless hosts
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   }));
+
+const kit: CliKit = { program, call, print, json: () => jsonMode, action, intArg, numArg };
+for (const register of REGISTRARS) register(kit);
 
 function imageLine(i: { path: string; format: string; virtualSize: number }) {
   return `${i.path}: ${i.format}, ${i.virtualSize} bytes`;

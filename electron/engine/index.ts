@@ -22,6 +22,7 @@ import { QemuImg } from './disk/qemu-img.ts';
 import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts';
 import { Confinement } from './policy/confine.ts';
 import { listFiles } from './policy/browse.ts';
+import type { EngineParts } from './parts.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
 // implements every method of the contract as a handler. Transports (IPC, WebSocket,
@@ -115,6 +116,8 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     return (kind === 'vnc' ? ep?.display?.socket : ep?.console?.socket) ?? null;
   };
 
+  const parts: EngineParts = { home, rtRoot, resourcesDir, library, vms, host, jobs, bus, snapshots, clones, bridge, confine };
+  void parts; // feature areas spread their handlers in below: ...<area>Handlers(parts)
   const handlers: Handlers = {
     'host.info': (a) => host.info(a.refresh),
     'host.selfTest': (a) => host.accelReport(a.force),
