@@ -66,6 +66,8 @@ export interface VmPaths {
   qmpCmdSocket: string;
   vncSocket: string;
   serialSocket: string;
+  /** the guest agent's channel (engine/agent/) */
+  agentSocket: string;
   tpmSocket: string;
   tpmPidFile: string;
   stateFile: string;
@@ -91,6 +93,7 @@ export function vmPaths(home: string, id: string, rtRoot = runtimeRoot(home)): V
     qmpCmdSocket: join(rt, 'qmp-cmd.sock'),
     vncSocket: join(rt, 'vnc.sock'),
     serialSocket: join(rt, 'serial.sock'),
+    agentSocket: join(rt, 'agent.sock'),
     tpmSocket: join(rt, SWTPM_FILES.socket),
     tpmPidFile: join(rt, SWTPM_FILES.pidFile),
     stateFile: join(rt, 'state.json'),

@@ -13,7 +13,6 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'os.id': 'used by the wizard to pick defaults (defaults.ts), not by QEMU',
   'os.name': 'shown in the UI',
   'os.family': 'used by the wizard to pick defaults (defaults.ts), not by QEMU',
-  profile: 'the profile chose the devices when the VM was created; argv follows those devices',
   'system.accel': 'the engine resolves it (auto, self-test) into ArgvContext.accel, which argv uses',
   'system.pinCpus[]': 'the engine applies CPU affinity to the QEMU process after spawning it',
   'system.priority': 'the engine applies the scheduling priority to the QEMU process',
@@ -27,7 +26,7 @@ function ctxFor(config: VmConfig, accel: ArgvContext['accel']): ArgvContext {
   const sb = config.system.secureBoot;
   return {
     vmDir: '/vms/cov',
-    sockets: { qmp: '/run/vireo/cov/qmp.sock', qmpCmd: '/run/vireo/cov/qmp-cmd.sock', vnc: '/run/vireo/cov/vnc.sock', serial: '/run/vireo/cov/serial.sock' },
+    sockets: { qmp: '/run/vireo/cov/qmp.sock', qmpCmd: '/run/vireo/cov/qmp-cmd.sock', vnc: '/run/vireo/cov/vnc.sock', serial: '/run/vireo/cov/serial.sock', agent: '/run/vireo/cov/agent.sock' },
     accel,
     caps: CAPS_7_2,
     platform: 'linux',

@@ -67,7 +67,7 @@ export class QemuBackend implements Backend {
       pidFile: entry.paths.pidFile,
       serialLog: entry.paths.serialLog,
       // qmpCmd: a second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
-      sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket },
+      sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket, agent: entry.paths.agentSocket },
       loadvm: opts.loadvm,
     });
     return {

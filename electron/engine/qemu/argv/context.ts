@@ -38,6 +38,8 @@ export interface ArgvSockets {
   qmpCmd?: string;
   vnc: string;
   serial: string;
+  /** the guest agent's virtio-serial channel (VmPaths.agentSocket); without it, no channel */
+  agent?: string;
 }
 
 export interface ArgvContext {

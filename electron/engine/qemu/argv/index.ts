@@ -1,4 +1,5 @@
 import type { VmConfig } from '../../../api/schemas/vm-config.ts';
+import { agentArgs } from './agent.ts';
 import { controlArgs, resumeArgs, serialArgs } from './channels.ts';
 import type { ArgvContext } from './context.ts';
 import { devicesArgs } from './devices.ts';
@@ -35,6 +36,7 @@ export const BUILDERS: readonly (readonly [concern: string, build: Builder])[] =
   ['input', inputArgs],
   ['sound', soundArgs],
   ['devices', devicesArgs],
+  ['agent', agentArgs],
   ['serial', serialArgs],
   ['tpm', tpmArgs],
   ['resume', resumeArgs],

@@ -173,6 +173,6 @@ export function contextFor(c: Case, base: { vmDir?: string; runtimeDir?: string 
     pidFile: `${runtimeDir}/qemu.pid`,
     serialLog: `${vmDir}/logs/serial.log`,
     ...ctx,
-    sockets: { qmp: p.join(runtimeDir, 'qmp.sock'), vnc: p.join(runtimeDir, 'vnc.sock'), serial: p.join(runtimeDir, 'serial.sock'), ...sockets },
+    sockets: { qmp: p.join(runtimeDir, 'qmp.sock'), vnc: p.join(runtimeDir, 'vnc.sock'), serial: p.join(runtimeDir, 'serial.sock'), agent: p.join(runtimeDir, 'agent.sock'), ...sockets },
   };
 }
