@@ -1,4 +1,6 @@
 import type { Registrar } from '../kit.ts';
+import { registerNet } from './net.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
-export const REGISTRARS: Registrar[] = [];
+// `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
+export const REGISTRARS: Registrar[] = [registerNet];
