@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
+import { ARCHES } from '../shared/config-enums.ts';
 import type {
   AccelReport, CheckResult, DetectResult, DisplaySession, FileEntry, HostInfo, ImageInfo, Job,
   OsEntry, SnapshotTree, VmDetails, VmState, VmSummary,
@@ -17,7 +18,7 @@ const Path = z.string().min(1, 'path is empty: give a file path');
 
 export const methods = {
   'host.info': method<HostInfo>()(z.object({ refresh: z.boolean().optional() }).strict(), 'Host, QEMU, accelerators, firmware and TPM support'),
-  'host.selfTest': method<AccelReport>()(z.object({ force: z.boolean().optional() }).strict(), 'Run (or read the cached) accelerator self-test'),
+  'host.selfTest': method<AccelReport>()(z.object({ force: z.boolean().optional(), arch: z.enum(ARCHES).optional() }).strict(), 'Run (or read the cached) accelerator self-test (for x86_64 guests unless arch says otherwise)'),
 
   'vms.list': method<VmSummary[]>()(z.object({}).strict(), 'All VMs in the library, broken ones included'),
   'vms.get': method<VmDetails>()(vm, 'One VM with its config, runtime state and disks'),
@@ -36,6 +37,8 @@ export const methods = {
       firmware: z.enum(['bios', 'uefi']).optional(),
       secureBoot: z.boolean().optional(),
       tpm: z.boolean().optional(),
+      /** guest architecture; by default the ISO's (OS detection), else x86_64 */
+      arch: z.enum(ARCHES).optional(),
       start: z.boolean().optional(),
     }).strict(),
     'Create a VM (a job with progress); optionally start it',

@@ -40,6 +40,16 @@ export interface FirmwareSummary {
   requiresSmm: boolean;
 }
 
+/** One guest architecture on this host. */
+export interface ArchHostInfo {
+  arch: 'x86_64' | 'aarch64';
+  /** the host's own CPU architecture: only these guests can use a hardware accelerator */
+  native: boolean;
+  qemu: HostInfo['qemu'];
+  accel: AccelReport | null;
+  firmware: FirmwareSummary[];
+}
+
 export interface HostInfo {
   appVersion: string;
   platform: string;
@@ -52,6 +62,8 @@ export interface HostInfo {
     | { found: false; error: WireError };
   accel: AccelReport | null;
   firmware: FirmwareSummary[];
+  /** every guest architecture: its QEMU, accelerators (with the self-test's reasons) and firmware; the fields above are x86_64's */
+  arches: ArchHostInfo[];
   tpm: { available: boolean; binary?: string; version?: string; reason?: string };
 }
 
@@ -167,10 +179,12 @@ export type DetectResult =
   | (OsEntry & {
       status: 'detected';
       arch: string;
+      /** what said the architecture: the EFI boot file on the media, its label, or the OS table */
+      archEvidence?: string;
       build?: string;
       iso: Record<string, string>;
     })
-  | { status: 'unknown'; reason: string; iso?: Record<string, string> };
+  | { status: 'unknown'; reason: string; iso?: Record<string, string>; arch?: string; archEvidence?: string };
 
 export interface DisplaySession {
   /**

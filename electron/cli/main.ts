@@ -14,6 +14,7 @@ import { webCaller } from '../engine/policy/confine.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../shared/states.ts';
+import { ARCHES } from '../shared/config-enums.ts';
 import type { CliKit } from './kit.ts';
 import { REGISTRARS } from './commands/index.ts';
 
@@ -105,6 +106,7 @@ program.command('create <name>').description('create a VM')
   .addOption(new Option('--accel <a>', 'accelerator').choices(['auto', 'kvm', 'hvf', 'whpx', 'tcg']))
   .addOption(new Option('--profile <p>', 'device profile').choices(['modern', 'legacy']))
   .addOption(new Option('--firmware <f>', 'firmware').choices(['bios', 'uefi']))
+  .addOption(new Option('--arch <a>', 'guest architecture (default: the ISO\'s, else x86_64)').choices([...ARCHES]))
   .option('--secure-boot', 'UEFI Secure Boot')
   .option('--no-secure-boot', 'no Secure Boot')
   .option('--tpm', 'TPM 2.0 (swtpm)')
@@ -123,6 +125,7 @@ program.command('create <name>').description('create a VM')
       ...(o.accel ? { accel: o.accel as 'auto' } : {}),
       ...(o.profile ? { profile: o.profile as 'modern' } : {}),
       ...(o.firmware ? { firmware: o.firmware as 'bios' } : {}),
+      ...(o.arch ? { arch: o.arch as 'aarch64' } : {}),
       ...(src('secureBoot') ? { secureBoot: !!o.secureBoot } : {}),
       ...(src('tpm') ? { tpm: !!o.tpm } : {}),
       ...(o.start ? { start: true } : {}),

@@ -30,6 +30,12 @@ export function formatHost(h: HostInfo): string {
   }
   lines.push(`Firmware: ${h.firmware.length ? h.firmware.map((f) => f.description).join('; ') : 'no UEFI firmware found'}`);
   lines.push(`TPM: ${h.tpm.available ? `swtpm (${h.tpm.version})` : h.tpm.reason}`);
+  for (const a of h.arches ?? []) {
+    if (a.arch === 'x86_64') continue; // the lines above are x86_64's
+    lines.push(`${a.arch} guests: ${a.qemu.found ? `QEMU ${a.qemu.version} (${a.qemu.binary})` : `no QEMU — ${a.qemu.error.message}`}`);
+    if (a.accel) lines.push(`  accelerator: ${a.accel.chosen.toUpperCase()} — ${a.accel.reason}`);
+    lines.push(`  firmware: ${a.firmware.length ? a.firmware.map((f) => f.description).join('; ') : 'no UEFI firmware found'}`);
+  }
   return lines.join('\n');
 }
 

@@ -2,14 +2,15 @@ import { cpus, totalmem, arch, platform } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { VireoError, toWireError } from '../api/errors.ts';
-import type { AccelReport, FirmwareSummary, HostInfo } from '../api/types.ts';
+import type { AccelReport, ArchHostInfo, FirmwareSummary, HostInfo } from '../api/types.ts';
 import { discoverQemu, type DiscoveredQemu } from './qemu/discover.ts';
 import { probeCapabilities, type QemuCaps } from './qemu/capabilities.ts';
 import { selfTestAccelerators } from './qemu/accel.ts';
 import { discoverFirmware, type FirmwareInfo } from './firmware/ovmf.ts';
 import { checkSwtpm, SWTPM_INSTALL_HINT } from './tpm/swtpm.ts';
 import { APP_VERSION } from './version.ts';
-import { DEFAULT_ARCH, type GuestArch } from './arch.ts';
+import { ARCH_INFO, DEFAULT_ARCH, nativeGuestArch, type GuestArch } from './arch.ts';
+import { ARCHES } from '../shared/config-enums.ts';
 
 // What this host offers, asked once and kept: which QEMU, what it can do, which accelerator
 // really works (a timed self-test, not mere presence), which firmware and TPM are there.
@@ -43,7 +44,7 @@ export class HostService {
   private readonly qemu = new Memo<GuestArch, DiscoveredQemu>();
   private readonly caps = new Memo<GuestArch, QemuCaps>();
   private readonly firmware = new Memo<GuestArch, FirmwareInfo[]>();
-  private accel: Promise<AccelReport> | null = null;
+  private readonly accel = new Map<GuestArch, Promise<AccelReport>>();
 
   constructor(private readonly opts: HostOptions) {}
 
@@ -64,31 +65,51 @@ export class HostService {
     return this.caps.get(arch, async () => probeCapabilities((await this.qemuBinary(arch)).binary, { cacheFile: join(this.cacheDir, 'qemu-caps.json'), arch }));
   }
 
-  probeImage(): string {
-    const p = join(this.opts.resourcesDir, 'probe', 'probe.img');
+  probeImage(arch: GuestArch = DEFAULT_ARCH): string {
+    const p = join(this.opts.resourcesDir, ARCH_INFO[arch].probeImage);
     if (!existsSync(p)) throw new VireoError('INTERNAL', `the accelerator self-test image is missing (${p}): reinstall Vireo`);
     return p;
   }
 
-  async accelReport(force = false): Promise<AccelReport> {
-    if (force) this.accel = null;
-    if (!this.accel) {
-      const q = await this.qemuBinary();
-      const caps = await this.capabilities();
-      this.accel = selfTestAccelerators({
+  /** The self-test verdict for guests of one architecture (each has its own QEMU and probe guest). */
+  async accelReport(force = false, arch: GuestArch = DEFAULT_ARCH): Promise<AccelReport> {
+    if (force) this.accel.delete(arch);
+    let p = this.accel.get(arch);
+    if (!p) {
+      const q = await this.qemuBinary(arch);
+      const caps = await this.capabilities(arch);
+      p = selfTestAccelerators({
         binary: q.binary,
         caps,
-        probeImage: this.probeImage(),
+        probeImage: this.probeImage(arch),
         cacheFile: join(this.cacheDir, 'accel.json'),
         force,
+        arch,
       });
+      this.accel.set(arch, p);
     }
     try {
-      return await this.accel;
+      return await p;
     } catch (e) {
-      this.accel = null;
+      if (this.accel.get(arch) === p) this.accel.delete(arch);
       throw e;
     }
+  }
+
+  /** One guest architecture's QEMU, accelerator verdict and firmware, for `host.info`'s arches. */
+  async archInfo(arch: GuestArch, refresh = false): Promise<ArchHostInfo> {
+    let qemu: HostInfo['qemu'];
+    let accel: AccelReport | null = null;
+    try {
+      const q = await this.qemuBinary(arch);
+      const caps = await this.capabilities(arch);
+      qemu = { found: true, binary: q.binary, imgBinary: q.imgBinary, version: caps.version, source: q.source, accels: caps.accels };
+      accel = await this.accelReport(refresh, arch).catch(() => null);
+    } catch (e) {
+      qemu = { found: false, error: toWireError(e) };
+    }
+    const fw = await this.firmwareList(arch).catch(() => [] as FirmwareInfo[]);
+    return { arch, native: nativeGuestArch() === arch, qemu, accel, firmware: fw.map(summarizeFirmware) };
   }
 
   firmwareList(arch: GuestArch = DEFAULT_ARCH): Promise<FirmwareInfo[]> {
@@ -120,12 +141,16 @@ export class HostService {
       qemu = { found: false, error: toWireError(e) };
     }
     const fw = await this.firmwareList().catch(() => [] as FirmwareInfo[]);
+    // One after another: self-tests running side by side would skew each other's timings.
+    const arches: ArchHostInfo[] = [];
+    for (const a of ARCHES) arches.push(await this.archInfo(a, refresh && a !== DEFAULT_ARCH));
     const swtpm = await checkSwtpm().catch(() => null);
     return {
       ...base,
       qemu,
       accel,
       firmware: fw.map(summarizeFirmware),
+      arches,
       tpm: swtpm
         ? { available: true, binary: 'swtpm', version: swtpm }
         : { available: false, reason: `swtpm is not installed: ${SWTPM_INSTALL_HINT}` },

@@ -120,7 +120,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   void parts; // feature areas spread their handlers in below: ...<area>Handlers(parts)
   const handlers: Handlers = {
     'host.info': (a) => host.info(a.refresh),
-    'host.selfTest': (a) => host.accelReport(a.force),
+    'host.selfTest': (a) => host.accelReport(a.force, a.arch),
 
     'vms.list': async () => vms.list(),
     'vms.get': async (a) => {
@@ -336,7 +336,7 @@ function toOsEntry(o: OsProfile): OsEntry {
 
 function toApiDetect(d: Awaited<ReturnType<typeof detectOs>>): DetectResult {
   const iso = Object.fromEntries(Object.entries(d.iso ?? {}).map(([k, v]) => [k, String(v)]));
-  if (d.status !== 'detected') return { status: 'unknown', reason: d.reason, iso };
-  return { ...toOsEntry(d), status: 'detected', arch: d.arch, ...(d.build ? { build: d.build } : {}), iso };
+  if (d.status !== 'detected') return { status: 'unknown', reason: d.reason, iso, ...(d.arch ? { arch: d.arch, archEvidence: d.archEvidence } : {}) };
+  return { ...toOsEntry(d), status: 'detected', arch: d.arch, archEvidence: d.archEvidence, ...(d.build ? { build: d.build } : {}), iso };
 }
 

@@ -3,8 +3,8 @@
 // electron/api/schemas/ build their z.enum()s from the same lists: one home per list, so a
 // settings dropdown cannot drift from what the engine accepts.
 
-/** Guest architectures. aarch64 comes with its own issue: adding it is one entry here. */
-export const ARCHES = ['x86_64'] as const;
+/** Guest architectures; what differs per arch is in arch-rules.ts (and engine/arch.ts). */
+export const ARCHES = ['x86_64', 'aarch64'] as const;
 /** Emulator backends behind the engine's backend interface. */
 export const BACKENDS = ['qemu'] as const;
 export const ACCELERATORS = ['auto', 'kvm', 'hvf', 'whpx', 'tcg'] as const;
@@ -13,7 +13,8 @@ export const OS_FAMILIES = ['linux', 'windows', 'bsd', 'dos', 'macos', 'solaris'
 /** modern: q35 + virtio; legacy: i440fx + IDE + e1000/rtl8139 + cirrus/std for old OSes */
 export const PROFILES = ['modern', 'legacy'] as const;
 
-export const MACHINE_TYPES = ['q35', 'pc'] as const;
+/** q35/pc for x86_64 guests, virt for aarch64 (arch-rules.ts says which goes with which) */
+export const MACHINE_TYPES = ['q35', 'pc', 'virt'] as const;
 export const FIRMWARES = ['bios', 'uefi'] as const;
 export const PRIORITIES = ['low', 'normal', 'high'] as const;
 
@@ -30,6 +31,7 @@ export const PORT_PROTOCOLS = ['tcp', 'udp'] as const;
 /** Vireo's limit, not QEMU's: enough for router and firewall guests, and each NIC takes a PCI slot. */
 export const MAX_NICS = 8;
 
-export const DISPLAY_DEVICES = ['virtio-vga', 'virtio-gpu-pci', 'std', 'cirrus', 'qxl', 'none'] as const;
+/** ramfb: a plain framebuffer the aarch64 UEFI firmware hands to Linux's EFI framebuffer console */
+export const DISPLAY_DEVICES = ['virtio-vga', 'virtio-gpu-pci', 'std', 'cirrus', 'qxl', 'ramfb', 'none'] as const;
 export const SOUND_DEVICES = ['none', 'hda', 'ac97', 'sb16'] as const;
 export const USB_CONTROLLERS = ['none', 'xhci', 'ehci', 'uhci'] as const;

@@ -4,6 +4,7 @@ import {
   MACHINE_TYPES, MAX_NICS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PROFILES, SOUND_DEVICES,
   USB_CONTROLLERS,
 } from '../../shared/config-enums.ts';
+import { archIssues } from '../../shared/arch-rules.ts';
 import { Accel, StoredVmName } from './common.ts';
 
 // vm.json, version 2. Pure data: QEMU's argv is a pure function of this plus the host's
@@ -150,6 +151,9 @@ export const VmConfigSchema = z.object({
     /** appended last to QEMU's argv, one element per argument (never a shell string) */
     extraArgs: z.array(z.string()).default([]),
   }).prefault({}),
+}).superRefine((c, ctx) => {
+  // The machine, buses and devices must exist for the guest architecture (virt has no IDE, VGA or BIOS).
+  for (const i of archIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 });
 
 export type VmConfig = z.infer<typeof VmConfigSchema>;

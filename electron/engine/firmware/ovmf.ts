@@ -1,31 +1,18 @@
-import { copyFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { VireoError } from '../../api/errors.ts';
 import { run } from '../util/proc.ts';
 import { ARCH_INFO, DEFAULT_ARCH, type GuestArch } from '../arch.ts';
+import { AAVMF_INSTALL_HINT, VIRT_FLASH_BYTES, aavmfFallback } from './aavmf.ts';
+import type { FirmwareInfo, FlashFormat } from './info.ts';
 
 // UEFI firmware for x86_64 guests, found the way libvirt finds it: through the JSON firmware
 // descriptors QEMU installs (docs/interop/firmware.json), with a fallback to well-known OVMF
 // file names for distributions that ship the files without descriptors.
 
-export type FlashFormat = 'raw' | 'qcow2';
-
-export interface FirmwareInfo {
-  /** descriptor file, or null when found by the file-name fallback */
-  descriptor: string | null;
-  description: string;
-  code: string;
-  codeFormat: FlashFormat;
-  varsTemplate: string;
-  varsFormat: FlashFormat;
-  /** machine-type globs from the descriptor, e.g. "pc-q35-*" */
-  machines: string[];
-  features: string[];
-  secureBoot: boolean;
-  enrolledKeys: boolean;
-  requiresSmm: boolean;
-}
+// The descriptor's facts (FirmwareInfo) live in info.ts, shared with aavmf.ts.
+export type { FirmwareInfo, FlashFormat } from './info.ts';
 
 export interface DiscoverOptions {
   platform: NodeJS.Platform;
@@ -195,7 +182,7 @@ export async function discoverFirmware(opts: DiscoverOptions): Promise<FirmwareI
   }
   if (list.length > 0) return list;
   // The fallback globs are the OVMF (x86_64) file names distributions ship without descriptors.
-  return (opts.arch ?? DEFAULT_ARCH) === 'x86_64' ? fallbackFirmware(opts.extraDirs ?? []) : [];
+  return (opts.arch ?? DEFAULT_ARCH) === 'x86_64' ? fallbackFirmware(opts.extraDirs ?? []) : aavmfFallback(opts.extraDirs ?? []);
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -203,15 +190,17 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-/** Whether a descriptor's machine globs cover Vireo's machine alias ("q35" or "pc"). */
-export function supportsMachine(fw: Pick<FirmwareInfo, 'machines'>, machine: 'q35' | 'pc'): boolean {
+export type FirmwareMachine = 'q35' | 'pc' | 'virt';
+
+/** Whether a descriptor's machine globs cover Vireo's machine alias ("q35", "pc" or aarch64's "virt"). */
+export function supportsMachine(fw: Pick<FirmwareInfo, 'machines'>, machine: FirmwareMachine): boolean {
   // Descriptors list versioned types; any version stands in for the alias QEMU resolves.
-  const probe = machine === 'q35' ? 'pc-q35-99.0' : 'pc-i440fx-99.0';
+  const probe = machine === 'q35' ? 'pc-q35-99.0' : machine === 'virt' ? 'virt-99.0' : 'pc-i440fx-99.0';
   return fw.machines.some((g) => g === machine || globToRegExp(g).test(probe));
 }
 
 export interface ChooseOptions {
-  machine: 'q35' | 'pc';
+  machine: FirmwareMachine;
   secureBoot: boolean;
 }
 
@@ -221,13 +210,15 @@ export interface ChooseOptions {
  * a build without SMM, which boots faster under TCG.
  */
 export function chooseFirmware(list: FirmwareInfo[], opts: ChooseOptions): FirmwareInfo {
-  const forMachine = list.filter((f) => supportsMachine(f, opts.machine) && (opts.machine === 'q35' || !f.requiresSmm));
+  const forMachine = list.filter((f) => supportsMachine(f, opts.machine) && (opts.machine !== 'pc' || !f.requiresSmm));
+  // aarch64 firmware enforces Secure Boot without SMM (there is none on virt).
+  const virt = opts.machine === 'virt';
   let ranked: FirmwareInfo[];
   if (opts.secureBoot) {
-    if (opts.machine !== 'q35') {
+    if (opts.machine === 'pc') {
       throw new VireoError('UNSUPPORTED', 'Secure Boot needs the q35 machine type: switch the machine to q35 or turn Secure Boot off', { machine: opts.machine });
     }
-    const sb = forMachine.filter((f) => f.secureBoot && f.requiresSmm);
+    const sb = forMachine.filter((f) => f.secureBoot && (virt || f.requiresSmm));
     ranked = [...sb.filter((f) => f.enrolledKeys), ...sb.filter((f) => !f.enrolledKeys)];
   } else {
     ranked = [
@@ -240,7 +231,7 @@ export function chooseFirmware(list: FirmwareInfo[], opts: ChooseOptions): Firmw
     const what = opts.secureBoot ? 'UEFI firmware with Secure Boot' : 'UEFI firmware';
     throw new VireoError(
       'UNSUPPORTED',
-      `no ${what} for the ${opts.machine} machine was found (${list.length} firmware descriptor(s) checked): ${FIRMWARE_INSTALL_HINT}`,
+      `no ${what} for the ${opts.machine} machine was found (${list.length} firmware descriptor(s) checked): ${virt ? AAVMF_INSTALL_HINT : FIRMWARE_INSTALL_HINT}`,
       { machine: opts.machine, secureBoot: opts.secureBoot, candidates: list.map((f) => f.descriptor ?? f.code) },
     );
   }
@@ -257,7 +248,9 @@ export interface Nvram {
  * (which need every writable node to support snapshots) include the UEFI variables; a raw
  * copy when qemu-img cannot convert.
  */
-export async function createNvram(fw: Pick<FirmwareInfo, 'varsTemplate' | 'varsFormat'>, destDir: string, qemuImg = 'qemu-img'): Promise<Nvram> {
+export async function createNvram(fw: Pick<FirmwareInfo, 'varsTemplate' | 'varsFormat'>, destDir: string, qemuImg = 'qemu-img', opts: { arch?: GuestArch } = {}): Promise<Nvram> {
+  // aarch64's virt machine takes only 64 MiB flash banks: a smaller template is grown to that.
+  const padTo = opts.arch === 'aarch64' ? VIRT_FLASH_BYTES : undefined;
   for (const existing of ['nvram.qcow2', 'nvram.fd']) {
     if (await isFile(join(destDir, existing))) {
       throw new VireoError('ALREADY_EXISTS', `the VM already has a UEFI variable store ${join(destDir, existing)}: delete it first to reset the UEFI settings`, { path: join(destDir, existing) });
@@ -267,6 +260,9 @@ export async function createNvram(fw: Pick<FirmwareInfo, 'varsTemplate' | 'varsF
   const tmpQcow2 = join(destDir, '.nvram.qcow2.tmp');
   try {
     await run(qemuImg, ['convert', '-f', fw.varsFormat, '-O', 'qcow2', fw.varsTemplate, tmpQcow2], { timeoutMs: 30_000 });
+    if (padTo !== undefined && (await stat(fw.varsTemplate)).size < padTo) {
+      await run(qemuImg, ['resize', '-f', 'qcow2', tmpQcow2, String(padTo)], { timeoutMs: 30_000 });
+    }
     await rename(tmpQcow2, qcow2);
     return { path: qcow2, format: 'qcow2' };
   } catch {
@@ -276,6 +272,7 @@ export async function createNvram(fw: Pick<FirmwareInfo, 'varsTemplate' | 'varsF
   const tmp = `${dest}.tmp`;
   try {
     await copyFile(fw.varsTemplate, tmp);
+    if (padTo !== undefined && fw.varsFormat === 'raw' && (await stat(tmp)).size < padTo) await truncate(tmp, padTo);
     await rename(tmp, dest);
   } catch (e) {
     await rm(tmp, { force: true });

@@ -2,6 +2,7 @@ import tableJson from '../../../resources/os/os-table.json' with { type: 'json' 
 import { VireoError } from '../../api/errors.ts';
 import { IsoReader, type IsoInfo } from './iso9660.ts';
 import { matchIso, type MediaMatch } from './match.ts';
+import { detectMediaArch, type MediaArchEvidence } from './arch.ts';
 import { findUdfFile, readUdfFile } from './udf.ts';
 import type { MediaArch, OsFamily, OsTable, TableOs } from './os-table.ts';
 import { MAX_XML_BYTES, WIM_HEADER_BYTES, parseWimHeader, parseWimXml, type WimInfo } from './wim.ts';
@@ -55,6 +56,8 @@ export interface IsoSummary {
 export interface DetectedOs extends OsProfile {
   status: 'detected';
   arch: MediaArch;
+  /** what decided arch: the media's EFI boot file or label (arch.ts), else the OS table's media entry */
+  archEvidence: string;
   live: boolean;
   iso: IsoSummary;
   /** Windows build from sources/install.wim, e.g. "22621" */
@@ -69,6 +72,9 @@ export interface UnknownOs {
   status: 'unknown';
   reason: string;
   iso: IsoSummary;
+  /** the media's architecture even when the OS is not known (arch.ts) */
+  arch?: MediaArch;
+  archEvidence?: string;
 }
 
 export type DetectResult = DetectedOs | UnknownOs;
@@ -227,7 +233,7 @@ function summary(info: IsoInfo): IsoSummary {
 }
 
 /** Reads the ISO's descriptors (and install.wim metadata for Windows media). */
-export async function readIso(file: string): Promise<{ info: IsoInfo; wim?: WimInfo }> {
+export async function readIso(file: string): Promise<{ info: IsoInfo; wim?: WimInfo; media?: MediaArchEvidence }> {
   const reader = await IsoReader.open(file);
   try {
     const info = await reader.readInfo();
@@ -245,14 +251,19 @@ export async function readIso(file: string): Promise<{ info: IsoInfo; wim?: WimI
       // the build only refines a detection; damaged Windows metadata must not hide the rest
       if (!(e instanceof VireoError) || e.code === 'IO_ERROR') throw e;
     }
-    return { info, wim };
+    // The architecture only refines a detection too: odd boot images must not hide the rest.
+    const media = await detectMediaArch(reader, info).catch((e: unknown) => {
+      if (!(e instanceof VireoError) || e.code === 'IO_ERROR') throw e;
+      return undefined;
+    });
+    return { info, wim, ...(media ? { media } : {}) };
   } finally {
     await reader.close();
   }
 }
 
 export async function detectOs(file: string, table: OsTable = DEFAULT_TABLE): Promise<DetectResult> {
-  const { info, wim } = await readIso(file);
+  const { info, wim, media } = await readIso(file);
   const iso = summary(info);
   const matches = matchIso(table, {
     volumeId: iso.volumeId,
@@ -285,13 +296,16 @@ export async function detectOs(file: string, table: OsTable = DEFAULT_TABLE): Pr
         ? `no OS in the table (${table.source}) has install media labelled "${iso.volumeId}"`
         : 'the image has no volume label to identify it by',
       iso,
+      ...(media ? { arch: media.arch, archEvidence: media.evidence } : {}),
     };
   }
   const editions = wim?.images.map((i) => i.displayName ?? i.name).filter((n): n is string => !!n);
   const result: DetectedOs = {
     status: 'detected',
     ...profileOf(chosen.os),
-    arch: chosen.arch,
+    // The EFI boot file on the media outranks the table (osinfo labels often say nothing of the arch).
+    arch: media?.arch ?? chosen.arch,
+    archEvidence: media?.evidence ?? `the ${chosen.arch} install media of ${chosen.os.name} in the OS table`,
     live: chosen.live,
     iso,
     alternatives: alternativesOf(matches, chosen.os.id),

@@ -3,7 +3,7 @@
 
 export type OsFamily = 'linux' | 'windows' | 'bsd' | 'dos' | 'macos' | 'solaris' | 'other';
 
-export type MediaArch = 'x86_64' | 'i686';
+export type MediaArch = 'x86_64' | 'i686' | 'aarch64';
 
 export interface TableResources {
   cpus?: number;

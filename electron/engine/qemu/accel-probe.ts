@@ -2,12 +2,15 @@ import { performance } from 'node:perf_hooks';
 import type { AccelName } from '../../api/types.ts';
 import { tail, runSettled } from '../util/proc.ts';
 import { qemuOptEscape } from './argv/escape.ts';
+import { DEFAULT_ARCH, type GuestArch } from '../arch.ts';
 
 // One run of the accelerator probe guest (resources/probe/probe.img): QEMU boots it under one
 // accelerator and its serial markers, timed as they arrive, say how far and how fast it got.
 
 /** isa-debug-exit turns the probe's write of 0x2a into exit status (0x2a << 1) | 1 */
 export const PROBE_EXIT_CODE = 85;
+/** How a finished probe ends QEMU: x86 through isa-debug-exit, aarch64 through PSCI SYSTEM_OFF (status 0). */
+export const PROBE_EXIT_CODES: Record<GuestArch, number> = { x86_64: PROBE_EXIT_CODE, aarch64: 0 };
 
 export const MARKERS = {
   boot: 'VIREO-PROBE-BOOT',
@@ -33,7 +36,22 @@ export interface ProbeRun {
   error?: string;
 }
 
-export function probeArgv(accel: AccelName, probeImage: string): string[] {
+export function probeArgv(accel: AccelName, probeImage: string, arch: GuestArch = DEFAULT_ARCH): string[] {
+  if (arch === 'aarch64') {
+    // resources/probe-aarch64/probe.elf: loaded by -kernel and entered at EL1; the PL011 is stdio.
+    return [
+      '-nodefaults',
+      '-no-user-config',
+      '-display', 'none',
+      '-machine', 'virt',
+      '-accel', accel,
+      '-cpu', accel === 'tcg' ? 'max' : 'host',
+      '-m', '64M',
+      '-kernel', probeImage,
+      '-serial', 'stdio',
+      '-no-reboot',
+    ];
+  }
   return [
     '-nodefaults',
     '-no-user-config',
@@ -68,10 +86,10 @@ export class MarkerReader {
   }
 }
 
-export async function runProbe(binary: string, probeImage: string, accel: AccelName, deadlineMs: number): Promise<ProbeRun> {
+export async function runProbe(binary: string, probeImage: string, accel: AccelName, deadlineMs: number, arch: GuestArch = DEFAULT_ARCH): Promise<ProbeRun> {
   const t0 = performance.now();
   const reader = new MarkerReader();
-  const r = await runSettled(binary, probeArgv(accel, probeImage), {
+  const r = await runSettled(binary, probeArgv(accel, probeImage, arch), {
     timeoutMs: deadlineMs,
     dieWithParent: true,
     encoding: 'latin1',
@@ -80,7 +98,7 @@ export async function runProbe(binary: string, probeImage: string, accel: AccelN
   });
   const marks = reader.marks;
   const stderr = tail(r.stderr, 10);
-  const ok = !r.timedOut && marks.end !== undefined && r.code === PROBE_EXIT_CODE;
+  const ok = !r.timedOut && marks.end !== undefined && r.code === PROBE_EXIT_CODES[arch];
   let error: string | undefined;
   if (r.spawnError) error = `could not start ${binary}: ${r.spawnError.message}`;
   else if (!ok && !r.timedOut) {

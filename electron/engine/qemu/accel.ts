@@ -8,6 +8,7 @@ import { runProbe, type ProbeRun } from './accel-probe.ts';
 import { ACCEL_LABEL, UNTESTED, decideAccel, failureText, formatMs, workOf, type HwAccel, type Presence } from './accel-decide.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { probeCapabilities, stampBinary, type QemuCaps, type BinaryStamp } from './capabilities.ts';
+import { ARCH_INFO, DEFAULT_ARCH, nativeGuestArch, type GuestArch } from '../arch.ts';
 
 // Which accelerator to trust. "/dev/kvm opens" proves nothing: under nested virtualization
 // without hardware support KVM runs guests ~1000x slower than TCG and Linux guests seem to hang.
@@ -19,7 +20,7 @@ import { probeCapabilities, stampBinary, type QemuCaps, type BinaryStamp } from 
 // The report's shape is part of the API contract (host.info, host.selfTest).
 export type { AccelName, AccelCandidate, AccelReport } from '../../api/types.ts';
 export { ACCEL_LABEL, HW_MAX_WORK_RATIO, decideAccel, formatMs, type HwAccel, type Presence } from './accel-decide.ts';
-export { MARKERS, MarkerReader, PROBE_EXIT_CODE, probeArgv, runProbe, type ProbeRun } from './accel-probe.ts';
+export { MARKERS, MarkerReader, PROBE_EXIT_CODE, PROBE_EXIT_CODES, probeArgv, runProbe, type ProbeRun } from './accel-probe.ts';
 
 export interface AccelProgress {
   accel: AccelName;
@@ -40,6 +41,10 @@ export interface SelfTestOptions {
   caps?: QemuCaps;
   /** where KVM lives; a parameter so tests can point at a missing node */
   kvmDevice?: string;
+  /** the guest architecture the binary and probe image are for (x86_64 by default) */
+  arch?: GuestArch;
+  /** the host's CPU architecture as Node names it (process.arch by default) */
+  hostArch?: string;
 }
 
 const DEFAULT_BUDGET_MS = 10_000;
@@ -64,9 +69,24 @@ export function hwAccelsFor(platform: NodeJS.Platform): HwAccel[] {
   return [];
 }
 
-export async function detectPresence(accel: HwAccel, caps: QemuCaps, platform: NodeJS.Platform, kvmDevice = '/dev/kvm'): Promise<Presence> {
+/**
+ * Why no hardware accelerator can run guests of this arch here, or null when the host's own
+ * architecture is the guest's. KVM, HVF and WHPX virtualize only the host's instruction set.
+ */
+export function foreignArchReason(guest: GuestArch, hostArch: string): string | null {
+  const native = nativeGuestArch(hostArch);
+  if (native === guest) return null;
+  const host = native ?? hostArch;
+  const slow = guest === 'x86_64'
+    ? `; ${guest} guests on this ${hostArch} host are emulated instruction by instruction, many times slower than native (fine for installers and light work; Windows and desktops will feel very slow)`
+    : '';
+  return `this host's CPU is ${host}: hardware accelerators run only ${host} guests, so ${guest} guests are emulated with TCG${slow}`;
+}
+
+export async function detectPresence(accel: HwAccel, caps: QemuCaps, platform: NodeJS.Platform, kvmDevice = '/dev/kvm', foreign: string | null = null): Promise<Presence> {
   const compiled = caps.accels.includes(accel);
   const no = (presentReason: string): Presence => ({ accel, present: false, presentReason });
+  if (foreign) return no(foreign);
   if (accel === 'kvm') {
     if (platform !== 'linux') return no('KVM exists only on Linux');
     if (!compiled) return no(`this QEMU (${caps.binary}) was built without KVM`);
@@ -159,7 +179,7 @@ export async function selfTestAccelerators(opts: SelfTestOptions): Promise<Accel
   try {
     image = await readFile(opts.probeImage);
   } catch (e) {
-    throw new VireoError('NOT_FOUND', `the accelerator probe image ${opts.probeImage} cannot be read: ${(e as Error).message}; reinstall Vireo or rebuild it with resources/probe/build.sh`, { probeImage: opts.probeImage });
+    throw new VireoError('NOT_FOUND', `the accelerator probe image ${opts.probeImage} cannot be read: ${(e as Error).message}; reinstall Vireo or rebuild it with resources/${ARCH_INFO[opts.arch ?? DEFAULT_ARCH].probeImage.replace(/\/[^/]*$/, '')}/build.sh`, { probeImage: opts.probeImage });
   }
   const key: AccelCacheKey = {
     stamp: await stampBinary(opts.binary),
@@ -213,8 +233,10 @@ async function testNow(opts: SelfTestOptions, caps: QemuCaps, platform: NodeJS.P
   const progress = (p: AccelProgress) => opts.onProgress?.(p);
 
   const presence: Presence[] = [];
+  const arch = opts.arch ?? DEFAULT_ARCH;
+  const foreign = foreignArchReason(arch, opts.hostArch ?? process.arch);
   for (const accel of hwAccelsFor(platform)) {
-    const p = await detectPresence(accel, caps, platform, opts.kvmDevice);
+    const p = await detectPresence(accel, caps, platform, opts.kvmDevice, foreign);
     progress({ accel, phase: 'presence', message: p.present ? `${ACCEL_LABEL[accel]} present: ${p.presentReason}` : `${ACCEL_LABEL[accel]} not available: ${p.presentReason}` });
     presence.push(p);
   }
@@ -223,7 +245,7 @@ async function testNow(opts: SelfTestOptions, caps: QemuCaps, platform: NodeJS.P
   // TCG first: it is quick everywhere and sets the yardstick (and the hardware deadline).
   progress({ accel: 'tcg', phase: 'start', message: 'timing the probe under TCG' });
   const tcgDeadline = anyHw ? Math.max(1_000, left() - HW_MIN_DEADLINE_MS) : Math.max(1_000, left());
-  const tcg = await runProbe(opts.binary, opts.probeImage, 'tcg', tcgDeadline);
+  const tcg = await runProbe(opts.binary, opts.probeImage, 'tcg', tcgDeadline, arch);
   progress({ accel: 'tcg', phase: 'done', message: tcg.ok ? `TCG: work took ${formatMs(workOf(tcg)!)}` : `TCG: ${failureText(tcg)}` });
 
   const hwRuns: ProbeRun[] = [];
@@ -234,7 +256,7 @@ async function testNow(opts: SelfTestOptions, caps: QemuCaps, platform: NodeJS.P
     const fair = Math.max(HW_MIN_DEADLINE_MS, HW_TCG_FACTOR * tcg.elapsedMs);
     const deadline = Math.min(remaining, fair);
     progress({ accel: p.accel, phase: 'start', message: `timing the probe under ${ACCEL_LABEL[p.accel]} (up to ${formatMs(deadline)})` });
-    const r = await runProbe(opts.binary, opts.probeImage, p.accel, deadline);
+    const r = await runProbe(opts.binary, opts.probeImage, p.accel, deadline, arch);
     progress({ accel: p.accel, phase: 'done', message: r.ok ? `${ACCEL_LABEL[p.accel]}: work took ${formatMs(workOf(r)!)}` : `${ACCEL_LABEL[p.accel]}: ${failureText(r)}` });
     // A failure within less than its fair deadline (the budget ran short) is no verdict on
     // the accelerator: leave it untested so the result is not cached.

@@ -164,7 +164,8 @@ export async function probeCapabilities(
     ask(binary, ['-accel', 'help']),
     // Optional lists: a build that cannot answer still has a usable core.
     ask(binary, ['-cpu', 'help']).catch(() => null),
-    ask(binary, ['-chardev', 'help']).catch(() => null),
+    // -machine none: qemu-system-aarch64 has no default machine and refuses to list chardevs without one.
+    ask(binary, ['-machine', 'none', '-chardev', 'help']).catch(() => null),
   ]);
   const caps: QemuCaps = {
     binary,

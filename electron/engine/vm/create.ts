@@ -10,6 +10,7 @@ import { mergePatch } from '../library/config-store.ts';
 import type { HostService } from '../host.ts';
 import type { Jobs } from '../jobs.ts';
 import { defaultsForOs } from '../qemu/defaults.ts';
+import { aarch64Defaults } from '../qemu/defaults-aarch64.ts';
 import { resolveAccel } from '../qemu/accel.ts';
 import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
 import { QemuImg, isIso9660 } from '../disk/qemu-img.ts';
@@ -43,9 +44,17 @@ const { library, host, jobs } = deps;
   if (args.os) {
     os = getOs(args.os);
     if (!os) throw new VireoError('INVALID_ARGUMENT', `unknown OS id "${args.os}": run \`vireo os list\` to see the ids`, { field: 'os' });
-  } else if (iso) {
+  }
+  // The install media's architecture picks the guest's unless the caller named one.
+  let mediaArch: string | undefined;
+  if (iso) {
     const d = await detectOs(iso).catch(() => null);
-    if (d?.status === 'detected') os = d;
+    if (!args.os && d?.status === 'detected') os = d;
+    mediaArch = d?.arch;
+  }
+  const arch = args.arch ?? (mediaArch === 'aarch64' ? 'aarch64' : 'x86_64');
+  if (args.arch && mediaArch && guestArchOf(mediaArch) !== args.arch) {
+    throw new VireoError('INVALID_ARGUMENT', `the ISO is for ${guestArchOf(mediaArch)} but the VM was asked to be ${args.arch}: leave the architecture out (it follows the ISO) or choose ISO media for ${args.arch}`, { field: 'arch', mediaArch });
   }
   let importDisk: string | null = null;
   if (args.importDisk) {
@@ -68,26 +77,30 @@ const { library, host, jobs } = deps;
     throw new VireoError('INVALID_ARGUMENT', `disk ${formatBytes(diskBytes)} is below what ${os.name} needs (${min.diskGiB} GiB): choose at least ${min.diskGiB}G`, { field: 'disk' });
   }
   if (args.accel && args.accel !== 'auto' && args.accel !== 'tcg') {
-    const report = await host.accelReport();
+    const report = await host.accelReport(false, arch);
     resolveAccel(args.accel, report); // throws UNSUPPORTED with the reason when absent
   }
   const profile = args.profile ?? os?.profile ?? 'modern';
-  const firmware = args.firmware ?? os?.firmware ?? 'bios';
+  // aarch64's virt machine boots only through UEFI.
+  const firmware = args.firmware ?? (arch === 'aarch64' ? 'uefi' : os?.firmware ?? 'bios');
+  if (arch === 'aarch64' && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'aarch64 guests boot only through UEFI: set firmware to uefi (or leave it out)', { field: 'firmware' });
   const secureBoot = args.secureBoot ?? (firmware === 'uefi' && (os?.secureBoot ?? false));
   const tpm = args.tpm ?? os?.tpm ?? false;
   if (secureBoot && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { field: 'secureBoot' });
 
   const img = new QemuImg(await host.qemuImg());
-  const fwList = firmware === 'uefi' ? await host.firmwareList() : [];
+  const fwList = firmware === 'uefi' ? await host.firmwareList(arch) : [];
 
   const title = `Create VM "${name}"`;
   return jobs.run({ kind: importDisk ? 'import' : 'create', title, cancellable: true }, (job) =>
     library.create(name, async (staging, id) => {
       const base = baseConfig(id, name);
-      const defaults = defaultsForOs({ family: os?.family ?? 'other', id: os?.id ?? 'unknown', profile, firmware, secureBoot, tpm });
+      const pcDefaults = defaultsForOs({ family: os?.family ?? 'other', id: os?.id ?? 'unknown', profile, firmware, secureBoot, tpm });
+      const defaults = arch === 'aarch64' ? mergePatch(pcDefaults, aarch64Defaults(os?.family ?? 'other')) : pcDefaults;
       const merged = mergePatch(mergePatch(base, defaults), {
+        arch,
         os: { id: os?.id ?? 'unknown', name: os?.name ?? 'Unknown OS', family: os?.family ?? 'other' },
-        profile,
+        profile: arch === 'aarch64' ? 'modern' : profile,
         system: { cpus, memoryMiB, firmware, secureBoot, tpm, ...(args.accel ? { accel: args.accel } : {}) },
         cdrom: { iso },
         boot: { order: iso ? ['cdrom', 'disk'] : ['disk', 'cdrom'] },
@@ -102,7 +115,7 @@ const { library, host, jobs } = deps;
       config.disks = importDisk || diskBytes > 0 ? [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus, readOnly: false, cache: 'writeback', discard: true }] : [];
       if (firmware === 'uefi') {
         const fw = chooseFirmware(fwList, { machine: config.system.machine, secureBoot });
-        await createNvram(fw, staging, await host.qemuImg());
+        await createNvram(fw, staging, await host.qemuImg(), { arch });
       }
       job.progress(1);
       return config;
@@ -137,4 +150,9 @@ async function requireReadableFile(p: string, what: string) {
   await access(p, constants.R_OK).catch(() => {
     throw new VireoError('INVALID_ARGUMENT', `${p} cannot be read: check its permissions`, { path: p });
   });
+}
+
+/** i686 media install x86_64 guests too (QEMU's x86_64 emulator runs both). */
+function guestArchOf(mediaArch: string): 'x86_64' | 'aarch64' {
+  return mediaArch === 'aarch64' ? 'aarch64' : 'x86_64';
 }

@@ -16,7 +16,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'system.accel': 'the engine resolves it (auto, self-test) into ArgvContext.accel, which argv uses',
   'system.pinCpus[]': 'the engine applies CPU affinity to the QEMU process after spawning it',
   'system.priority': 'the engine applies the scheduling priority to the QEMU process',
-  arch: 'chooses the QEMU binary (qemu-system-<arch>) and what the host probe reports, not argv',
+  arch: 'chooses the QEMU binary; changed alone the config is invalid (arch-rules.ts: q35/pc are x86-only), so its argv is pinned by the aarch64 goldens (argv-aarch64.test.ts)',
   backend: 'chooses which backend runs the VM, not the argv of the QEMU one',
   'networks[].mode': 'one mode exists (user); when the networking issue adds one, it must reach argv and leave this list',
 };

@@ -10,6 +10,7 @@ import type { GuestArch } from '../../arch.ts';
 import { buildArgv, type ArgvFirmware } from '../../qemu/argv/index.ts';
 import { resolveAccel } from '../../qemu/accel.ts';
 import { chooseFirmware, createNvram } from '../../firmware/ovmf.ts';
+import { paddedFlashCode } from '../../firmware/aavmf.ts';
 import { swtpmHelper } from '../../tpm/swtpm.ts';
 import { applyProcessPolicy } from '../../vm/policy.ts';
 import { NVRAM_FILES } from '../../paths.ts';
@@ -52,7 +53,7 @@ export class QemuBackend implements Backend {
   async prepareLaunch(entry: LibraryEntry, config: VmConfig, opts: LaunchOptions = {}): Promise<LaunchSpec> {
     const q = await this.host.qemuBinary(config.arch);
     const caps = await this.host.capabilities(config.arch);
-    const report = await this.host.accelReport();
+    const report = await this.host.accelReport(false, config.arch);
     const { accel, reason } = resolveAccel(config.system.accel, report);
     const firmware = config.system.firmware === 'uefi' ? await this.firmwareFor(entry, config) : undefined;
     const helpers = this.helpersFor(entry, config);
@@ -86,10 +87,12 @@ export class QemuBackend implements Backend {
     let varsFormat: 'qcow2' | 'raw' = nvram?.endsWith('.qcow2') ? 'qcow2' : 'raw';
     if (!nvram) {
       // Firmware switched to UEFI in settings after creation: give it its store now.
-      const created = await createNvram(fw, entry.paths.dir, await this.host.qemuImg());
+      const created = await createNvram(fw, entry.paths.dir, await this.host.qemuImg(), { arch: config.arch });
       nvram = created.path;
       varsFormat = created.format;
     }
-    return { code: fw.code, codeFormat: fw.codeFormat, vars: nvram, varsFormat, secureBoot: config.system.secureBoot, requiresSmm: fw.requiresSmm || config.system.secureBoot };
+    // aarch64: the virt machine's flash bank is 64 MiB, so an unpadded build is padded (cached).
+    const code = config.arch === 'aarch64' && fw.codeFormat === 'raw' ? await paddedFlashCode(fw.code, this.host.cacheDir) : fw.code;
+    return { code, codeFormat: fw.codeFormat, vars: nvram, varsFormat, secureBoot: config.system.secureBoot, requiresSmm: fw.requiresSmm || config.system.secureBoot };
   }
 }

@@ -10,6 +10,8 @@ const DISPLAY_DEVICES: Record<VmConfig['display']['device'], string | null> = {
   std: 'VGA',
   cirrus: 'cirrus-vga',
   qxl: 'qxl-vga',
+  // aarch64: the framebuffer UEFI's GOP and Linux's efifb use as is (no guest driver needed)
+  ramfb: 'ramfb',
   none: null,
 };
 

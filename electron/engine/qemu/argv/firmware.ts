@@ -30,7 +30,8 @@ export function firmwarePlan(config: VmConfig, ctx: ArgvContext): FirmwarePlan {
   if (sys.secureBoot && fw && !fw.secureBoot) {
     throw new VireoError('INTERNAL', `Secure Boot is on but the chosen firmware ${fw.code} does not support it`, { firmware: fw });
   }
-  const smm = !!fw && (fw.requiresSmm || sys.secureBoot);
+  // SMM is x86's: aarch64 firmware keeps its variables safe without it (no SMM on virt).
+  const smm = !!fw && config.arch === 'x86_64' && (fw.requiresSmm || sys.secureBoot);
   if (smm && sys.machine !== 'q35') {
     throw new VireoError('UNSUPPORTED', 'Secure Boot (and SMM-based UEFI firmware) needs the q35 machine type: switch the machine to q35 or turn Secure Boot off', { machine: sys.machine });
   }

@@ -17,6 +17,8 @@ export const inputArgs: Builder = (config, _ctx, { need }) => {
   if (!usb) return [];
   need(usb, 'the USB controller');
   const args = ['-device', `${usb},id=${QEMU_IDS.usb}`];
+  // The virt machine has no PS/2 controller: an aarch64 guest's keyboard is a USB one.
+  if (config.arch === 'aarch64') args.push('-device', `usb-kbd,bus=${QEMU_IDS.usb}.0,id=kbd0`);
   if (config.input.tablet) args.push('-device', `usb-tablet,bus=${QEMU_IDS.usb}.0,id=tablet0`);
   return args;
 };

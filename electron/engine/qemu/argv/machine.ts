@@ -3,6 +3,7 @@ import type { VmConfig } from '../../../api/schemas/vm-config.ts';
 import { QEMU_IDS, type ArgvContext } from './context.ts';
 import { firmwarePlan } from './firmware.ts';
 import type { Builder } from './helpers.ts';
+import { aarch64MachineArgs } from './machine-aarch64.ts';
 
 // Machine type, accelerator, CPU, memory and clock.
 
@@ -49,7 +50,8 @@ export function checkHost(config: VmConfig, ctx: ArgvContext): void {
   }
 }
 
-export const machineArgs: Builder = (config, ctx) => {
+export const machineArgs: Builder = (config, ctx, h) => {
+  if (config.arch === 'aarch64') return aarch64MachineArgs(config, ctx, h);
   const sys = config.system;
   const { fw, smm } = firmwarePlan(config, ctx);
   const machine: string[] = [sys.machine];

@@ -23,7 +23,8 @@ export class StorageLayout {
   private readonly piixOrder: [number, number][];
 
   constructor(
-    private readonly machine: 'q35' | 'pc',
+    /** virt (aarch64) has no IDE (arch-rules.ts refuses it) and takes SATA through ich9-ahci as pc does */
+    private readonly machine: 'q35' | 'pc' | 'virt',
     private readonly need: Helpers['need'],
     cdromOnPiixIde: boolean,
   ) {

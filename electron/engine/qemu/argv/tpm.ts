@@ -14,7 +14,8 @@ export function checkTpm(config: VmConfig, ctx: ArgvContext): void {
 
 export const tpmArgs: Builder = (config, ctx, { esc, need, has }) => {
   if (!config.system.tpm || !ctx.tpmSocket) return [];
-  const model = config.system.machine === 'q35' && has('tpm-crb') ? 'tpm-crb' : 'tpm-tis';
+  // virt has no ISA bus: its TIS is the sysbus tpm-tis-device.
+  const model = config.system.machine === 'virt' ? 'tpm-tis-device' : config.system.machine === 'q35' && has('tpm-crb') ? 'tpm-crb' : 'tpm-tis';
   need(model, 'the TPM');
   return [
     '-chardev', `socket,id=chrtpm,path=${esc(ctx.tpmSocket)}`,

@@ -1,0 +1,35 @@
+import { QEMU_IDS, type ArgvContext } from './context.ts';
+import { firmwarePlan } from './firmware.ts';
+import type { Builder } from './helpers.ts';
+
+// The aarch64 guest's machine: QEMU's `virt` board (PCIe, PL011 UART, PL031 RTC, fw_cfg),
+// UEFI from the two pflash banks, and a GIC that fits the accelerator. machine.ts hands
+// aarch64 configs here.
+
+/**
+ * KVM: the host's own GIC (a GICv2-only host cannot run a GICv3 guest). HVF: GICv3, emulated by
+ * QEMU (HVF traps the GIC's system registers to QEMU). TCG: the newest QEMU emulates.
+ */
+export function gicVersion(accel: ArgvContext['accel']): string {
+  if (accel === 'kvm') return 'host';
+  if (accel === 'hvf') return '3';
+  return 'max';
+}
+
+export const aarch64MachineArgs: Builder = (config, ctx) => {
+  const sys = config.system;
+  const { fw } = firmwarePlan(config, ctx);
+  const machine = ['virt', `gic-version=${gicVersion(ctx.accel)}`];
+  if (fw) machine.push(`pflash0=${QEMU_IDS.pflashCode}`, `pflash1=${QEMU_IDS.pflashVars}`);
+  const args = ['-machine', machine.join(','), '-accel', ctx.accel];
+  const hw = ctx.accel !== 'tcg';
+  // "host" exists only under KVM/HVF; under TCG "max" is every feature QEMU emulates.
+  let cpu = sys.cpuModel === 'auto' ? (hw ? 'host' : 'max') : sys.cpuModel;
+  if (!hw && cpu.split(',')[0] === 'host') cpu = ['max', ...cpu.split(',').slice(1)].join(',');
+  args.push('-cpu', cpu);
+  args.push('-smp', `cpus=${sys.cpus},sockets=1,cores=${sys.cpus},threads=1`);
+  args.push('-m', `${sys.memoryMiB}M`);
+  // virt's PL031 keeps the time the guest reads; localtime matters only to Windows guests.
+  args.push('-rtc', `base=${sys.rtcLocalTime ? 'localtime' : 'utc'}`);
+  return args;
+};
