@@ -35,3 +35,8 @@ export const MAX_NICS = 8;
 export const DISPLAY_DEVICES = ['virtio-vga', 'virtio-gpu-pci', 'std', 'cirrus', 'qxl', 'ramfb', 'none'] as const;
 export const SOUND_DEVICES = ['none', 'hda', 'ac97', 'sb16'] as const;
 export const USB_CONTROLLERS = ['none', 'xhci', 'ehci', 'uhci'] as const;
+
+/** How a host folder reaches the guest: 9p (QEMU itself serves it) or virtiofs (a virtiofsd helper). */
+export const SHARE_TYPES = ['9p', 'virtiofs'] as const;
+/** Vireo's limit: each share takes a PCI slot (and for virtiofs a helper process). */
+export const MAX_SHARES = 8;
