@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import {
+  ARCHES, BACKENDS, BOOT_DEVICES, CACHE_MODES, CDROM_BUSES, DISK_BUSES, DISK_FORMATS, DISPLAY_DEVICES, FIRMWARES,
+  MACHINE_TYPES, MAX_NICS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PROFILES, SOUND_DEVICES,
+  USB_CONTROLLERS,
+} from '../../shared/config-enums.ts';
+import { archIssues } from '../../shared/arch-rules.ts';
+import { Accel, StoredVmName } from './common.ts';
+
+// vm.json, version 2. Pure data: QEMU's argv is a pure function of this plus the host's
+// capabilities (electron/engine/qemu/argv/). Every leaf here must either reach argv or be
+// listed as argv-neutral in test/unit/engine/argv-coverage.test.ts. Older versions are
+// migrated on read (electron/engine/library/config-store.ts); the enum value lists live in
+// electron/shared/config-enums.ts so the renderer shares them.
+
+export const CONFIG_SCHEMA_VERSION = 2;
+
+export const Arch = z.enum(ARCHES);
+export type Arch = z.infer<typeof Arch>;
+export const Backend = z.enum(BACKENDS);
+export type Backend = z.infer<typeof Backend>;
+
+export const OsFamily = z.enum(OS_FAMILIES);
+export type OsFamily = z.infer<typeof OsFamily>;
+
+export const OsInfo = z.object({
+  /** short id from the OS table (e.g. "win11", "debian12", "ubuntu24.04", "msdos6.22") or "unknown" */
+  id: z.string().min(1).default('unknown'),
+  name: z.string().default('Unknown OS'),
+  family: OsFamily.default('other'),
+});
+
+export const DiskFormat = z.enum(DISK_FORMATS);
+export type DiskFormat = z.infer<typeof DiskFormat>;
+export const DiskBus = z.enum(DISK_BUSES);
+export type DiskBus = z.infer<typeof DiskBus>;
+
+export const Disk = z.object({
+  /** stable id inside the VM: "disk0", "disk1"... used for QEMU node names */
+  id: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/),
+  /** relative to the VM folder, or absolute for an image kept elsewhere */
+  file: z.string().min(1),
+  format: DiskFormat.default('qcow2'),
+  bus: DiskBus.default('virtio'),
+  readOnly: z.boolean().default(false),
+  /** host page-cache use; "none" where the host supports O_DIRECT is safest for data */
+  cache: z.enum(CACHE_MODES).default('writeback'),
+  discard: z.boolean().default(true),
+});
+export type Disk = z.infer<typeof Disk>;
+
+export const PortForward = z.object({
+  protocol: z.enum(PORT_PROTOCOLS).default('tcp'),
+  hostAddress: z.string().default('127.0.0.1'),
+  hostPort: z.number().int().min(1).max(65535),
+  guestPort: z.number().int().min(1).max(65535),
+});
+export type PortForward = z.infer<typeof PortForward>;
+
+export const NicModel = z.enum(NIC_MODELS);
+export type NicModel = z.infer<typeof NicModel>;
+export const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
+
+/** One network card. Its id is QEMU's netdev id; the guest device is "nic" + the same number. */
+export const Nic = z.object({
+  id: z.string().regex(/^net[0-9]{1,2}$/, 'NIC id must be "net" and a number (net0, net1, ...)'),
+  mode: z.enum(NIC_MODES).default('user'),
+  model: NicModel.default('virtio-net-pci'),
+  mac: z.string().regex(MAC_RE, 'MAC address must be six lower-case hex pairs like 52:54:00:12:34:56'),
+  portForwards: z.array(PortForward).default([]),
+});
+export type Nic = z.infer<typeof Nic>;
+
+export const DisplayDevice = z.enum(DISPLAY_DEVICES);
+export const SoundDevice = z.enum(SOUND_DEVICES);
+export const UsbController = z.enum(USB_CONTROLLERS);
+
+/** Two NICs with one id would collide in QEMU; two with one MAC collide on the guest's network. */
+const Nics = z
+  .array(Nic)
+  .max(MAX_NICS, `at most ${MAX_NICS} network cards: remove one`)
+  .superRefine((nics, ctx) => {
+    for (const key of ['id', 'mac'] as const) {
+      const seen = new Set<string>();
+      nics.forEach((n, i) => {
+        if (seen.has(n[key])) ctx.addIssue({ code: 'custom', path: [i, key], message: `${key} ${n[key]} is used by two network cards: give each its own` });
+        seen.add(n[key]);
+      });
+    }
+  });
+
+export const VmConfigSchema = z.object({
+  schemaVersion: z.literal(CONFIG_SCHEMA_VERSION),
+  id: z.string().uuid(),
+  name: StoredVmName,
+  createdAt: z.string(),
+  notes: z.string().max(10_000).default(''),
+  /** guest architecture: chooses the QEMU binary, machine types and firmware */
+  arch: Arch.default('x86_64'),
+  /** which emulator runs this VM */
+  backend: Backend.default('qemu'),
+  os: OsInfo.default({ id: 'unknown', name: 'Unknown OS', family: 'other' }),
+  profile: z.enum(PROFILES).default('modern'),
+  system: z.object({
+    machine: z.enum(MACHINE_TYPES).default('q35'),
+    cpus: z.number().int().min(1).max(512).default(2),
+    /** "auto" → "host" under a hardware accelerator, "max" under TCG */
+    cpuModel: z.string().regex(/^[A-Za-z0-9_.+-]+(,[A-Za-z0-9_.=+-]+)*$/).default('auto'),
+    memoryMiB: z.number().int().min(16).max(4 * 1024 * 1024).default(2048),
+    firmware: z.enum(FIRMWARES).default('bios'),
+    secureBoot: z.boolean().default(false),
+    tpm: z.boolean().default(false),
+    accel: Accel.default('auto'),
+    /** Hyper-V enlightenments for Windows guests; applied only under KVM/WHPX */
+    hyperv: z.boolean().default(false),
+    /** guest RTC in local time (Windows, DOS) instead of UTC */
+    rtcLocalTime: z.boolean().default(false),
+    /** host CPUs to pin QEMU to (Linux: sched_setaffinity via taskset-free spawn) */
+    pinCpus: z.array(z.number().int().min(0)).default([]),
+    priority: z.enum(PRIORITIES).default('normal'),
+  }).prefault({}),
+  disks: z.array(Disk).default([]),
+  cdrom: z.object({
+    /** absolute path of an ISO, or null for an empty drive */
+    iso: z.string().nullable().default(null),
+    bus: z.enum(CDROM_BUSES).default('sata'),
+  }).prefault({}),
+  boot: z.object({
+    /** "network" boots from the first NIC */
+    order: z.array(z.enum(BOOT_DEVICES)).min(1).default(['disk', 'cdrom']),
+    menu: z.boolean().default(false),
+  }).prefault({}),
+  /** no entry = no network; required so a vm.json that lost it is broken, not silently offline */
+  networks: Nics,
+  display: z.object({
+    device: DisplayDevice.default('std'),
+  }).prefault({}),
+  input: z.object({
+    tablet: z.boolean().default(true),
+  }).prefault({}),
+  sound: z.object({ device: SoundDevice.default('none') }).prefault({}),
+  devices: z.object({
+    usb: UsbController.default('xhci'),
+    rng: z.boolean().default(true),
+    balloon: z.boolean().default(true),
+    /** clipboard sharing via QEMU's qemu-vdagent chardev (guest needs spice-vdagent) */
+    clipboard: z.boolean().default(false),
+  }).prefault({}),
+  serial: z.object({ enabled: z.boolean().default(true) }).prefault({}),
+  advanced: z.object({
+    /** appended last to QEMU's argv, one element per argument (never a shell string) */
+    extraArgs: z.array(z.string()).default([]),
+  }).prefault({}),
+}).superRefine((c, ctx) => {
+  // The machine, buses and devices must exist for the guest architecture (virt has no IDE, VGA or BIOS).
+  for (const i of archIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+});
+
+export type VmConfig = z.infer<typeof VmConfigSchema>;
+
+/**
+ * A settings change from a client: a partial tree merged onto the current config, then the
+ * whole result is parsed again, so a patch can never produce an invalid vm.json.
+ */
+export const VmConfigPatch = z.record(z.string(), z.unknown());
