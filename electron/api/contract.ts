@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
+import { SHARE_TYPES } from '../shared/config-enums.ts';
 import { ARCHES } from '../shared/config-enums.ts';
 import type {
   AccelReport, CheckResult, DetectResult, DisplaySession, FileEntry, HostInfo, ImageInfo, Job,
   OsEntry, SnapshotTree, VmDetails, VmState, VmSummary,
 } from './types.ts';
+import type { GuestToolsInfo, ShareMountResult, SharesList } from './types.ts';
 
 // The one contract. Every transport (Electron IPC, WebSocket, in-process) is generated from
 // this table, and every argument is parsed by its schema at the boundary. Adding a method here
@@ -101,6 +103,27 @@ export const methods = {
     z.object({ dir: z.string().optional(), filter: z.enum(['iso', 'disk', 'any']).optional() }).strict(),
     'Browse host folders (for the web UI, which has no native file dialog)',
   ),
+
+  // ---- shared folders and guest tools (electron/engine/shares/) ----
+  'shares.list': method<SharesList>()(vm, "A VM's shared folders, each with its availability and the guest-side mount command"),
+  'shares.add': method<SharesList>()(
+    z.object({
+      vm: VmRef,
+      path: Path,
+      /** what the guest mounts by; the folder's name made safe when absent */
+      tag: z.string().min(1).max(31).optional(),
+      readOnly: z.boolean().optional(),
+      type: z.enum(SHARE_TYPES).optional(),
+    }).strict(),
+    'Share a host folder with a stopped VM (9p by default)',
+  ),
+  'shares.remove': method<SharesList>()(z.object({ vm: VmRef, tag: z.string().min(1).max(31) }).strict(), 'Stop sharing a folder (VM stopped)'),
+  'shares.mount': method<{ results: ShareMountResult[] }>()(
+    z.object({ vm: VmRef, tag: z.string().min(1).max(31).optional(), mountPoint: z.string().regex(/^\/[A-Za-z0-9_./-]{0,200}$/).optional() }).strict(),
+    "Mount a share (or every share) inside a running Linux guest through its guest agent",
+  ),
+  'guestTools.list': method<GuestToolsInfo>()(z.object({}).strict(), 'virtio-win / SPICE guest tools found on this host, or where to get them'),
+  'guestTools.attach': method<VmDetails>()(z.object({ vm: VmRef, path: Path }).strict(), "Insert a found guest-tools ISO in the VM's CD drive"),
 } satisfies Record<string, MethodDef>;
 
 export const events = {

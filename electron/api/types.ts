@@ -65,6 +65,8 @@ export interface HostInfo {
   /** every guest architecture: its QEMU, accelerators (with the self-test's reasons) and firmware; the fields above are x86_64's */
   arches: ArchHostInfo[];
   tpm: { available: boolean; binary?: string; version?: string; reason?: string };
+  /** shared folders: what this host can serve (filled by the shares area) */
+  shares?: SharesAvailability;
 }
 
 /** The contract's VM states: the shared list, so the renderer's state groups cannot drift from it. */
@@ -120,6 +122,8 @@ export interface VmDetails extends VmSummary {
   disks: DiskDetails[];
   snapshots: { available: boolean; reason: string | null };
   warnings: string[];
+  /** shared folders with their availability and mount commands (filled by the shares area) */
+  shares?: SharesList;
 }
 
 export interface SnapshotNode {
@@ -216,4 +220,76 @@ export interface CheckResult {
   ok: boolean;
   corruptions: number;
   leaks: number;
+}
+
+// ---- shared folders and guest tools -------------------------------------------------------
+
+/** Whether this host can serve one kind of shared folder, and why not. */
+export interface ShareTypeAvailability {
+  available: boolean;
+  reason: string | null;
+  /** read-only shares are enforced (9p always; virtiofs when its virtiofsd has a read-only mode) */
+  readOnly: boolean;
+  /** what a share of this kind does to live snapshots of a running VM */
+  liveSnapshot: string;
+  /** virtiofs: the virtiofsd found */
+  daemon: { binary: string; flavour: 'c' | 'rust'; version: string; needsRoot: boolean } | null;
+}
+
+export interface SharesAvailability {
+  '9p': ShareTypeAvailability;
+  virtiofs: ShareTypeAvailability;
+}
+
+/** What to run inside the guest to see a share, for the VM's OS family. */
+export interface ShareMountHint {
+  family: string;
+  /** shell lines for a person; empty when the guest has no client */
+  commands: string[];
+  note: string | null;
+  /** `shares.mount` can run it through the guest agent (Linux guests) */
+  viaAgent: boolean;
+}
+
+export interface ShareInfo {
+  tag: string;
+  path: string;
+  readOnly: boolean;
+  type: '9p' | 'virtiofs';
+  /** false when this host cannot serve it (the VM would not start): reason says why */
+  available: boolean;
+  reason: string | null;
+  mount: ShareMountHint;
+}
+
+export interface SharesList {
+  shares: ShareInfo[];
+  availability: SharesAvailability;
+}
+
+export interface ShareMountResult {
+  tag: string;
+  mountPoint: string;
+  argv: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface GuestToolImage {
+  kind: 'virtio-win' | 'spice-guest-tools';
+  name: string;
+  path: string;
+  size: number;
+  /** a CD image that guestTools.attach can insert */
+  attachable: boolean;
+  note: string | null;
+}
+
+export interface GuestToolsInfo {
+  found: GuestToolImage[];
+  /** the folders looked in, in order */
+  searched: string[];
+  /** where to get them, when none was found */
+  guidance: string | null;
 }

@@ -23,6 +23,7 @@ import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts'
 import { Confinement } from './policy/confine.ts';
 import { listFiles } from './policy/browse.ts';
 import type { EngineParts } from './parts.ts';
+import { sharesArea } from './shares/handlers.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
 // implements every method of the contract as a handler. Transports (IPC, WebSocket,
@@ -117,14 +118,14 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   };
 
   const parts: EngineParts = { home, rtRoot, resourcesDir, library, vms, host, jobs, bus, snapshots, clones, bridge, confine };
-  void parts; // feature areas spread their handlers in below: ...<area>Handlers(parts)
+  const shares = sharesArea(parts);
   const handlers: Handlers = {
-    'host.info': (a) => host.info(a.refresh),
+    'host.info': async (a) => ({ ...(await host.info(a.refresh)), shares: await shares.availability(a.refresh) }),
     'host.selfTest': (a) => host.accelReport(a.force, a.arch),
 
     'vms.list': async () => vms.list(),
     'vms.get': async (a) => {
-      const d = await vms.details(a.vm);
+      const d = { ...(await vms.details(a.vm)), shares: await shares.list(a.vm) };
       const note = snapshots.pauseNote(d.id);
       return note ? { ...d, warnings: [...d.warnings, note] } : d;
     },
@@ -224,6 +225,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'jobs.cancel': async (a) => jobs.cancel(a.id),
 
     'files.list': (a, c) => listFiles(confine, c, a.dir, a.filter ?? 'any'),
+    ...shares.handlers,
   };
 
   const dispatch = createDispatcher(handlers);

@@ -3,6 +3,7 @@ import {
   ARCHES, BACKENDS, BOOT_DEVICES, CACHE_MODES, CDROM_BUSES, DISK_BUSES, DISK_FORMATS, DISPLAY_DEVICES, FIRMWARES,
   MACHINE_TYPES, MAX_NICS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PROFILES, SOUND_DEVICES,
   USB_CONTROLLERS,
+  MAX_SHARES, SHARE_TYPES,
 } from '../../shared/config-enums.ts';
 import { archIssues } from '../../shared/arch-rules.ts';
 import { Accel, StoredVmName } from './common.ts';
@@ -89,6 +90,33 @@ const Nics = z
     }
   });
 
+/**
+ * A host folder shared with the guest (electron/engine/shares/). The tag is what the guest
+ * mounts by (`mount -t 9p <tag> …`): 31 characters keeps it inside 9p's and virtiofs's
+ * limits and makes it a safe word in the mount command shown to the user.
+ */
+export const SHARE_TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$/;
+export const Share = z.object({
+  tag: z.string().regex(SHARE_TAG_RE, 'share tag must be 1-31 letters, digits, "_", "." or "-", starting with a letter or digit'),
+  /** absolute host folder; a web caller's is confined (policy/confine.ts) */
+  path: z.string().regex(/^(\/|[A-Za-z]:[\\/])/, 'share path must be an absolute folder path').refine((p) => !p.includes('\0'), 'share path contains a NUL character'),
+  readOnly: z.boolean().default(false),
+  type: z.enum(SHARE_TYPES).default('9p'),
+});
+export type Share = z.infer<typeof Share>;
+
+/** The guest tells shares apart by tag alone: two with one tag would be one mount. */
+const Shares = z
+  .array(Share)
+  .max(MAX_SHARES, `at most ${MAX_SHARES} shared folders: remove one`)
+  .superRefine((shares, ctx) => {
+    const seen = new Set<string>();
+    shares.forEach((s, i) => {
+      if (seen.has(s.tag)) ctx.addIssue({ code: 'custom', path: [i, 'tag'], message: `tag ${s.tag} is used by two shared folders: give each its own` });
+      seen.add(s.tag);
+    });
+  });
+
 export const VmConfigSchema = z.object({
   schemaVersion: z.literal(CONFIG_SCHEMA_VERSION),
   id: z.string().uuid(),
@@ -147,6 +175,7 @@ export const VmConfigSchema = z.object({
     clipboard: z.boolean().default(false),
   }).prefault({}),
   serial: z.object({ enabled: z.boolean().default(true) }).prefault({}),
+  shares: Shares.default([]),
   advanced: z.object({
     /** appended last to QEMU's argv, one element per argument (never a shell string) */
     extraArgs: z.array(z.string()).default([]),

@@ -28,6 +28,8 @@ export interface VmConfigLike {
   advanced: { extraArgs: readonly string[] };
   disks: ReadonlyArray<{ id: string; file: string; format: string }>;
   cdrom: { iso: string | null };
+  /** shared folders (engine/shares/): the guest may read and write them */
+  shares?: ReadonlyArray<{ path: string }>;
 }
 
 export const isWeb = (c: Caller | undefined): c is WebCaller => c?.kind === 'web';
@@ -164,6 +166,24 @@ export class Confinement {
       const real = await this.existingFile(caller, after.cdrom.iso, 'cdrom.iso', 'ISO');
       // The stored path must be the checked one, not a link that could be re-pointed later.
       if (real !== after.cdrom.iso) throw refused(`cdrom.iso: ${after.cdrom.iso} is a link to ${real}: give the real path`, { field: 'cdrom.iso', path: after.cdrom.iso, real });
+    }
+    await this.vmShares(caller, before.shares ?? [], after.shares ?? []);
+  }
+
+  /** A shared folder is host storage the guest reads and writes: a web caller's new one is a real folder inside a root. */
+  async vmShares(caller: Caller, before: ReadonlyArray<{ path: string }>, after: ReadonlyArray<{ path: string }>): Promise<void> {
+    if (!isWeb(caller)) return;
+    for (const [i, s] of after.entries()) {
+      if (before.some((b) => b.path === s.path)) continue;
+      const field = `shares.${i}.path`;
+      const real = await this.folder(caller, s.path, field);
+      if (real !== s.path) throw refused(`${field}: ${s.path} is a link to ${real}: give the real path`, { field, path: s.path, real });
+      // The library holds every VM's vm.json and disks: a guest writing there could give
+      // another VM extra QEMU arguments, i.e. reach the host. So not the library, nor above it.
+      const lib = await realpath(this.library).catch(() => resolve(this.library));
+      if (within(real, lib) || within(lib, real)) {
+        throw refused(`${field}: ${s.path} ${within(lib, real) ? 'is inside' : 'contains'} the Vireo library (${lib}), whose VM settings and disks a guest must not write: share a folder outside it`, { field, path: s.path });
+      }
     }
   }
 

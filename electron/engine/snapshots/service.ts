@@ -16,6 +16,7 @@ import { removeNodeFiles, restoreTpm, saveTpm, thumbPath } from './files.ts';
 import { restoreLive, restoreOutcome, saveLive } from './live.ts';
 import { assertRoomForLive, explainLiveFailure, liveRoom, type LiveRoom } from './live-space.ts';
 import { clearPauseMarker, decideAfterInterruptedSnapshot, readPauseMarker } from './pause-marker.ts';
+import { liveSnapshotBlocker } from '../shares/availability.ts';
 
 // The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
 // snapshots: disks, plus the UEFI variable store when it is qcow2); snapshots.json adds names,
@@ -46,7 +47,9 @@ export class SnapshotService {
 
   /** Why snapshots cannot work for this VM (null when they can), said before anyone tries. */
   availability(entry: LibraryEntry): { available: boolean; reason: string | null } {
-    return snapshotAvailability(entry, (e, f) => this.vms.diskPath(e, f));
+    const a = snapshotAvailability(entry, (e, f) => this.vms.diskPath(e, f));
+    const shares = a.available && this.vms.machineFor(entry).isActive ? liveSnapshotBlocker(entry.config) : null;
+    return shares ? { available: false, reason: shares } : a;
   }
 
   private requireAvailable(entry: LibraryEntry) {

@@ -36,6 +36,7 @@ function ctxFor(config: VmConfig, accel: ArgvContext['accel']): ArgvContext {
       ? { code: sb ? '/fw/sb-code.fd' : '/fw/code.fd', vars: '/vms/cov/nvram.qcow2', varsFormat: 'qcow2', secureBoot: sb, requiresSmm: sb }
       : undefined,
     tpmSocket: config.system.tpm ? '/run/vireo/cov/tpm.sock' : undefined,
+    shareSockets: Object.fromEntries(config.shares.filter((s) => s.type === 'virtiofs').map((s) => [s.tag, `/run/vireo/cov/vfs-${s.tag}.sock`])),
   };
 }
 
@@ -51,6 +52,7 @@ const everything = (firmware: 'bios' | 'uefi') =>
     ],
     cdrom: { iso: '/isos/a.iso' },
     networks: [{ id: 'net0', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] }],
+    shares: [{ tag: 'data', path: '/srv/data' }],
     advanced: { extraArgs: ['-device', 'pvpanic'] },
   });
 

@@ -12,6 +12,7 @@ import { resolveAccel } from '../../qemu/accel.ts';
 import { chooseFirmware, createNvram } from '../../firmware/ovmf.ts';
 import { paddedFlashCode } from '../../firmware/aavmf.ts';
 import { swtpmHelper } from '../../tpm/swtpm.ts';
+import { virtiofsHelpers } from '../../shares/virtiofsd.ts';
 import { applyProcessPolicy } from '../../vm/policy.ts';
 import { NVRAM_FILES } from '../../paths.ts';
 import type { Availability, Backend, LaunchOptions, VmEndpoints } from '../types.ts';
@@ -39,6 +40,7 @@ export class QemuBackend implements Backend {
     if (config.system.tpm) {
       helpers.push(swtpmHelper({ stateDir: entry.paths.tpmState, runtimeDir: entry.paths.runtime, logFile: join(entry.paths.logs, 'swtpm.log') }));
     }
+    helpers.push(...virtiofsHelpers(config.shares, entry.paths).helpers);
     return helpers;
   }
 
@@ -70,6 +72,7 @@ export class QemuBackend implements Backend {
       // qmpCmd: a second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
       sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket, agent: entry.paths.agentSocket },
       loadvm: opts.loadvm,
+      shareSockets: virtiofsHelpers(config.shares, entry.paths).sockets,
     });
     return {
       binary: q.binary,

@@ -60,6 +60,8 @@ export interface ArgvContext {
   audioBackend?: AudioBackend;
   /** snapshot tag to resume from (`-loadvm`), when starting into a snapshot */
   loadvm?: string;
+  /** virtiofsd's vhost-user socket per virtiofs share tag; required for each virtiofs share */
+  shareSockets?: Readonly<Record<string, string>>;
 }
 
 /** Stable ids other engine modules address through QMP. */

@@ -10,6 +10,7 @@ import { inputArgs } from './input.ts';
 import { checkHost, machineArgs } from './machine.ts';
 import { networkArgs } from './network.ts';
 import { soundArgs } from './sound.ts';
+import { checkShares, sharesArgs } from './shares.ts';
 import { storageArgs } from './storage.ts';
 import { checkTpm, tpmArgs } from './tpm.ts';
 
@@ -36,6 +37,7 @@ export const BUILDERS: readonly (readonly [concern: string, build: Builder])[] =
   ['input', inputArgs],
   ['sound', soundArgs],
   ['devices', devicesArgs],
+  ['shares', sharesArgs],
   ['agent', agentArgs],
   ['serial', serialArgs],
   ['tpm', tpmArgs],
@@ -48,6 +50,7 @@ export function buildArgv(config: VmConfig, ctx: ArgvContext): string[] {
   checkHost(config, ctx);
   firmwarePlan(config, ctx);
   checkTpm(config, ctx);
+  checkShares(config, ctx);
   const h = makeHelpers(config, ctx);
   // CPU pinning and priority are applied by the engine to the QEMU process, not via argv.
   return [...BUILDERS.flatMap(([, build]) => build(config, ctx, h)), ...config.advanced.extraArgs];

@@ -3,6 +3,7 @@ import type { VmConfig } from '../../../api/schemas/vm-config.ts';
 import { QEMU_IDS, type ArgvContext } from './context.ts';
 import { firmwarePlan } from './firmware.ts';
 import type { Builder } from './helpers.ts';
+import { SHARED_RAM_ID, hasVirtiofs } from './shares.ts';
 import { aarch64MachineArgs } from './machine-aarch64.ts';
 
 // Machine type, accelerator, CPU, memory and clock.
@@ -57,6 +58,9 @@ export const machineArgs: Builder = (config, ctx, h) => {
   const machine: string[] = [sys.machine];
   if (smm) machine.push('smm=on');
   if (fw) machine.push(`pflash0=${QEMU_IDS.pflashCode}`, `pflash1=${QEMU_IDS.pflashVars}`);
+  // Only with a virtiofs share: virtiofsd maps guest RAM, so RAM must be a shared memfd.
+  const sharedRam = hasVirtiofs(config);
+  if (sharedRam) machine.push(`memory-backend=${SHARED_RAM_ID}`);
   const args = ['-machine', machine.join(',')];
   // WHPX's in-kernel irqchip fails on many Windows builds; QEMU's own docs recommend off.
   args.push('-accel', ctx.accel === 'whpx' ? 'whpx,kernel-irqchip=off' : ctx.accel);
@@ -71,6 +75,7 @@ export const machineArgs: Builder = (config, ctx, h) => {
   // One socket: Windows client editions use at most two sockets, but any number of cores.
   args.push('-smp', `cpus=${sys.cpus},sockets=1,cores=${sys.cpus},threads=1`);
   args.push('-m', `${sys.memoryMiB}M`);
+  if (sharedRam) args.push('-object', `memory-backend-memfd,id=${SHARED_RAM_ID},size=${sys.memoryMiB}M,share=on`);
   args.push('-rtc', `base=${sys.rtcLocalTime ? 'localtime' : 'utc'}`);
   return args;
 };

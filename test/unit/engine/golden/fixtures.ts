@@ -29,6 +29,7 @@ export const CAPS_7_2: ArgvContext['caps'] = {
     'intel-hda', 'hda-duplex', 'AC97', 'sb16',
     'virtio-rng-pci', 'virtio-balloon-pci', 'virtio-serial-pci', 'virtserialport',
     'tpm-tis', 'tpm-crb',
+    'virtio-9p-pci', 'vhost-user-fs-pci',
   ],
   chardevs: ['socket', 'qemu-vdagent', 'null', 'file'],
 };
@@ -157,6 +158,28 @@ export const RESUME_CASES: Record<string, Case> = {
   'restore-snapshot': {
     ...CASES['plain-uefi']!,
     ctx: { ...CASES['plain-uefi']!.ctx, sockets: { qmpCmd: '/run/vireo/3f2c1b7e/qmp-cmd.sock' }, loadvm: 'before upgrade,1' },
+  },
+};
+
+/**
+ * Shared folders (electron/engine/shares/): golden cases only, since the real-QEMU start test
+ * has neither the host folders nor a virtiofsd; test/integration/shares-9p-virtiofs.test.ts
+ * boots these kinds of shares for real.
+ */
+export const SHARE_CASES: Record<string, Case> = {
+  'shared-folders': {
+    config: cfg({
+      name: 'Shared folders',
+      os: { id: 'debian12', name: 'Debian 12', family: 'linux' },
+      system: { memoryMiB: 1024 },
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }],
+      shares: [
+        { tag: 'projects', path: '/home/me/src,old' },
+        { tag: 'isos.ro', path: '/srv/isos', readOnly: true },
+        { tag: 'docs', path: '/home/me/Documents', type: 'virtiofs' },
+      ],
+    }),
+    ctx: { accel: 'kvm', shareSockets: { docs: '/run/vireo/3f2c1b7e/vfs2.sock' } },
   },
 };
 
