@@ -14,7 +14,7 @@ export const LAST_STEP: Step = 3;
 export const STEP_FIELDS: Record<Step, Field[]> = {
   0: ['iso', 'importDisk'],
   1: ['name'],
-  2: ['cpus', 'memory', 'disk', 'firmware', 'secureBoot', 'tpm'],
+  2: ['cpus', 'memory', 'disk', 'firmware', 'secureBoot', 'tpm', 'arch'],
   3: [],
 };
 export const ALL_FIELDS: Field[] = Object.values(STEP_FIELDS).flat();
@@ -64,7 +64,7 @@ export type WizardAction =
 export function initialWizard(host: WizardHost): WizardState {
   return {
     step: 0,
-    form: { source: 'iso', iso: '', importDisk: '', name: suggestName('New VM', host.taken), start: false, ...defaultsFor(null, host.cpus, host.memoryBytes) },
+    form: { source: 'iso', iso: '', importDisk: '', name: suggestName('New VM', host.taken), start: false, arch: 'x86_64', ...defaultsFor(null, host.cpus, host.memoryBytes) },
     nameEdited: false, os: null, oses: [], detect: null, detecting: false, browse: false,
     touched: [], serverErrors: {}, createError: null, creating: false, job: null,
   };
@@ -77,12 +77,12 @@ const without = (m: Record<string, string>, k: string) => {
 };
 
 function withOs(s: WizardState, os: OsEntry | null, host: WizardHost): WizardState {
-  return {
-    ...s,
-    os,
-    form: { ...s.form, ...defaultsFor(os, host.cpus, host.memoryBytes), name: s.nameEdited ? s.form.name : suggestName(os?.name ?? 'New VM', host.taken) },
-  };
+  const form = { ...s.form, ...defaultsFor(os, host.cpus, host.memoryBytes), name: s.nameEdited ? s.form.name : suggestName(os?.name ?? 'New VM', host.taken) };
+  return { ...s, os, form: form.arch === 'aarch64' ? aarch64Form(form) : form };
 }
+
+/** aarch64 guests boot only through UEFI (the engine refuses BIOS for them). */
+const aarch64Form = (f: WizardForm): WizardForm => ({ ...f, arch: 'aarch64', firmware: 'uefi' });
 
 /** The reducer, given the host it bounds defaults by (a closure: the host may load later). */
 export function wizardReducer(host: WizardHost) {
@@ -94,7 +94,7 @@ export function wizardReducer(host: WizardHost) {
         if (a.key === 'firmware' && a.value !== 'uefi') form.secureBoot = false;
         return {
           ...s,
-          form,
+          form: a.key === 'arch' && a.value === 'aarch64' ? aarch64Form(form) : form,
           nameEdited: s.nameEdited || a.key === 'name',
           // A new source closes the file browser of the old one.
           browse: a.key === 'source' ? false : s.browse,
@@ -118,10 +118,12 @@ export function wizardReducer(host: WizardHost) {
         const r = a.result;
         let os: OsEntry | null = null;
         if (r.status === 'detected') {
-          const { status: _s, arch: _a, build: _b, iso: _i, ...entry } = r;
+          const { status: _s, arch: _a, archEvidence: _e, build: _b, iso: _i, ...entry } = r;
           os = entry;
         }
-        return { ...withOs(s, os, host), detect: r, detecting: false, step: 1 };
+        // The media's architecture picks the guest's (known even when the OS is not).
+        const arch = r.arch === 'aarch64' ? 'aarch64' : 'x86_64';
+        return { ...withOs({ ...s, form: { ...s.form, arch } }, os, host), detect: r, detecting: false, step: 1 };
       }
       case 'detectFailed':
         // A file that is not an ISO (or is missing) is an inline error on the path field.

@@ -19,6 +19,8 @@ export interface WizardForm {
   secureBoot: boolean;
   tpm: boolean;
   start: boolean;
+  /** guest architecture: follows the ISO's (OS detection), or the person's choice */
+  arch: 'x86_64' | 'aarch64';
 }
 
 export interface WizardContext {
@@ -27,9 +29,11 @@ export interface WizardContext {
   taken: Iterable<string>;
   os: OsEntry | null;
   tpmAvailable: boolean;
+  /** host.info's per-arch facts: whether the host runs each guest arch natively */
+  arches?: readonly { arch: string; native: boolean }[];
 }
 
-export type Field = 'iso' | 'importDisk' | 'name' | 'cpus' | 'memory' | 'disk' | 'firmware' | 'secureBoot' | 'tpm';
+export type Field = 'iso' | 'importDisk' | 'name' | 'cpus' | 'memory' | 'disk' | 'firmware' | 'secureBoot' | 'tpm' | 'arch';
 
 export interface WizardCheck {
   errors: Partial<Record<Field, string>>;
@@ -74,6 +78,13 @@ export function checkWizard(f: WizardForm, ctx: WizardContext): WizardCheck {
   if (f.tpm && !ctx.tpmAvailable) errors.tpm = 'No TPM emulator (swtpm) on this host: turn TPM off or install swtpm.';
   if (ctx.os?.tpm && !f.tpm) warnings.tpm = `${ctx.os.name} expects a TPM 2.0; its installer may refuse to continue.`;
   if (ctx.os?.firmware === 'uefi' && f.firmware === 'bios') warnings.firmware = `${ctx.os.name} is normally installed with UEFI.`;
+  if (f.arch === 'aarch64' && f.firmware !== 'uefi') errors.firmware = 'aarch64 guests boot only through UEFI.';
+  const guest = ctx.arches?.find((a) => a.arch === f.arch);
+  const native = ctx.arches?.find((a) => a.native)?.arch;
+  if (guest && !guest.native) {
+    warnings.arch = `${f.arch} guests are emulated on this ${native ?? 'host'} computer (no hardware accelerator runs them): expect them to run many times slower than native` +
+      (f.arch === 'x86_64' ? '; Windows and desktop systems will feel very slow.' : '.');
+  }
 
   return { errors, warnings };
 }
@@ -95,6 +106,7 @@ export function createArgs(f: WizardForm, osId: string | null) {
     firmware: f.firmware,
     secureBoot: f.secureBoot,
     tpm: f.tpm,
+    arch: f.arch,
     start: f.start,
   };
 }

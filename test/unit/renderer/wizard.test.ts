@@ -11,7 +11,7 @@ const win11: OsEntry = {
 const ctx = { hostCpus: 2, hostMemoryBytes: 8 * GiB, taken: ['Existing'], os: null, tpmAvailable: true };
 const form = (over: Partial<WizardForm> = {}): WizardForm => ({
   source: 'iso', iso: '/isos/x.iso', importDisk: '', name: 'My VM', cpus: 1, memory: '2G', disk: '20G',
-  firmware: 'bios', secureBoot: false, tpm: false, start: false, ...over,
+  firmware: 'bios', secureBoot: false, tpm: false, start: false, arch: 'x86_64', ...over,
 });
 
 describe('checkWizard', () => {

@@ -3,6 +3,7 @@ import { formatBytes, formatMiB } from '../../../../electron/shared/size.ts';
 import type { WizardForm } from '../../lib/wizard.ts';
 import { Check, Field, inputClass } from '../ui.tsx';
 import type { Wizard } from './useWizard.ts';
+import { ArchChoice } from './ArchChoice.tsx';
 
 const FIRMWARE_LABEL: Record<WizardForm['firmware'], string> = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' };
 
@@ -23,17 +24,19 @@ export function HardwareStep({ w, tpm }: { w: Wizard; tpm: { available: boolean;
           </Field>
         )}
       </div>
+      <ArchChoice w={w} />
       <fieldset className="flex flex-col gap-2">
         <legend className="mb-1 text-xs font-medium text-zinc-700 dark:text-zinc-300">Firmware</legend>
         <div className="flex gap-4">
           {FIRMWARES.map((fw) => (
             <label key={fw} className="flex items-center gap-2 text-sm">
-              <input type="radio" name="firmware" className="accent-accent-700" checked={form.firmware === fw} onChange={() => w.set('firmware', fw)} />
-              {FIRMWARE_LABEL[fw]}
+              <input type="radio" name="firmware" className="accent-accent-700" checked={form.firmware === fw} disabled={form.arch === 'aarch64' && fw === 'bios'} onChange={() => w.set('firmware', fw)} />
+              {form.arch === 'aarch64' && fw === 'uefi' ? 'UEFI (AAVMF)' : FIRMWARE_LABEL[fw]}
             </label>
           ))}
         </div>
         {w.warn('firmware') && <p className="text-xs text-amber-800 dark:text-amber-300">{w.warn('firmware')}</p>}
+        {w.err('firmware') && <p className="text-xs text-red-700 dark:text-red-400">{w.err('firmware')}</p>}
         <Check label="Secure Boot" checked={form.secureBoot} disabled={form.firmware !== 'uefi'} hint={form.firmware !== 'uefi' ? 'Needs UEFI firmware.' : w.err('secureBoot')} onChange={(v) => w.set('secureBoot', v)} />
         <Check
           label="TPM 2.0"

@@ -34,6 +34,8 @@ export function SummaryStep({ w }: { w: Wizard }) {
           {form.secureBoot ? ', Secure Boot' : ''}
           {form.tpm ? ', TPM 2.0' : ''}
         </dd>
+        <dt className="text-zinc-600 dark:text-zinc-400">Architecture</dt>
+        <dd>{form.arch}{w.warn('arch') ? ' (emulated: slow)' : ''}</dd>
       </dl>
       {hasErrors(w.check) && (
         <ul className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100" aria-label="Problems to fix">

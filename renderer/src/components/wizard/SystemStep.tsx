@@ -23,7 +23,7 @@ export function SystemStep({ w }: { w: Wizard }) {
               <OsIcon family="other" size={36} />
               <div>
                 <p className="text-sm font-medium">Operating system not recognised</p>
-                <p className="text-xs text-zinc-600 dark:text-zinc-400">{/[.!?]$/.test(detect.reason) ? detect.reason : `${detect.reason}.`} Choose it below for the best defaults.</p>
+                <p className="text-xs text-zinc-600 dark:text-zinc-400">{/[.!?]$/.test(detect.reason) ? detect.reason : `${detect.reason}.`} Choose it below for the best defaults.{detect.arch ? ` The media is for ${detect.arch}.` : ''}</p>
               </div>
             </>
           )}

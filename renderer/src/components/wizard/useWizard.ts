@@ -34,7 +34,7 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
   );
 
   const check = useMemo(
-    () => checkWizard(s.form, { hostCpus, hostMemoryBytes: hostMem, taken: takenNames, os: s.os, tpmAvailable: host?.tpm.available ?? false }),
+    () => checkWizard(s.form, { hostCpus, hostMemoryBytes: hostMem, taken: takenNames, os: s.os, tpmAvailable: host?.tpm.available ?? false, arches: host?.arches }),
     [s.form, hostCpus, hostMem, takenNames, s.os, host],
   );
 
