@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
+import { TYPE_TEXT_MAX } from '../shared/display-caps.ts';
 import { SHARE_TYPES } from '../shared/config-enums.ts';
 import { ARCHES } from '../shared/config-enums.ts';
 import type {
@@ -85,6 +86,10 @@ export const methods = {
   'snapshots.thumbnail': method<{ png: string | null }>()(z.object({ vm: VmRef, snapshot: z.string().min(1) }).strict(), 'Snapshot thumbnail as base64 PNG'),
 
   'display.open': method<DisplaySession>()(vm, 'A token-protected WebSocket URL for the VM screen (VNC)'),
+  'vms.typeText': method<{ typed: number }>()(
+    z.object({ vm: VmRef, text: z.string().min(1, 'text is empty: give the text to type').max(TYPE_TEXT_MAX, `at most ${TYPE_TEXT_MAX} characters at once: split the text`) }).strict(),
+    'Type a text into the guest as key presses of a US keyboard; characters without a key are refused, listed',
+  ),
   'console.open': method<DisplaySession>()(vm, 'A token-protected WebSocket URL for the serial console'),
 
   'os.detect': method<DetectResult>()(z.object({ path: Path }).strict(), 'Detect the OS on an install ISO'),

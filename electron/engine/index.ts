@@ -23,6 +23,7 @@ import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts'
 import { Confinement } from './policy/confine.ts';
 import { listFiles } from './policy/browse.ts';
 import type { EngineParts } from './parts.ts';
+import { displayHandlers } from './display/handlers.ts';
 import { sharesArea } from './shares/handlers.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
@@ -225,6 +226,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'jobs.cancel': async (a) => jobs.cancel(a.id),
 
     'files.list': (a, c) => listFiles(confine, c, a.dir, a.filter ?? 'any'),
+    ...displayHandlers(parts),
     ...shares.handlers,
   };
 

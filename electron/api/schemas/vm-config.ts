@@ -6,6 +6,7 @@ import {
   MAX_SHARES, SHARE_TYPES,
 } from '../../shared/config-enums.ts';
 import { archIssues } from '../../shared/arch-rules.ts';
+import { RESOLUTION_MAX, RESOLUTION_MIN, resolutionAvailability } from '../../shared/display-caps.ts';
 import { Accel, StoredVmName } from './common.ts';
 
 // vm.json, version 2. Pure data: QEMU's argv is a pure function of this plus the host's
@@ -73,6 +74,11 @@ export const Nic = z.object({
 export type Nic = z.infer<typeof Nic>;
 
 export const DisplayDevice = z.enum(DISPLAY_DEVICES);
+/** An initial guest screen size; the limits live with the display facts (shared/display-caps.ts). */
+export const Resolution = z.object({
+  width: z.number().int().min(RESOLUTION_MIN.width).max(RESOLUTION_MAX.width),
+  height: z.number().int().min(RESOLUTION_MIN.height).max(RESOLUTION_MAX.height),
+});
 export const SoundDevice = z.enum(SOUND_DEVICES);
 export const UsbController = z.enum(USB_CONTROLLERS);
 
@@ -162,6 +168,11 @@ export const VmConfigSchema = z.object({
   networks: Nics,
   display: z.object({
     device: DisplayDevice.default('std'),
+    /** the screen size the guest starts with (QEMU xres/yres); null leaves it to the device (virtio-gpu: 1280×800) */
+    resolution: Resolution.nullable().default(null),
+  }).superRefine((d, ctx) => {
+    const a = resolutionAvailability(d.device);
+    if (d.resolution && !a.ok) ctx.addIssue({ code: 'custom', path: ['resolution'], message: `no initial resolution with this device: ${a.reason}` });
   }).prefault({}),
   input: z.object({
     tablet: z.boolean().default(true),

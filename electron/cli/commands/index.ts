@@ -1,6 +1,7 @@
 import type { Registrar } from '../kit.ts';
+import { registerDisplay } from './display.ts';
 import { registerNet } from './net.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet];
+export const REGISTRARS: Registrar[] = [registerNet, registerDisplay];

@@ -2,7 +2,12 @@ import { useCallback, useEffect, useRef, useState, type KeyboardEvent as ReactKe
 import RFB from '@novnc/novnc';
 import type { ApiClient } from '../../../electron/api/contract.ts';
 import type { VmState } from '../../../electron/api/types.ts';
-import { backoffMs, COMBOS, comboEvents, isReleaseChord, screenshotName, type Combo } from './keys.ts';
+import { resizeAvailability } from '../../../electron/shared/display-caps.ts';
+import { ClipboardPanel, CLIPBOARD_OFF } from './ClipboardPanel.tsx';
+import { backoffMs, COMBOS, comboEvents, isReleaseChord, releaseEvents, screenshotName, type Combo } from './keys.ts';
+import { btn } from './styles.ts';
+import { TypeTextPanel } from './TypeTextPanel.tsx';
+import { useVmConfig } from './useVmConfig.ts';
 import { hasScreen, useVmState } from './useVmState.ts';
 
 // The VM's screen: noVNC's RFB on the token-protected WebSocket from `display.open`. The RFB
@@ -24,16 +29,17 @@ export interface DisplayViewProps {
 }
 
 type Link = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
-
-const btn =
-  'inline-flex items-center gap-1 rounded-md border border-zinc-300 bg-white px-2 py-0.5 text-xs font-medium text-zinc-800 ' +
-  'hover:bg-zinc-50 disabled:cursor-not-allowed disabled:opacity-50 dark:border-zinc-600 dark:bg-zinc-800 dark:text-zinc-100 dark:hover:bg-zinc-700';
+type Open = 'keys' | 'clipboard' | 'type' | null;
 
 export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memoryMiB, className }: DisplayViewProps) {
   const state = useVmState(client, vmId, vmState);
   const live = hasScreen(state);
+  const config = useVmConfig(client, vmId);
   const frameRef = useRef<HTMLDivElement>(null);
+  const areaRef = useRef<HTMLDivElement>(null);
   const screenRef = useRef<HTMLDivElement>(null);
+  /** DOM codes of keys that went down on the screen and have not come up there */
+  const held = useRef(new Set<string>());
   const rfbRef = useRef<RFB | null>(null);
   const [link, setLink] = useState<Link>('idle');
   const [error, setError] = useState<string | null>(null);
@@ -41,10 +47,35 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
   const [resize, setResize] = useState(false);
   const [captured, setCaptured] = useState(false);
   const [size, setSize] = useState<{ w: number; h: number } | null>(null);
-  const [keysOpen, setKeysOpen] = useState(false);
+  const [open, setOpen] = useState<Open>(null);
   const [fullscreen, setFullscreen] = useState(false);
-  const prefs = useRef({ fit, resize });
-  prefs.current = { fit, resize };
+  const [fromGuest, setFromGuest] = useState<string | null>(null);
+  const [copyNote, setCopyNote] = useState<string | null>(null);
+  const device = config?.display.device ?? null;
+  const resizable = device ? resizeAvailability(device) : null;
+  const clipboardOn = config?.devices.clipboard ?? false;
+  const resizeOn = resize && !!resizable?.ok;
+  const prefs = useRef({ fit, resize: resizeOn });
+  prefs.current = { fit, resize: resizeOn };
+  const toggle = (o: Exclude<Open, null>) => setOpen((cur) => (cur === o ? null : o));
+
+  const copyToBrowser = useCallback((text: string) => {
+    // Allowed only with a recent user gesture or clipboard permission; otherwise the text
+    // waits in the panel for "Copy to my clipboard".
+    if (typeof navigator.clipboard?.writeText !== 'function') {
+      setCopyNote('This page may not use the clipboard (plain http): select the text and press Ctrl+C');
+      return;
+    }
+    navigator.clipboard.writeText(text).then(
+      () => setCopyNote('Copied to your clipboard'),
+      () => setCopyNote('The browser did not allow copying: select the text and press Ctrl+C'),
+    );
+  }, []);
+  const onGuestText = useRef(copyToBrowser);
+  onGuestText.current = (text: string) => {
+    setFromGuest(text);
+    copyToBrowser(text);
+  };
 
   // One connection loop per (VM, live): open a session, attach RFB, and on an unclean drop
   // try again with backoff for as long as the VM has a screen.
@@ -85,6 +116,8 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
       rfb.clipViewport = false;
       rfb.resizeSession = prefs.current.resize;
       rfb.focusOnClick = true;
+      // Text the guest copied (QEMU's vdagent → VNC extended clipboard → noVNC).
+      rfb.addEventListener('clipboard', (e) => onGuestText.current(e.detail.text));
       rfb.addEventListener('connect', () => {
         attempt = 0;
         setError(null);
@@ -136,8 +169,8 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
   }, [fit]);
   useEffect(() => {
     const rfb = rfbRef.current;
-    if (rfb) rfb.resizeSession = resize;
-  }, [resize]);
+    if (rfb) rfb.resizeSession = resizeOn;
+  }, [resizeOn]);
 
   useEffect(() => {
     const onFs = () => setFullscreen(document.fullscreenElement === frameRef.current);
@@ -146,19 +179,34 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
   }, []);
 
   // Capture phase: the chord is seen before noVNC's canvas handler forwards it to the guest.
+  // Ctrl and Alt of the chord already reached the guest and their key-ups will go to the page,
+  // so the guest is told every key is up (else it keeps them held: "echo" arrives as ^E^C^H^O).
+  // Focus stays on the screen area, not the canvas: the keyboard is the page's again, Tab goes
+  // on from here and Enter captures it again.
   const onKeyDownCapture = useCallback((e: ReactKeyboardEvent) => {
+    const onCanvas = e.target instanceof HTMLCanvasElement;
     if (isReleaseChord(e.nativeEvent)) {
       e.preventDefault();
       e.stopPropagation();
-      rfbRef.current?.blur();
+      const rfb = rfbRef.current;
+      if (rfb) for (const { key, down } of releaseEvents(held.current)) rfb.sendKey(key.keysym, key.code, down);
+      held.current.clear();
       setCaptured(false);
-      (document.activeElement as HTMLElement | null)?.blur?.();
+      areaRef.current?.focus({ preventScroll: true });
+    } else if (onCanvas) {
+      held.current.add(e.code);
+    } else if (e.target === areaRef.current && e.key === 'Enter') {
+      e.preventDefault();
+      rfbRef.current?.focus();
     }
+  }, []);
+  const onKeyUpCapture = useCallback((e: ReactKeyboardEvent) => {
+    held.current.delete(e.code);
   }, []);
 
   const sendCombo = (c: Combo) => {
     const rfb = rfbRef.current;
-    setKeysOpen(false);
+    setOpen(null);
     if (!rfb) return;
     if (c.label === 'Ctrl+Alt+Del') rfb.sendCtrlAltDel();
     else for (const { key, down } of comboEvents(c.keys)) rfb.sendKey(key.keysym, key.code, down);
@@ -198,16 +246,19 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
         <button type="button" className={btn} disabled={!connected} aria-pressed={fit} onClick={() => setFit((f) => !f)} title="Scale the screen to the window, or show it pixel for pixel">
           {fit ? 'Scaled to fit' : 'Actual size (1:1)'}
         </button>
-        <button type="button" className={btn} disabled={!connected} aria-pressed={resize} onClick={() => setResize((r) => !r)} title="Ask the guest to change its resolution to the window size (virtio-gpu guests with a resize-aware agent)">
-          Resize guest {resize ? 'on' : 'off'}
+        <button type="button" className={btn} disabled={!connected || !resizable?.ok} aria-pressed={resizeOn} onClick={() => setResize((r) => !r)}
+          title={resizable && !resizable.ok ? `Cannot resize: ${resizable.reason}` : 'Change the guest resolution to the window size (the guest follows the size hint; a text console only up to its size at boot)'}
+          aria-describedby={resizable && !resizable.ok ? 'vireo-resize-reason' : undefined}>
+          Resize guest {resizeOn ? 'on' : 'off'}
         </button>
+        {resizable && !resizable.ok && <span id="vireo-resize-reason" className="sr-only">{`Cannot resize: ${resizable.reason}`}</span>}
         <div className="relative">
-          <button type="button" className={btn} disabled={!connected} aria-haspopup="menu" aria-expanded={keysOpen} onClick={() => setKeysOpen((o) => !o)}>
+          <button type="button" className={btn} disabled={!connected} aria-haspopup="menu" aria-expanded={open === 'keys'} onClick={() => toggle('keys')}>
             Keys ▾
           </button>
-          {keysOpen && (
+          {open === 'keys' && (
             <ul role="menu" aria-label="Send keys" className="absolute left-0 z-20 mt-1 max-h-80 w-52 overflow-y-auto rounded-md border border-zinc-200 bg-white py-1 text-sm shadow-lg dark:border-zinc-700 dark:bg-zinc-800"
-              onKeyDown={(e) => e.key === 'Escape' && setKeysOpen(false)}>
+              onKeyDown={(e) => e.key === 'Escape' && setOpen(null)}>
               {COMBOS.map((c) => (
                 <li key={c.label} role="none">
                   <button type="button" role="menuitem" className="block w-full px-3 py-1 text-left hover:bg-zinc-100 dark:hover:bg-zinc-700" onClick={() => sendCombo(c)}>
@@ -216,6 +267,22 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
                 </li>
               ))}
             </ul>
+          )}
+        </div>
+        <div className="relative">
+          <button type="button" className={btn} disabled={!connected} aria-expanded={open === 'type'} onClick={() => toggle('type')} title="Type a text as key presses (installers, setup screens)">
+            Type text…
+          </button>
+          {open === 'type' && <TypeTextPanel client={client} vmId={vmId} onDone={() => setOpen(null)} />}
+        </div>
+        <div className="relative" onKeyDown={(e) => e.key === 'Escape' && setOpen(null)}>
+          <button type="button" className={btn} disabled={!config} aria-expanded={open === 'clipboard'} onClick={() => toggle('clipboard')}
+            title={clipboardOn ? 'Copy and paste text with the guest' : CLIPBOARD_OFF}>
+            Clipboard {clipboardOn ? 'on' : 'off'}
+          </button>
+          {open === 'clipboard' && (
+            <ClipboardPanel enabled={clipboardOn} connected={connected} fromGuest={fromGuest} copyNote={copyNote}
+              send={(t) => rfbRef.current?.clipboardPasteFrom(t)} copy={copyToBrowser} />
           )}
         </div>
         <button type="button" className={btn} disabled={!connected} onClick={screenshot} title="Save the screen as a PNG file">
@@ -229,7 +296,9 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
         </span>
       </div>
 
-      <div className="relative min-h-0 flex-1" onKeyDownCapture={onKeyDownCapture} onFocusCapture={() => setCaptured(true)} onBlurCapture={() => setCaptured(false)}>
+      <div ref={areaRef} tabIndex={-1} data-testid="vm-screen-area" className="relative min-h-0 flex-1 outline-none focus-visible:ring-2 focus-visible:ring-sky-500"
+        onKeyDownCapture={onKeyDownCapture} onKeyUpCapture={onKeyUpCapture}
+        onFocusCapture={(e) => setCaptured(e.target instanceof HTMLCanvasElement)} onBlurCapture={() => setCaptured(false)}>
         <div ref={screenRef} className="absolute inset-0" data-testid="vm-screen" aria-label={`Screen of ${vmName ?? 'the VM'}`} />
         {!connected && (
           <div className="pointer-events-none absolute inset-0 flex items-center justify-center p-6 text-center text-sm text-zinc-600 dark:text-zinc-300">

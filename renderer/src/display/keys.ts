@@ -49,6 +49,25 @@ export function isReleaseChord(e: Pick<KeyboardEvent, 'ctrlKey' | 'altKey' | 'co
   return e.ctrlKey && e.altKey && e.code === 'KeyG';
 }
 
+/** Every modifier on both sides: what a released capture must let go of in the guest. */
+export const MODIFIERS: readonly Key[] = [
+  KEY.ctrl, { keysym: 0xffe4, code: 'ControlRight' }, KEY.alt, { keysym: 0xffea, code: 'AltRight' },
+  KEY.shift, { keysym: 0xffe2, code: 'ShiftRight' }, KEY.super, { keysym: 0xffec, code: 'MetaRight' },
+];
+
+/**
+ * Key-ups for a keyboard capture that ends while keys are down (Ctrl+Alt+G: Ctrl and Alt
+ * reached the guest, their releases go to the page instead). Every modifier, then every other
+ * key the page saw go down on the screen; QEMU takes the DOM code (scancode), so a keysym of 0
+ * is enough for keys outside the modifier table. A key-up for a key that is not down is
+ * harmless to a guest.
+ */
+export function releaseEvents(heldCodes: Iterable<string>): Array<{ key: Key; down: false }> {
+  const mods = new Set(MODIFIERS.map((k) => k.code));
+  const others = [...new Set(heldCodes)].filter((c) => !mods.has(c)).map((code): Key => ({ keysym: 0, code }));
+  return [...MODIFIERS, ...others].map((key) => ({ key, down: false as const }));
+}
+
 export function screenshotName(label: string, at = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${at.getFullYear()}${p(at.getMonth() + 1)}${p(at.getDate())}-${p(at.getHours())}${p(at.getMinutes())}${p(at.getSeconds())}`;

@@ -51,6 +51,7 @@ const everything = (firmware: 'bios' | 'uefi') =>
       { id: 'disk1', file: '/abs/disk1.qcow2', bus: 'scsi' },
     ],
     cdrom: { iso: '/isos/a.iso' },
+    display: { resolution: { width: 1024, height: 768 } },
     networks: [{ id: 'net0', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] }],
     shares: [{ tag: 'data', path: '/srv/data' }],
     advanced: { extraArgs: ['-device', 'pvpanic'] },

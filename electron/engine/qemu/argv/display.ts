@@ -19,5 +19,10 @@ export const displayArgs: Builder = (config, _ctx, { need }) => {
   const display = DISPLAY_DEVICES[config.display.device];
   if (!display) return [];
   need(display, 'the display');
-  return ['-device', `${display},id=video0`];
+  // xres/yres: the mode the device offers first (virtio-gpu's display info, VGA's and qxl's
+  // EDID). A Linux console allocates its framebuffer at that size once and can later shrink
+  // to a smaller hint but not grow, so this is also the largest a console-only guest follows.
+  const r = config.display.resolution;
+  const size = r ? `,xres=${r.width},yres=${r.height}` : '';
+  return ['-device', `${display},id=video0${size}`];
 };

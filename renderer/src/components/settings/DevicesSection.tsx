@@ -18,7 +18,7 @@ export function DevicesSection({ cfg: c, edit, issue, lock }: SectionProps) {
       </Field>
       <Check label="Random number generator (virtio-rng)" checked={c.devices.rng} disabled={!!lock} hint={issue('devices.rng') ?? lock ?? 'Feeds the guest entropy from the host.'} onChange={(v) => edit((n) => void (n.devices.rng = v))} />
       <Check label="Memory balloon" checked={c.devices.balloon} disabled={!!lock} hint={issue('devices.balloon') ?? lock ?? 'Lets the guest give unused memory back to the host.'} onChange={(v) => edit((n) => void (n.devices.balloon = v))} />
-      <Check label="Shared clipboard" checked={c.devices.clipboard} disabled={!!lock} hint={issue('devices.clipboard') ?? lock ?? 'Needs spice-vdagent in the guest.'} onChange={(v) => edit((n) => void (n.devices.clipboard = v))} />
+      <Check label="Shared clipboard" checked={c.devices.clipboard} disabled={!!lock} hint={issue('devices.clipboard') ?? lock ?? 'Copy and paste text with the guest (its spice-vdagent, through the Clipboard panel of the screen). Off: the guest cannot read what you copy.'} onChange={(v) => edit((n) => void (n.devices.clipboard = v))} />
     </>
   );
 }

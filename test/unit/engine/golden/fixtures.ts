@@ -183,6 +183,23 @@ export const SHARE_CASES: Record<string, Case> = {
   },
 };
 
+/** Screen cases (issue 16, display half): an initial resolution, and the clipboard's vdagent port. */
+export const DISPLAY_CASES: Record<string, Case> = {
+  'virtio-resolution': {
+    config: cfg({
+      name: 'Desktop 1920x1200',
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }],
+      display: { device: 'virtio-vga', resolution: { width: 1920, height: 1200 } },
+      devices: { clipboard: true },
+    }),
+    ctx: { accel: 'kvm' },
+  },
+  'std-resolution': {
+    config: cfg({ name: 'Std VGA 1024x768', display: { device: 'std', resolution: { width: 1024, height: 768 } } }),
+    ctx: { accel: 'tcg' },
+  },
+};
+
 /** The context the engine would pass, its sockets named as VmPaths names them in runtimeDir. */
 export function contextFor(c: Case, base: { vmDir?: string; runtimeDir?: string } = {}): ArgvContext {
   const vmDir = base.vmDir ?? c.vmDir ?? '/vms/test';
