@@ -7,7 +7,7 @@
 //
 // osinfo's XML is regular and machine-written, so a small tolerant element parser is enough
 // (no new dependency; scripts/os-table/xml.ts). Only what the wizard and the detector use is
-// kept: x86 media, x86 resources, firmware hints.
+// kept: x86 and aarch64 media, x86 resources, firmware hints.
 
 import { readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -38,6 +38,8 @@ interface RawOs {
 }
 
 const X86: Record<string, MediaArch | undefined> = { x86_64: 'x86_64', i686: 'i686', i386: 'i686', all: 'x86_64' };
+/** Media Vireo can run: x86 and, since aarch64 guests, aarch64 (resources and firmware hints stay x86's). */
+const MEDIA_ARCH: Record<string, MediaArch | undefined> = { ...X86, aarch64: 'aarch64' };
 
 export function mapFamily(osinfoFamily: string | undefined, distro: string | undefined): OsFamily {
   const f = (osinfoFamily ?? '').toLowerCase();
@@ -81,7 +83,7 @@ function mediaOf(el: XmlElement): { media: TableMedia[]; nonX86: number } {
   const media: TableMedia[] = [];
   let nonX86 = 0;
   for (const m of kids(el, 'media')) {
-    const arch = X86[m.attrs.arch ?? 'all'];
+    const arch = MEDIA_ARCH[m.attrs.arch ?? 'all'];
     if (!arch) {
       nonX86++;
       continue;

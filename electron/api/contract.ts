@@ -6,6 +6,7 @@ import { TYPE_TEXT_MAX } from '../shared/display-caps.ts';
 import { SHARE_TYPES } from '../shared/config-enums.ts';
 import { ARCHES } from '../shared/config-enums.ts';
 import type {
+  AgentExecResult, AgentInfo, FileCopyResult,
   AccelReport, CheckResult, DetectResult, DisplaySession, FileEntry, HostInfo, ImageInfo, Job,
   OsEntry, SnapshotTree, VmDetails, VmState, VmSummary,
 } from './types.ts';
@@ -107,6 +108,40 @@ export const methods = {
   'files.list': method<{ dir: string; parent: string | null; entries: FileEntry[] }>()(
     z.object({ dir: z.string().optional(), filter: z.enum(['iso', 'disk', 'any']).optional() }).strict(),
     'Browse host folders (for the web UI, which has no native file dialog)',
+  ),
+
+  // ---- guest agent: state, exec, files (electron/engine/agent/) ----
+  'agent.status': method<AgentInfo>()(vm, "The VM's guest agent: absent (with why) or connected, version, OS, hostname, addresses"),
+  'agent.exec': method<AgentExecResult>()(
+    z.object({
+      vm: VmRef,
+      path: z.string().min(1, 'no command given: name the program to run in the guest').max(4096),
+      args: z.array(z.string().max(65_536)).max(1024).optional(),
+      /** stdin for the command, base64 (at most 1 MiB decoded) */
+      input: z.string().max(1_400_000).optional(),
+      env: z.array(z.string().max(65_536)).max(256).optional(),
+      timeoutSec: z.number().positive().max(24 * 3600).optional(),
+    }).strict(),
+    'Run a program in the guest through its agent: exit code, stdout and stderr',
+  ),
+  'agent.copyIn': method<FileCopyResult>()(
+    z.object({ vm: VmRef, hostPath: Path, guestPath: z.string().min(1).max(4096) }).strict(),
+    'Copy a host file into the guest through its agent (a job with progress)',
+  ),
+  'agent.copyOut': method<FileCopyResult>()(
+    z.object({ vm: VmRef, guestPath: z.string().min(1).max(4096), hostPath: Path }).strict(),
+    'Copy a guest file to the host through its agent (a job with progress)',
+  ),
+  'agent.upload': method<FileCopyResult>()(
+    z.object({
+      vm: VmRef,
+      guestPath: z.string().min(1).max(4096),
+      /** where this chunk goes: 0 creates (truncates) the file, else it must be the bytes sent so far */
+      offset: z.number().int().min(0),
+      /** base64, at most 1 MiB decoded per call */
+      data: z.string().max(1_400_000),
+    }).strict(),
+    "Write a chunk of a client's file (a file dropped on the screen) into the guest through its agent",
   ),
 
   // ---- shared folders and guest tools (electron/engine/shares/) ----

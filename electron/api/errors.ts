@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'QEMU_FAILED', // QEMU exited or refused to start
   'QMP_ERROR', // QMP answered with an error (details.errorClass)
   'QMP_DISCONNECTED',
+  'AGENT_UNAVAILABLE', // no guest agent answers in the VM (not running, not installed, or restarting)
+  'AGENT_ERROR', // the guest agent answered with an error (details.errorClass, details.desc)
   'TIMEOUT',
   'TOOL_FAILED', // an external tool (qemu-img, swtpm, xorriso) failed
   'IO_ERROR',

@@ -117,6 +117,8 @@ export interface VmDetails extends VmSummary {
     display: 'vnc' | null;
     console: 'serial' | null;
     argv: string[] | null;
+    /** the guest agent (qemu-ga) as the engine last saw it */
+    agent: AgentInfo;
   };
   paths: { serialLog: string; qemuLog: string };
   disks: DiskDetails[];
@@ -136,6 +138,8 @@ export interface SnapshotNode {
   live: boolean;
   vmState: 'running' | 'paused' | 'stopped';
   hasThumbnail: boolean;
+  /** whether the guest's file systems were frozen for a live snapshot (null: offline, or older) */
+  quiesce?: SnapshotQuiesce | null;
 }
 
 export interface SnapshotTree {
@@ -152,7 +156,7 @@ export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupte
 
 export interface Job {
   id: string;
-  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete';
+  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete' | 'file-copy';
   title: string;
   vmId: string | null;
   state: JobState;
@@ -292,4 +296,59 @@ export interface GuestToolsInfo {
   searched: string[];
   /** where to get them, when none was found */
   guidance: string | null;
+}
+
+// ---- guest agent ----------------------------------------------------------------------
+
+/** One guest network interface as the agent reports it (guest-network-get-interfaces). */
+export interface AgentAddress {
+  interface: string;
+  mac: string | null;
+  ipv4: string[];
+  ipv6: string[];
+}
+
+/**
+ * The guest agent of a VM. absent: not running, no channel (legacy profile), or no agent
+ * answers yet (`reason` says which); connected: the fields are what the guest reported.
+ */
+export interface AgentInfo {
+  state: 'absent' | 'connected';
+  reason: string | null;
+  version: string | null;
+  os: { id: string | null; name: string | null; version: string | null; kernel: string | null } | null;
+  hostname: string | null;
+  addresses: AgentAddress[];
+  /** when this connection was made (ISO time), null while absent */
+  since: string | null;
+}
+
+export interface AgentExecResult {
+  exitCode: number | null;
+  /** the signal that ended the command, if one did (POSIX guests) */
+  signal: number | null;
+  stdout: string;
+  stderr: string;
+  /** the agent keeps at most 16 MiB of each stream; more was cut */
+  truncated: boolean;
+  timedOut: boolean;
+}
+
+/**
+ * What the guest agent did for a live snapshot. frozen: `filesystems` were frozen and thawed
+ * (0 when the guest has none the agent can freeze); refused: the guest said no (message);
+ * unavailable: no agent, or the VM was paused (message).
+ */
+export interface SnapshotQuiesce {
+  status: 'frozen' | 'refused' | 'unavailable';
+  filesystems: number | null;
+  message: string | null;
+}
+
+export interface FileCopyResult {
+  /** the guest path written or read */
+  guestPath: string;
+  /** the host path, for copies to or from a host file; null for uploads from a client */
+  hostPath: string | null;
+  bytes: number;
 }

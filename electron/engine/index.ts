@@ -23,6 +23,8 @@ import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts'
 import { Confinement } from './policy/confine.ts';
 import { listFiles } from './policy/browse.ts';
 import type { EngineParts } from './parts.ts';
+import { AgentService } from './agent/service.ts';
+import { agentHandlers } from './agent/handlers.ts';
 import { displayHandlers } from './display/handlers.ts';
 import { sharesArea } from './shares/handlers.ts';
 
@@ -90,6 +92,8 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   const vms = new VmService(library, host, jobs, bus);
   const snapshots = new SnapshotService(vms, host, jobs, bus);
   vms.snapshotAvailability = (entry) => snapshots.availability(entry);
+  const agent = new AgentService(vms, bus);
+  snapshots.quiesce = (id) => agent.quiesce(id);
   const clones = new CloneService(vms, host, jobs, bus, { tree: (entry) => snapshots.meta(entry), images: (entry) => snapshots.images(entry) });
   const bridge = new DisplayBridge({ allowedOrigins: opts.allowedOrigins });
   // A screen or console token dies with the VM's run: a stop (or crash) revokes it and closes
@@ -118,7 +122,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     return (kind === 'vnc' ? ep?.display?.socket : ep?.console?.socket) ?? null;
   };
 
-  const parts: EngineParts = { home, rtRoot, resourcesDir, library, vms, host, jobs, bus, snapshots, clones, bridge, confine };
+  const parts: EngineParts = { home, rtRoot, resourcesDir, library, vms, host, jobs, bus, snapshots, clones, bridge, confine, agent };
   const shares = sharesArea(parts);
   const handlers: Handlers = {
     'host.info': async (a) => ({ ...(await host.info(a.refresh)), shares: await shares.availability(a.refresh) }),
@@ -226,6 +230,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'jobs.cancel': async (a) => jobs.cancel(a.id),
 
     'files.list': (a, c) => listFiles(confine, c, a.dir, a.filter ?? 'any'),
+    ...agentHandlers(parts),
     ...displayHandlers(parts),
     ...shares.handlers,
   };
@@ -272,6 +277,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       // Clients' requests already read still run on this engine: drain them first.
       await ownerServer.close();
       watchers.forEach((w) => w.close());
+      agent.dispose();
       await bridge.close();
       vms.detachAll();
       await lock.release();

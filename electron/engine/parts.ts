@@ -1,4 +1,5 @@
 import type { EventBus } from '../api/dispatch.ts';
+import type { AgentService } from './agent/service.ts';
 import type { CloneService } from './clone/clone.ts';
 import type { DisplayBridge } from './display/bridge.ts';
 import type { HostService } from './host.ts';
@@ -26,4 +27,6 @@ export interface EngineParts {
   clones: CloneService;
   bridge: DisplayBridge;
   confine: Confinement;
+  /** the guest agent of each running VM (agent/service.ts: exec, files, freeze, shutdown) */
+  agent: AgentService;
 }

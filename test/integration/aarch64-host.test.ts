@@ -108,6 +108,9 @@ describe('the architecture of install media', () => {
     expect(tree).toMatchObject({ arch: 'aarch64', archEvidence: 'EFI/BOOT/BOOTAA64.EFI on the disc' });
     const label = await detectOs(await makeIso('label', { label: 'debian-12.5.0-arm64-netinst' }));
     expect(label).toMatchObject({ arch: 'aarch64', archEvidence: 'the volume label "debian-12.5.0-arm64-netinst"' });
+    // A Debian arm64 installer's label, as osinfo knows it: the OS and its arch from the table.
+    const debian = await detectOs(await makeIso('debian', { label: 'Debian 11.7.0 arm64 n', efiName: 'BOOTAA64.EFI' }));
+    expect(debian).toMatchObject({ status: 'detected', id: 'debian11', arch: 'aarch64' });
     const none = await detectOs(await makeIso('none', { label: 'PLAIN' }));
     expect(none).not.toHaveProperty('arch');
   });
@@ -120,6 +123,8 @@ describe('the architecture of install media', () => {
     await expect(engine.client.call('vms.create', { name: 'wrong-arch', iso, arch: 'x86_64' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/the ISO is for aarch64 but the VM was asked to be x86_64/) });
     await expect(engine.client.call('vms.create', { name: 'arm-bios', arch: 'aarch64', firmware: 'bios' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/aarch64 guests boot only through UEFI/) });
     expect(engine.vms.list().length).toBe(before);
+    const deb = await engine.client.call('vms.create', { name: 'debian-arm', iso: join(dir, 'debian.iso'), memory: '256M', disk: '10G', cpus: 1 });
+    expect(deb.config).toMatchObject({ arch: 'aarch64', os: { id: 'debian11' }, system: { machine: 'virt', firmware: 'uefi' }, disks: [{ bus: 'virtio' }] });
     // Explicit arch without an ISO.
     const blank = await engine.client.call('vms.create', { name: 'arm-blank', arch: 'aarch64', memory: '256M', disk: '16M', cpus: 1 });
     expect(blank.config).toMatchObject({ arch: 'aarch64', system: { machine: 'virt' } });

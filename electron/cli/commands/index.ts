@@ -1,7 +1,8 @@
 import type { Registrar } from '../kit.ts';
+import { registerAgent } from './agent.ts';
 import { registerDisplay } from './display.ts';
 import { registerNet } from './net.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerDisplay];
+export const REGISTRARS: Registrar[] = [registerNet, registerDisplay, registerAgent];

@@ -4,6 +4,7 @@ import type { Machine } from '../vm/machine.ts';
 import type { JobContext } from '../jobs.ts';
 import type { SnapshotImage } from './images.ts';
 import type { ImageTags } from './meta.ts';
+import type { SnapshotQuiesce } from '../../api/types.ts';
 import { saveTpm } from './files.ts';
 import { screendump } from '../display/screenshot.ts';
 import { clearPauseMarker, writePauseMarker } from './pause-marker.ts';
@@ -13,11 +14,29 @@ import { clearPauseMarker, writePauseMarker } from './pause-marker.ts';
 
 const JOB_TIMEOUT_MS = 60 * 60_000;
 
-export async function saveLive(entry: LibraryEntry, m: Machine, imgs: SnapshotImage[], id: string, job: JobContext): Promise<Buffer | null> {
-  const qmp = m.monitor('take a live snapshot of');
+/** Freezes the guest's file systems through its agent; `thaw` undoes it (snapshots/service.ts `quiesce`). */
+export type Quiesce = (vmId: string) => Promise<{ result: SnapshotQuiesce; thaw: () => Promise<void> }>;
+
+export async function saveLive(entry: LibraryEntry, m: Machine, imgs: SnapshotImage[], id: string, job: JobContext, quiesce: Quiesce | null = null): Promise<{ thumb: Buffer | null; quiesce: SnapshotQuiesce | null }> {
+  m.monitor('take a live snapshot of'); // refuses now if it is not running
   // The screen as it is at the moment of the snapshot; a VM without display has none.
   const thumb = await screendump(entry, m).catch(() => null);
   const prev = m.state;
+  // Frozen while it still runs (a paused guest's agent cannot answer), so the disks in the
+  // snapshot hold what the guest's file systems had flushed; thawed whatever happens next.
+  const frozen = prev !== 'running'
+    ? { result: { status: 'unavailable' as const, filesystems: null, message: 'the VM was paused: its guest agent could not freeze the file systems' }, thaw: async () => {} }
+    : quiesce ? await quiesce(entry.id) : null;
+  try {
+    await saveTransient(entry, m, imgs, id, job, prev);
+  } finally {
+    await frozen?.thaw();
+  }
+  return { thumb, quiesce: frozen?.result ?? null };
+}
+
+async function saveTransient(entry: LibraryEntry, m: Machine, imgs: SnapshotImage[], id: string, job: JobContext, prev: Machine['state']) {
+  const qmp = m.monitor('take a live snapshot of');
   await m.transient('saving', 'take a live snapshot of', async () => {
     // Paused by us (not only by QEMU inside the job) so swtpm's files, copied beside the
     // snapshot, match the RAM state being saved.
@@ -38,7 +57,6 @@ export async function saveLive(entry: LibraryEntry, m: Machine, imgs: SnapshotIm
       if (prev === 'running' && m.isActive) await qmp.execute('cont').then(() => clearPauseMarker(entry.paths), () => {});
     }
   });
-  return thumb;
 }
 
 /**

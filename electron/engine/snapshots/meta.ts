@@ -20,6 +20,8 @@ const NodeSchema = z.object({
   live: z.boolean(),
   vmState: z.enum(['running', 'paused', 'stopped']),
   hasThumbnail: z.boolean().default(false),
+  /** the guest agent's freeze for a live snapshot (agent/service.ts quiesce); null: none tried */
+  quiesce: z.object({ status: z.enum(['frozen', 'refused', 'unavailable']), filesystems: z.number().int().nullable(), message: z.string().nullable() }).nullable().optional(),
 });
 
 const PendingSchema = z.discriminatedUnion('op', [

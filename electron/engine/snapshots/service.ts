@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { VireoError } from '../../api/errors.ts';
 import type { EventBus } from '../../api/dispatch.ts';
-import type { SnapshotTree, VmState } from '../../api/types.ts';
+import type { SnapshotQuiesce, SnapshotTree, VmState } from '../../api/types.ts';
 import type { HostService } from '../host.ts';
 import type { Jobs, JobContext } from '../jobs.ts';
 import type { VmService } from '../vm/service.ts';
@@ -34,6 +34,9 @@ export class SnapshotService {
     private readonly jobs: Jobs,
     private readonly bus: EventBus,
   ) {}
+
+  /** The guest agent's freeze around a live snapshot (engine/agent/ sets it); without it, none. */
+  quiesce: ((vmId: string) => Promise<{ result: SnapshotQuiesce; thaw: () => Promise<void> }>) | null = null;
 
   /** The reconciled snapshot metadata, taken in turn with the VM's other operations (clones read it). */
   meta(entry: LibraryEntry): Promise<SnapshotMeta> {
@@ -226,6 +229,7 @@ export class SnapshotService {
         live,
         vmState: (live ? m.state : 'stopped') as 'running' | 'paused' | 'stopped',
         hasThumbnail: false,
+        quiesce: null as SnapshotQuiesce | null,
       };
       // A live snapshot whose RAM cannot fit is refused before anything is written.
       const room: LiveRoom | null = live ? liveRoom(vm, this.images(entry)[0]!.path, entry.config!.system.memoryMiB) : null;
@@ -234,7 +238,7 @@ export class SnapshotService {
       let thumb: Buffer | null = null;
       try {
         await this.jobs.run({ kind: 'snapshot-save', title: `Snapshot "${node.name}" of "${vm}"`, vmId: entry.id, cancellable: false }, async (job) => {
-          if (live) thumb = await saveLive(entry, m, this.images(entry), id, job);
+          if (live) ({ thumb, quiesce: node.quiesce } = await saveLive(entry, m, this.images(entry), id, job, this.quiesce));
           else await this.saveOffline(entry, id, job);
         });
       } catch (e) {

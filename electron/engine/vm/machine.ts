@@ -343,11 +343,9 @@ export class Machine extends EventEmitter<MachineEvents> {
     await this.monitor('reset').execute('system_reset');
   }
 
-  /**
-   * Shut down: ACPI power button, wait; then QMP quit, wait; then SIGKILL. `force` skips the
-   * guest (power off). Returns how it ended.
-   */
-  async stop(opts: { force?: boolean; timeoutMs?: number } = {}): Promise<'acpi' | 'quit' | 'kill' | 'already'> {
+  /** Shut down: ACPI power button, wait; then QMP quit, wait; then SIGKILL; `force` skips the guest (power off).
+   *  With `guestShutdown` (the agent), ACPI gets a third of the time (≤15 s), then the agent is asked (guests ignoring ACPI). */
+  async stop(opts: { force?: boolean; timeoutMs?: number; guestShutdown?: () => Promise<boolean> } = {}): Promise<'acpi' | 'agent' | 'quit' | 'kill' | 'already'> {
     if (!this.isActive) return 'already';
     requireState('stop', this.name, this.#state, ['running', 'paused', 'stopping', 'starting']);
     const pid = this.runtime?.pid;
@@ -358,7 +356,10 @@ export class Machine extends EventEmitter<MachineEvents> {
         // A paused guest cannot react to the power button.
         if (prev === 'paused') await this.qmp?.execute('cont');
         await this.qmp?.execute('system_powerdown');
-        if (await this.waitUntilStopped(opts.timeoutMs ?? SHUTDOWN_TIMEOUT_SEC * 1000)) return 'acpi';
+        const total = opts.timeoutMs ?? SHUTDOWN_TIMEOUT_SEC * 1000;
+        const acpiMs = opts.guestShutdown ? Math.min(total / 3, 15_000) : total;
+        if (await this.waitUntilStopped(acpiMs)) return 'acpi';
+        if ((await opts.guestShutdown?.().catch(() => false)) && (await this.waitUntilStopped(total - acpiMs))) return 'agent';
       } catch {
         /* monitor gone: fall through to harder means */
       }

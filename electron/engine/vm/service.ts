@@ -5,7 +5,7 @@ import { VireoError } from '../../api/errors.ts';
 import { VmConfigSchema, type VmConfig } from '../../api/schemas/vm-config.ts';
 import type { EventBus } from '../../api/dispatch.ts';
 import type { ParsedArgs } from '../../api/contract.ts';
-import type { DiskDetails, VmDetails, VmSummary } from '../../api/types.ts';
+import type { AgentInfo, DiskDetails, VmDetails, VmSummary } from '../../api/types.ts';
 import { Library, newMac, type LibraryEntry } from '../library/library.ts';
 import { mergePatch } from '../library/config-store.ts';
 import type { HostService } from '../host.ts';
@@ -97,6 +97,12 @@ export class VmService {
   snapshotAvailability: (entry: LibraryEntry) => { available: boolean; reason: string | null } = (e) =>
     e.config ? { available: true, reason: null } : { available: false, reason: 'the VM configuration is broken' };
 
+  /** The guest agent (engine/agent/ sets it): what vms.get shows, and the stop path's second try. */
+  agent: { info(id: string): AgentInfo; shutdown(id: string): Promise<boolean> } = {
+    info: () => ({ state: 'absent', reason: 'no guest agent support in this engine', version: null, os: null, hostname: null, addresses: [], since: null }),
+    shutdown: async () => false,
+  };
+
   summary(entry: LibraryEntry): VmSummary {
     const m = this.machineFor(entry);
     const c = entry.config;
@@ -162,6 +168,7 @@ export class VmService {
         display: (m.isActive && ep?.display?.protocol) || null,
         console: (m.isActive && ep?.console?.protocol) || null,
         argv: rt?.argv.length ? [rt.binary, ...rt.argv] : null,
+        agent: this.agent.info(entry.id),
       },
       paths: { serialLog: entry.paths.serialLog, qemuLog: entry.paths.qemuLog },
       disks,
@@ -270,7 +277,7 @@ export class VmService {
     if (!m.isActive) {
       throw new VireoError('INVALID_STATE', `"${entry.config?.name ?? entry.id}" is not running (it is ${m.state})`, { state: m.state });
     }
-    await m.stop({ force: opts.force, timeoutMs: (opts.timeoutSec ?? SHUTDOWN_TIMEOUT_SEC) * 1000 });
+    await m.stop({ force: opts.force, timeoutMs: (opts.timeoutSec ?? SHUTDOWN_TIMEOUT_SEC) * 1000, guestShutdown: () => this.agent.shutdown(entry.id) });
     return this.details(entry.id);
   }
 
