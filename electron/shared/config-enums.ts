@@ -24,8 +24,16 @@ export const CACHE_MODES = ['writeback', 'none', 'unsafe'] as const;
 export const CDROM_BUSES = ['ide', 'sata', 'scsi'] as const;
 export const BOOT_DEVICES = ['cdrom', 'disk', 'network'] as const;
 
-/** How a NIC reaches the world; 'user' is QEMU's NAT. The networking issue adds modes. */
-export const NIC_MODES = ['user'] as const;
+/**
+ * How a NIC reaches the world: 'user' is NAT; 'private' a named network of VMs only (Vireo's
+ * switch); 'hostonly' guests and the host; 'bridged' the host's LAN through a bridge (Linux),
+ * vmnet (macOS) or a TAP adapter (Windows); 'none' a card with no cable (VirtualBox's "not attached").
+ */
+export const NIC_MODES = ['user', 'private', 'hostonly', 'bridged', 'none'] as const;
+/** A private network's name: it names the switch's socket file, so no path characters. */
+export const PRIVATE_NET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+/** Host ports a host-only (rootless) guest may open on the host; each one is a guestfwd. */
+export const MAX_HOSTONLY_PORTS = 16;
 export const NIC_MODELS = ['virtio-net-pci', 'e1000', 'e1000e', 'rtl8139', 'pcnet', 'ne2k_pci'] as const;
 export const PORT_PROTOCOLS = ['tcp', 'udp'] as const;
 /** Vireo's limit, not QEMU's: enough for router and firewall guests, and each NIC takes a PCI slot. */

@@ -160,4 +160,14 @@ describe('an aarch64 guest (TCG, AAVMF) through the engine', () => {
     await engine.client.call('vms.stop', { vm: vm.id, force: true });
     expect(qemuPidsFor([vm.id])).toEqual([]);
   });
+
+  it('a full clone is an aarch64 VM with its own NVRAM, and boots', async () => {
+    const clone = await engine.client.call('vms.clone', { vm: vm.id, name: 'arm clone' });
+    expect(clone.config).toMatchObject({ arch: 'aarch64', system: { machine: 'virt', firmware: 'uefi' } });
+    expect(existsSync(join(clone.dir, 'nvram.qcow2'))).toBe(true);
+    await engine.client.call('vms.start', { vm: clone.id });
+    expect((await waitForReady(clone, 240_000))[0]).toMatch(/firmware=uefi/);
+    await engine.client.call('vms.stop', { vm: clone.id, force: true });
+    expect(qemuPidsFor([clone.id])).toEqual([]);
+  });
 });

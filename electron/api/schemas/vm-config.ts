@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   ARCHES, BACKENDS, BOOT_DEVICES, CACHE_MODES, CDROM_BUSES, DISK_BUSES, DISK_FORMATS, DISPLAY_DEVICES, FIRMWARES,
-  MACHINE_TYPES, MAX_NICS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PROFILES, SOUND_DEVICES,
+  MACHINE_TYPES, MAX_HOSTONLY_PORTS, MAX_NICS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PRIVATE_NET_NAME_RE, PROFILES, SOUND_DEVICES,
   USB_CONTROLLERS,
   MAX_SHARES, SHARE_TYPES,
 } from '../../shared/config-enums.ts';
@@ -70,6 +70,23 @@ export const Nic = z.object({
   model: NicModel.default('virtio-net-pci'),
   mac: z.string().regex(MAC_RE, 'MAC address must be six lower-case hex pairs like 52:54:00:12:34:56'),
   portForwards: z.array(PortForward).default([]),
+  /** mode "private": the network's name; VMs on the same name reach each other and nothing else */
+  network: z.string().regex(PRIVATE_NET_NAME_RE, 'network name: 1-32 letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
+  /** mode "bridged": the host bridge (Linux), interface (macOS vmnet, e.g. en0) or TAP adapter (Windows) */
+  bridge: z.string().max(64).regex(/^[^\x00-\x1f\x7f]*$/, 'bridge name: no control characters').optional(),
+  /**
+   * mode "hostonly" without a host-only bridge (Linux, Windows): the host's 127.0.0.1 ports the
+   * guest may open, at 10.0.2.100; everything else the guest sends is dropped
+   */
+  hostPorts: z.array(z.number().int().min(1).max(65535)).max(MAX_HOSTONLY_PORTS, `at most ${MAX_HOSTONLY_PORTS} host ports`).optional(),
+}).superRefine((n, ctx) => {
+  // Set only where the mode uses them, so a NAT card's config stays as it was.
+  if (n.mode === 'private' && !n.network) {
+    ctx.addIssue({ code: 'custom', path: ['network'], message: `NIC ${n.id} is on a private network but names none: give the network's name (VMs on the same name reach each other), e.g. "intnet"` });
+  }
+  if (n.mode === 'bridged' && !n.bridge?.trim()) {
+    ctx.addIssue({ code: 'custom', path: ['bridge'], message: `NIC ${n.id} is bridged but names no bridge: give the host bridge (Linux, e.g. br0), interface (macOS, e.g. en0) or TAP adapter (Windows)` });
+  }
 });
 export type Nic = z.infer<typeof Nic>;
 

@@ -18,7 +18,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'system.priority': 'the engine applies the scheduling priority to the QEMU process',
   arch: 'chooses the QEMU binary; changed alone the config is invalid (arch-rules.ts: q35/pc are x86-only), so its argv is pinned by the aarch64 goldens (argv-aarch64.test.ts)',
   backend: 'chooses which backend runs the VM, not the argv of the QEMU one',
-  'networks[].mode': 'one mode exists (user); when the networking issue adds one, it must reach argv and leave this list',
+  'networks[].hostPorts': 'the list itself on cards that have none (other modes); its elements, networks[].hostPorts[], reach argv',
 };
 
 /** What the engine does before calling buildArgv: pick firmware, start swtpm. */
@@ -31,6 +31,8 @@ function ctxFor(config: VmConfig, accel: ArgvContext['accel']): ArgvContext {
     caps: CAPS_7_2,
     platform: 'linux',
     pidFile: '/run/vireo/cov/qemu.pid',
+    privateNetDir: '/run/vireo/net',
+    bridgeHelper: '/usr/lib/qemu/qemu-bridge-helper',
     serialLog: '/vms/cov/logs/serial.log',
     firmware: config.system.firmware === 'uefi'
       ? { code: sb ? '/fw/sb-code.fd' : '/fw/code.fd', vars: '/vms/cov/nvram.qcow2', varsFormat: 'qcow2', secureBoot: sb, requiresSmm: sb }
@@ -52,7 +54,12 @@ const everything = (firmware: 'bios' | 'uefi') =>
     ],
     cdrom: { iso: '/isos/a.iso' },
     display: { resolution: { width: 1024, height: 768 } },
-    networks: [{ id: 'net0', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] }],
+    networks: [
+      { id: 'net0', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] },
+      { id: 'net1', mac: '52:54:00:12:34:57', mode: 'private', network: 'lab' },
+      { id: 'net2', mac: '52:54:00:12:34:58', mode: 'hostonly', hostPorts: [8080] },
+      { id: 'net3', mac: '52:54:00:12:34:59', mode: 'bridged', bridge: 'br0' },
+    ],
     shares: [{ tag: 'data', path: '/srv/data' }],
     advanced: { extraArgs: ['-device', 'pvpanic'] },
   });

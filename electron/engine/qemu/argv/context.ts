@@ -60,6 +60,10 @@ export interface ArgvContext {
   audioBackend?: AudioBackend;
   /** snapshot tag to resume from (`-loadvm`), when starting into a snapshot */
   loadvm?: string;
+  /** the library's folder of private-network switches (net/switch/paths.ts); needed by mode "private" */
+  privateNetDir?: string;
+  /** Linux: qemu-bridge-helper found on this host, for mode "bridged" (QEMU's built-in path when absent) */
+  bridgeHelper?: string;
   /** virtiofsd's vhost-user socket per virtiofs share tag; required for each virtiofs share */
   shareSockets?: Readonly<Record<string, string>>;
 }

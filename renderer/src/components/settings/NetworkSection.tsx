@@ -6,7 +6,13 @@ import { PortForwards } from './PortForwards.tsx';
 import type { SectionProps } from './types.ts';
 
 type Nic = VmConfig['networks'][number];
-const MODE_LABEL: Record<Nic['mode'], string> = { user: 'NAT (user networking)' };
+const MODE_LABEL: Record<Nic['mode'], string> = {
+  user: 'NAT (user networking)',
+  private: 'Private network (VMs only)',
+  hostonly: 'Host-only (guest and this host)',
+  bridged: 'Bridged (the host\'s LAN)',
+  none: 'Not connected (no cable)',
+};
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
 /** The VM's network cards: add, remove, model per card, port forwards per card. */
