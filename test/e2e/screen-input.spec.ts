@@ -97,6 +97,15 @@ test('Type text types a line into the guest shell; characters without a key are 
   await panel.getByRole('button', { name: 'Type', exact: true }).click();
   await expect(panel).toBeHidden({ timeout: 60_000 });
   await waitForSerialText(serialLog, new RegExp(`TYPED${run}-42`), 30_000);
+
+  // The same from a script: `vireo type`, exit 1 with the list for keyless characters.
+  const refused = await served.cli(['type', VM, 'naïve']);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('cannot type "ï" (U+00EF)');
+  const typed = await served.cli(['--json', 'type', VM, `echo CLI${run}-$((2*3)) > /dev/ttyS0`, '--enter']);
+  expect(typed.code, typed.stderr).toBe(0);
+  expect(JSON.parse(typed.stdout)).toEqual({ typed: `echo CLI${run}-$((2*3)) > /dev/ttyS0`.length + 1 });
+  await waitForSerialText(serialLog, new RegExp(`CLI${run}-6`), 30_000);
 });
 
 test('Ctrl+Alt+G releases the keyboard with no key left held: "echo ok" then types exactly that', async ({ page, served }) => {
