@@ -11,6 +11,8 @@ export type Availability = { ok: true } | { ok: false; reason: string };
  * SetDesktopSize; QEMU's VNC server passes it on only to a device that takes a size hint
  * from the host (ui_info: the virtio-gpu family), and answers everything else with "invalid
  * screen layout" — which is what noVNC reported as "Server did not accept the resize request".
+ * A forwarded request QEMU answers with status 4 ("forwarded"), which noVNC 1.7 still logs as
+ * that warning with "Unknown reason"; the guest's new size follows as a server-side resize.
  */
 export function resizeAvailability(device: string): Availability {
   switch (device) {
