@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import { runSettled, spawnDetached, tail } from '../util/proc.ts';
@@ -162,7 +162,7 @@ export async function startVirtiofsd(tag: string, opts: VirtiofsdOptions): Promi
     }
     await sleep(20);
   }
-  await (await open(o.pidFile, 'w', 0o600)).writeFile(`${child.pid}\n`).catch(() => {});
+  await writeFile(o.pidFile, `${child.pid}\n`, { mode: 0o600 });
 }
 
 /** The pid in the pidfile when that process is alive and is the virtiofsd of this socket. */
