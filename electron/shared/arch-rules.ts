@@ -60,8 +60,7 @@ interface ArchCheckInput {
   system: { machine: Machine; firmware: 'bios' | 'uefi' };
   disks: readonly { id: string; bus: DiskBus }[];
   cdrom: { bus: CdromBus; extra?: readonly { bus?: CdromBus }[] };
-  /** resolution: the settings' preferred screen size, when the config has one */
-  display: { device: Display; resolution?: unknown };
+  display: { device: Display };
   sound: { device: Sound };
 }
 
@@ -89,8 +88,6 @@ export function archIssues(c: ArchCheckInput): ArchIssue[] {
     if (d.bus && !r.cdromBuses.includes(d.bus)) out.push({ path: ['cdrom', 'extra', i, 'bus'], message: `CD drive ${i + 1}: ${c.arch} guests have no ${d.bus.toUpperCase()} controller: choose bus ${list(r.cdromBuses)}` });
   });
   if (!r.displays.includes(c.display.device)) out.push({ path: ['display', 'device'], message: `display "${c.display.device}" does not exist for ${c.arch} guests: choose ${list(r.displays)}` });
-  // ramfb has no size properties: the firmware picks its mode, and QEMU refuses xres/yres on it.
-  if (c.display.device === 'ramfb' && c.display.resolution) out.push({ path: ['display', 'resolution'], message: 'ramfb takes its size from the firmware and has no resolution setting: clear the resolution, or choose the virtio-gpu-pci display' });
   if (!r.sound.includes(c.sound.device)) out.push({ path: ['sound', 'device'], message: `sound card "${c.sound.device}" does not exist for ${c.arch} guests: choose ${list(r.sound)}` });
   return out;
 }
