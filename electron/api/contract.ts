@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
+import { PortForward } from './schemas/vm-config.ts';
+import { PORT_PROTOCOLS } from '../shared/config-enums.ts';
+import type { ForwardsResult } from './types.ts';
 import { TYPE_TEXT_MAX } from '../shared/display-caps.ts';
 import { SHARE_TYPES } from '../shared/config-enums.ts';
 import { ARCHES } from '../shared/config-enums.ts';
@@ -19,6 +22,7 @@ import type { GuestToolsInfo, ShareMountResult, SharesList } from './types.ts';
 const vm = z.object({ vm: VmRef }).strict();
 const SizeArg = z.union([z.string().min(1), z.number().positive()]);
 const Path = z.string().min(1, 'path is empty: give a file path');
+const NicId = z.string().regex(/^net[0-9]{1,2}$/, 'a NIC id is "net" and a number (net0, net1, ...)');
 
 export const methods = {
   'host.info': method<HostInfo>()(z.object({ refresh: z.boolean().optional() }).strict(), 'Host, QEMU, accelerators, firmware and TPM support'),
@@ -164,6 +168,16 @@ export const methods = {
   ),
   'guestTools.list': method<GuestToolsInfo>()(z.object({}).strict(), 'virtio-win / SPICE guest tools found on this host, or where to get them'),
   'guestTools.attach': method<VmDetails>()(z.object({ vm: VmRef, path: Path }).strict(), "Insert a found guest-tools ISO in the VM's CD drive"),
+  // ---- NAT port forwards, live while the VM runs (electron/engine/net/nat/) ----
+  'forwards.list': method<ForwardsResult>()(vm, "The VM's NAT cards: backend (passt or slirp) and why, and their port forwards"),
+  'forwards.add': method<ForwardsResult>()(
+    z.object({ vm: VmRef, nic: NicId.optional(), forward: PortForward }).strict(),
+    'Add a port forward to a NAT card (the first one unless nic is given), at once if the VM runs, and save it; a taken host port is refused naming its holder',
+  ),
+  'forwards.remove': method<ForwardsResult>()(
+    z.object({ vm: VmRef, nic: NicId.optional(), protocol: z.enum(PORT_PROTOCOLS).default('tcp'), hostAddress: z.string().default('127.0.0.1'), hostPort: z.number().int().min(1).max(65535) }).strict(),
+    'Remove a port forward (by protocol, host address and port), at once if the VM runs, and save it',
+  ),
 } satisfies Record<string, MethodDef>;
 
 export const events = {

@@ -1,6 +1,6 @@
 // Result and event payload types of the API. Plain data only: these cross IPC and WebSocket,
 // and the renderer imports them (types only).
-import type { VmConfig } from './schemas/vm-config.ts';
+import type { PortForward, VmConfig } from './schemas/vm-config.ts';
 import type { WireError } from './errors.ts';
 import { VM_STATE_NAMES } from '../shared/states.ts';
 
@@ -65,6 +65,8 @@ export interface HostInfo {
   /** every guest architecture: its QEMU, accelerators (with the self-test's reasons) and firmware; the fields above are x86_64's */
   arches: ArchHostInfo[];
   tpm: { available: boolean; binary?: string; version?: string; reason?: string };
+  /** passt for NAT cards (engine/net/nat/plan.ts); without it they use QEMU's slirp */
+  passt: PasstAvailability;
   /** shared folders: what this host can serve (filled by the shares area) */
   shares?: SharesAvailability;
 }
@@ -124,6 +126,8 @@ export interface VmDetails extends VmSummary {
   disks: DiskDetails[];
   snapshots: { available: boolean; reason: string | null };
   warnings: string[];
+  /** each NAT card: its backend (in use, or what a start would pick) and why */
+  nat: NatNicStatus[];
   /** shared folders with their availability and mount commands (filled by the shares area) */
   shares?: SharesList;
 }
@@ -351,4 +355,32 @@ export interface FileCopyResult {
   /** the host path, for copies to or from a host file; null for uploads from a client */
   hostPath: string | null;
   bytes: number;
+}
+
+// ---- NAT (engine/net/nat/) ----------------------------------------------------------------
+
+export interface PasstAvailability {
+  available: boolean;
+  binary?: string;
+  version?: string;
+  /** why not, and how to get it */
+  reason?: string;
+}
+
+export interface NatNicStatus {
+  nic: string;
+  backend: 'passt' | 'slirp';
+  reason: string;
+  /** the VM runs with this backend on this card */
+  running: boolean;
+  /** what a forward change while running does to open connections */
+  liveChange: string;
+  forwards: PortForward[];
+}
+
+/** forwards.list/add/remove: a VM's NAT cards with their forwards. */
+export interface ForwardsResult {
+  vm: string;
+  running: boolean;
+  nics: NatNicStatus[];
 }

@@ -8,6 +8,7 @@ import { probeCapabilities, type QemuCaps } from './qemu/capabilities.ts';
 import { selfTestAccelerators } from './qemu/accel.ts';
 import { discoverFirmware, type FirmwareInfo } from './firmware/ovmf.ts';
 import { checkSwtpm, SWTPM_INSTALL_HINT } from './tpm/swtpm.ts';
+import { passtAvailability } from './net/nat/plan.ts';
 import { APP_VERSION } from './version.ts';
 import { ARCH_INFO, DEFAULT_ARCH, nativeGuestArch, type GuestArch } from './arch.ts';
 import { ARCHES } from '../shared/config-enums.ts';
@@ -154,6 +155,7 @@ export class HostService {
       tpm: swtpm
         ? { available: true, binary: 'swtpm', version: swtpm }
         : { available: false, reason: `swtpm is not installed: ${SWTPM_INSTALL_HINT}` },
+      passt: await passtAvailability(refresh),
     };
   }
 }

@@ -23,6 +23,7 @@ import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts'
 import { Confinement } from './policy/confine.ts';
 import { listFiles } from './policy/browse.ts';
 import type { EngineParts } from './parts.ts';
+import { natHandlers } from './net/nat/handlers.ts';
 import { AgentService } from './agent/service.ts';
 import { agentHandlers } from './agent/handlers.ts';
 import { displayHandlers } from './display/handlers.ts';
@@ -230,6 +231,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'jobs.cancel': async (a) => jobs.cancel(a.id),
 
     'files.list': (a, c) => listFiles(confine, c, a.dir, a.filter ?? 'any'),
+    ...natHandlers(parts),
     ...agentHandlers(parts),
     ...displayHandlers(parts),
     ...shares.handlers,

@@ -36,6 +36,8 @@ export const PRIVATE_NET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 export const MAX_HOSTONLY_PORTS = 16;
 export const NIC_MODELS = ['virtio-net-pci', 'e1000', 'e1000e', 'rtl8139', 'pcnet', 'ne2k_pci'] as const;
 export const PORT_PROTOCOLS = ['tcp', 'udp'] as const;
+/** A NAT card's user-mode stack: passt (a helper process) where installed, else QEMU's built-in slirp. */
+export const NAT_BACKENDS = ['auto', 'passt', 'slirp'] as const;
 /** Vireo's limit, not QEMU's: enough for router and firewall guests, and each NIC takes a PCI slot. */
 export const MAX_NICS = 8;
 

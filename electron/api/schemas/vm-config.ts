@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   ARCHES, BACKENDS, BOOT_DEVICES, CACHE_MODES, CDROM_BUSES, DISK_BUSES, DISK_FORMATS, DISPLAY_DEVICES, FIRMWARES,
-  MACHINE_TYPES, MAX_HOSTONLY_PORTS, MAX_NICS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PRIVATE_NET_NAME_RE, PROFILES, SOUND_DEVICES,
+  MACHINE_TYPES, MAX_HOSTONLY_PORTS, MAX_NICS, NAT_BACKENDS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PRIVATE_NET_NAME_RE, PROFILES, SOUND_DEVICES,
   USB_CONTROLLERS,
   MAX_SHARES, SHARE_TYPES,
 } from '../../shared/config-enums.ts';
@@ -70,6 +70,8 @@ export const Nic = z.object({
   model: NicModel.default('virtio-net-pci'),
   mac: z.string().regex(MAC_RE, 'MAC address must be six lower-case hex pairs like 52:54:00:12:34:56'),
   portForwards: z.array(PortForward).default([]),
+  /** mode "user": which user-mode stack; auto (also when absent) = passt where installed, else slirp (engine/net/nat/plan.ts) */
+  natBackend: z.enum(NAT_BACKENDS).optional(),
   /** mode "private": the network's name; VMs on the same name reach each other and nothing else */
   network: z.string().regex(PRIVATE_NET_NAME_RE, 'network name: 1-32 letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
   /** mode "bridged": the host bridge (Linux), interface (macOS vmnet, e.g. en0) or TAP adapter (Windows) */

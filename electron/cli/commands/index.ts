@@ -2,7 +2,8 @@ import type { Registrar } from '../kit.ts';
 import { registerAgent } from './agent.ts';
 import { registerDisplay } from './display.ts';
 import { registerNet } from './net.ts';
+import { registerForwards } from './forwards.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerDisplay, registerAgent];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent];

@@ -6,6 +6,7 @@ import type { Caller, WebCaller } from '../../api/define.ts';
 import { openRegular } from './files.ts';
 import { RAW_DISK_NAME, checkDiskImage } from './disk-image.ts';
 import { refused } from './refused.ts';
+import { checkForwardsCaller, type ConfigWithForwards } from '../net/nat/policy.ts';
 
 // Where a client of `vireo serve` may reach (the threat model is in README, "Security model").
 // A local caller (desktop, CLI) may name any path its account can; it only gets the path made
@@ -24,7 +25,7 @@ export function webCaller(opts: { media?: readonly string[]; allowExtraArgs?: bo
 }
 
 /** The parts of vm.json the policy looks at (structural, so the schema's version does not matter). */
-export interface VmConfigLike {
+export interface VmConfigLike extends ConfigWithForwards {
   advanced: { extraArgs: readonly string[] };
   disks: ReadonlyArray<{ id: string; file: string; format: string }>;
   cdrom: { iso: string | null };
@@ -168,6 +169,7 @@ export class Confinement {
       if (real !== after.cdrom.iso) throw refused(`cdrom.iso: ${after.cdrom.iso} is a link to ${real}: give the real path`, { field: 'cdrom.iso', path: after.cdrom.iso, real });
     }
     await this.vmShares(caller, before.shares ?? [], after.shares ?? []);
+    checkForwardsCaller(caller, before, after);
   }
 
   /** A shared folder is host storage the guest reads and writes: a web caller's new one is a real folder inside a root. */

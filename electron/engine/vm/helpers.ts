@@ -11,6 +11,16 @@ export interface HelperProcess {
   start(): Promise<void>;
   /** stops it, whoever started it; idempotent */
   stop(): Promise<void>;
+  /**
+   * for a helper that connects to a socket QEMU serves (passt to a NAT card's stream netdev):
+   * runs once QEMU is up and its monitor answers, before the guest runs
+   */
+  attach?(): Promise<void>;
+}
+
+/** The attach phase of the helpers that have one, in order; a failure fails the start (which rolls back). */
+export async function attachHelpers(helpers: readonly HelperProcess[]): Promise<void> {
+  for (const h of helpers) await h.attach?.();
 }
 
 /**

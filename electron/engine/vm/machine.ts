@@ -10,7 +10,7 @@ import { isActive, SHUTDOWN_TIMEOUT_SEC } from '../../shared/states.ts';
 import { QmpClient } from '../qmp/client.ts';
 import { spawnDetached } from '../util/proc.ts';
 import { assertTransition, canTransition, requireState } from './state-machine.ts';
-import { startHelpers, stopHelpers, type HelperProcess } from './helpers.ts';
+import { attachHelpers, startHelpers, stopHelpers, type HelperProcess } from './helpers.ts';
 import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie, lastErrorLine, readRuntimeState, unwatchedExit, ioPauseReason, pidOfUnrecordedQemu, type RuntimeState } from './process.ts';
 
 // One VM's running QEMU, whoever started it, and the only writer of that VM's state. QEMU
@@ -171,6 +171,7 @@ export class Machine extends EventEmitter<MachineEvents> {
         spawnFailed,
       ]);
       await writeFile(this.paths.stateFile, JSON.stringify(this.runtime), { mode: 0o600 });
+      await Promise.race([attachHelpers(this.helpers), exited]);
       // Started paused (-S) so nothing ran before we were listening; now let it go.
       await Promise.race([this.qmp.execute('cont'), exited]);
       this.change('running');

@@ -21,6 +21,7 @@ import { QemuImg } from '../disk/qemu-img.ts';
 import { createVm, requireIso } from './create.ts';
 import { secureSocket } from '../display/bridge.ts';
 import { assertKnownKeys } from '../policy/patch-keys.ts';
+import { natStatus, passtAvailability } from '../net/nat/plan.ts';
 
 // VM operations on top of the library (folders + vm.json) and the machines (running QEMUs).
 
@@ -174,6 +175,7 @@ export class VmService {
       disks,
       snapshots: this.snapshotAvailability(entry),
       warnings: [...(m.state === 'paused' && m.ioPause ? [m.ioPause] : []), ...(c ? this.warnings(c) : [])],
+      nat: c ? natStatus(c, await passtAvailability(), (await this.host.capabilities(c.arch).catch(() => null))?.versionParts ?? [0, 0, 0], m.isActive ? (rt?.argv ?? []) : null) : [],
     };
   }
 

@@ -18,6 +18,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'system.priority': 'the engine applies the scheduling priority to the QEMU process',
   arch: 'chooses the QEMU binary; changed alone the config is invalid (arch-rules.ts: q35/pc are x86-only), so its argv is pinned by the aarch64 goldens (argv-aarch64.test.ts)',
   backend: 'chooses which backend runs the VM, not the argv of the QEMU one',
+  'networks[].natBackend': 'the engine resolves it (auto: is passt installed?) into ArgvContext.nat, which argv uses (golden nat-passt)',
   'networks[].hostPorts': 'the list itself on cards that have none (other modes); its elements, networks[].hostPorts[], reach argv',
 };
 

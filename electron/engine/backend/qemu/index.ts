@@ -12,6 +12,9 @@ import { resolveAccel } from '../../qemu/accel.ts';
 import { chooseFirmware, createNvram } from '../../firmware/ovmf.ts';
 import { paddedFlashCode } from '../../firmware/aavmf.ts';
 import { swtpmHelper } from '../../tpm/swtpm.ts';
+import { natHelpers } from '../../net/nat/helpers.ts';
+import { natPlan, passtAvailability } from '../../net/nat/plan.ts';
+import type { ArgvNat } from '../../qemu/argv/context.ts';
 import { virtiofsHelpers } from '../../shares/virtiofsd.ts';
 import { applyProcessPolicy } from '../../vm/policy.ts';
 import { NVRAM_FILES } from '../../paths.ts';
@@ -35,12 +38,14 @@ export class QemuBackend implements Backend {
     }
   }
 
-  helpersFor(entry: LibraryEntry, config: VmConfig): HelperProcess[] {
+  /** `nat`: the launch's NAT plan (passt helpers only for its passt cards); absent, one per NAT card */
+  helpersFor(entry: LibraryEntry, config: VmConfig, nat?: Readonly<Record<string, ArgvNat>>): HelperProcess[] {
     const helpers: HelperProcess[] = [];
     if (config.system.tpm) {
       helpers.push(swtpmHelper({ stateDir: entry.paths.tpmState, runtimeDir: entry.paths.runtime, logFile: join(entry.paths.logs, 'swtpm.log') }));
     }
     helpers.push(...virtiofsHelpers(config.shares, entry.paths).helpers);
+    helpers.push(...natHelpers(entry, config, nat));
     return helpers;
   }
 
@@ -58,7 +63,8 @@ export class QemuBackend implements Backend {
     const report = await this.host.accelReport(false, config.arch);
     const { accel, reason } = resolveAccel(config.system.accel, report);
     const firmware = config.system.firmware === 'uefi' ? await this.firmwareFor(entry, config) : undefined;
-    const helpers = this.helpersFor(entry, config);
+    const nat = natPlan(config, entry.paths.runtime, await passtAvailability(), caps.versionParts);
+    const helpers = this.helpersFor(entry, config, nat);
     const tpm = helpers.find((h): h is ReturnType<typeof swtpmHelper> => h.name === 'swtpm');
     const argv = buildArgv(config, {
       vmDir: entry.paths.dir,
@@ -72,6 +78,7 @@ export class QemuBackend implements Backend {
       // qmpCmd: a second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
       sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket, agent: entry.paths.agentSocket },
       loadvm: opts.loadvm,
+      nat,
       shareSockets: virtiofsHelpers(config.shares, entry.paths).sockets,
     });
     return {

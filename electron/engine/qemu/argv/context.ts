@@ -42,6 +42,9 @@ export interface ArgvSockets {
   agent?: string;
 }
 
+/** A NAT card's netdev as the engine resolved its natBackend (engine/net/nat/plan.ts). */
+export type ArgvNat = { backend: 'slirp' } | { backend: 'passt'; socket: string };
+
 export interface ArgvContext {
   /** absolute VM folder; disks with relative paths live inside it */
   vmDir: string;
@@ -60,6 +63,8 @@ export interface ArgvContext {
   audioBackend?: AudioBackend;
   /** snapshot tag to resume from (`-loadvm`), when starting into a snapshot */
   loadvm?: string;
+  /** per NAT card id: passt (QEMU serves the socket passt is handed) or slirp; a card not named is slirp */
+  nat?: Readonly<Record<string, ArgvNat>>;
   /** the library's folder of private-network switches (net/switch/paths.ts); needed by mode "private" */
   privateNetDir?: string;
   /** Linux: qemu-bridge-helper found on this host, for mode "bridged" (QEMU's built-in path when absent) */

@@ -200,6 +200,24 @@ export const DISPLAY_CASES: Record<string, Case> = {
   },
 };
 
+/**
+ * NAT backends (engine/net/nat/): net0 on passt, where QEMU serves the stream socket passt gets
+ * and the forwards are passt's (not in argv); net1 on slirp, its forward a hostfwd.
+ */
+export const NAT_CASES: Record<string, Case> = {
+  'nat-passt': {
+    config: cfg({
+      name: 'NAT on passt and slirp',
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }],
+      networks: [
+        { id: 'net0', model: 'virtio-net-pci', mac: '52:54:00:12:34:56', natBackend: 'passt', portForwards: [{ hostPort: 8080, guestPort: 80 }] },
+        { id: 'net1', model: 'e1000', mac: '52:54:00:12:34:57', natBackend: 'slirp', portForwards: [{ protocol: 'udp', hostPort: 5353, guestPort: 53 }] },
+      ],
+    }),
+    ctx: { accel: 'kvm', nat: { net0: { backend: 'passt', socket: '/run/vireo/3f2c1b7e/nat-net0.sock' }, net1: { backend: 'slirp' } } },
+  },
+};
+
 /** The context the engine would pass, its sockets named as VmPaths names them in runtimeDir. */
 export function contextFor(c: Case, base: { vmDir?: string; runtimeDir?: string } = {}): ArgvContext {
   const vmDir = base.vmDir ?? c.vmDir ?? '/vms/test';
