@@ -49,3 +49,16 @@ test('an arm64 ISO makes the wizard choose aarch64 + UEFI, warn about emulation,
   const vm = JSON.parse(r.stdout) as { config: { arch: string; system: { machine: string; firmware: string }; display: { device: string } } };
   expect(vm.config).toMatchObject({ arch: 'aarch64', system: { machine: 'virt', firmware: 'uefi' }, display: { device: 'ramfb' } });
 });
+
+test('the host panel shows the aarch64 guests\' QEMU, accelerator verdict with its reason, and AAVMF', async ({ page, served }) => {
+  test.setTimeout(180_000);
+  const cli = await served.cli(['--json', 'host']);
+  expect(cli.code, cli.stderr).toBe(0);
+  const arm = (JSON.parse(cli.stdout) as { arches: Array<{ arch: string; accel: { reason: string } | null }> }).arches.find((a) => a.arch === 'aarch64')!;
+  await page.goto(served.url);
+  const section = page.getByTestId('arch-aarch64');
+  await expect(section).toContainText('qemu-system-aarch64', { timeout: 90_000 });
+  await expect(page.getByTestId('arch-aarch64-accel')).toHaveText(`TCG — ${arm.accel!.reason}`);
+  await expect(section).toContainText('UEFI firmware for aarch64');
+});
+

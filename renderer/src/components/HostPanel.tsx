@@ -4,6 +4,7 @@ import type { WireError } from '../api/client.ts';
 import { useClient, useErrors } from '../api/context.tsx';
 import { formatBytes } from '../../../electron/shared/size.ts';
 import { Button, ErrorAlert, KV, Section } from './ui.tsx';
+import { ArchHostSections } from './ArchHostSection.tsx';
 
 // What this host can do and why: the accelerator verdict (with its self-test evidence),
 // QEMU, firmware and TPM. A missing feature is explained, not hidden.
@@ -97,6 +98,7 @@ export function HostPanel({ host, error, onHost }: { host: HostInfo | null; erro
           <p className="text-sm">No UEFI firmware found: VMs boot with BIOS (SeaBIOS) only. Install OVMF for UEFI.</p>
         )}
       </Section>
+      <ArchHostSections host={host} />
       <Section title="Host">
         <KV
           rows={[
