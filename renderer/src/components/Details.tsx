@@ -7,6 +7,7 @@ import { basename, formatWhen } from '../lib/format.ts';
 import { DisplayView, SerialConsole } from '../display/index.ts';
 import { OsIcon, StateBadge } from './OsIcon.tsx';
 import { SnapshotsView } from './Snapshots.tsx';
+import { AgentCard } from './agent/AgentCard.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
@@ -150,6 +151,7 @@ function Overview({ d }: { d: VmDetails }) {
           </ul>
         )}
       </Section>
+      <AgentCard d={d} />
       {c?.notes && (
         <Section title="Notes">
           <p className="text-sm whitespace-pre-wrap">{c.notes}</p>

@@ -4,6 +4,7 @@ import type { ApiClient } from '../../../electron/api/contract.ts';
 import type { VmState } from '../../../electron/api/types.ts';
 import { resizeAvailability } from '../../../electron/shared/display-caps.ts';
 import { ClipboardPanel, CLIPBOARD_OFF } from './ClipboardPanel.tsx';
+import { FileDrop } from './FileDrop.tsx';
 import { backoffMs, COMBOS, comboEvents, isReleaseChord, releaseEvents, screenshotName, type Combo } from './keys.ts';
 import { btn } from './styles.ts';
 import { TypeTextPanel } from './TypeTextPanel.tsx';
@@ -300,6 +301,7 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
         onKeyDownCapture={onKeyDownCapture} onKeyUpCapture={onKeyUpCapture}
         onFocusCapture={(e) => setCaptured(e.target instanceof HTMLCanvasElement)} onBlurCapture={() => setCaptured(false)}>
         <div ref={screenRef} className="absolute inset-0" data-testid="vm-screen" aria-label={`Screen of ${vmName ?? 'the VM'}`} />
+        <FileDrop client={client} vmId={vmId} enabled={connected} />
         {!connected && (
           <div className="pointer-events-none absolute inset-0 flex items-center justify-center p-6 text-center text-sm text-zinc-600 dark:text-zinc-300">
             {live ? (
