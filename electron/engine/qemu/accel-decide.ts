@@ -36,6 +36,9 @@ export interface Presence {
   presentReason: string;
 }
 
+/** What the probe's LM marker means: x86's long mode; the aarch64 probe's MMU switched on. */
+const stageOf = (run: Pick<ProbeRun, 'arch'>) => (run.arch === 'aarch64' ? 'paging (MMU on)' : 'long mode');
+
 /** Why a run did not finish, phrased for a person. */
 export function failureText(run: ProbeRun): string {
   if (run.timedOut) {
@@ -44,7 +47,7 @@ export function failureText(run: ProbeRun): string {
       : run.marks.lm !== undefined
         ? 'the probe did not start its work'
         : run.marks.boot !== undefined
-          ? 'the probe did not reach long mode'
+          ? `the probe did not reach ${stageOf(run)}`
           : 'the probe did not even start booting';
     return `${where} within ${formatMs(run.deadlineMs)}`;
   }
@@ -78,7 +81,7 @@ export function decideAccel(
   const tcgText = tcgWork !== undefined ? `${formatMs(tcgWork)} under TCG` : 'TCG failed too';
   const tcgStory =
     tcgWork !== undefined
-      ? `under TCG it reached long mode after ${formatMs(tcg.marks.lm ?? 0)} and its work took ${formatMs(tcgWork)}`
+      ? `under TCG it reached ${stageOf(tcg)} after ${formatMs(tcg.marks.lm ?? 0)} and its work took ${formatMs(tcgWork)}`
       : 'it failed under TCG too';
   const candidates: AccelCandidate[] = [];
 
@@ -88,7 +91,7 @@ export function decideAccel(
       { present: true, presentReason: 'TCG (software emulation) is always available' },
       tcg.ok,
       tcg.ok
-        ? `works: long mode after ${formatMs(tcg.marks.lm ?? 0)}, work took ${formatMs(tcgWork!)}`
+        ? `works: ${stageOf(tcg)} after ${formatMs(tcg.marks.lm ?? 0)}, work took ${formatMs(tcgWork!)}`
         : `failed: ${failureText(tcg)}`,
     ),
   );

@@ -24,6 +24,8 @@ type MarkerKey = keyof typeof MARKERS;
 
 export interface ProbeRun {
   accel: AccelName;
+  /** the probe guest's architecture (x86_64 when absent) */
+  arch?: GuestArch;
   /** reached WORK-END and QEMU exited through isa-debug-exit */
   ok: boolean;
   /** milliseconds since spawn at which each marker line arrived */
@@ -107,6 +109,7 @@ export async function runProbe(binary: string, probeImage: string, accel: AccelN
   }
   return {
     accel,
+    ...(arch !== DEFAULT_ARCH ? { arch } : {}),
     ok,
     marks,
     elapsedMs: performance.now() - t0,

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ARCH_INFO, nativeGuestArch } from '../../../electron/engine/arch.ts';
-import { detectPresence, foreignArchReason, probeArgv, PROBE_EXIT_CODES } from '../../../electron/engine/qemu/accel.ts';
+import { decideAccel, detectPresence, foreignArchReason, probeArgv, PROBE_EXIT_CODES, type ProbeRun } from '../../../electron/engine/qemu/accel.ts';
 import { parseCpuModels, type QemuCaps } from '../../../electron/engine/qemu/capabilities.ts';
 import { chooseFirmware, discoverFirmware, parseDescriptor } from '../../../electron/engine/firmware/ovmf.ts';
 import { aavmfFallback, paddedFlashCode, VIRT_FLASH_BYTES } from '../../../electron/engine/firmware/aavmf.ts';
@@ -48,6 +48,15 @@ describe('accelerators for a guest architecture', () => {
     expect(probeArgv('hvf', '/r/probe.elf', 'aarch64')).toContain('host');
     expect(probeArgv('tcg', '/r/probe.img')).toContain('isa-debug-exit,iobase=0xf4,iosize=0x04');
     expect(PROBE_EXIT_CODES).toEqual({ x86_64: 85, aarch64: 0 });
+  });
+
+  it('an aarch64 verdict speaks of the MMU, not of x86 long mode', () => {
+    const tcg: ProbeRun = { accel: 'tcg', arch: 'aarch64', ok: true, marks: { boot: 3, lm: 8, start: 9, end: 359 }, elapsedMs: 400, timedOut: false, deadlineMs: 9000, exitCode: 0, stderr: '' };
+    const kvm: ProbeRun = { accel: 'kvm', arch: 'aarch64', ok: false, marks: { boot: 3 }, elapsedMs: 3000, timedOut: true, deadlineMs: 3000, exitCode: null, stderr: '' };
+    const r = decideAccel(tcg, [{ accel: 'kvm', present: true, presentReason: '/dev/kvm' }], [kvm]);
+    expect(r.candidates[0]!.verdict).toBe('works: paging (MMU on) after 8 ms, work took 350 ms');
+    expect(r.reason).toMatch(/the probe did not reach paging \(MMU on\) within 3\.0 s under KVM, while under TCG it reached paging \(MMU on\) after 8 ms/);
+    expect(r.reason).not.toMatch(/long mode/);
   });
 
   it('reads aarch64 CPU models (bare indented names) from `-cpu help`', () => {
