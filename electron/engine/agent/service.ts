@@ -80,14 +80,22 @@ export class AgentService {
       link.wake.abort();
     } else if (state === 'running' && ['paused', 'restoring', 'saving'].includes(previous)) {
       // The guest's clock stood still (or went back to the snapshot's): set it to the host's.
-      void this.setTimeRetrying(id);
+      void this.afterClockJump(id, previous === 'restoring');
     }
   }
 
-  /** After a restore the stream may hold a reply from before it: a failed try resyncs, so try again. */
-  private async setTimeRetrying(id: string): Promise<void> {
+  /**
+   * A live snapshot is taken with the guest's file systems frozen, so a guest restored from one
+   * wakes up frozen (its agent too, refusing most commands): thaw it first, then set its clock.
+   * After a restore the stream may hold a reply from before it: a failed try resyncs, so retry.
+   */
+  private async afterClockJump(id: string, restored: boolean): Promise<void> {
     for (let i = 0; i < 3; i++) {
-      if (await this.setTime(id).then(() => true, () => false)) return;
+      const ok = await (async () => {
+        if (restored && (await this.call<string>(id, 'guest-fsfreeze-status', undefined, { timeoutMs: INFO_TIMEOUT_MS })) === 'frozen') await this.thaw(id);
+        await this.setTime(id);
+      })().then(() => true, () => false);
+      if (ok) return;
       await sleep(1000, undefined, { ref: false });
     }
   }
@@ -191,8 +199,8 @@ export class AgentService {
     const ifs = await conn.call('guest-network-get-interfaces', undefined, opt).then(parseInterfaces, () => []);
     this.setInfo(id, link, { state: 'connected', reason: null, version: typeof gi.version === 'string' ? gi.version : null, os, hostname: host, addresses: ifs, since: new Date().toISOString() });
     const m = this.vms.allMachines().find((x) => x.id === id);
-    // Started into a live snapshot (-loadvm): the guest's clock is the snapshot's.
-    if (m?.info?.argv.includes('-loadvm')) void this.setTime(id).catch(() => {});
+    // Started into a live snapshot (-loadvm): the guest's clock is the snapshot's, its disks frozen.
+    if (m?.info?.argv.includes('-loadvm')) void this.afterClockJump(id, true);
   }
 
   // ---- calls ----------------------------------------------------------------------------
