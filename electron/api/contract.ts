@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
+import { BOOT_ONCE, CACHE_MODES, DISK_BUSES, MAX_EXTRA_CDROMS } from '../shared/config-enums.ts';
+import type { HostUsbList, VmUsbDevice } from './usb-types.ts';
 import { PortForward } from './schemas/vm-config.ts';
 import { PORT_PROTOCOLS } from '../shared/config-enums.ts';
 import type { ForwardsResult } from './types.ts';
@@ -56,7 +58,10 @@ export const methods = {
     z.object({ vm: VmRef, keepDisks: z.boolean().optional() }).strict(),
     'Delete a stopped VM; with keepDisks its disks, NVRAM and TPM state move to the folder returned as keptIn',
   ),
-  'vms.start': method<VmDetails>()(vm, 'Start a VM'),
+  'vms.start': method<VmDetails>()(
+    z.object({ vm: VmRef, bootOnce: z.enum(BOOT_ONCE).optional() }).strict(),
+    'Start a VM; bootOnce "cdrom" boots from the CD this time only (the saved boot order stays)',
+  ),
   'vms.stop': method<VmDetails>()(
     z.object({ vm: VmRef, force: z.boolean().optional(), timeoutSec: z.number().positive().max(3600).optional() }).strict(),
     'Shut down (ACPI, then quit, then kill) or power off (force)',
@@ -177,6 +182,51 @@ export const methods = {
   'forwards.remove': method<ForwardsResult>()(
     z.object({ vm: VmRef, nic: NicId.optional(), protocol: z.enum(PORT_PROTOCOLS).default('tcp'), hostAddress: z.string().default('127.0.0.1'), hostPort: z.number().int().min(1).max(65535) }).strict(),
     'Remove a port forward (by protocol, host address and port), at once if the VM runs, and save it',
+  ),
+
+  // ---- USB devices and a VM's drives (electron/engine/usb/, electron/engine/vm/drives.ts) ----
+  'usb.list': method<HostUsbList>()(z.object({}).strict(), "The host's USB devices with names, whether this user may pass each through (and the fix), and which VMs use them"),
+  'usb.devices': method<VmUsbDevice[]>()(vm, "A VM's USB devices, saved and attached for this run, and whether QEMU has each now"),
+  'usb.attach': method<VmUsbDevice[]>()(
+    z.object({
+      vm: VmRef,
+      /** "vendor:product" (046d:c52b), "bus-port" (1-2.3), "keyboard", "mouse", or an image file for a USB stick */
+      device: z.string().trim().min(1, 'no device given: vendor:product, bus-port, keyboard, mouse or an image file').max(4096),
+      /** saved with the VM (default), or for this run only */
+      persist: z.boolean().optional(),
+      readOnly: z.boolean().optional(),
+    }).strict(),
+    'Attach a USB device: live when the VM runs (device_add), saved for its next starts unless persist is false',
+  ),
+  'usb.detach': method<VmUsbDevice[]>()(
+    z.object({ vm: VmRef, device: z.string().trim().min(1).max(4096) }).strict(),
+    'Detach a USB device (by id, vendor:product, bus-port, kind or image file): live when running, and from the saved list',
+  ),
+  'drives.add': method<VmDetails>()(
+    z.object({
+      vm: VmRef,
+      /** an existing image, or */
+      file: Path.optional(),
+      /** the size of a new image in the VM's folder */
+      size: SizeArg.optional(),
+      format: z.enum(['qcow2', 'raw']).optional(),
+      bus: z.enum(DISK_BUSES).optional(),
+      cache: z.enum(CACHE_MODES).optional(),
+      readOnly: z.boolean().optional(),
+    }).strict(),
+    'Add a disk (new or existing image); hot-plugged when the VM runs and the bus allows it (virtio, SCSI)',
+  ),
+  'drives.remove': method<VmDetails>()(
+    z.object({ vm: VmRef, disk: z.string().min(1).max(64), deleteFile: z.boolean({ error: 'say whether to delete the image file (deleteFile: true) or keep it (false)' }) }).strict(),
+    'Remove a disk (hot-unplugged when running), keeping or deleting its image',
+  ),
+  'drives.resize': method<VmDetails>()(
+    z.object({ vm: VmRef, disk: z.string().min(1).max(64), size: SizeArg, shrink: z.boolean().optional() }).strict(),
+    'Resize a disk: grow live while running; shrink only stopped and with shrink: true',
+  ),
+  'drives.media': method<VmDetails>()(
+    z.object({ vm: VmRef, drive: z.number().int().min(0).max(MAX_EXTRA_CDROMS), iso: Path.nullable() }).strict(),
+    'Insert or eject the ISO of CD drive N (0 is the first), live when running',
   ),
 } satisfies Record<string, MethodDef>;
 

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'NO_SPACE', // the disk is full: details.folder, details.neededBytes, details.freeBytes
   'UNSUPPORTED', // feature not available here; message says why
   'IN_USE', // e.g. a base image that linked clones depend on
+  'PERMISSION_DENIED', // the host refuses access (a USB device node not writable): the message says the fix
   'BUSY', // another process owns the library (details.pid, details.role), or it is shutting down
   'CANCELLED',
   'INTERNAL',

@@ -384,3 +384,6 @@ export interface ForwardsResult {
   running: boolean;
   nics: NatNicStatus[];
 }
+
+// USB devices (usb.*): their own file, so this one stays under the module size limit.
+export type { HostUsbDevice, HostUsbList, VmUsbDevice } from './usb-types.ts';

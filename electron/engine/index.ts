@@ -23,6 +23,9 @@ import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts'
 import { Confinement } from './policy/confine.ts';
 import { listFiles } from './policy/browse.ts';
 import type { EngineParts } from './parts.ts';
+import { usbHandlers } from './usb/handlers.ts';
+import { confineDevices } from './usb/confine-devices.ts';
+import { driveHandlers } from './vm/drive-handlers.ts';
 import { natHandlers } from './net/nat/handlers.ts';
 import { AgentService } from './agent/service.ts';
 import { agentHandlers } from './agent/handlers.ts';
@@ -126,6 +129,8 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   const parts: EngineParts = { home, rtRoot, resourcesDir, library, vms, host, jobs, bus, snapshots, clones, bridge, confine, agent };
   const shares = sharesArea(parts);
   const handlers: Handlers = {
+    ...usbHandlers(parts),
+    ...driveHandlers(parts),
     'host.info': async (a) => ({ ...(await host.info(a.refresh)), shares: await shares.availability(a.refresh) }),
     'host.selfTest': (a) => host.accelReport(a.force, a.arch),
 
@@ -143,14 +148,18 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
         ...(a.iso ? { iso: await confine.existingFile(c, a.iso, 'iso', 'ISO') } : {}),
         ...(a.importDisk ? { importDisk: (await confine.diskImage(c, a.importDisk, 'importDisk')).path } : {}),
       }),
-    'vms.update': (a, c) => vms.update(a.vm, a.patch, (before, after, dir) => confine.vmConfig(c, dir, before, after)),
+    'vms.update': (a, c) =>
+      vms.update(a.vm, a.patch, async (before, after, dir) => {
+        await confine.vmConfig(c, dir, before, after);
+        await confineDevices(confine, c, dir, before, after);
+      }),
     'vms.delete': async (a) => {
       const entry = vms.resolve(a.vm);
       await clones.assertNotBase(entry.id);
       bridge.revoke(entry.id);
       return vms.delete(a.vm, a.keepDisks);
     },
-    'vms.start': (a) => vms.start(a.vm),
+    'vms.start': (a) => vms.start(a.vm, { bootOnce: a.bootOnce }),
     'vms.stop': (a) => vms.stop(a.vm, a),
     'vms.pause': (a) => vms.pause(a.vm),
     'vms.resume': (a) => vms.resume(a.vm),

@@ -45,6 +45,19 @@ export const MAX_NICS = 8;
 export const DISPLAY_DEVICES = ['virtio-vga', 'virtio-gpu-pci', 'std', 'cirrus', 'qxl', 'ramfb', 'none'] as const;
 export const SOUND_DEVICES = ['none', 'hda', 'ac97', 'sb16'] as const;
 export const USB_CONTROLLERS = ['none', 'xhci', 'ehci', 'uhci'] as const;
+/** A USB device on the VM's controller: a host device passed through, or one QEMU emulates. */
+export const USB_DEVICE_KINDS = ['host', 'storage', 'keyboard', 'mouse'] as const;
+/** Most USB devices one VM may carry (a USB 2/3 hub tree holds more; a person rarely needs it). */
+export const MAX_USB_DEVICES = 16;
+/** CD drives besides the first (cdrom0); each takes a controller port. */
+export const MAX_EXTRA_CDROMS = 3;
+/**
+ * Host audio backends (QEMU -audiodev drivers). "auto" picks the desktop's sound server the QEMU
+ * build has (PipeWire, PulseAudio, CoreAudio, DirectSound), else none; "none" keeps the card but silent.
+ */
+export const AUDIO_BACKENDS = ['auto', 'none', 'pipewire', 'pa', 'alsa', 'coreaudio', 'dsound'] as const;
+/** One-time boot choices for a start (the saved boot order stays as it is). */
+export const BOOT_ONCE = ['cdrom'] as const;
 
 /** How a host folder reaches the guest: 9p (QEMU itself serves it) or virtiofs (a virtiofsd helper). */
 export const SHARE_TYPES = ['9p', 'virtiofs'] as const;

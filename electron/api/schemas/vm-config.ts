@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import {
-  ARCHES, BACKENDS, BOOT_DEVICES, CACHE_MODES, CDROM_BUSES, DISK_BUSES, DISK_FORMATS, DISPLAY_DEVICES, FIRMWARES,
+  ARCHES, AUDIO_BACKENDS, BACKENDS, BOOT_DEVICES, CACHE_MODES, CDROM_BUSES, DISK_BUSES, DISK_FORMATS, DISPLAY_DEVICES, FIRMWARES,
   MACHINE_TYPES, MAX_HOSTONLY_PORTS, MAX_NICS, NAT_BACKENDS, NIC_MODELS, NIC_MODES, OS_FAMILIES, PORT_PROTOCOLS, PRIORITIES, PRIVATE_NET_NAME_RE, PROFILES, SOUND_DEVICES,
-  USB_CONTROLLERS,
+  USB_CONTROLLERS, USB_DEVICE_KINDS, MAX_USB_DEVICES, MAX_EXTRA_CDROMS,
   MAX_SHARES, SHARE_TYPES,
 } from '../../shared/config-enums.ts';
 import { archIssues } from '../../shared/arch-rules.ts';
@@ -101,6 +101,51 @@ export const Resolution = z.object({
 export const SoundDevice = z.enum(SOUND_DEVICES);
 export const UsbController = z.enum(USB_CONTROLLERS);
 
+/** "vendor:product" in lower-case hex ("046d:c52b") or "bus-port" as sysfs names it ("1-2.3"). */
+export const USB_HOST_RE = /^([0-9a-f]{4}:[0-9a-f]{4}|[0-9]{1,3}-[0-9]{1,2}(\.[0-9]{1,2}){0,6})$/;
+
+/**
+ * One USB device on the VM's controller. host: a host device passed through, matched by
+ * `host`; storage: an emulated stick backed by `file`; keyboard/mouse: emulated HID devices.
+ */
+export const UsbDevice = z
+  .object({
+    /** QEMU device id; also its blockdev node for storage */
+    id: z.string().regex(/^usb[0-9]{1,2}$/, 'USB device id must be "usb" and a number (usb1, usb2, ...)'),
+    kind: z.enum(USB_DEVICE_KINDS),
+    host: z.string().regex(USB_HOST_RE, 'a host USB device is "vendor:product" (046d:c52b) or "bus-port" (1-2.3)').nullable().default(null),
+    /** storage: image file, relative to the VM folder or absolute */
+    file: z.string().min(1).nullable().default(null),
+    format: DiskFormat.default('raw'),
+    readOnly: z.boolean().default(false),
+    /** what the person saw when choosing it ("Logitech USB Receiver"): shown in the UI */
+    label: z.string().max(200).default(''),
+  })
+  .superRefine((u, ctx) => {
+    if (u.kind === 'host' && !u.host) ctx.addIssue({ code: 'custom', path: ['host'], message: 'a host USB device needs "host": vendor:product or bus-port' });
+    if (u.kind !== 'host' && u.host) ctx.addIssue({ code: 'custom', path: ['host'], message: `"host" belongs to host devices, not to a ${u.kind}` });
+    if (u.kind === 'storage' && !u.file) ctx.addIssue({ code: 'custom', path: ['file'], message: 'a USB storage stick needs an image file' });
+    if (u.kind !== 'storage' && u.file) ctx.addIssue({ code: 'custom', path: ['file'], message: `"file" belongs to USB storage, not to a ${u.kind}` });
+  });
+export type UsbDevice = z.infer<typeof UsbDevice>;
+
+const UsbDevices = z
+  .array(UsbDevice)
+  .max(MAX_USB_DEVICES, `at most ${MAX_USB_DEVICES} USB devices: remove one`)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((u, i) => {
+      if (seen.has(u.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `USB device id ${u.id} is used twice: give each its own` });
+      seen.add(u.id);
+    });
+  });
+
+export const CdromDrive = z.object({
+  /** absolute path of an ISO, or null for an empty drive */
+  iso: z.string().nullable().default(null),
+  bus: z.enum(CDROM_BUSES).default('sata'),
+});
+
 /** Two NICs with one id would collide in QEMU; two with one MAC collide on the guest's network. */
 const Nics = z
   .array(Nic)
@@ -177,6 +222,8 @@ export const VmConfigSchema = z.object({
     /** absolute path of an ISO, or null for an empty drive */
     iso: z.string().nullable().default(null),
     bus: z.enum(CDROM_BUSES).default('sata'),
+    /** more CD drives (cdrom1, cdrom2, ...), each with its own ISO */
+    extra: z.array(CdromDrive).max(MAX_EXTRA_CDROMS, `at most ${MAX_EXTRA_CDROMS + 1} CD drives: remove one`).default([]),
   }).prefault({}),
   boot: z.object({
     /** "network" boots from the first NIC */
@@ -196,7 +243,11 @@ export const VmConfigSchema = z.object({
   input: z.object({
     tablet: z.boolean().default(true),
   }).prefault({}),
-  sound: z.object({ device: SoundDevice.default('none') }).prefault({}),
+  sound: z.object({
+    device: SoundDevice.default('none'),
+    /** the host side; what this QEMU build offers is probed (`-audiodev help`) */
+    backend: z.enum(AUDIO_BACKENDS).default('auto'),
+  }).prefault({}),
   devices: z.object({
     usb: UsbController.default('xhci'),
     rng: z.boolean().default(true),
@@ -204,6 +255,8 @@ export const VmConfigSchema = z.object({
     /** clipboard sharing via QEMU's qemu-vdagent chardev (guest needs spice-vdagent) */
     clipboard: z.boolean().default(false),
   }).prefault({}),
+  /** USB devices on the controller: passed-through host devices and emulated ones */
+  usb: UsbDevices.default([]),
   serial: z.object({ enabled: z.boolean().default(true) }).prefault({}),
   shares: Shares.default([]),
   advanced: z.object({

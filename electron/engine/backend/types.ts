@@ -28,6 +28,8 @@ export interface VmEndpoints {
 export interface LaunchOptions {
   /** start into this snapshot (a live snapshot restored into a stopped VM) */
   loadvm?: string;
+  /** boot from the CD this once (the saved boot order is untouched: vm/boot-once.ts) */
+  bootOnce?: 'cdrom';
 }
 
 export interface Backend {

@@ -23,6 +23,8 @@ export interface QemuCaps {
   cpuModels?: string[];
   /** `-chardev help`: chardev backends (qemu-vdagent is a chardev, not a device) */
   chardevs?: string[];
+  /** `-audiodev help`: host audio drivers this build has (modules included only when installed) */
+  audiodevs?: string[];
 }
 
 /** Identity of a binary on disk; a different identity means "probe again". */
@@ -104,6 +106,14 @@ export function parseChardevs(text: string): string[] {
     .filter((l) => /^[a-z0-9_-]+$/i.test(l));
 }
 
+/** "Available audio drivers:" then one name a line; module warnings go to stderr. */
+export function parseAudiodevs(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[a-z0-9_-]+$/i.test(l));
+}
+
 // ---- probe + cache --------------------------------------------------------------------------
 
 interface CacheEntry {
@@ -157,7 +167,7 @@ export async function probeCapabilities(
     }
   }
 
-  const [versionOut, machineOut, deviceOut, accelOut, cpuOut, chardevOut] = await Promise.all([
+  const [versionOut, machineOut, deviceOut, accelOut, cpuOut, chardevOut, audioOut] = await Promise.all([
     ask(binary, ['-version']),
     ask(binary, ['-machine', 'help']),
     ask(binary, ['-device', 'help']),
@@ -166,6 +176,7 @@ export async function probeCapabilities(
     ask(binary, ['-cpu', 'help']).catch(() => null),
     // -machine none: qemu-system-aarch64 has no default machine and refuses to list chardevs without one.
     ask(binary, ['-machine', 'none', '-chardev', 'help']).catch(() => null),
+    ask(binary, ['-machine', 'none', '-audiodev', 'help']).catch(() => null),
   ]);
   const caps: QemuCaps = {
     binary,
@@ -176,6 +187,7 @@ export async function probeCapabilities(
   };
   if (cpuOut !== null) caps.cpuModels = parseCpuModels(cpuOut, arch.cpuHelpPrefix);
   if (chardevOut !== null) caps.chardevs = parseChardevs(chardevOut);
+  if (audioOut !== null) caps.audiodevs = parseAudiodevs(audioOut);
 
   const entry: CacheEntry = { stamp, caps };
   memory.set(binary, entry);

@@ -49,7 +49,14 @@ export class SnapshotService {
   }
 
   /** Why snapshots cannot work for this VM (null when they can), said before anyone tries. */
+  /** Other areas' reasons a VM cannot be snapshotted now (a passed-through USB device); null = no objection. */
+  readonly blockers: Array<(entry: LibraryEntry) => string | null> = [];
+
   availability(entry: LibraryEntry): { available: boolean; reason: string | null } {
+    for (const b of this.blockers) {
+      const reason = b(entry);
+      if (reason) return { available: false, reason };
+    }
     const a = snapshotAvailability(entry, (e, f) => this.vms.diskPath(e, f));
     const shares = a.available && this.vms.machineFor(entry).isActive ? liveSnapshotBlocker(entry.config) : null;
     return shares ? { available: false, reason: shares } : a;

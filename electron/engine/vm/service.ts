@@ -13,7 +13,8 @@ import type { Jobs } from '../jobs.ts';
 import { Machine } from './machine.ts';
 import { requireState } from './state-machine.ts';
 import { QemuBackend } from '../backend/qemu/index.ts';
-import type { Backend, BackendId, VmEndpoints } from '../backend/types.ts';
+import type { Backend, BackendId, LaunchOptions, VmEndpoints } from '../backend/types.ts';
+import { bootOnceConfig, restoreBootOrder } from './boot-once.ts';
 import { VmLocks } from './locks.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../shared/states.ts';
 import { keepVmFiles } from './keep.ts';
@@ -247,13 +248,13 @@ export class VmService {
   // ---- lifecycle ------------------------------------------------------------------------
 
   /** `opts.loadvm`: start into this snapshot (snapshot restore of a stopped VM). */
-  start(ref: string, opts: { loadvm?: string } = {}): Promise<VmDetails> {
+  start(ref: string, opts: LaunchOptions = {}): Promise<VmDetails> {
     const { id } = this.resolve(ref);
     // Two starts of one VM queue here; the second then finds it running (INVALID_STATE).
     return this.locks.run(id, 'a start', () => this.startNow(id, opts));
   }
 
-  private async startNow(ref: string, opts: { loadvm?: string }): Promise<VmDetails> {
+  private async startNow(ref: string, opts: LaunchOptions): Promise<VmDetails> {
     const entry = this.resolve(ref);
     const config = this.requireConfig(entry);
     const m = this.machineFor(entry);
@@ -267,7 +268,9 @@ export class VmService {
       if (!existsSync(p)) throw new VireoError('NOT_FOUND', `disk ${d.id} is missing (${p}): restore the file or remove the disk in Settings → Disks`, { disk: d.id });
     }
 
-    await m.start(await this.backendFor(config).prepareLaunch(entry, config, { loadvm: opts.loadvm }));
+    await m.start(await this.backendFor(config).prepareLaunch(entry, config, opts));
+    // A one-time boot: the saved order goes back on the devices for the guest's next reset.
+    if (opts.bootOnce) await restoreBootOrder(m.monitor('restore the boot order of'), config, bootOnceConfig(config, opts.bootOnce));
     const ep = this.endpoints(entry);
     await Promise.all([ep?.display?.socket, ep?.console?.socket].map((p) => p && secureSocket(p).catch(() => {})));
     return this.details(entry.id);

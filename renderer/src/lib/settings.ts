@@ -20,7 +20,7 @@ const SECTION_OF: Array<[RegExp, SectionName]> = [
   [/^networks(\.|$)/, 'Network'],
   [/^(display|input)(\.|$)/, 'Display'],
   [/^sound(\.|$)/, 'Sound'],
-  [/^devices(\.|$)/, 'Devices'],
+  [/^(devices|usb)(\.|$)/, 'Devices'],
   [/^serial(\.|$)/, 'Serial'],
   [/^advanced(\.|$)/, 'Advanced'],
 ];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILDERS, buildArgv, makeHelpers } from '../../../electron/engine/qemu/argv/index.ts';
-import { CASES, DISPLAY_CASES, NAT_CASES, RESUME_CASES, SHARE_CASES, contextFor } from './golden/fixtures.ts';
+import { CASES, DEVICE_CASES, DISPLAY_CASES, NAT_CASES, RESUME_CASES, SHARE_CASES, contextFor } from './golden/fixtures.ts';
 
 // Golden files per concern: each builder's own output for every whole-VM case where it emits
 // anything, in test/unit/engine/golden/<concern>/<case>.argv.json. A change to one concern
@@ -12,7 +12,7 @@ import { CASES, DISPLAY_CASES, NAT_CASES, RESUME_CASES, SHARE_CASES, contextFor 
 
 const GOLDEN = join(import.meta.dirname, 'golden');
 const update = process.env.VIREO_UPDATE_GOLDEN === '1';
-const ALL = { ...CASES, ...RESUME_CASES, ...SHARE_CASES, ...DISPLAY_CASES, ...NAT_CASES };
+const ALL = { ...CASES, ...RESUME_CASES, ...SHARE_CASES, ...DISPLAY_CASES, ...NAT_CASES, ...DEVICE_CASES };
 
 function outputs(concern: string): [string, string[]][] {
   const build = BUILDERS.find(([c]) => c === concern)![1];

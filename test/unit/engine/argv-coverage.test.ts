@@ -18,6 +18,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'system.priority': 'the engine applies the scheduling priority to the QEMU process',
   arch: 'chooses the QEMU binary; changed alone the config is invalid (arch-rules.ts: q35/pc are x86-only), so its argv is pinned by the aarch64 goldens (argv-aarch64.test.ts)',
   backend: 'chooses which backend runs the VM, not the argv of the QEMU one',
+  'usb[].label': 'what the person saw when choosing the device, shown in the UI',
   'networks[].natBackend': 'the engine resolves it (auto: is passt installed?) into ArgvContext.nat, which argv uses (golden nat-passt)',
   'networks[].hostPorts': 'the list itself on cards that have none (other modes); its elements, networks[].hostPorts[], reach argv',
 };
@@ -53,7 +54,13 @@ const everything = (firmware: 'bios' | 'uefi') =>
       { id: 'disk0', file: 'disk0.qcow2' },
       { id: 'disk1', file: '/abs/disk1.qcow2', bus: 'scsi' },
     ],
-    cdrom: { iso: '/isos/a.iso' },
+    cdrom: { iso: '/isos/a.iso', extra: [{ iso: '/isos/b.iso', bus: 'scsi' }] },
+    sound: { device: 'hda', backend: 'none' },
+    usb: [
+      { id: 'usb1', kind: 'host', host: '046d:c52b', label: 'a receiver' },
+      { id: 'usb2', kind: 'storage', file: 'stick.img' },
+      { id: 'usb3', kind: 'keyboard' },
+    ],
     display: { resolution: { width: 1024, height: 768 } },
     networks: [
       { id: 'net0', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] },

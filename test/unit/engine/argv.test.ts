@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildArgv, qemuOptEscape } from '../../../electron/engine/qemu/argv/index.ts';
 import { VireoError } from '../../../electron/api/errors.ts';
-import { CASES, RESUME_CASES, SHARE_CASES, cfg, contextFor } from './golden/fixtures.ts';
+import { CASES, DEVICE_CASES, RESUME_CASES, SHARE_CASES, cfg, contextFor } from './golden/fixtures.ts';
 
 // Golden files pin the exact argv per realistic config. After an intended change, rewrite
 // them with `VIREO_UPDATE_GOLDEN=1 npx vitest run test/unit/engine/argv.test.ts` and review
@@ -13,7 +13,7 @@ const GOLDEN = join(import.meta.dirname, 'golden');
 const update = process.env.VIREO_UPDATE_GOLDEN === '1';
 
 describe('buildArgv golden files', () => {
-  for (const [name, c] of Object.entries({ ...CASES, ...RESUME_CASES, ...SHARE_CASES })) {
+  for (const [name, c] of Object.entries({ ...CASES, ...RESUME_CASES, ...SHARE_CASES, ...DEVICE_CASES })) {
     it(name, () => {
       const argv = buildArgv(c.config, contextFor(c));
       const file = join(GOLDEN, `${name}.argv.json`);

@@ -19,6 +19,7 @@ import { virtiofsHelpers } from '../../shares/virtiofsd.ts';
 import { applyProcessPolicy } from '../../vm/policy.ts';
 import { NVRAM_FILES } from '../../paths.ts';
 import type { Availability, Backend, LaunchOptions, VmEndpoints } from '../types.ts';
+import { bootOnceConfig } from '../../vm/boot-once.ts';
 
 // QEMU as a backend: one system emulator per guest architecture (host.ts), argv as a pure
 // function of the config (qemu/argv/), UEFI firmware with a per-VM variable store, and swtpm as
@@ -66,7 +67,7 @@ export class QemuBackend implements Backend {
     const nat = natPlan(config, entry.paths.runtime, await passtAvailability(), caps.versionParts);
     const helpers = this.helpersFor(entry, config, nat);
     const tpm = helpers.find((h): h is ReturnType<typeof swtpmHelper> => h.name === 'swtpm');
-    const argv = buildArgv(config, {
+    const argv = buildArgv(opts.bootOnce ? bootOnceConfig(config, opts.bootOnce) : config, {
       vmDir: entry.paths.dir,
       accel,
       caps,
@@ -78,6 +79,7 @@ export class QemuBackend implements Backend {
       // qmpCmd: a second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
       sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket, agent: entry.paths.agentSocket },
       loadvm: opts.loadvm,
+      hotplugPorts: true,
       nat,
       shareSockets: virtiofsHelpers(config.shares, entry.paths).sockets,
     });

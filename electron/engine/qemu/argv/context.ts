@@ -13,6 +13,8 @@ export interface ArgvCaps {
   devices: string[];
   /** `-chardev help` names, when probed; qemu-vdagent is not a device so needs its own list */
   chardevs?: string[];
+  /** `-audiodev help` drivers, when probed */
+  audiodevs?: string[];
 }
 
 export interface ArgvFirmware {
@@ -61,6 +63,11 @@ export interface ArgvContext {
   tpmSocket?: string;
   /** host audio backend for the guest's sound card; "none" keeps the device but stays silent */
   audioBackend?: AudioBackend;
+  /**
+   * spare PCIe root ports for hot-plugging disks into a running q35 guest; the engine always
+   * asks for them (without it a q35 VM can hot-plug nothing)
+   */
+  hotplugPorts?: boolean;
   /** snapshot tag to resume from (`-loadvm`), when starting into a snapshot */
   loadvm?: string;
   /** per NAT card id: passt (QEMU serves the socket passt is handed) or slirp; a card not named is slirp */

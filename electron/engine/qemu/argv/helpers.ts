@@ -40,7 +40,10 @@ export function makeHelpers(config: VmConfig, ctx: ArgvContext): Helpers {
   let nextBoot = 1;
   for (const what of config.boot.order) {
     if (what === 'disk') for (const d of config.disks) bootIndex.set(`disk:${d.id}`, nextBoot++);
-    else if (what === 'cdrom') bootIndex.set('cdrom', nextBoot++);
+    else if (what === 'cdrom') {
+      bootIndex.set('cdrom', nextBoot++);
+      config.cdrom.extra.forEach((_, i) => bootIndex.set(`cdrom:${i + 1}`, nextBoot++));
+    }
     else if (what === 'network' && config.networks.length > 0) bootIndex.set('network', nextBoot++);
   }
   const bootProp = (key: string) => (bootIndex.has(key) ? [`bootindex=${bootIndex.get(key)}`] : []);

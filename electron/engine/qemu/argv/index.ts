@@ -7,11 +7,12 @@ import { displayArgs } from './display.ts';
 import { firmwareArgs, firmwarePlan } from './firmware.ts';
 import { makeHelpers, type Builder } from './helpers.ts';
 import { inputArgs } from './input.ts';
-import { checkHost, machineArgs } from './machine.ts';
+import { checkHost, hotplugArgs, machineArgs } from './machine.ts';
 import { networkArgs } from './network.ts';
 import { soundArgs } from './sound.ts';
 import { checkShares, sharesArgs } from './shares.ts';
 import { storageArgs } from './storage.ts';
+import { checkUsb, usbArgs } from './usb.ts';
 import { checkTpm, tpmArgs } from './tpm.ts';
 
 // QEMU's argv as a pure function of a VM config plus facts about the host. Nothing here reads
@@ -22,7 +23,7 @@ import { checkTpm, tpmArgs } from './tpm.ts';
 export type { ArgvCaps, ArgvContext, ArgvFirmware, ArgvSockets, AudioBackend } from './context.ts';
 export { QEMU_IDS } from './context.ts';
 export { qemuOptEscape } from './escape.ts';
-export { MIN_QEMU_VERSION } from './machine.ts';
+export { HOTPLUG_PORTS, MIN_QEMU_VERSION } from './machine.ts';
 export type { Builder, Helpers } from './helpers.ts';
 export { makeHelpers } from './helpers.ts';
 
@@ -35,12 +36,14 @@ export const BUILDERS: readonly (readonly [concern: string, build: Builder])[] =
   ['network', networkArgs],
   ['display', displayArgs],
   ['input', inputArgs],
+  ['usb', usbArgs],
   ['sound', soundArgs],
   ['devices', devicesArgs],
   ['shares', sharesArgs],
   ['agent', agentArgs],
   ['serial', serialArgs],
   ['tpm', tpmArgs],
+  ['hotplug', hotplugArgs],
   ['resume', resumeArgs],
 ];
 
@@ -50,6 +53,7 @@ export function buildArgv(config: VmConfig, ctx: ArgvContext): string[] {
   checkHost(config, ctx);
   firmwarePlan(config, ctx);
   checkTpm(config, ctx);
+  checkUsb(config);
   checkShares(config, ctx);
   const h = makeHelpers(config, ctx);
   // CPU pinning and priority are applied by the engine to the QEMU process, not via argv.

@@ -79,3 +79,17 @@ export const machineArgs: Builder = (config, ctx, h) => {
   args.push('-rtc', `base=${sys.rtcLocalTime ? 'localtime' : 'utc'}`);
   return args;
 };
+
+/**
+ * Spare PCIe root ports for disks hot-plugged into a running q35 guest: PCIe has no hot-plug
+ * on the root bus, each hot-plugged device needs a port of its own. They come after every
+ * other device so existing VMs keep the PCI addresses their guests already know.
+ */
+export const HOTPLUG_PORTS = ['hp1', 'hp2', 'hp3', 'hp4'] as const;
+
+export const hotplugArgs: Builder = (config, ctx) => {
+  // i440fx hot-plugs onto pci.0 itself (ACPI), so only q35 needs ports.
+  if (config.system.machine !== 'q35' || !ctx.hotplugPorts) return [];
+  // chassis numbers only need to be unique; 0x20+ stays clear of low numbers other tools use.
+  return HOTPLUG_PORTS.flatMap((id, i) => ['-device', `pcie-root-port,id=${id},bus=pcie.0,chassis=${0x20 + i}`]);
+};

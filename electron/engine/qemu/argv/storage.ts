@@ -4,6 +4,9 @@ import { onOff, type Builder, type Helpers } from './helpers.ts';
 
 // Disks and the CD-ROM: blockdev nodes, the controllers they need, and the devices on them.
 
+/** The QEMU id of CD drive i: cdrom0 is the first (QEMU_IDS.cdromDevice), then cdrom1, ... */
+export const cdromId = (i: number) => (i === 0 ? QEMU_IDS.cdromDevice : `cdrom${i}`);
+
 /** Storage slot on a controller, with the `-device` properties that address it. */
 interface Slot {
   props: string[];
@@ -112,17 +115,21 @@ export const storageArgs: Builder = (config, _ctx, h) => {
   }
 
   // The CD-ROM drive always exists, empty or not, so an ISO can be inserted or swapped
-  // while the guest runs (QMP blockdev-change-medium id=cdrom0).
-  const cd = config.cdrom;
-  const slot = cd.bus === 'ide' ? layout.ide('cdrom', true) : cd.bus === 'sata' ? layout.sata('cdrom') : layout.scsi();
-  const dev = [cd.bus === 'scsi' ? 'scsi-cd' : 'ide-cd', ...slot.props, `id=${QEMU_IDS.cdromDevice}`];
-  if (cd.iso !== null) {
-    args.push('-blockdev', `driver=file,node-name=cdrom0-file,filename=${esc(h.resolve(cd.iso))},read-only=on`);
-    args.push('-blockdev', 'driver=raw,node-name=cdrom0-media,file=cdrom0-file,read-only=on');
-    dev.push('drive=cdrom0-media');
-  }
-  dev.push(...bootProp('cdrom'));
-  args.push('-device', dev.join(','));
+  // while the guest runs (QMP blockdev-change-medium id=cdrom0). More drives follow it, each
+  // with its own ISO (installers that want a driver disc, multi-disc OSes).
+  const drives = [config.cdrom, ...config.cdrom.extra];
+  drives.forEach((cd, i) => {
+    const id = cdromId(i);
+    const slot = cd.bus === 'ide' ? layout.ide(id, i === 0) : cd.bus === 'sata' ? layout.sata(id) : layout.scsi();
+    const dev = [cd.bus === 'scsi' ? 'scsi-cd' : 'ide-cd', ...slot.props, `id=${id}`];
+    if (cd.iso !== null) {
+      args.push('-blockdev', `driver=file,node-name=${id}-file,filename=${esc(h.resolve(cd.iso))},read-only=on`);
+      args.push('-blockdev', `driver=raw,node-name=${id}-media,file=${id}-file,read-only=on`);
+      dev.push(`drive=${id}-media`);
+    }
+    dev.push(...bootProp(i === 0 ? 'cdrom' : `cdrom:${i}`));
+    args.push('-device', dev.join(','));
+  });
   // Controllers first: their devices refer to them by id.
   return [...layout.controllerArgs, ...args];
 };

@@ -25,7 +25,7 @@ export const CAPS_7_2: ArgvContext['caps'] = {
     'virtio-blk-pci', 'virtio-scsi-pci', 'ich9-ahci', 'ide-hd', 'ide-cd', 'scsi-hd', 'scsi-cd',
     'virtio-net-pci', 'e1000', 'e1000e', 'rtl8139', 'pcnet', 'ne2k_pci',
     'virtio-vga', 'virtio-gpu-pci', 'VGA', 'cirrus-vga', 'qxl-vga',
-    'qemu-xhci', 'usb-ehci', 'piix3-usb-uhci', 'usb-tablet',
+    'qemu-xhci', 'usb-ehci', 'piix3-usb-uhci', 'usb-tablet', 'usb-host', 'usb-storage', 'usb-kbd', 'usb-mouse',
     'intel-hda', 'hda-duplex', 'AC97', 'sb16',
     'virtio-rng-pci', 'virtio-balloon-pci', 'virtio-serial-pci', 'virtserialport',
     'tpm-tis', 'tpm-crb',
@@ -36,7 +36,7 @@ export const CAPS_7_2: ArgvContext['caps'] = {
 
 export interface Case {
   config: VmConfig;
-  ctx: Omit<ArgvContext, 'vmDir' | 'sockets' | 'pidFile' | 'serialLog' | 'caps' | 'platform'> & { sockets?: Partial<ArgvContext['sockets']> };
+  ctx: Omit<ArgvContext, 'vmDir' | 'sockets' | 'pidFile' | 'serialLog' | 'caps' | 'platform'> & { sockets?: Partial<ArgvContext['sockets']>; caps?: ArgvContext['caps']; platform?: NodeJS.Platform };
   vmDir?: string;
 }
 
@@ -218,6 +218,37 @@ export const NAT_CASES: Record<string, Case> = {
   },
 };
 
+/**
+ * USB devices, CD drives and boot order (issue 16): golden cases only, since the real-QEMU
+ * start test has no host USB device to give them. Sound backends: argv-audio.test.ts.
+ */
+export const DEVICE_CASES: Record<string, Case> = {
+  'usb-devices': {
+    config: cfg({
+      name: 'USB devices',
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }],
+      usb: [
+        { id: 'usb1', kind: 'host', host: '046d:c52b', label: 'Logitech Unifying Receiver' },
+        { id: 'usb2', kind: 'host', host: '3-1.4' },
+        { id: 'usb3', kind: 'storage', file: 'stick,1.img' },
+        { id: 'usb4', kind: 'storage', file: '/media/stick.qcow2', format: 'qcow2', readOnly: true },
+        { id: 'usb5', kind: 'keyboard' },
+        { id: 'usb6', kind: 'mouse' },
+      ],
+    }),
+    ctx: { accel: 'kvm' },
+  },
+  'cd-drives-boot-order': {
+    config: cfg({
+      name: 'Install with a driver disc',
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }, { id: 'disk1', file: 'disk1.qcow2', bus: 'scsi' }],
+      cdrom: { iso: '/isos/install.iso', bus: 'sata', extra: [{ iso: '/isos/drivers.iso', bus: 'sata' }, { iso: null, bus: 'scsi' }] },
+      boot: { order: ['cdrom', 'network', 'disk'] },
+    }),
+    ctx: { accel: 'tcg' },
+  },
+};
+
 /** The context the engine would pass, its sockets named as VmPaths names them in runtimeDir. */
 export function contextFor(c: Case, base: { vmDir?: string; runtimeDir?: string } = {}): ArgvContext {
   const vmDir = base.vmDir ?? c.vmDir ?? '/vms/test';
@@ -230,6 +261,7 @@ export function contextFor(c: Case, base: { vmDir?: string; runtimeDir?: string 
     platform: 'linux',
     pidFile: `${runtimeDir}/qemu.pid`,
     serialLog: `${vmDir}/logs/serial.log`,
+    hotplugPorts: true,
     ...ctx,
     sockets: { qmp: p.join(runtimeDir, 'qmp.sock'), vnc: p.join(runtimeDir, 'vnc.sock'), serial: p.join(runtimeDir, 'serial.sock'), agent: p.join(runtimeDir, 'agent.sock'), ...sockets },
   };
