@@ -10,6 +10,7 @@ import { runSnapshotBench } from './snapshot.ts';
 import { runIdleBench } from './idle.ts';
 import { runUiBench } from './ui.ts';
 import { runScaleBench } from './scale.ts';
+import { runNatBench } from './nat.ts';
 
 // `npm run bench [-- name...]`: runs the benchmarks (all, or the named ones) one after the
 // other, never in parallel (each is a ratio against a peer measured on the same quiet machine),
@@ -17,7 +18,7 @@ import { runScaleBench } from './scale.ts';
 // result file present. A benchmark that fails is recorded as failed with its error, so the
 // table never silently loses a row.
 
-const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale'] as const;
+const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale', 'nat'] as const;
 type Name = (typeof ORDER)[number];
 
 async function accelVerdict(): Promise<{ chosen: string | null; reason: string | null }> {
@@ -100,6 +101,7 @@ const RUNNERS: Record<Name, () => Promise<BenchResult>> = {
   idle: () => runIdleBench(),
   ui: () => runUiBench(),
   scale: () => runScaleBench(),
+  nat: () => runNatBench(),
 };
 
 async function writeFailure(name: Name, e: Error, seconds: number): Promise<BenchResult> {

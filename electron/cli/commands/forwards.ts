@@ -10,7 +10,7 @@ import { table } from '../output.ts';
 // two files never edit each other.
 
 /** "tcp:127.0.0.1:8080:80", "udp:5353:53", "8080:80" (tcp on 127.0.0.1), "[::1]:8080:80". */
-export function parseForwardSpec(spec: string, withGuest = true): PortForward {
+export function parseForwardSpec(spec: string, withGuest = true, printUsage = false): PortForward {
   const usage = withGuest ? '[tcp|udp:][host-address:]host-port:guest-port, e.g. tcp:127.0.0.1:8080:80' : '[tcp|udp:][host-address:]host-port, e.g. tcp:127.0.0.1:8080';
   let rest = spec.trim();
   let protocol: 'tcp' | 'udp' = 'tcp';
@@ -30,7 +30,10 @@ export function parseForwardSpec(spec: string, withGuest = true): PortForward {
   if (!v6 && parts.length === ports + 1) hostAddress = parts.shift()!;
   const nums = parts.map((x) => (/^\d{1,5}$/.test(x) ? Number(x) : NaN));
   if (parts.length !== ports || nums.some((n) => !(n >= 1 && n <= 65535)) || !isIP(hostAddress)) {
-    throw new CommanderError(2, 'vireo.usage', `"${spec}" is not a forward: give ${usage} (the host address as an IP address)`);
+    const msg = `"${spec}" is not a forward: give ${usage} (the host address as an IP address)`;
+    // main.ts turns a CommanderError into exit 2 without printing it; say why here.
+    if (printUsage) process.stderr.write(`vireo: ${msg}\n`);
+    throw new CommanderError(2, 'vireo.usage', msg);
   }
   return { protocol, hostAddress, hostPort: nums[0]!, guestPort: withGuest ? nums[1]! : 0 };
 }
@@ -63,7 +66,7 @@ export const registerForwards: Registrar = (kit: CliKit) => {
     .description('add a forward: [tcp|udp:][host-address:]host-port:guest-port (host address 127.0.0.1 unless given)')
     .option('--nic <id>', 'the NAT card (default: the first one)')
     .action(kit.action(async (vm: string, spec: string, o: { nic?: string }) => {
-      const forward = parseForwardSpec(spec);
+      const forward = parseForwardSpec(spec, true, true);
       kit.print(await kit.call('forwards.add', { vm, forward, ...(o.nic ? { nic: o.nic } : {}) }), formatForwards as (r: never) => string);
     }));
   fwd
@@ -71,7 +74,7 @@ export const registerForwards: Registrar = (kit: CliKit) => {
     .description('remove a forward by [tcp|udp:][host-address:]host-port')
     .option('--nic <id>', 'the NAT card (default: the one with that forward)')
     .action(kit.action(async (vm: string, spec: string, o: { nic?: string }) => {
-      const f = parseForwardSpec(spec, false);
+      const f = parseForwardSpec(spec, false, true);
       kit.print(await kit.call('forwards.remove', { vm, protocol: f.protocol, hostAddress: f.hostAddress, hostPort: f.hostPort, ...(o.nic ? { nic: o.nic } : {}) }), formatForwards as (r: never) => string);
     }));
 };

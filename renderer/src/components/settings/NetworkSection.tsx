@@ -16,7 +16,7 @@ const MODE_LABEL: Record<Nic['mode'], string> = {
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
 /** The VM's network cards: add, remove, model per card, port forwards per card. */
-export function NetworkSection({ cfg: c, edit, issue, lock }: SectionProps) {
+export function NetworkSection({ cfg: c, edit, issue, lock, vm }: SectionProps) {
   const full = c.networks.length >= MAX_NICS ? `A VM has at most ${MAX_NICS} network cards.` : null;
   return (
     <>
@@ -25,7 +25,7 @@ export function NetworkSection({ cfg: c, edit, issue, lock }: SectionProps) {
         <p className="text-sm text-zinc-600 dark:text-zinc-400">No network card: the guest is offline. Add one to give it NAT networking.</p>
       )}
       {c.networks.map((nic, n) => (
-        <NicCard key={nic.id} nic={nic} n={n} edit={edit} issue={issue} lock={lock} />
+        <NicCard key={nic.id} nic={nic} n={n} edit={edit} issue={issue} lock={lock} vm={vm} />
       ))}
       <div>
         <Button
@@ -39,7 +39,7 @@ export function NetworkSection({ cfg: c, edit, issue, lock }: SectionProps) {
   );
 }
 
-function NicCard({ nic, n, edit, issue, lock }: { nic: Nic; n: number } & Pick<SectionProps, 'edit' | 'issue' | 'lock'>) {
+function NicCard({ nic, n, edit, issue, lock, vm }: { nic: Nic; n: number } & Pick<SectionProps, 'edit' | 'issue' | 'lock' | 'vm'>) {
   const at = `networks.${n}`;
   const nicEdit = (f: (x: Nic) => void) => edit((c) => f(c.networks[n]!));
   return (
@@ -65,7 +65,7 @@ function NicCard({ nic, n, edit, issue, lock }: { nic: Nic; n: number } & Pick<S
         </Field>
       </div>
       <div className="flex flex-col gap-2">
-        <PortForwards nic={nic} n={n} edit={edit} issue={issue} lock={lock} />
+        <PortForwards nic={nic} n={n} edit={edit} issue={issue} lock={lock} vm={vm} />
         <div className="flex gap-2">
           <Button variant="ghost" disabledReason={lock} onClick={() => edit((c) => void c.networks.splice(n, 1))}>
             Remove {nic.id}
