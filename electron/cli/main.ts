@@ -15,6 +15,7 @@ import { formatHost, formatList, formatTree, formatVm, table } from './output.ts
 import type { MethodName, Args, Result } from '../api/contract.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../shared/states.ts';
 import { ARCHES } from '../shared/config-enums.ts';
+import { BOOT_ONCE } from '../shared/config-enums.ts';
 import type { CliKit } from './kit.ts';
 import { REGISTRARS } from './commands/index.ts';
 
@@ -137,7 +138,8 @@ program.command('show <vm>').description('show a VM: state, pid, serial log, dis
   .action(action(async (vm: string) => print(await call('vms.get', { vm }), formatVm)));
 
 program.command('start <vm>').description('start a VM (it keeps running after this command exits)')
-  .action(action(async (vm: string) => print(await call('vms.start', { vm }), (v: { name: string; runtime: { pid: number } }) => `${v.name} is running (pid ${v.runtime.pid})`)));
+  .addOption(new Option('--boot-once <device>', 'boot from this device this time only (the saved boot order stays)').choices([...BOOT_ONCE]))
+  .action(action(async (vm: string, o: { bootOnce?: 'cdrom' }) => print(await call('vms.start', { vm, ...(o.bootOnce ? { bootOnce: o.bootOnce } : {}) }), (v: { name: string; runtime: { pid: number } }) => `${v.name} is running (pid ${v.runtime.pid})`)));
 
 program.command('stop <vm>').description('shut down (ACPI), then quit, then kill; --force powers off at once')
   .option('--force', 'power off without asking the guest')

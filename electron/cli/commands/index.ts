@@ -1,4 +1,6 @@
 import type { Registrar } from '../kit.ts';
+import { registerUsb } from './usb.ts';
+import { registerDrives } from './drives.ts';
 import { registerAgent } from './agent.ts';
 import { registerDisplay } from './display.ts';
 import { registerNet } from './net.ts';
@@ -6,4 +8,4 @@ import { registerForwards } from './forwards.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives];
