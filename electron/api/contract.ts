@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
+import type { NetModeInfo, NicAddresses } from './net-types.ts';
 import { BOOT_ONCE, CACHE_MODES, DISK_BUSES, MAX_EXTRA_CDROMS } from '../shared/config-enums.ts';
 import type { HostUsbList, VmUsbDevice } from './usb-types.ts';
 import { PortForward } from './schemas/vm-config.ts';
@@ -227,6 +228,16 @@ export const methods = {
   'drives.media': method<VmDetails>()(
     z.object({ vm: VmRef, drive: z.number().int().min(0).max(MAX_EXTRA_CDROMS), iso: Path.nullable() }).strict(),
     'Insert or eject the ISO of CD drive N (0 is the first), live when running',
+  ),
+  // ---- network modes (engine/net/handlers.ts) ----
+  'net.link': method<{ nic: string; up: boolean }>()(
+    z.object({ vm: VmRef, nic: z.string().regex(/^net[0-9]{1,2}$/, 'a NIC id is "net" and a number (net0, net1, ...)'), up: z.boolean() }).strict(),
+    "Plug or unplug a running VM's network cable (QMP set_link; lasts until the VM stops)",
+  ),
+  'net.addresses': method<NicAddresses[]>()(vm, "The guest's addresses per card: from the guest agent, else what the network backend knows"),
+  'net.modes': method<{ modes: NetModeInfo[]; bridges: string[] }>()(
+    z.object({ bridge: z.string().max(64).optional() }).strict(),
+    'Which network modes this host offers, how, and why not; the host bridges for bridged cards',
   ),
 } satisfies Record<string, MethodDef>;
 

@@ -23,6 +23,7 @@ import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts'
 import { Confinement } from './policy/confine.ts';
 import { listFiles } from './policy/browse.ts';
 import type { EngineParts } from './parts.ts';
+import { netHandlers } from './net/handlers.ts';
 import { usbHandlers } from './usb/handlers.ts';
 import { confineDevices } from './usb/confine-devices.ts';
 import { driveHandlers } from './vm/drive-handlers.ts';
@@ -242,6 +243,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'files.list': (a, c) => listFiles(confine, c, a.dir, a.filter ?? 'any'),
     ...natHandlers(parts),
     ...agentHandlers(parts),
+    ...netHandlers(parts),
     ...displayHandlers(parts),
     ...shares.handlers,
   };

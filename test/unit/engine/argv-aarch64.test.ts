@@ -23,7 +23,7 @@ const CAPS_AARCH64: ArgvContext['caps'] = {
     'virtio-blk-pci', 'virtio-scsi-pci', 'ich9-ahci', 'ide-hd', 'ide-cd', 'scsi-hd', 'scsi-cd',
     'virtio-net-pci', 'e1000', 'virtio-gpu-pci', 'ramfb', 'VGA',
     'qemu-xhci', 'usb-ehci', 'usb-tablet', 'usb-kbd', 'intel-hda', 'hda-duplex', 'AC97',
-    'virtio-rng-pci', 'virtio-balloon-pci', 'virtio-serial-pci', 'virtserialport', 'tpm-tis-device',
+    'virtio-rng-pci', 'virtio-balloon-pci', 'virtio-serial-pci', 'virtserialport', 'tpm-tis-device', 'virtio-9p-pci', 'vhost-user-fs-pci',
   ],
   chardevs: ['socket', 'qemu-vdagent', 'null', 'file'],
 };
@@ -110,6 +110,13 @@ describe('aarch64 argv', () => {
     const c = { ...CASES['linux-tcg']!, tpmSocket: '/run/vireo/3f2c1b7e/swtpm.sock' };
     const devices = after(buildArgv(armConfig({ system: { machine: 'virt', firmware: 'uefi', tpm: true } }), c), '-device');
     expect(devices).toContain('tpm-tis-device,tpmdev=tpm0,id=tpm0-dev');
+  });
+
+  it('a virtiofs share gives the guest shared memfd RAM, as on x86', () => {
+    const config = armConfig({ shares: [{ tag: 'code', path: '/home/me/code', type: 'virtiofs' }] });
+    const argv = buildArgv(config, { ...CASES['linux-tcg']!, shareSockets: { code: '/run/vireo/3f2c1b7e/virtiofs-code.sock' } });
+    expect(after(argv, '-machine')[0]).toMatch(/^virt,gic-version=max,pflash0=pflash0,pflash1=pflash1,memory-backend=mem$/);
+    expect(after(argv, '-object')).toContain('memory-backend-memfd,id=mem,size=4096M,share=on');
   });
 
   it('cpu "host" in the settings becomes "max" when the VM falls back to TCG', () => {

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { toWireError } from '../../../api/errors.ts';
 import type { VmConfig } from '../../../api/schemas/vm-config.ts';
@@ -16,6 +16,9 @@ import { natHelpers } from '../../net/nat/helpers.ts';
 import { natPlan, passtAvailability } from '../../net/nat/plan.ts';
 import type { ArgvNat } from '../../qemu/argv/context.ts';
 import { virtiofsHelpers } from '../../shares/virtiofsd.ts';
+import { switchHelpers } from '../../net/switch/helper.ts';
+import { switchDir } from '../../net/switch/paths.ts';
+import { bridgeHelpers, findBridgeHelper } from '../../net/bridge.ts';
 import { applyProcessPolicy } from '../../vm/policy.ts';
 import { NVRAM_FILES } from '../../paths.ts';
 import type { Availability, Backend, LaunchOptions, VmEndpoints } from '../types.ts';
@@ -46,6 +49,8 @@ export class QemuBackend implements Backend {
       helpers.push(swtpmHelper({ stateDir: entry.paths.tpmState, runtimeDir: entry.paths.runtime, logFile: join(entry.paths.logs, 'swtpm.log') }));
     }
     helpers.push(...virtiofsHelpers(config.shares, entry.paths).helpers);
+    // Private networks' switches live beside the VMs' runtime folders (one per library).
+    helpers.push(...bridgeHelpers(config), ...switchHelpers(dirname(entry.paths.runtime), config));
     helpers.push(...natHelpers(entry, config, nat));
     return helpers;
   }
@@ -79,6 +84,8 @@ export class QemuBackend implements Backend {
       // qmpCmd: a second monitor for short-lived clients (the CLI while `vireo serve` holds the first).
       sockets: { qmp: entry.paths.qmpSocket, qmpCmd: entry.paths.qmpCmdSocket, vnc: entry.paths.vncSocket, serial: entry.paths.serialSocket, agent: entry.paths.agentSocket },
       loadvm: opts.loadvm,
+      privateNetDir: switchDir(dirname(entry.paths.runtime)),
+      bridgeHelper: findBridgeHelper() ?? undefined,
       hotplugPorts: true,
       nat,
       shareSockets: virtiofsHelpers(config.shares, entry.paths).sockets,

@@ -1,6 +1,7 @@
 import { QEMU_IDS, type ArgvContext } from './context.ts';
 import { firmwarePlan } from './firmware.ts';
 import type { Builder } from './helpers.ts';
+import { SHARED_RAM_ID, hasVirtiofs } from './shares.ts';
 
 // The aarch64 guest's machine: QEMU's `virt` board (PCIe, PL011 UART, PL031 RTC, fw_cfg),
 // UEFI from the two pflash banks, and a GIC that fits the accelerator. machine.ts hands
@@ -21,6 +22,9 @@ export const aarch64MachineArgs: Builder = (config, ctx) => {
   const { fw } = firmwarePlan(config, ctx);
   const machine = ['virt', `gic-version=${gicVersion(ctx.accel)}`];
   if (fw) machine.push(`pflash0=${QEMU_IDS.pflashCode}`, `pflash1=${QEMU_IDS.pflashVars}`);
+  // As on x86 (machine.ts): virtiofsd maps guest RAM, so with a virtiofs share RAM is a shared memfd.
+  const sharedRam = hasVirtiofs(config);
+  if (sharedRam) machine.push(`memory-backend=${SHARED_RAM_ID}`);
   const args = ['-machine', machine.join(','), '-accel', ctx.accel];
   const hw = ctx.accel !== 'tcg';
   // "host" exists only under KVM/HVF; under TCG "max" is every feature QEMU emulates.
@@ -29,6 +33,7 @@ export const aarch64MachineArgs: Builder = (config, ctx) => {
   args.push('-cpu', cpu);
   args.push('-smp', `cpus=${sys.cpus},sockets=1,cores=${sys.cpus},threads=1`);
   args.push('-m', `${sys.memoryMiB}M`);
+  if (sharedRam) args.push('-object', `memory-backend-memfd,id=${SHARED_RAM_ID},size=${sys.memoryMiB}M,share=on`);
   // virt's PL031 keeps the time the guest reads; localtime matters only to Windows guests.
   args.push('-rtc', `base=${sys.rtcLocalTime ? 'localtime' : 'utc'}`);
   return args;
