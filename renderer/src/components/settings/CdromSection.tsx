@@ -3,8 +3,9 @@ import { basename } from '../../lib/format.ts';
 import { FileBrowser } from '../FileBrowser.tsx';
 import { Button, Field, cx, inputClass } from '../ui.tsx';
 import type { SectionProps } from './types.ts';
+import { CdromDrives } from './CdromDrives.tsx';
 
-export function CdromSection({ cfg: c, edit, issue, running, changeMedia }: SectionProps) {
+export function CdromSection({ cfg: c, edit, issue, running, changeMedia, lock }: SectionProps) {
   const [browse, setBrowse] = useState(false);
   const put = (iso: string | null) => (running ? void changeMedia(iso) : edit((n) => void (n.cdrom.iso = iso)));
   return (
@@ -31,6 +32,7 @@ export function CdromSection({ cfg: c, edit, issue, running, changeMedia }: Sect
         />
       )}
       {c.cdrom.iso && <p className="text-xs text-zinc-600 dark:text-zinc-400">In the drive: {basename(c.cdrom.iso)}</p>}
+      <CdromDrives cfg={c} edit={edit} issue={issue} lock={lock} />
     </>
   );
 }
