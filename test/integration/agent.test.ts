@@ -151,6 +151,11 @@ describe('guest agent', () => {
     expect(await sh.run('counter', 20_000)).toMatch(/COUNTER \d+/);
     // and it stays on the tree the API gives out
     expect((await engine.client.call('snapshots.list', { vm: vm.id })).nodes.find((n) => n.id === node.id)?.quiesce?.status).toBe('frozen');
+    // a paused guest's agent cannot answer: recorded as such, not as frozen
+    await engine.client.call('vms.pause', { vm: vm.id });
+    const paused = (await engine.client.call('snapshots.save', { vm: vm.id, name: 'paused' })).nodes.find((n) => n.name === 'paused')!;
+    await engine.client.call('vms.resume', { vm: vm.id });
+    expect(paused.quiesce).toEqual({ status: 'unavailable', filesystems: null, message: expect.stringMatching(/paused/) });
   }, 180_000);
 
   it('sets the guest clock after a resume from pause and after a snapshot restore', async () => {
