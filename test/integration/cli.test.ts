@@ -34,7 +34,7 @@ function vireo(h: string, ...args: string[]) {
 const vireoAsync = (h: string, ...args: string[]) => runVireo(h, args);
 
 describe('vireo CLI', () => {
-  it('host --json: KVM present but failing its self-test, auto picks TCG; verdict < 10 s, then cached', () => {
+  it('host --json: KVM present but failing its self-test, auto picks TCG, then cached', () => {
     const h = home();
     const first = vireo(h, 'host', '--json');
     expect(first.code, first.stderr).toBe(0);
@@ -45,7 +45,6 @@ describe('vireo CLI', () => {
     const kvm = info.accel.candidates.find((c: { accel: string }) => c.accel === 'kvm');
     expect(kvm).toMatchObject({ present: true, ok: false });
     expect(info.accel.reason).toMatch(/KVM.*(failed|did not).*TCG/is);
-    expect(first.ms).toBeLessThan(10_000);
 
     const second = vireo(h, 'host', '--json');
     expect(JSON.parse(second.stdout).accel).toMatchObject({ chosen: 'tcg', cached: true });
