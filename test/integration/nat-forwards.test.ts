@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, connect, type Server } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import { findPasst } from '../../electron/engine/net/nat/passt.ts';
+import { natFiles } from '../../electron/engine/net/nat/plan.ts';
+import { pidAlive, waitForExit } from '../../electron/engine/vm/process.ts';
 import { webCaller } from '../../electron/engine/policy/confine.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { ensureFixtures, guestCmdline, SerialShell } from '../fixtures/guest.ts';
@@ -178,11 +180,17 @@ describe('NAT forwards: policy and engine restarts', () => {
     expect(await refused(keep)).toBe(true);
     expect((await get(more)).trim()).toBe(`VIREO-HTTPD ${bootId}`);
 
-    // Stopping the VM stops its passt.
-    const last = await findPasst(entry.paths.runtime, 'net0');
-    await engine.client.call('vms.stop', { vm: vm.id, force: true });
-    expect(await findPasst(entry.paths.runtime, 'net0')).toBeNull();
-    expect(() => process.kill(last!, 0)).toThrow();
+    // QEMU dies while no engine watches: the next engine finds it gone and stops its passt.
+    const last = (await findPasst(entry.paths.runtime, 'net0'))!;
+    await engine.dispose();
+    process.kill(d.runtime.pid!, 'SIGKILL');
+    await waitForExit(d.runtime.pid!, 10_000);
+    // passt may notice its QEMU went and exit by itself; the pidfile stays for the next engine.
+    expect(existsSync(natFiles(entry.paths.runtime, 'net0').pidFile)).toBe(true);
+    engine = await createEngine({ home });
+    expect((await engine.client.call('vms.get', { vm: vm.id })).state).not.toBe('running');
+    expect(pidAlive(last)).toBe(false);
+    expect(existsSync(natFiles(entry.paths.runtime, 'net0').pidFile)).toBe(false);
     expect(await refused(more)).toBe(true);
   }, 120_000);
 });
