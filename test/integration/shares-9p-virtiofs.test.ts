@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
 import { webCaller } from '../../electron/engine/policy/confine.ts';
 import type { SharesList, VmDetails } from '../../electron/api/types.ts';
+import { runVireo } from './cli-helpers.ts';
 import { createGuestVm, disposeEngine, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 import { ensureFixtures, guestCmdline, SerialShell } from '../fixtures/guest.ts';
 
@@ -126,6 +127,40 @@ describe('virtiofs shares', () => {
     const m = engine.vms.machineFor(engine.vms.resolve(vm.id));
     const out = await m.monitor('test').execute<string>('human-monitor-command', { 'command-line': 'savevm probe' });
     expect(out).toMatch(/non-migratable device.*vhost-user-fs/);
+  });
+});
+
+describe('mounting through the guest agent', () => {
+  it('shares.mount runs the shown mount in the guest, and `vireo share` lists and mounts with --json', async () => {
+    // qemu-ga starts with the guest; give it time to answer under TCG.
+    const end = Date.now() + 120_000;
+    while ((await engine.client.call('vms.get', { vm: vm.id })).runtime.agent.state !== 'connected') {
+      if (Date.now() > end) throw new Error('the guest agent did not connect');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // A virtio 9p channel serves one mount: free it from the serial-shell mount first.
+    expect((await sh('umount /mnt/rw9p')).rc).toBe(0);
+    const r = await engine.client.call('shares.mount', { vm: vm.id, tag: 'rw9p', mountPoint: '/mnt/via-agent' });
+    expect(r.results).toMatchObject([{ tag: 'rw9p', mountPoint: '/mnt/via-agent', exitCode: 0 }]);
+    expect((await sh('cat /mnt/via-agent/from-host.txt')).out).toBe('hello from the host');
+
+    const ls = await runVireo(engine.home, ['share', 'ls', vm.id, '--json']);
+    expect(ls.code, ls.stderr).toBe(0);
+    const listed = JSON.parse(ls.stdout) as SharesList;
+    expect(listed.shares.find((s) => s.tag === 'ro9p')?.mount.commands[1]).toBe('mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,ro ro9p /mnt/ro9p');
+    // The channel is busy now, so the guest's mount fails: its message comes back, exit 1.
+    const again = await runVireo(engine.home, ['share', 'mount', vm.id, 'rw9p', '--json']);
+    expect(again.code, again.stderr).toBe(1);
+    const res = JSON.parse(again.stdout).results[0];
+    expect(res).toMatchObject({ tag: 'rw9p', mountPoint: '/mnt/rw9p', argv: ['mount', '-t', '9p', '-o', 'trans=virtio,version=9p2000.L,msize=524288', 'rw9p', '/mnt/rw9p'] });
+    expect(res.exitCode).not.toBe(0);
+    expect(res.stderr).toMatch(/mount/);
+    // A mount point that cannot be made: mkdir's failure comes back.
+    const fails = await engine.client.call('shares.mount', { vm: vm.id, tag: 'rw9p', mountPoint: '/proc/version/x' });
+    expect(fails.results[0]).toMatchObject({ argv: ['mkdir', '-p', '/proc/version/x'] });
+    expect(fails.results[0]!.exitCode).not.toBe(0);
+    const bad = await runVireo(engine.home, ['share', 'add', vm.id, rw, '--type', 'nfs']);
+    expect(bad.code).toBe(2);
   });
 });
 

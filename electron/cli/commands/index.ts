@@ -5,7 +5,8 @@ import { registerAgent } from './agent.ts';
 import { registerDisplay } from './display.ts';
 import { registerNet } from './net.ts';
 import { registerForwards } from './forwards.ts';
+import { registerShares } from './shares.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares];

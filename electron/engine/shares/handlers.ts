@@ -17,11 +17,6 @@ import { defaultMountPoint, linuxMountArgv, mountHint } from './mount.ts';
 
 type SharesMethods = 'shares.list' | 'shares.add' | 'shares.remove' | 'shares.mount' | 'guestTools.list' | 'guestTools.attach';
 
-/** What shares.mount needs of the guest agent (agent/service.ts, parts.agent). */
-interface AgentExec {
-  exec(vmId: string, path: string, args: string[], opts?: { timeoutMs?: number }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
-}
-
 const FACTS_TTL_MS = 30_000;
 
 /** The folder's name as a tag: the guest mounts by it, so only safe characters, unique in the VM. */
@@ -83,9 +78,7 @@ export function sharesArea(p: EngineParts): SharesArea {
       // Two programs, no shell: the guest may have none, and nothing needs quoting.
       const exec = async (cmd: string[]) => {
         try {
-          const agent = (p as { agent?: AgentExec }).agent;
-          if (!agent) throw new VireoError('UNSUPPORTED', 'this engine has no guest agent client', {});
-          const r = await agent.exec(entry.id, cmd[0]!, cmd.slice(1), { timeoutMs: 30_000 });
+          const r = await p.agent.exec(entry.id, cmd[0]!, cmd.slice(1), { timeoutMs: 30_000 });
           return { argv: cmd, exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
         } catch (e) {
           const err = e as VireoError;

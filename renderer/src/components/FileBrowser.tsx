@@ -8,8 +8,8 @@ import { Button, ErrorAlert } from './ui.tsx';
 // A host file picker over files.list, for the web UI which has no native dialog.
 
 export function FileBrowser({
-  filter, start, onPick, onCancel,
-}: { filter: 'iso' | 'disk' | 'any'; start?: string; onPick: (path: string) => void; onCancel: () => void }) {
+  filter, start, onPick, onCancel, onPickDir,
+}: { filter: 'iso' | 'disk' | 'any'; start?: string; onPick: (path: string) => void; onCancel: () => void; /** offers "Use this folder" (shared folders) */ onPickDir?: (dir: string) => void }) {
   const client = useClient();
   const [dir, setDir] = useState<string | undefined>(start);
   const [listing, setListing] = useState<{ dir: string; parent: string | null; entries: FileEntry[] } | null>(null);
@@ -33,6 +33,7 @@ export function FileBrowser({
           <span aria-hidden="true">↑</span> Up
         </Button>
         <span className="min-w-0 flex-1 truncate font-mono text-xs" title={listing?.dir}>{listing?.dir ?? '…'}</span>
+        {onPickDir && listing && <Button size="sm" onClick={() => onPickDir(listing.dir)}>Use this folder</Button>}
         <Button size="sm" variant="ghost" onClick={onCancel}>Close</Button>
       </div>
       {error && <ErrorAlert error={error} />}

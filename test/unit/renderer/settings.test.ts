@@ -18,12 +18,13 @@ const counter = (n: number) => Uint8Array.from({ length: n }, () => seed++ % 256
 
 describe('sections', () => {
   it('map every field path of the engine to one section, one component each', () => {
-    expect(SECTIONS).toEqual(['General', 'System', 'Disks', 'CD-ROM', 'Boot', 'Network', 'Display', 'Sound', 'Devices', 'Serial', 'Advanced']);
+    expect(SECTIONS).toEqual(['General', 'System', 'Disks', 'CD-ROM', 'Boot', 'Network', 'Display', 'Sound', 'Devices', 'Shared folders', 'Serial', 'Advanced']);
     expect(sectionOf('networks.1.portForwards.0.hostPort')).toBe('Network');
     expect(sectionOf('boot.order')).toBe('Boot');
     expect(sectionOf('input.tablet')).toBe('Display');
     expect(sectionOf('devices.usb')).toBe('Devices');
     expect(sectionOf('sound.device')).toBe('Sound');
+    expect(sectionOf('shares.0.tag')).toBe('Shared folders');
     expect(sectionOf('name')).toBe('General');
     expect(sectionOf('network.mode')).toBeUndefined(); // v1's single network is gone
     for (const key of Object.keys(base())) {

@@ -16,6 +16,7 @@ import { DisplaySection } from './DisplaySection.tsx';
 import { GeneralSection } from './GeneralSection.tsx';
 import { NetworkSection } from './NetworkSection.tsx';
 import { SerialSection } from './SerialSection.tsx';
+import { SharesSection } from './SharesSection.tsx';
 import { SoundSection } from './SoundSection.tsx';
 import { SystemSection } from './SystemSection.tsx';
 import type { SectionProps } from './types.ts';
@@ -33,6 +34,7 @@ const VIEW: Record<SectionName, ComponentType<SectionProps>> = {
   Display: DisplaySection,
   Sound: SoundSection,
   Devices: DevicesSection,
+  'Shared folders': SharesSection,
   Serial: SerialSection,
   Advanced: AdvancedSection,
 };
