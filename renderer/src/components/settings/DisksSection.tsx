@@ -1,19 +1,106 @@
+import { useState } from 'react';
+import type { DiskDetails, VmDetails } from '../../../../electron/api/types.ts';
+import { DISK_BUSES } from '../../../../electron/shared/config-enums.ts';
 import { formatBytes } from '../../../../electron/shared/size.ts';
+import { useClient } from '../../api/context.tsx';
+import { asWireError, type WireError } from '../../api/client.ts';
+import { Button, ErrorAlert, cx, inputClass } from '../ui.tsx';
 import type { SectionProps } from './types.ts';
 
-export function DisksSection({ vm }: SectionProps) {
+type Bus = (typeof DISK_BUSES)[number];
+// Live where QEMU can: virtio and SCSI disks hot-plug into a running VM, IDE/SATA do not.
+const HOT: ReadonlySet<string> = new Set(['virtio', 'scsi']);
+
+/**
+ * The VM's disks. Changes here go to the engine at once (drives.*), not with Save: adding,
+ * removing and resizing act on image files, which Save's settings patch cannot undo.
+ */
+export function DisksSection({ vm, running }: SectionProps) {
+  const client = useClient();
+  const [disks, setDisks] = useState<DiskDetails[]>(vm.disks);
+  const [error, setError] = useState<WireError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [size, setSize] = useState('8G');
+  const [bus, setBus] = useState<Bus>(running ? 'virtio' : ((vm.config?.disks[0]?.bus as Bus | undefined) ?? 'virtio'));
+  const [removing, setRemoving] = useState<string | null>(null);
+  const [resizing, setResizing] = useState<{ id: string; size: string; shrink: boolean } | null>(null);
+
+  const act = async (f: () => Promise<VmDetails>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      setDisks((await f()).disks);
+      return true;
+    } catch (e) {
+      setError(asWireError(e));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  const why = busy ? 'Working…' : null;
+
   return (
-    <ul className="flex flex-col gap-2 text-sm">
-      {vm.disks.length === 0 && <li>No disks.</li>}
-      {vm.disks.map((d) => (
-        <li key={d.id} className="rounded-md border border-zinc-200 p-2 dark:border-zinc-700">
-          <p className="font-medium">{d.id} <span className="font-normal text-zinc-600 dark:text-zinc-400">· {d.format} · {d.bus}</span></p>
-          <p className="font-mono text-xs break-all">{d.path}</p>
-          <p className="text-xs text-zinc-600 dark:text-zinc-400">{formatBytes(d.virtualSize)} virtual, {formatBytes(d.actualSize)} on disk</p>
-          {d.error && <p className="text-xs text-red-700 dark:text-red-400">{d.error}</p>}
-        </li>
-      ))}
-      <li className="text-xs text-zinc-600 dark:text-zinc-400">Adding and resizing disks comes in a later version; use the CLI (`vireo disk`) meanwhile.</li>
-    </ul>
+    <div className="flex flex-col gap-3 text-sm">
+      <ul className="flex flex-col gap-2" aria-label="Disks">
+        {disks.length === 0 && <li>No disks.</li>}
+        {disks.map((d) => (
+          <li key={d.id} className="rounded-md border border-zinc-200 p-2 dark:border-zinc-700">
+            <p className="font-medium">{d.id} <span className="font-normal text-zinc-600 dark:text-zinc-400">· {d.format} · {d.bus}</span></p>
+            <p className="font-mono text-xs break-all">{d.path}</p>
+            <p className="text-xs text-zinc-600 dark:text-zinc-400">{formatBytes(d.virtualSize)} virtual, {formatBytes(d.actualSize)} on disk</p>
+            {d.error && <p className="text-xs text-red-700 dark:text-red-400">{d.error}</p>}
+            <div className="mt-1 flex flex-wrap gap-2">
+              <Button size="sm" disabledReason={why} onClick={() => setResizing({ id: d.id, size: formatBytes(d.virtualSize), shrink: false })}>Resize…</Button>
+              <Button size="sm" disabledReason={why ?? (running && !HOT.has(d.bus) ? `A ${d.bus.toUpperCase()} disk cannot be removed while the VM runs: stop it first.` : null)} onClick={() => setRemoving(d.id)}>Remove…</Button>
+            </div>
+            {removing === d.id && (
+              <div role="group" aria-label={`Remove ${d.id}`} className="mt-2 flex flex-wrap items-center gap-2 rounded bg-zinc-100 p-2 dark:bg-zinc-800">
+                <span>Remove {d.id}{running ? ' from the running VM' : ''}. Its image file:</span>
+                <Button size="sm" onClick={() => void act(() => client.call('drives.remove', { vm: vm.id, disk: d.id, deleteFile: false })).then(() => setRemoving(null))}>Keep the file</Button>
+                <Button size="sm" variant="danger" onClick={() => void act(() => client.call('drives.remove', { vm: vm.id, disk: d.id, deleteFile: true })).then(() => setRemoving(null))}>Delete the file</Button>
+                <Button size="sm" onClick={() => setRemoving(null)}>Cancel</Button>
+              </div>
+            )}
+            {resizing?.id === d.id && (
+              <form
+                aria-label={`Resize ${d.id}`}
+                className="mt-2 flex flex-wrap items-center gap-2 rounded bg-zinc-100 p-2 dark:bg-zinc-800"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void act(() => client.call('drives.resize', { vm: vm.id, disk: d.id, size: resizing.size, shrink: resizing.shrink })).then((ok) => ok && setResizing(null));
+                }}
+              >
+                <label className="flex items-center gap-1">New size <input className={cx(inputClass, 'w-24')} value={resizing.size} onChange={(e) => setResizing({ ...resizing, size: e.target.value })} /></label>
+                <label className="flex items-center gap-1 text-xs">
+                  <input type="checkbox" checked={resizing.shrink} disabled={running} onChange={(e) => setResizing({ ...resizing, shrink: e.target.checked })} />
+                  {running ? 'Shrinking needs the VM stopped.' : 'Allow shrinking: data past the new end is lost (shrink the guest’s partitions first).'}
+                </label>
+                <Button size="sm" type="submit" disabledReason={why}>Resize</Button>
+                <Button size="sm" type="button" onClick={() => setResizing(null)}>Cancel</Button>
+              </form>
+            )}
+          </li>
+        ))}
+      </ul>
+      <form
+        aria-label="Add a disk"
+        className="flex flex-wrap items-center gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void act(() => client.call('drives.add', { vm: vm.id, size, bus }));
+        }}
+      >
+        <label className="flex items-center gap-1">New disk of <input className={cx(inputClass, 'w-24')} value={size} onChange={(e) => setSize(e.target.value)} /></label>
+        <label className="flex items-center gap-1">on
+          <select className={inputClass} value={bus} onChange={(e) => setBus(e.target.value as Bus)}>
+            {DISK_BUSES.map((b) => <option key={b} value={b} disabled={running && !HOT.has(b)}>{b}{running && !HOT.has(b) ? ' (not while running)' : ''}</option>)}
+          </select>
+        </label>
+        <Button size="sm" type="submit" disabledReason={why}>Add disk</Button>
+      </form>
+      <p className="text-xs text-zinc-600 dark:text-zinc-400">{running ? 'The VM runs: virtio and SCSI disks are added and removed live, and grow at once.' : 'Changes here apply at once, not with Save.'} An existing image: `vireo drive add VM image`.</p>
+      {error && <ErrorAlert error={error} />}
+    </div>
   );
 }
