@@ -37,7 +37,11 @@ export function formatAddresses(list: NicAddresses[]): string {
   return table([['NIC', 'MODE', 'MAC', 'ADDRESSES', 'FROM'], ...list.map((a) => [a.nic, a.mode, a.mac, [...a.ipv4, ...a.ipv6].join(' ') || '-', a.note ? `${a.source}: ${a.note}` : a.source])]);
 }
 
-const usage = (msg: string) => new CommanderError(2, 'vireo.usage', msg);
+/** A usage error (exit 2): main.ts exits without printing a CommanderError thrown in an action, so say it here. */
+const usage = (msg: string) => {
+  process.stderr.write(`vireo: ${msg}\n`);
+  return new CommanderError(2, 'vireo.usage', msg);
+};
 
 function randomMac(taken: Set<string>): string {
   for (;;) {
