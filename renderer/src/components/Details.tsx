@@ -8,6 +8,7 @@ import { DisplayView, SerialConsole } from '../display/index.ts';
 import { OsIcon, StateBadge } from './OsIcon.tsx';
 import { SnapshotsView } from './Snapshots.tsx';
 import { AgentCard } from './agent/AgentCard.tsx';
+import { NetworkCard } from './NetworkCard.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
@@ -128,29 +129,7 @@ function Overview({ d }: { d: VmDetails }) {
           {c?.cdrom.iso ? <span className="font-mono text-xs" title={c.cdrom.iso}>{basename(c.cdrom.iso)}</span> : 'empty'}
         </p>
       </Section>
-      <Section title="Network">
-        {!c ? (
-          <p className="text-sm">—</p>
-        ) : c.networks.length === 0 ? (
-          <p className="text-sm text-zinc-600 dark:text-zinc-400">No network card: the guest is offline.</p>
-        ) : (
-          <ul className="flex flex-col gap-3" aria-label="Network cards">
-            {c.networks.map((nic) => (
-              <li key={nic.id} aria-label={`Network card ${nic.id}`}>
-                <p className="text-sm font-medium">{nic.id}</p>
-                <KV
-                  rows={[
-                    ['Mode', nic.mode === 'user' ? 'NAT (user networking)' : nic.mode],
-                    ['Model', nic.model],
-                    ['MAC', <span className="font-mono text-xs">{nic.mac}</span>],
-                    ['Port forwards', nic.portForwards.length ? nic.portForwards.map((p) => `${p.protocol} ${p.hostAddress}:${p.hostPort} → ${p.guestPort}`).join(', ') : 'none'],
-                  ]}
-                />
-              </li>
-            ))}
-          </ul>
-        )}
-      </Section>
+      <NetworkCard d={d} />
       <AgentCard d={d} />
       {c?.notes && (
         <Section title="Notes">

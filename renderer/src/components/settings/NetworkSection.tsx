@@ -3,6 +3,7 @@ import { MAX_NICS, NIC_MODELS, NIC_MODES } from '../../../../electron/shared/con
 import { newNic } from '../../lib/settings.ts';
 import { Button, Field, inputClass } from '../ui.tsx';
 import { PortForwards } from './PortForwards.tsx';
+import { NicModeFields, setNicMode, useNetModes } from './NicModeFields.tsx';
 import type { SectionProps } from './types.ts';
 
 type Nic = VmConfig['networks'][number];
@@ -42,6 +43,7 @@ export function NetworkSection({ cfg: c, edit, issue, lock, vm }: SectionProps) 
 function NicCard({ nic, n, edit, issue, lock, vm }: { nic: Nic; n: number } & Pick<SectionProps, 'edit' | 'issue' | 'lock' | 'vm'>) {
   const at = `networks.${n}`;
   const nicEdit = (f: (x: Nic) => void) => edit((c) => f(c.networks[n]!));
+  const modes = useNetModes();
   return (
     <fieldset className="flex flex-col gap-3 rounded-md border border-zinc-200 p-3 dark:border-zinc-700" aria-label={`Network card ${nic.id}`}>
       <legend className="px-1 text-sm font-medium">
@@ -51,7 +53,7 @@ function NicCard({ nic, n, edit, issue, lock, vm }: { nic: Nic; n: number } & Pi
       <div className="grid gap-4 sm:grid-cols-2">
         <Field label="Mode" error={issue(`${at}.mode`)} hint={lock ?? undefined}>
           {(p) => (
-            <select {...p} disabled={!!lock} className={inputClass} value={nic.mode} onChange={(e) => nicEdit((x) => void (x.mode = e.target.value as Nic['mode']))}>
+            <select {...p} disabled={!!lock} className={inputClass} value={nic.mode} onChange={(e) => nicEdit((x) => setNicMode(x, e.target.value as Nic['mode'], modes?.bridges))}>
               {NIC_MODES.map((m) => <option key={m} value={m}>{MODE_LABEL[m]}</option>)}
             </select>
           )}
@@ -64,6 +66,7 @@ function NicCard({ nic, n, edit, issue, lock, vm }: { nic: Nic; n: number } & Pi
           )}
         </Field>
       </div>
+      <NicModeFields nic={nic} n={n} edit={edit} issue={issue} lock={lock} modes={modes} />
       <div className="flex flex-col gap-2">
         <PortForwards nic={nic} n={n} edit={edit} issue={issue} lock={lock} vm={vm} />
         <div className="flex gap-2">
