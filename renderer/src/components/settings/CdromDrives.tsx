@@ -22,8 +22,8 @@ export function CdromDrives({ cfg: c, edit, issue, lock }: Pick<SectionProps, 'c
             <select aria-label={`Bus of drive ${i + 2}`} className={inputClass} value={d.bus} onChange={(e) => edit((n) => void (n.cdrom.extra[i]!.bus = e.target.value as Bus))}>
               {CDROM_BUSES.map((b) => <option key={b} value={b}>{b.toUpperCase()}</option>)}
             </select>
-            <Button size="sm" onClick={() => setBrowse(browse === i ? null : i)} aria-expanded={browse === i}>Browse…</Button>
-            <Button size="sm" aria-label={`Remove drive ${i + 2}`} disabledReason={lock} onClick={() => edit((n) => void n.cdrom.extra.splice(i, 1))}>Remove</Button>
+            <Button size="sm" type="button" onClick={() => setBrowse(browse === i ? null : i)} aria-expanded={browse === i}>Browse…</Button>
+            <Button size="sm" type="button" aria-label={`Remove drive ${i + 2}`} disabledReason={lock} onClick={() => edit((n) => void n.cdrom.extra.splice(i, 1))}>Remove</Button>
           </li>
         ))}
       </ol>
@@ -31,6 +31,7 @@ export function CdromDrives({ cfg: c, edit, issue, lock }: Pick<SectionProps, 'c
       <div>
         <Button
           size="sm"
+          type="button"
           disabledReason={lock ?? (extra.length >= MAX_EXTRA_CDROMS ? `At most ${MAX_EXTRA_CDROMS + 1} CD drives.` : null)}
           onClick={() => edit((n) => void n.cdrom.extra.push({ iso: null, bus: n.cdrom.bus }))}
         >

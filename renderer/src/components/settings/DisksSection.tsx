@@ -51,54 +51,41 @@ export function DisksSection({ vm, running }: SectionProps) {
             <p className="text-xs text-zinc-600 dark:text-zinc-400">{formatBytes(d.virtualSize)} virtual, {formatBytes(d.actualSize)} on disk</p>
             {d.error && <p className="text-xs text-red-700 dark:text-red-400">{d.error}</p>}
             <div className="mt-1 flex flex-wrap gap-2">
-              <Button size="sm" disabledReason={why} onClick={() => setResizing({ id: d.id, size: formatBytes(d.virtualSize), shrink: false })}>Resize…</Button>
-              <Button size="sm" disabledReason={why ?? (running && !HOT.has(d.bus) ? `A ${d.bus.toUpperCase()} disk cannot be removed while the VM runs: stop it first.` : null)} onClick={() => setRemoving(d.id)}>Remove…</Button>
+              <Button size="sm" type="button" disabledReason={why} onClick={() => setResizing({ id: d.id, size: formatBytes(d.virtualSize), shrink: false })}>Resize…</Button>
+              <Button size="sm" type="button" disabledReason={why ?? (running && !HOT.has(d.bus) ? `A ${d.bus.toUpperCase()} disk cannot be removed while the VM runs: stop it first.` : null)} onClick={() => setRemoving(d.id)}>Remove…</Button>
             </div>
             {removing === d.id && (
               <div role="group" aria-label={`Remove ${d.id}`} className="mt-2 flex flex-wrap items-center gap-2 rounded bg-zinc-100 p-2 dark:bg-zinc-800">
                 <span>Remove {d.id}{running ? ' from the running VM' : ''}. Its image file:</span>
-                <Button size="sm" onClick={() => void act(() => client.call('drives.remove', { vm: vm.id, disk: d.id, deleteFile: false })).then(() => setRemoving(null))}>Keep the file</Button>
-                <Button size="sm" variant="danger" onClick={() => void act(() => client.call('drives.remove', { vm: vm.id, disk: d.id, deleteFile: true })).then(() => setRemoving(null))}>Delete the file</Button>
-                <Button size="sm" onClick={() => setRemoving(null)}>Cancel</Button>
+                <Button size="sm" type="button" onClick={() => void act(() => client.call('drives.remove', { vm: vm.id, disk: d.id, deleteFile: false })).then(() => setRemoving(null))}>Keep the file</Button>
+                <Button size="sm" type="button" variant="danger" onClick={() => void act(() => client.call('drives.remove', { vm: vm.id, disk: d.id, deleteFile: true })).then(() => setRemoving(null))}>Delete the file</Button>
+                <Button size="sm" type="button" onClick={() => setRemoving(null)}>Cancel</Button>
               </div>
             )}
             {resizing?.id === d.id && (
-              <form
-                aria-label={`Resize ${d.id}`}
-                className="mt-2 flex flex-wrap items-center gap-2 rounded bg-zinc-100 p-2 dark:bg-zinc-800"
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void act(() => client.call('drives.resize', { vm: vm.id, disk: d.id, size: resizing.size, shrink: resizing.shrink })).then((ok) => ok && setResizing(null));
-                }}
-              >
+              <div role="group" aria-label={`Resize ${d.id}`} className="mt-2 flex flex-wrap items-center gap-2 rounded bg-zinc-100 p-2 dark:bg-zinc-800">
                 <label className="flex items-center gap-1">New size <input className={cx(inputClass, 'w-24')} value={resizing.size} onChange={(e) => setResizing({ ...resizing, size: e.target.value })} /></label>
                 <label className="flex items-center gap-1 text-xs">
                   <input type="checkbox" checked={resizing.shrink} disabled={running} onChange={(e) => setResizing({ ...resizing, shrink: e.target.checked })} />
                   {running ? 'Shrinking needs the VM stopped.' : 'Allow shrinking: data past the new end is lost (shrink the guest’s partitions first).'}
                 </label>
-                <Button size="sm" type="submit" disabledReason={why}>Resize</Button>
+                <Button size="sm" type="button" disabledReason={why} onClick={() => void act(() => client.call('drives.resize', { vm: vm.id, disk: d.id, size: resizing.size, shrink: resizing.shrink })).then((ok) => ok && setResizing(null))}>Resize</Button>
                 <Button size="sm" type="button" onClick={() => setResizing(null)}>Cancel</Button>
-              </form>
+              </div>
             )}
           </li>
         ))}
       </ul>
-      <form
-        aria-label="Add a disk"
-        className="flex flex-wrap items-center gap-2"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act(() => client.call('drives.add', { vm: vm.id, size, bus }));
-        }}
-      >
+      {/* No <form>: the section sits inside the dialog's form, whose submit is Save. */}
+      <div role="group" aria-label="Add a disk" className="flex flex-wrap items-center gap-2">
         <label className="flex items-center gap-1">New disk of <input className={cx(inputClass, 'w-24')} value={size} onChange={(e) => setSize(e.target.value)} /></label>
         <label className="flex items-center gap-1">on
           <select className={inputClass} value={bus} onChange={(e) => setBus(e.target.value as Bus)}>
             {DISK_BUSES.map((b) => <option key={b} value={b} disabled={running && !HOT.has(b)}>{b}{running && !HOT.has(b) ? ' (not while running)' : ''}</option>)}
           </select>
         </label>
-        <Button size="sm" type="submit" disabledReason={why}>Add disk</Button>
-      </form>
+        <Button size="sm" type="button" disabledReason={why} onClick={() => void act(() => client.call('drives.add', { vm: vm.id, size, bus }))}>Add disk</Button>
+      </div>
       <p className="text-xs text-zinc-600 dark:text-zinc-400">{running ? 'The VM runs: virtio and SCSI disks are added and removed live, and grow at once.' : 'Changes here apply at once, not with Save.'} An existing image: `vireo drive add VM image`.</p>
       {error && <ErrorAlert error={error} />}
     </div>
