@@ -11,6 +11,7 @@ import { runIdleBench } from './idle.ts';
 import { runUiBench } from './ui.ts';
 import { runScaleBench } from './scale.ts';
 import { runNatBench } from './nat.ts';
+import { runSharesBench } from './shares.ts';
 
 // `npm run bench [-- name...]`: runs the benchmarks (all, or the named ones) one after the
 // other, never in parallel (each is a ratio against a peer measured on the same quiet machine),
@@ -18,7 +19,7 @@ import { runNatBench } from './nat.ts';
 // result file present. A benchmark that fails is recorded as failed with its error, so the
 // table never silently loses a row.
 
-const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale', 'nat'] as const;
+const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale', 'nat', 'shares'] as const;
 type Name = (typeof ORDER)[number];
 
 async function accelVerdict(): Promise<{ chosen: string | null; reason: string | null }> {
@@ -102,6 +103,7 @@ const RUNNERS: Record<Name, () => Promise<BenchResult>> = {
   ui: () => runUiBench(),
   scale: () => runScaleBench(),
   nat: () => runNatBench(),
+  shares: () => runSharesBench(),
 };
 
 async function writeFailure(name: Name, e: Error, seconds: number): Promise<BenchResult> {
