@@ -18,8 +18,8 @@ const NO_PASST = { available: false, reason: 'passt is not installed, so NAT car
 const nic = (natBackend?: 'auto' | 'passt' | 'slirp') => ({ id: 'net0', natBackend });
 
 describe('NAT backend choice', () => {
-  it('auto takes passt where it is installed and QEMU is 7.2+, else slirp, saying why', () => {
-    expect(chooseNat(nic(), PASST, [7, 2, 0])).toEqual({ backend: 'passt', reason: 'auto: passt is installed (passt unknown version)' });
+  it('auto takes slirp, saying why (passt installed: choosable, but not the default while bulk transfers stall; absent or QEMU too old: the reason)', () => {
+    expect(chooseNat(nic(), PASST, [7, 2, 0])).toMatchObject({ backend: 'slirp', reason: expect.stringMatching(/^auto: slirp for now — passt \(passt unknown version\) is installed and can be chosen.*stall/) });
     expect(chooseNat(nic('auto'), NO_PASST, [8, 0, 0])).toEqual({ backend: 'slirp', reason: `auto: ${NO_PASST.reason}` });
     expect(chooseNat(nic(), PASST, [7, 1, 0])).toEqual({ backend: 'slirp', reason: 'auto: QEMU 7.1.0 cannot reach passt (needs 7.2 or newer for -netdev stream)' });
   });
@@ -31,7 +31,7 @@ describe('NAT backend choice', () => {
   });
 
   it('the plan gives passt cards their socket in the runtime folder and leaves other modes out', () => {
-    const c = cfg({ networks: [{ id: 'net0', mac: '52:54:00:00:00:01' }, { id: 'net1', mac: '52:54:00:00:00:02', natBackend: 'slirp' }] });
+    const c = cfg({ networks: [{ id: 'net0', mac: '52:54:00:00:00:01', natBackend: 'passt' }, { id: 'net1', mac: '52:54:00:00:00:02', natBackend: 'slirp' }] });
     expect(natPlan(c, '/run/v/abc', PASST, [7, 2, 0])).toEqual({ net0: { backend: 'passt', socket: '/run/v/abc/nat-net0.sock' }, net1: { backend: 'slirp' } });
     expect(natFiles('/run/v/abc', 'net3')).toEqual({ socket: '/run/v/abc/nat-net3.sock', pidFile: '/run/v/abc/passt-net3.pid' });
   });
