@@ -14,7 +14,7 @@ import type { SectionProps } from './types.ts';
 // vms.get, with what a live change does to open connections.
 
 type Nic = VmConfig['networks'][number];
-const BACKEND_LABEL: Record<(typeof NAT_BACKENDS)[number], string> = { auto: 'Automatic (passt where installed)', passt: 'passt', slirp: 'slirp (QEMU built-in)' };
+const BACKEND_LABEL: Record<(typeof NAT_BACKENDS)[number], string> = { auto: 'Automatic (slirp for now)', passt: 'passt', slirp: 'slirp (QEMU built-in)' };
 
 const hostPart = (f: Pick<PortForward, 'hostAddress' | 'hostPort'>) => `${f.hostAddress.includes(':') ? `[${f.hostAddress}]` : f.hostAddress}:${f.hostPort}`;
 
