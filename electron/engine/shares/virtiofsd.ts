@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import { runSettled, spawnDetached, tail } from '../util/proc.ts';
 import type { HelperProcess } from '../vm/helpers.ts';
+import { pidAlive, terminate } from '../vm/process.ts';
 
 // virtiofsd, the helper process behind a virtiofs share: one per share, started before QEMU,
 // reached over a vhost-user socket in the VM's runtime folder. Two programs carry the name:
@@ -89,14 +90,7 @@ export function virtiofsdArgs(o: { daemon: Virtiofsd; source: string; readOnly: 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+const alive = pidAlive;
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /** Why this share (or, with tag null, any share) cannot be served by this virtiofsd, or null. */
@@ -181,23 +175,7 @@ export async function virtiofsdPid(socket: string, pidFile: string): Promise<num
 /** Stops the virtiofsd of a socket (SIGTERM, then SIGKILL) and removes its files; idempotent. */
 export async function stopVirtiofsd(socket: string, pidFile: string, graceMs = 3000): Promise<void> {
   const pid = await virtiofsdPid(socket, pidFile);
-  if (pid !== null) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    const deadline = Date.now() + graceMs;
-    while (alive(pid) && Date.now() < deadline) await sleep(20);
-    if (alive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      while (alive(pid)) await sleep(20);
-    }
-  }
+  if (pid !== null) await terminate(pid, graceMs);
   await rm(socket, { force: true });
   await rm(pidFile, { force: true });
 }

@@ -4,6 +4,7 @@ import { VireoError } from '../../api/errors.ts';
 import { run, spawnDetached, tail } from '../util/proc.ts';
 import type { HelperProcess } from '../vm/helpers.ts';
 import { SWTPM_FILES } from '../paths.ts';
+import { pidAlive, terminate } from '../vm/process.ts';
 
 // A software TPM 2.0 for a VM, provided by swtpm. It runs detached like QEMU, so a VM keeps
 // its TPM when the app quits; its pidfile in the runtime dir lets a later engine stop it.
@@ -37,14 +38,7 @@ export const swtpmPaths = (runtimeDir: string) => ({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const alive = pidAlive;
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -170,23 +164,7 @@ export async function findSwtpm(runtimeDir: string): Promise<number | null> {
 export async function stopSwtpm(runtimeDir: string, graceMs = 3000): Promise<void> {
   const { socket, pidFile } = swtpmPaths(runtimeDir);
   const pid = await findSwtpm(runtimeDir);
-  if (pid !== null) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    const deadline = Date.now() + graceMs;
-    while (alive(pid) && Date.now() < deadline) await sleep(20);
-    if (alive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      while (alive(pid)) await sleep(20);
-    }
-  }
+  if (pid !== null) await terminate(pid, graceMs);
   await rm(socket, { force: true });
   await rm(pidFile, { force: true });
 }

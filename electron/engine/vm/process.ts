@@ -60,6 +60,23 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
   return !pidAlive(pid) || isZombie(pid);
 }
 
+/**
+ * Ends a helper process that may not be our child: SIGTERM, up to graceMs for it to go, then
+ * SIGKILL and as long again. True when it is gone. One home for the escalation every helper
+ * (swtpm, virtiofsd, passt) needs when its VM stops.
+ */
+export async function terminate(pid: number, graceMs: number): Promise<boolean> {
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      return true; // gone already
+    }
+    if (await waitForExit(pid, graceMs)) return true;
+  }
+  return false;
+}
+
 /** The last lines of a log file, read from its end (logs can grow large). */
 export async function tailFile(file: string, lines = 15, maxBytes = 16384): Promise<string> {
   try {

@@ -4,7 +4,7 @@ import { VireoError } from '../../../api/errors.ts';
 import type { PortForward } from '../../../api/schemas/vm-config.ts';
 import { spawnDetached, tail } from '../../util/proc.ts';
 import type { HelperProcess } from '../../vm/helpers.ts';
-import { pidAlive, waitForExit } from '../../vm/process.ts';
+import { pidAlive, terminate } from '../../vm/process.ts';
 import { natFiles, passtAvailability, PASST_INSTALL_HINT } from './plan.ts';
 import { assertPortFree, inodesFor, processOfInodes } from './port-holder.ts';
 
@@ -49,16 +49,7 @@ export async function findPasst(runtimeDir: string, nicId: string): Promise<numb
 /** Stops the card's passt (SIGTERM, then SIGKILL) and removes its pidfile; idempotent. */
 export async function stopPasst(runtimeDir: string, nicId: string, graceMs = 2000): Promise<void> {
   const pid = await findPasst(runtimeDir, nicId);
-  if (pid !== null) {
-    for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        /* gone already */
-      }
-      if (await waitForExit(pid, graceMs)) break;
-    }
-  }
+  if (pid !== null) await terminate(pid, graceMs);
   await rm(natFiles(runtimeDir, nicId).pidFile, { force: true });
 }
 

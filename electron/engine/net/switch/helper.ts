@@ -7,6 +7,7 @@ import type { VmConfig } from '../../../api/schemas/vm-config.ts';
 import { cleanEnv, spawnDetached, tail } from '../../util/proc.ts';
 import type { HelperProcess } from '../../vm/helpers.ts';
 import { switchDir, switchFiles } from './paths.ts';
+import { pidAlive } from '../../vm/process.ts';
 
 // The engine's side of a private network (resources/net/switch.mjs): before a VM with a
 // private card starts, its network's switch must listen. The first VM on a network starts
@@ -31,14 +32,7 @@ export function switchScript(): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const alive = pidAlive;
 
 /** The pid of the network's running switch, or null (no pidfile, dead, or a stranger's pid). */
 export async function findSwitch(rtRoot: string, network: string): Promise<number | null> {
