@@ -70,12 +70,12 @@ export const Nic = z.object({
   model: NicModel.default('virtio-net-pci'),
   mac: z.string().regex(MAC_RE, 'MAC address must be six lower-case hex pairs like 52:54:00:12:34:56'),
   portForwards: z.array(PortForward).default([]),
-  /** mode "user": which user-mode stack; auto (also when absent) = passt where installed, else slirp (engine/net/nat/plan.ts) */
+  /** mode "user": which user-mode stack; auto (also when absent) = slirp for now, passt only when chosen (engine/net/nat/plan.ts says why) */
   natBackend: z.enum(NAT_BACKENDS).optional(),
   /** mode "private": the network's name; VMs on the same name reach each other and nothing else */
   network: z.string().regex(PRIVATE_NET_NAME_RE, 'network name: 1-32 letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
   /** mode "bridged": the host bridge (Linux), interface (macOS vmnet, e.g. en0) or TAP adapter (Windows) */
-  bridge: z.string().max(64).regex(/^[^\x00-\x1f\x7f]*$/, 'bridge name: no control characters').optional(),
+  bridge: z.string().max(64).refine((b) => ![...b].some((c) => c < ' ' || c === '\x7f'), 'bridge name: no control characters').optional(),
   /**
    * mode "hostonly" without a host-only bridge (Linux, Windows): the host's 127.0.0.1 ports the
    * guest may open, at 10.0.2.100; everything else the guest sends is dropped
