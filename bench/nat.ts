@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../electron/engine/index.ts';
-import { run } from '../electron/engine/util/proc.ts';
 import { ensureFixtures, guestCmdline, SerialShell, GUEST_MARKERS } from '../test/fixtures/guest.ts';
+import { withLibvirtGuest } from './lib/libvirt-guest.ts';
 import { type BenchResult, type Row, log, machine, round, spread, writeResult } from './lib/common.ts';
 
 // Guest → host TCP throughput through NAT: the guest wgets a file from an HTTP server on the
@@ -78,41 +78,13 @@ async function vireo(engine: Engine, backend: 'passt' | 'slirp', port: number): 
 
 /** libvirt's user network; the reason when it cannot run here. */
 async function libvirt(port: number): Promise<number[] | string> {
-  const fx = await ensureFixtures();
-  const dir = await mkdtemp(join(tmpdir(), 'vireo-bench-libvirt-'));
-  const asRoot = process.getuid?.() === 0;
-  const env = ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME'].map((k, i) => `${k}=${join(dir, ['home', 'run', 'home/.config', 'home/.cache'][i]!)}`);
-  const virsh = (args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'nobody', '--', 'env', ...env, 'virsh', '-c', 'qemu:///session', ...args], { timeoutMs: 120_000 }) : run('env', [...env, 'virsh', '-c', 'qemu:///session', ...args], { timeoutMs: 120_000 });
-  const name = `vireo-nat-bench-${process.pid}`;
-  let sh: SerialShell | null = null;
   try {
-    await run('virsh', ['--version'], { timeoutMs: 10_000 }).catch(() => {
-      throw new Error('virsh is not installed (Debian: libvirt-clients, libvirt-daemon, libvirt-daemon-driver-qemu)');
-    });
-    for (const d of ['home', 'run']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
-    await copyFile(fx.vmlinux, join(dir, 'vmlinux'));
-    await copyFile(fx.initrd, join(dir, 'initrd.img'));
-    const serial = join(dir, 'serial.sock');
-    const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>192</memory><vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><kernel>${dir}/vmlinux</kernel><initrd>${dir}/initrd.img</initrd><cmdline>${await guestCmdline()}</cmdline></os>
-  <devices><interface type='user'><model type='virtio'/></interface><serial type='unix'><source mode='bind' path='${serial}'/><target port='0'/></serial></devices></domain>`;
-    await writeFile(join(dir, 'dom.xml'), xml);
-    if (asRoot) await run('chown', ['-R', 'nobody:', dir]);
-    await chmod(dir, 0o755);
-    await virsh(['create', join(dir, 'dom.xml')]);
-    sh = await SerialShell.connect(serial, 30_000);
-    await sh.waitFor(GUEST_MARKERS.ready, 180_000);
-    return await measure(sh, port);
+    return await withLibvirtGuest(
+      { name: `vireo-nat-bench-${process.pid}`, machine: 'pc', memoryMiB: 192, devices: "<interface type='user'><model type='virtio'/></interface>", readyTimeoutMs: 180_000 },
+      (sh) => measure(sh, port),
+    );
   } catch (e) {
     return `libvirt could not run here: ${(e as Error).message.split('\n')[0]}`;
-  } finally {
-    sh?.close();
-    await virsh(['destroy', name]).catch(() => {});
-    // The session daemon this started: stop it by its pidfile, not by name.
-    const pid = Number((await readFile(join(dir, 'run', 'libvirt', 'libvirtd.pid'), 'utf8').catch(() => '')).trim());
-    if (pid > 0) process.kill(pid, 'SIGTERM');
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }
 

@@ -1,9 +1,9 @@
-import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../electron/engine/index.ts';
-import { run } from '../electron/engine/util/proc.ts';
 import { ensureFixtures, guestCmdline, SerialShell, GUEST_MARKERS } from '../test/fixtures/guest.ts';
+import { withLibvirtGuest } from './lib/libvirt-guest.ts';
 import { type BenchResult, type Row, log, machine, round, spread, writeResult } from './lib/common.ts';
 
 // Sequential read of one 256 MiB file in the guest, over a shared folder: Vireo's 9p and
@@ -69,46 +69,18 @@ async function vireo(engine: Engine, dir: string, host: string): Promise<Record<
 
 /** One libvirt domain with the folder as `<filesystem>` of this driver; the reason when it cannot run. */
 async function libvirt(kind: Kind, share: string, host: string): Promise<number[] | string> {
-  const fx = await ensureFixtures();
-  const dir = await mkdtemp(join(tmpdir(), 'vireo-bench-lvfs-'));
-  const asRoot = process.getuid?.() === 0;
-  const env = ['HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME'].map((k, i) => `${k}=${join(dir, ['home', 'run', 'home/.config', 'home/.cache'][i]!)}`);
-  const virsh = (args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'nobody', '--', 'env', ...env, 'virsh', '-c', 'qemu:///session', ...args], { timeoutMs: 120_000 }) : run('env', [...env, 'virsh', '-c', 'qemu:///session', ...args], { timeoutMs: 120_000 });
-  const name = `vireo-shares-bench-${kind}-${process.pid}`;
-  let sh: SerialShell | null = null;
+  const fs =
+    kind === '9p'
+      ? `<filesystem type='mount' accessmode='passthrough'><source dir='${share}'/><target dir='lvfs'/><readonly/></filesystem>`
+      : `<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/><source dir='${share}'/><target dir='lvfs'/></filesystem>`;
+  const mem = kind === 'virtiofs' ? `<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>` : '';
   try {
-    await run('virsh', ['--version'], { timeoutMs: 10_000 }).catch(() => {
-      throw new Error('virsh is not installed (Debian: libvirt-clients, libvirt-daemon, libvirt-daemon-driver-qemu)');
-    });
-    for (const d of ['home', 'run']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
-    await copyFile(fx.vmlinux, join(dir, 'vmlinux'));
-    await copyFile(fx.initrd, join(dir, 'initrd.img'));
-    const serial = join(dir, 'serial.sock');
-    const fs =
-      kind === '9p'
-        ? `<filesystem type='mount' accessmode='passthrough'><source dir='${share}'/><target dir='lvfs'/><readonly/></filesystem>`
-        : `<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/><source dir='${share}'/><target dir='lvfs'/></filesystem>`;
-    const mem = kind === 'virtiofs' ? `<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>` : '';
-    const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>${mem}
-  <os><type arch='x86_64' machine='q35'>hvm</type><kernel>${dir}/vmlinux</kernel><initrd>${dir}/initrd.img</initrd><cmdline>${await guestCmdline()}</cmdline></os>
-  <devices>${fs}<serial type='unix'><source mode='bind' path='${serial}'/><target port='0'/></serial></devices></domain>`;
-    await writeFile(join(dir, 'dom.xml'), xml);
-    if (asRoot) await run('chown', ['-R', 'nobody:', dir]);
-    await chmod(dir, 0o755);
-    await virsh(['create', join(dir, 'dom.xml')]);
-    sh = await SerialShell.connect(serial, 30_000);
-    await sh.waitFor(GUEST_MARKERS.ready, 240_000);
-    return await measure(sh, host, mountOf(kind, 'lvfs'));
+    return await withLibvirtGuest(
+      { name: `vireo-shares-bench-${kind}-${process.pid}`, machine: 'q35', memoryMiB: 256, domainExtra: mem, devices: fs, readyTimeoutMs: 240_000 },
+      (sh) => measure(sh, host, mountOf(kind, 'lvfs')),
+    );
   } catch (e) {
     return `libvirt (${kind}) could not run here: ${(e as Error).message.split('\n').slice(0, 2).join(' ')}`;
-  } finally {
-    sh?.close();
-    await virsh(['destroy', name]).catch(() => {});
-    // The session daemon this started: stopped by its pidfile, not by name.
-    const pid = Number((await readFile(join(dir, 'run', 'libvirt', 'libvirtd.pid'), 'utf8').catch(() => '')).trim());
-    if (pid > 0) process.kill(pid, 'SIGTERM');
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }
 
