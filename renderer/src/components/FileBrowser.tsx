@@ -33,7 +33,8 @@ export function FileBrowser({
           <span aria-hidden="true">↑</span> Up
         </Button>
         <span className="min-w-0 flex-1 truncate font-mono text-xs" title={listing?.dir}>{listing?.dir ?? '…'}</span>
-        {onPickDir && listing && <Button size="sm" onClick={() => onPickDir(listing.dir)}>Use this folder</Button>}
+        {/* a web caller's list of roots (dir "") is no folder: nothing to share there */}
+        {onPickDir && listing?.dir && <Button size="sm" onClick={() => onPickDir(listing.dir)}>Use this folder</Button>}
         <Button size="sm" variant="ghost" onClick={onCancel}>Close</Button>
       </div>
       {error && <ErrorAlert error={error} />}
