@@ -5,6 +5,7 @@ import { asWireError, type WireError } from '../api/client.ts';
 import { actionAvailability, type Action } from '../lib/vm-actions.ts';
 import { nameProblem, suggestName } from '../lib/names.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../../electron/shared/states.ts';
+import { StartOnceMenu } from './StartOnceMenu.tsx';
 import { KeptDisksNotice, ShutdownNotice, type PendingShutdown } from './StopNotices.tsx';
 import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
@@ -81,6 +82,7 @@ export function Toolbar({
         <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => client.call('vms.start', { vm: id }))}>
           <span aria-hidden="true">▶</span> Start
         </Button>
+        <StartOnceMenu vm={vm} startWhy={why('start')} onStart={(bootOnce) => void run('start', `Could not start ${vm?.name} from the CD`, () => client.call('vms.start', { vm: id, bootOnce }))} />
         {paused ? (
           <Button disabledReason={why('resume')} onClick={() => run('resume', `Could not resume ${vm?.name}`, () => client.call('vms.resume', { vm: id }))}>
             <span aria-hidden="true">▶</span> Resume

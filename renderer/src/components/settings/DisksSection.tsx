@@ -1,13 +1,15 @@
 import { useState } from 'react';
 import type { DiskDetails, VmDetails } from '../../../../electron/api/types.ts';
-import { DISK_BUSES } from '../../../../electron/shared/config-enums.ts';
+import { CACHE_MODES, DISK_BUSES } from '../../../../electron/shared/config-enums.ts';
 import { formatBytes } from '../../../../electron/shared/size.ts';
 import { useClient } from '../../api/context.tsx';
 import { asWireError, type WireError } from '../../api/client.ts';
+import { FileBrowser } from '../FileBrowser.tsx';
 import { Button, ErrorAlert, cx, inputClass } from '../ui.tsx';
 import type { SectionProps } from './types.ts';
 
 type Bus = (typeof DISK_BUSES)[number];
+type Cache = (typeof CACHE_MODES)[number];
 // Live where QEMU can: virtio and SCSI disks hot-plug into a running VM, IDE/SATA do not.
 const HOT: ReadonlySet<string> = new Set(['virtio', 'scsi']);
 
@@ -22,6 +24,11 @@ export function DisksSection({ vm, running }: SectionProps) {
   const [busy, setBusy] = useState(false);
   const [size, setSize] = useState('8G');
   const [bus, setBus] = useState<Bus>(running ? 'virtio' : ((vm.config?.disks[0]?.bus as Bus | undefined) ?? 'virtio'));
+  const [cache, setCache] = useState<Cache>('writeback');
+  // A new image in the VM's folder, or an existing one used where it is (not copied).
+  const [source, setSource] = useState<'new' | 'existing'>('new');
+  const [file, setFile] = useState<string | null>(null);
+  const [browse, setBrowse] = useState(false);
   const [removing, setRemoving] = useState<string | null>(null);
   const [resizing, setResizing] = useState<{ id: string; size: string; shrink: boolean } | null>(null);
 
@@ -77,16 +84,52 @@ export function DisksSection({ vm, running }: SectionProps) {
         ))}
       </ul>
       {/* No <form>: the section sits inside the dialog's form, whose submit is Save. */}
-      <div role="group" aria-label="Add a disk" className="flex flex-wrap items-center gap-2">
-        <label className="flex items-center gap-1">New disk of <input className={cx(inputClass, 'w-24')} value={size} onChange={(e) => setSize(e.target.value)} /></label>
-        <label className="flex items-center gap-1">on
-          <select className={inputClass} value={bus} onChange={(e) => setBus(e.target.value as Bus)}>
-            {DISK_BUSES.map((b) => <option key={b} value={b} disabled={running && !HOT.has(b)}>{b}{running && !HOT.has(b) ? ' (not while running)' : ''}</option>)}
-          </select>
-        </label>
-        <Button size="sm" type="button" disabledReason={why} onClick={() => void act(() => client.call('drives.add', { vm: vm.id, size, bus }))}>Add disk</Button>
+      <div role="group" aria-label="Add a disk" className="flex flex-col gap-2">
+        <div role="radiogroup" aria-label="Disk image" className="flex flex-wrap items-center gap-3">
+          <label className="flex items-center gap-1"><input type="radio" name="disk-source" checked={source === 'new'} onChange={() => setSource('new')} /> A new image</label>
+          <label className="flex items-center gap-1"><input type="radio" name="disk-source" checked={source === 'existing'} onChange={() => setSource('existing')} /> An existing image</label>
+        </div>
+        <div className="flex flex-wrap items-center gap-2">
+          {source === 'new' ? (
+            <label className="flex items-center gap-1">New disk of <input className={cx(inputClass, 'w-24')} value={size} onChange={(e) => setSize(e.target.value)} /></label>
+          ) : (
+            <>
+              <span className="min-w-0 max-w-xs truncate font-mono text-xs" title={file ?? undefined} aria-label="Chosen image">{file ?? 'No image chosen.'}</span>
+              <Button size="sm" type="button" aria-expanded={browse} onClick={() => setBrowse((b) => !b)}>Choose image…</Button>
+            </>
+          )}
+          <label className="flex items-center gap-1">on
+            <select className={inputClass} aria-label="Bus" value={bus} onChange={(e) => setBus(e.target.value as Bus)}>
+              {DISK_BUSES.map((b) => <option key={b} value={b} disabled={running && !HOT.has(b)}>{b}{running && !HOT.has(b) ? ' (not while running)' : ''}</option>)}
+            </select>
+          </label>
+          <label className="flex items-center gap-1">cache
+            <select className={inputClass} aria-label="Cache mode" value={cache} onChange={(e) => setCache(e.target.value as Cache)}>
+              {CACHE_MODES.map((m) => <option key={m} value={m}>{m}</option>)}
+            </select>
+          </label>
+          <Button
+            size="sm"
+            type="button"
+            disabledReason={why ?? (source === 'existing' && !file ? 'Choose an image first.' : null)}
+            onClick={() => void act(() => client.call('drives.add', { vm: vm.id, ...(source === 'new' ? { size } : { file: file! }), bus, cache })).then((ok) => ok && setFile(null))}
+          >
+            Add disk
+          </Button>
+        </div>
+        {browse && source === 'existing' && (
+          <FileBrowser
+            filter="disk"
+            onCancel={() => setBrowse(false)}
+            onPick={(p) => {
+              setBrowse(false);
+              setFile(p);
+            }}
+          />
+        )}
+        <p className="text-xs text-zinc-600 dark:text-zinc-400">Cache: writeback is the default; none bypasses the host’s page cache (safer on power loss); unsafe ignores flushes (fast, for throwaway guests).</p>
       </div>
-      <p className="text-xs text-zinc-600 dark:text-zinc-400">{running ? 'The VM runs: virtio and SCSI disks are added and removed live, and grow at once.' : 'Changes here apply at once, not with Save.'} An existing image: `vireo drive add VM image`.</p>
+      <p className="text-xs text-zinc-600 dark:text-zinc-400">{running ? 'The VM runs: virtio and SCSI disks are added and removed live, and grow at once.' : 'Changes here apply at once, not with Save.'}</p>
       {error && <ErrorAlert error={error} />}
     </div>
   );

@@ -19,6 +19,7 @@ import { SerialSection } from './SerialSection.tsx';
 import { SharesSection } from './SharesSection.tsx';
 import { SoundSection } from './SoundSection.tsx';
 import { SystemSection } from './SystemSection.tsx';
+import { UsbSection } from './UsbSection.tsx';
 import type { SectionProps } from './types.ts';
 
 // The settings dialog owns the edited copy of the config, the checks and the save; each
@@ -34,6 +35,7 @@ const VIEW: Record<SectionName, ComponentType<SectionProps>> = {
   Display: DisplaySection,
   Sound: SoundSection,
   Devices: DevicesSection,
+  USB: UsbSection,
   'Shared folders': SharesSection,
   Serial: SerialSection,
   Advanced: AdvancedSection,
