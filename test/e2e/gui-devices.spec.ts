@@ -142,7 +142,13 @@ test('Start ▾ → Start from CD once: offered only with an ISO, the VM runs, i
     await expect(once).not.toHaveAttribute('aria-disabled', 'true');
     await once.click();
     await expect(row).toContainText('Running', { timeout: 60_000 });
-    const c = await config(served, name);
+    const shown = await json<{ config: VmConfig; runtime: { pid: number | null } }>(served, ['show', name]);
+    // This launch put the CD first (QEMU's own argv; the saved order would have the disk first)...
+    const argv = readFileSync(`/proc/${shown.runtime.pid}/cmdline`, 'utf8').split('\0');
+    const bootIndex = (id: string) => Number(/bootindex=(\d+)/.exec(argv.find((a) => a.includes(`id=${id},`) || a.includes(`id=${id}-dev`)) ?? '')?.[1] ?? NaN);
+    expect(bootIndex('cdrom0')).toBeLessThan(bootIndex('disk0'));
+    // ...and the saved boot order is what it was.
+    const c = shown.config;
     expect(c.boot.order).toEqual(order);
     expect(c.cdrom.iso).toBe(iso);
   } finally {
