@@ -163,6 +163,24 @@ describe('a second disk, hot-plugged', () => {
   });
 });
 
+describe('a SCSI disk', () => {
+  it('is hot-plugged onto a virtio-scsi controller the engine adds live, seen by the guest, and removed with its file', async () => {
+    const before = await shell.run('blkls', 30_000);
+    const sdBefore = new Set([...before.matchAll(/^BLK (sd[a-z]+) /gm)].map((m) => m[1]));
+    const added = await engine.client.call('drives.add', { vm: vm.id, size: '16M', bus: 'scsi' });
+    const disk = added.config!.disks.at(-1)!;
+    expect(disk).toMatchObject({ bus: 'scsi' });
+    // 16 MiB = 32768 sectors, on a new sd* the guest did not have before.
+    const seen = await guestUntil('blkls', (o) => [...o.matchAll(/^BLK (sd[a-z]+) 32768 /gm)].some((m) => !sdBefore.has(m[1])));
+    const name = [...seen.matchAll(/^BLK (sd[a-z]+) 32768 /gm)].map((m) => m[1]!).find((n) => !sdBefore.has(n))!;
+    const file = join(added.dir, disk.file);
+    await engine.client.call('drives.remove', { vm: vm.id, disk: disk.id, deleteFile: true });
+    await guestUntil('blkls', (o) => blk(o, name) === undefined);
+    expect(existsSync(file)).toBe(false);
+    expect((await engine.client.call('vms.get', { vm: vm.id })).config!.disks.map((x) => x.bus)).toEqual(['sata']);
+  });
+});
+
 describe('after the one-time boot', () => {
   it('the guest reboots with the saved order', async () => {
     await engine.client.call('vms.sendKeys', { vm: vm.id, keys: ['ctrl', 'alt', 'delete'] });
