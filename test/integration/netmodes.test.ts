@@ -162,6 +162,8 @@ describe('network modes with real guests', () => {
     expect(hits.denied).toBe(0);
     // host → guest
     await guests.c.sh.run('(echo GUEST-C | nc -l -p 7000 >/dev/null) &', 10_000);
+    // The background nc needs a moment under TCG: read only once the guest says it listens.
+    for (let i = 0; i < 40 && !/:7000\s.*LISTEN/.test(await guests.c.sh.run('netstat -ltn', 10_000)); i++) await new Promise((r) => setTimeout(r, 250));
     // slirp accepts on the host side at once; until the guest's nc listens the answer is empty
     let answer = '';
     for (let i = 0; i < 10 && !answer; i++) answer = await readFrom(forwardPort).catch(() => '');
