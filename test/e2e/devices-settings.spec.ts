@@ -38,6 +38,15 @@ test('disks: add, resize and remove (deleting the file); a second CD drive; the 
   await d1.getByLabel('New size').fill('12M');
   await d1.getByRole('button', { name: 'Resize', exact: true }).click();
   await expect(d1).toContainText('12 MiB virtual');
+  // Shrinking loses data past the new end: refused until the warning's box is ticked.
+  await d1.getByRole('button', { name: 'Resize…' }).click();
+  await d1.getByLabel('New size').fill('4M');
+  await d1.getByRole('button', { name: 'Resize', exact: true }).click();
+  await expect(settings.getByRole('alert').first()).toBeVisible();
+  await expect(d1).toContainText('12 MiB virtual');
+  await d1.getByText('Allow shrinking: data past the new end is lost').click();
+  await d1.getByRole('button', { name: 'Resize', exact: true }).click();
+  await expect(d1).toContainText('4 MiB virtual');
   const file = join((await details(served, name)).dir, 'disk1.qcow2');
   expect(existsSync(file)).toBe(true);
   await d1.getByRole('button', { name: 'Remove…' }).click();
