@@ -107,12 +107,14 @@ test('Disks: an existing qcow2 added with bus sata and cache none is used in pla
   await settings.getByRole('button', { name: 'Close', exact: true }).click();
   await expect(settings).toBeHidden();
 
-  // Port forwards belong to NAT only: a host-only card shows none of them.
+  // Port forwards belong to NAT and host-only cards (host → guest); a private card has none.
   expect((await served.cli(['net', 'add', name, '--mode', 'user'])).code).toBe(0);
   settings = await openSection(page, served.url, name, 'Network');
   const net0 = settings.getByRole('group', { name: 'Network card net0' });
   await expect(net0.getByRole('button', { name: 'Add port forward' })).toBeVisible();
   await net0.getByLabel('Mode', { exact: true }).selectOption('hostonly');
+  await expect(net0.getByRole('button', { name: 'Add port forward' })).toBeVisible();
+  await net0.getByLabel('Mode', { exact: true }).selectOption('private');
   await expect(net0.getByRole('button', { name: 'Add port forward' })).toHaveCount(0);
   await expect(net0.getByText('Port forwards', { exact: true })).toHaveCount(0);
 });

@@ -69,7 +69,8 @@ function NicCard({ nic, n, edit, issue, lock, vm }: { nic: Nic; n: number } & Pi
       <NicModeFields nic={nic} n={n} edit={edit} issue={issue} lock={lock} modes={modes} />
       <div className="flex flex-col gap-2">
         {/* Only NAT uses forwards; host-only has its own host ports (NicModeFields). */}
-        {nic.mode === 'user' && <PortForwards nic={nic} n={n} edit={edit} issue={issue} lock={lock} vm={vm} />}
+        {/* NAT and host-only (its host → guest forwards ride on the restricted user-mode netdev) */}
+        {(nic.mode === 'user' || nic.mode === 'hostonly') && <PortForwards nic={nic} n={n} edit={edit} issue={issue} lock={lock} vm={vm} />}
         <div className="flex gap-2">
           <Button variant="ghost" disabledReason={lock} onClick={() => edit((c) => void c.networks.splice(n, 1))}>
             Remove {nic.id}
