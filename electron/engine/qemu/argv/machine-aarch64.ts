@@ -2,6 +2,7 @@ import { QEMU_IDS, type ArgvContext } from './context.ts';
 import { firmwarePlan } from './firmware.ts';
 import type { Builder } from './helpers.ts';
 import { SHARED_RAM_ID, hasVirtiofs } from './shares.ts';
+import { cpuModel, topologyAndMemoryArgs } from './cpu-memory.ts';
 
 // The aarch64 guest's machine: QEMU's `virt` board (PCIe, PL011 UART, PL031 RTC, fw_cfg),
 // UEFI from the two pflash banks, and a GIC that fits the accelerator. machine.ts hands
@@ -26,14 +27,8 @@ export const aarch64MachineArgs: Builder = (config, ctx) => {
   const sharedRam = hasVirtiofs(config);
   if (sharedRam) machine.push(`memory-backend=${SHARED_RAM_ID}`);
   const args = ['-machine', machine.join(','), '-accel', ctx.accel];
-  const hw = ctx.accel !== 'tcg';
   // "host" exists only under KVM/HVF; under TCG "max" is every feature QEMU emulates.
-  let cpu = sys.cpuModel === 'auto' ? (hw ? 'host' : 'max') : sys.cpuModel;
-  if (!hw && cpu.split(',')[0] === 'host') cpu = ['max', ...cpu.split(',').slice(1)].join(',');
-  args.push('-cpu', cpu);
-  args.push('-smp', `cpus=${sys.cpus},sockets=1,cores=${sys.cpus},threads=1`);
-  args.push('-m', `${sys.memoryMiB}M`);
-  if (sharedRam) args.push('-object', `memory-backend-memfd,id=${SHARED_RAM_ID},size=${sys.memoryMiB}M,share=on`);
+  args.push('-cpu', cpuModel(sys, ctx), ...topologyAndMemoryArgs(sys, sharedRam));
   // virt's PL031 keeps the time the guest reads; localtime matters only to Windows guests.
   args.push('-rtc', `base=${sys.rtcLocalTime ? 'localtime' : 'utc'}`);
   return args;

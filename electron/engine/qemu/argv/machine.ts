@@ -5,6 +5,7 @@ import { firmwarePlan } from './firmware.ts';
 import type { Builder } from './helpers.ts';
 import { SHARED_RAM_ID, hasVirtiofs } from './shares.ts';
 import { aarch64MachineArgs } from './machine-aarch64.ts';
+import { cpuModel, topologyAndMemoryArgs } from './cpu-memory.ts';
 
 // Machine type, accelerator, CPU, memory and clock.
 
@@ -65,17 +66,9 @@ export const machineArgs: Builder = (config, ctx, h) => {
   // WHPX's in-kernel irqchip fails on many Windows builds; QEMU's own docs recommend off.
   args.push('-accel', ctx.accel === 'whpx' ? 'whpx,kernel-irqchip=off' : ctx.accel);
 
-  const hw = ctx.accel !== 'tcg';
-  // "host" means nothing to an emulator; when the engine fell back to TCG (e.g. broken
-  // nested KVM) the closest equivalent is "max", so the VM still starts.
-  let cpu = sys.cpuModel === 'auto' ? (hw ? 'host' : 'max') : sys.cpuModel;
-  if (!hw && cpu.split(',')[0] === 'host') cpu = ['max', ...cpu.split(',').slice(1)].join(',');
+  let cpu = cpuModel(sys, ctx);
   if (sys.hyperv && (ctx.accel === 'kvm' || ctx.accel === 'whpx')) cpu = [cpu, ...HYPERV_FLAGS].join(',');
-  args.push('-cpu', cpu);
-  // One socket: Windows client editions use at most two sockets, but any number of cores.
-  args.push('-smp', `cpus=${sys.cpus},sockets=1,cores=${sys.cpus},threads=1`);
-  args.push('-m', `${sys.memoryMiB}M`);
-  if (sharedRam) args.push('-object', `memory-backend-memfd,id=${SHARED_RAM_ID},size=${sys.memoryMiB}M,share=on`);
+  args.push('-cpu', cpu, ...topologyAndMemoryArgs(sys, sharedRam));
   args.push('-rtc', `base=${sys.rtcLocalTime ? 'localtime' : 'utc'}`);
   return args;
 };
