@@ -6,6 +6,7 @@ import { gicVersion } from '../../../electron/engine/qemu/argv/machine-aarch64.t
 import { VmConfigSchema, type VmConfig } from '../../../electron/api/schemas/vm-config.ts';
 import { ARCH_RULES, archIssues } from '../../../electron/shared/arch-rules.ts';
 import { ARCHES, CDROM_BUSES, DISK_BUSES, DISPLAY_DEVICES, MACHINE_TYPES, SOUND_DEVICES } from '../../../electron/shared/config-enums.ts';
+import { after } from './argv-test-helpers.ts';
 
 // aarch64 guests' argv, pinned by golden files for the three host/accelerator combinations an
 // aarch64 VM meets: Linux without KVM for arm (TCG, as on an x86 host), an arm64 Linux host (KVM),
@@ -66,7 +67,6 @@ const CASES: Record<string, ArgvContext> = {
   'macos-hvf': ctx('darwin', 'hvf', '/opt/homebrew/share/qemu'),
 };
 
-const after = (argv: string[], flag: string) => argv.filter((_, i) => argv[i - 1] === flag);
 
 describe('aarch64 argv golden files (Linux/TCG, Linux/KVM, macOS/HVF)', () => {
   for (const [name, c] of Object.entries(CASES)) {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildArgv, qemuOptEscape } from '../../../electron/engine/qemu/argv/index.ts';
-import { VireoError } from '../../../electron/api/errors.ts';
 import { CASES, DEVICE_CASES, RESUME_CASES, SHARE_CASES, cfg, contextFor } from './golden/fixtures.ts';
+import { after, code } from './argv-test-helpers.ts';
 
 // Golden files pin the exact argv per realistic config. After an intended change, rewrite
 // them with `VIREO_UPDATE_GOLDEN=1 npx vitest run test/unit/engine/argv.test.ts` and review
@@ -30,15 +30,6 @@ const argvOf = (name: string, mutate: (c: ReturnType<typeof structuredClone<(typ
   const c = structuredClone(CASES[name]!);
   mutate(c);
   return buildArgv(c.config, contextFor(c));
-};
-const after = (argv: string[], flag: string) => argv.filter((_, i) => argv[i - 1] === flag);
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof VireoError ? e.code : `not a VireoError: ${String(e)}`;
-  }
-  return 'no error';
 };
 
 describe('buildArgv rules', () => {

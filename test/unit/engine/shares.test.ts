@@ -4,25 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VmConfigSchema } from '../../../electron/api/schemas/vm-config.ts';
 import { buildArgv } from '../../../electron/engine/qemu/argv/index.ts';
-import { VireoError } from '../../../electron/api/errors.ts';
 import { availabilityFrom, liveSnapshotBlocker, type HostFacts } from '../../../electron/engine/shares/availability.ts';
 import { findGuestTools, GUEST_TOOLS_GUIDANCE } from '../../../electron/engine/shares/guest-tools.ts';
 import { linuxMountArgv, mountHint } from '../../../electron/engine/shares/mount.ts';
 import { tagFor } from '../../../electron/engine/shares/handlers.ts';
 import { findVirtiofsd, probeVirtiofsd, refusal, virtiofsdArgs, type Virtiofsd } from '../../../electron/engine/shares/virtiofsd.ts';
 import { CASES, SHARE_CASES, cfg, contextFor } from './golden/fixtures.ts';
+import { after, code } from './argv-test-helpers.ts';
 
 // Shared folders: config rules, argv, availability reasons, mount commands, guest tools.
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof VireoError ? e.code : `not a VireoError: ${String(e)}`;
-  }
-  return 'no error';
-};
-const after = (argv: string[], flag: string) => argv.filter((_, i) => argv[i - 1] === flag);
 
 describe('shares in the VM config', () => {
   it('refuses two shares with one tag, a bad tag and a relative path', () => {
