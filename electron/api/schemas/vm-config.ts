@@ -187,12 +187,30 @@ const Shares = z
     });
   });
 
+/**
+ * A throwaway VM (`vireo run --rm`, a VM file's disposable entries): made from `base`, owned by
+ * a process while one holds it. An engine removes a disposable whose owner process is gone
+ * (electron/engine/vm/disposable.ts); owner null = kept until removed explicitly.
+ */
+export const Disposable = z.object({
+  owner: z.object({
+    pid: z.number().int().positive(),
+    /** the process's start time (Linux /proc stat field 22), so a reused pid is not mistaken for it */
+    startTime: z.string().nullable().default(null),
+  }).nullable().default(null),
+  /** the id of the VM it was made from */
+  base: z.string().nullable().default(null),
+  createdAt: z.string(),
+});
+export type Disposable = z.infer<typeof Disposable>;
+
 export const VmConfigSchema = z.object({
   schemaVersion: z.literal(CONFIG_SCHEMA_VERSION),
   id: z.string().uuid(),
   name: StoredVmName,
   createdAt: z.string(),
   notes: z.string().max(10_000).default(''),
+  disposable: Disposable.nullable().default(null),
   /** guest architecture: chooses the QEMU binary, machine types and firmware */
   arch: Arch.default('x86_64'),
   /** which emulator runs this VM */
