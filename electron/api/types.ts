@@ -185,6 +185,14 @@ export interface OsEntry {
   secureBoot: boolean;
   tpm: boolean;
   profile: 'modern' | 'legacy';
+  /** what the OS's own installer refuses to run without; everything else in minimum is advice */
+  requires?: { memoryMiB?: number; diskGiB?: number; tpm?: boolean; uefi?: boolean };
+}
+
+/** the platforms the disc's El Torito boot catalog can start */
+export interface BootPlatforms {
+  bios: boolean;
+  efi: boolean;
 }
 
 export type DetectResult =
@@ -195,8 +203,16 @@ export type DetectResult =
       archEvidence?: string;
       build?: string;
       iso: Record<string, string>;
+      /** why this firmware, in plain words ("This disc can only start with BIOS, so the VM uses BIOS") */
+      firmwareReason?: string;
+      boot?: BootPlatforms;
+      /** the release is newer than the OS list: what named it and whose settings it gets */
+      newerThanList?: string;
     })
-  | { status: 'unknown'; reason: string; iso?: Record<string, string>; arch?: string; archEvidence?: string };
+  | {
+      status: 'unknown'; reason: string; iso?: Record<string, string>; arch?: string; archEvidence?: string;
+      firmware?: 'bios' | 'uefi'; firmwareReason?: string; boot?: BootPlatforms;
+    };
 
 export interface DisplaySession {
   /**

@@ -18,6 +18,7 @@ import { ARCHES } from '../shared/config-enums.ts';
 import { BOOT_ONCE } from '../shared/config-enums.ts';
 import type { CliKit } from './kit.ts';
 import { REGISTRARS } from './commands/index.ts';
+import { formatDetect } from './detect-text.ts';
 
 // `vireo`: the same engine as the app. When the app or `vireo serve` owns the library, every
 // command goes to that owner over its socket; with no owner, this process owns the library
@@ -174,8 +175,7 @@ program.command('console <vm>').description('attach to the serial console (Ctrl+
   }));
 
 program.command('detect-os <iso>').description('detect the OS on an install ISO')
-  .action(action(async (iso: string) => print(await call('os.detect', { path: resolve(iso) }), (r: { status: string; name?: string; id?: string; reason?: string; iso?: Record<string, string> }) =>
-    r.status === 'detected' ? `${r.name} (${r.id})` : `unknown: ${r.reason}${r.iso?.volumeId ? ` (volume id "${r.iso.volumeId}")` : ''}`)));
+  .action(action(async (iso: string) => print(await call('os.detect', { path: resolve(iso) }), formatDetect)));
 
 const os = program.command('os').description('the OS table');
 os.command('list [query]').description('search the OS list').action(action(async (query: string | undefined) =>

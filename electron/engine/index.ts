@@ -354,12 +354,14 @@ function toOsEntry(o: OsProfile): OsEntry {
     secureBoot: o.secureBoot,
     tpm: o.tpm,
     profile: o.profile,
+    ...(o.requires ? { requires: o.requires } : {}),
   };
 }
 
 function toApiDetect(d: Awaited<ReturnType<typeof detectOs>>): DetectResult {
   const iso = Object.fromEntries(Object.entries(d.iso ?? {}).map(([k, v]) => [k, String(v)]));
-  if (d.status !== 'detected') return { status: 'unknown', reason: d.reason, iso, ...(d.arch ? { arch: d.arch, archEvidence: d.archEvidence } : {}) };
-  return { ...toOsEntry(d), status: 'detected', arch: d.arch, archEvidence: d.archEvidence, ...(d.build ? { build: d.build } : {}), iso };
+  const fw = { firmwareReason: d.firmwareReason, boot: d.boot };
+  if (d.status !== 'detected') return { status: 'unknown', reason: d.reason, iso, ...(d.arch ? { arch: d.arch, archEvidence: d.archEvidence } : {}), firmware: d.firmware, ...fw };
+  return { ...toOsEntry(d), status: 'detected', arch: d.arch, archEvidence: d.archEvidence, ...(d.build ? { build: d.build } : {}), iso, ...fw, ...(d.newerThanList ? { newerThanList: d.newerThanList } : {}) };
 }
 

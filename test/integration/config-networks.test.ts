@@ -20,7 +20,7 @@ const MAC = /^52:54:00(:[0-9a-f]{2}){3}$/;
 
 describe('networks[] in the engine', () => {
   it('create, patch by id, add cards, clone: ids and models kept, MACs renewed per card', async () => {
-    const vm = await engine.client.call('vms.create', { name: 'nics', os: 'win11', disk: '64G', memory: '256M', cpus: 1 });
+    const vm = await engine.client.call('vms.create', { name: 'nics', os: 'win11', disk: '64G', memory: '4G', cpus: 1 });
     // Windows defaults to e1000e; the MAC the library drew survives the merge of the defaults.
     expect(vm.config!.networks).toEqual([{ id: 'net0', mode: 'user', model: 'e1000e', mac: expect.stringMatching(MAC), portForwards: [] }]);
     const mac0 = vm.config!.networks[0]!.mac;

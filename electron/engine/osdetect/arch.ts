@@ -1,5 +1,6 @@
 import { SECTOR, type IsoInfo, type IsoReader } from './iso9660.ts';
 import type { MediaArch } from './os-table.ts';
+import { PLATFORM_EFI, readBootCatalog } from './eltorito.ts';
 
 // Which CPU an install ISO is for, from what its firmware would boot. UEFI looks for
 // \EFI\BOOT\BOOT<arch>.EFI on the El Torito EFI image (a FAT file system inside the ISO) and on
@@ -14,8 +15,6 @@ export interface MediaArchEvidence {
 
 const EFI_BOOT_NAMES: Record<string, MediaArch> = { 'BOOTAA64.EFI': 'aarch64', 'BOOTX64.EFI': 'x86_64', 'BOOTIA32.EFI': 'i686' };
 
-const FIRST_DESCRIPTOR_LBA = 16;
-const MAX_CATALOG_ENTRIES = 64;
 const MAX_CLUSTERS = 64;
 
 /** The one architecture a set of EFI boot file names points at; none when absent or mixed. */
@@ -28,29 +27,8 @@ function archOfBootNames(names: string[]): MediaArch | undefined {
 
 /** Byte offsets of the El Torito images whose platform is EFI (0xEF). */
 async function efiImageOffsets(reader: IsoReader): Promise<number[]> {
-  let catalogLba: number | undefined;
-  for (let lba = FIRST_DESCRIPTOR_LBA; lba < FIRST_DESCRIPTOR_LBA + 64; lba++) {
-    if ((lba + 1) * SECTOR > reader.fileBytes) return [];
-    const d = await reader.read(lba * SECTOR, SECTOR, 'volume descriptors');
-    if (d.toString('latin1', 1, 6) !== 'CD001' || d[0] === 255) break;
-    if (d[0] === 0 && d.toString('latin1', 7, 30).startsWith('EL TORITO SPECIFICATION')) catalogLba = d.readUInt32LE(71);
-  }
-  if (catalogLba === undefined || (catalogLba + 1) * SECTOR > reader.fileBytes) return [];
-  const cat = await reader.read(catalogLba * SECTOR, SECTOR, 'El Torito boot catalog');
-  if (cat[0] !== 1 || cat[30] !== 0x55 || cat[31] !== 0xaa) return [];
-  const out: number[] = [];
-  // The validation entry's platform applies to the default entry; section headers set their own.
-  let platform = cat[1];
-  for (let i = 1; i < MAX_CATALOG_ENTRIES && (i + 1) * 32 <= SECTOR; i++) {
-    const e = cat.subarray(i * 32, i * 32 + 32);
-    if (e[0] === 0x90 || e[0] === 0x91) {
-      platform = e[1];
-      continue;
-    }
-    if (e[0] === 0x88 && platform === 0xef) out.push(e.readUInt32LE(8) * SECTOR);
-    else if (e[0] !== 0x88 && e[0] !== 0x00) break;
-  }
-  return out;
+  const cat = await readBootCatalog(reader);
+  return (cat?.entries ?? []).filter((e) => e.bootable && e.platform === PLATFORM_EFI).map((e) => e.lba * SECTOR);
 }
 
 interface Fat {

@@ -3,9 +3,14 @@ import { VireoError } from '../../api/errors.ts';
 import { IsoReader, type IsoInfo } from './iso9660.ts';
 import { matchIso, type MediaMatch } from './match.ts';
 import { detectMediaArch, type MediaArchEvidence } from './arch.ts';
-import { findUdfFile, readUdfFile } from './udf.ts';
 import type { MediaArch, OsFamily, OsTable, TableOs } from './os-table.ts';
-import { MAX_XML_BYTES, WIM_HEADER_BYTES, parseWimHeader, parseWimXml, type WimInfo } from './wim.ts';
+import type { WimInfo } from './wim.ts';
+import { readWim, windowsIdForBuild } from './windows.ts';
+export { windowsIdForBuild } from './windows.ts';
+import { bootPlatforms, readBootCatalog, type BootPlatforms } from './eltorito.ts';
+import { chooseFirmwareFor } from './firmware-choice.ts';
+import { requirementsOf, type Requirements } from './minimums.ts';
+import { familyTemplate, nameFromMedia, readMediaText, releaseName, compareVersions, type MediaText } from './naming.ts';
 
 // Install-media detection for the new-VM wizard: read the ISO's volume descriptors, match them
 // against the osinfo-derived table, and turn the OS's data into VM defaults (resources,
@@ -37,6 +42,8 @@ export interface OsProfile {
   secureBoot: boolean;
   tpm: boolean;
   profile: Profile;
+  /** what the OS's installer refuses to run without (minimums.ts); absent: nothing is refused */
+  requires?: Requirements;
 }
 
 export interface IsoSummary {
@@ -66,6 +73,11 @@ export interface DetectedOs extends OsProfile {
   editions?: string[];
   /** other OS ids whose media also matched, best first (the wizard may offer them) */
   alternatives: string[];
+  /** why this firmware: what the disc can start (El Torito) and what the OS needs */
+  firmwareReason: string;
+  boot: BootPlatforms;
+  /** set when the release is newer than Vireo's OS list: what named it and whose defaults it got */
+  newerThanList?: string;
 }
 
 export interface UnknownOs {
@@ -75,6 +87,10 @@ export interface UnknownOs {
   /** the media's architecture even when the OS is not known (arch.ts) */
   arch?: MediaArch;
   archEvidence?: string;
+  /** even an unknown OS gets the firmware its disc can start */
+  firmware: Firmware;
+  firmwareReason: string;
+  boot: BootPlatforms;
 }
 
 export type DetectResult = DetectedOs | UnknownOs;
@@ -141,75 +157,8 @@ export function profileOf(os: TableOs): OsProfile {
     secureBoot: firmware === 'uefi' && os.secureBoot === true,
     tpm: os.tpm === true,
     profile,
+    ...(requirementsOf(os.id) ? { requires: requirementsOf(os.id) } : {}),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Windows builds
-
-/** Client/server OS id for an NT build number (from the WIM's XML). */
-export function windowsIdForBuild(build: number, server: boolean): string | undefined {
-  if (server) {
-    if (build >= 26100) return 'win2k25';
-    if (build >= 20348) return 'win2k22';
-    if (build >= 17763) return 'win2k19';
-    if (build >= 14393) return 'win2k16';
-    if (build >= 9600) return 'win2k12r2';
-    if (build >= 9200) return 'win2k12';
-    if (build >= 7600) return 'win2k8r2';
-    if (build >= 6001) return 'win2k8';
-    return undefined;
-  }
-  if (build >= 22000) return 'win11';
-  if (build >= 10240) return 'win10';
-  if (build >= 9600) return 'win8.1';
-  if (build >= 9200) return 'win8';
-  if (build >= 7600) return 'win7';
-  if (build >= 6000) return 'winvista';
-  return undefined;
-}
-
-/** A file inside the image, read by offset; undefined when the range is not in the image. */
-interface FileView {
-  size: number;
-  read(offset: number, len: number, what: string): Promise<Buffer | undefined>;
-}
-
-async function wimFrom(view: FileView, path: string): Promise<WimInfo | undefined> {
-  if (view.size < WIM_HEADER_BYTES) return undefined;
-  const head = await view.read(0, WIM_HEADER_BYTES, `${path} header`);
-  const header = head && parseWimHeader(head);
-  if (!header || header.xml.compressed || header.xml.size === 0 || header.xml.size > MAX_XML_BYTES) return undefined;
-  const xml = await view.read(header.xml.offset, header.xml.size, `${path} XML metadata`);
-  return xml && parseWimXml(xml);
-}
-
-async function readWim(reader: IsoReader, info: IsoInfo): Promise<WimInfo | undefined> {
-  for (const path of ['sources/install.wim', 'sources/install.esd']) {
-    const f = await reader.findFile(info, path);
-    if (f) {
-      const base = f.lba * 2048;
-      const wim = await wimFrom(
-        {
-          size: f.size,
-          // a >4 GiB install.wim is stored as several ISO 9660 extents; mastering tools lay
-          // them out contiguously, so offsets past the first extent still land in the file
-          read: async (off, len, what) => (base + off + len > reader.fileBytes ? undefined : reader.read(base + off, len, what)),
-        },
-        path,
-      );
-      if (wim) return wim;
-    }
-  }
-  // Windows media hide their files from ISO 9660 (only a README is there) and keep them in UDF
-  if (!info.udf) return undefined;
-  for (const path of ['sources/install.wim', 'sources/install.esd']) {
-    const f = await findUdfFile(reader, path);
-    if (!f) continue;
-    const wim = await wimFrom({ size: f.size, read: (off, len) => readUdfFile(reader, f, off, len) }, path);
-    if (wim) return wim;
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -233,7 +182,7 @@ function summary(info: IsoInfo): IsoSummary {
 }
 
 /** Reads the ISO's descriptors (and install.wim metadata for Windows media). */
-export async function readIso(file: string): Promise<{ info: IsoInfo; wim?: WimInfo; media?: MediaArchEvidence }> {
+export async function readIso(file: string): Promise<{ info: IsoInfo; wim?: WimInfo; media?: MediaArchEvidence; boot: BootPlatforms; text: MediaText }> {
   const reader = await IsoReader.open(file);
   try {
     const info = await reader.readInfo();
@@ -256,14 +205,20 @@ export async function readIso(file: string): Promise<{ info: IsoInfo; wim?: WimI
       if (!(e instanceof VireoError) || e.code === 'IO_ERROR') throw e;
       return undefined;
     });
-    return { info, wim, ...(media ? { media } : {}) };
+    // A damaged catalog says nothing about firmware; it must not hide the rest either.
+    const boot = bootPlatforms(await readBootCatalog(reader).catch((e: unknown) => {
+      if (!(e instanceof VireoError) || e.code === 'IO_ERROR') throw e;
+      return undefined;
+    }));
+    const text = await readMediaText(reader, info);
+    return { info, wim, ...(media ? { media } : {}), boot, text };
   } finally {
     await reader.close();
   }
 }
 
 export async function detectOs(file: string, table: OsTable = DEFAULT_TABLE): Promise<DetectResult> {
-  const { info, wim, media } = await readIso(file);
+  const { info, wim, media, boot, text } = await readIso(file);
   const iso = summary(info);
   const matches = matchIso(table, {
     volumeId: iso.volumeId,
@@ -289,20 +244,49 @@ export async function detectOs(file: string, table: OsTable = DEFAULT_TABLE): Pr
     chosen = { os: buildOs, arch, live: false };
   }
 
+  // A release newer than the list: its family's naming scheme still says what it is.
+  const named = byBuild ? undefined : nameFromMedia(text);
+  const template = named && familyTemplate(table, named);
+  let newerThanList: string | undefined;
+  let naming: Partial<OsProfile> = {};
+  const sameFamily = (o: TableOs) => named!.ids.test(o.id) || (o.distro !== undefined && o.distro === template?.distro);
+  if (named && template && (!chosen || (sameFamily(chosen.os) && newer(named.version, chosen.os)))) {
+    chosen = { os: template, arch: chosen?.arch ?? 'x86_64', live: chosen?.live ?? false };
+    if (named.version) {
+      const name = releaseName(named);
+      naming = { name, version: named.version, released: undefined, eol: undefined };
+      newerThanList = `${name} (from ${named.evidence}) is newer than the systems Vireo knows by name; it gets the settings of ${template.name}`;
+    }
+  }
+
   if (!chosen) {
+    const fw = chooseFirmwareFor(info.bootable ? boot : undefined, undefined);
     return {
       status: 'unknown',
-      reason: iso.volumeId
-        ? `no OS in the table (${table.source}) has install media labelled "${iso.volumeId}"`
-        : 'the image has no volume label to identify it by',
+      reason: iso.volumeId ? `Vireo does not recognise a disc labelled "${iso.volumeId}"` : 'the image has no volume label to identify it by',
       iso,
       ...(media ? { arch: media.arch, archEvidence: media.evidence } : {}),
+      firmware: fw.firmware,
+      firmwareReason: fw.reason,
+      boot,
     };
   }
   const editions = wim?.images.map((i) => i.displayName ?? i.name).filter((n): n is string => !!n);
+  const base = { ...profileOf(chosen.os), ...naming };
+  const fw = chooseFirmwareFor(info.bootable ? boot : undefined, {
+    name: base.name,
+    firmware: base.firmware,
+    needsUefi: base.requires?.uefi === true || chosen.os.efi === 'required',
+    needsBios: base.profile === 'legacy',
+  });
   const result: DetectedOs = {
     status: 'detected',
-    ...profileOf(chosen.os),
+    ...base,
+    firmware: fw.firmware,
+    firmwareReason: fw.reason,
+    secureBoot: fw.firmware === 'uefi' && chosen.os.secureBoot === true,
+    boot,
+    ...(newerThanList ? { newerThanList } : {}),
     // The EFI boot file on the media outranks the table (osinfo labels often say nothing of the arch).
     arch: media?.arch ?? chosen.arch,
     archEvidence: media?.evidence ?? `the ${chosen.arch} install media of ${chosen.os.name} in the OS table`,
@@ -315,6 +299,13 @@ export async function detectOs(file: string, table: OsTable = DEFAULT_TABLE): Pr
   return result;
 }
 
+/** The media's version is newer than the matched entry's (or the entry has none: Arch, "unknown"). */
+function newer(version: string | undefined, os: TableOs): boolean {
+  if (!version) return false;
+  if (!os.version || !/^\d/.test(os.version) || os.id.endsWith('unknown')) return true;
+  return compareVersions(version, os.version) > 0;
+}
+
 function alternativesOf(matches: MediaMatch[], chosenId: string): string[] {
   return matches.map((m) => m.os.id).filter((id) => id !== chosenId).slice(0, 5);
 }
@@ -325,15 +316,7 @@ export function getOs(id: string, table: OsTable = DEFAULT_TABLE): OsProfile | u
   return os ? profileOf(os) : undefined;
 }
 
-function compareVersionsDesc(a: string | undefined, b: string | undefined): number {
-  const pa = (a ?? '').split(/[.-]/).map((x) => (/^\d+$/.test(x) ? Number(x) : -1));
-  const pb = (b ?? '').split(/[.-]/).map((x) => (/^\d+$/.test(x) ? Number(x) : -1));
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pb[i] ?? -1) - (pa[i] ?? -1);
-    if (d) return d;
-  }
-  return 0;
-}
+const compareVersionsDesc = (a: string | undefined, b: string | undefined) => compareVersions(b, a);
 
 /**
  * The wizard's searchable list. Every whitespace-separated term of the query must appear in

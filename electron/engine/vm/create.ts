@@ -15,6 +15,7 @@ import { resolveAccel } from '../qemu/accel.ts';
 import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
 import { QemuImg, isIso9660 } from '../disk/qemu-img.ts';
 import { detectOs, getOs, type OsProfile } from '../osdetect/detect.ts';
+import { checkMinimums } from '../osdetect/minimums.ts';
 
 // A new VM: every argument checked against the host and the OS's minimums before anything
 // touches the disk, then built in the library's staging folder (a job with progress) and
@@ -47,10 +48,15 @@ const { library, host, jobs } = deps;
   }
   // The install media's architecture picks the guest's unless the caller named one.
   let mediaArch: string | undefined;
+  // the firmware the disc can start (El Torito), when nobody named one
+  let mediaFirmware: 'bios' | 'uefi' | undefined;
   if (iso) {
     const d = await detectOs(iso).catch(() => null);
-    if (!args.os && d?.status === 'detected') os = d;
+    // the detection also when the caller named the detected OS: it keeps the release's own
+    // name (a release newer than the OS list) and the disc's firmware
+    if (d?.status === 'detected' && (!args.os || args.os === d.id)) os = d;
     mediaArch = d?.arch;
+    if (d && (d.status === 'unknown' || os === d)) mediaFirmware = d.firmware;
   }
   const arch = args.arch ?? (mediaArch === 'aarch64' ? 'aarch64' : 'x86_64');
   if (args.arch && mediaArch && guestArchOf(mediaArch) !== args.arch) {
@@ -67,26 +73,31 @@ const { library, host, jobs } = deps;
   const cpus = args.cpus ?? Math.min(rec.cpus, hostCpuCount);
   if (!Number.isInteger(cpus) || cpus < 1) throw new VireoError('INVALID_ARGUMENT', `CPUs must be a whole number of at least 1 (got ${cpus})`, { field: 'cpus' });
   if (cpus > hostCpuCount) throw new VireoError('INVALID_ARGUMENT', `${cpus} CPUs is more than this host has (${hostCpuCount}): choose at most ${hostCpuCount}`, { field: 'cpus' });
-  const memoryMiB = args.memory !== undefined ? sizeArg(args.memory, 'M', 'memory') / 1024 ** 2 : Math.min(rec.memoryMiB, Math.floor(hostMiB / 2));
+  // by default never below what the OS's installer refuses (Windows 11: 4 GiB), if the host has it
+  const floorMiB = Math.min(os?.requires?.memoryMiB ?? 0, hostMiB);
+  const memoryMiB = args.memory !== undefined ? sizeArg(args.memory, 'M', 'memory') / 1024 ** 2 : Math.max(floorMiB, Math.min(rec.memoryMiB, Math.floor(hostMiB / 2)));
   if (!Number.isInteger(memoryMiB)) throw new VireoError('INVALID_ARGUMENT', `memory must be a whole number of MiB (got ${memoryMiB} MiB)`, { field: 'memory' });
   if (memoryMiB < 16) throw new VireoError('INVALID_ARGUMENT', `memory ${memoryMiB} MiB is too small: give at least 16M`, { field: 'memory' });
   if (memoryMiB > hostMiB) throw new VireoError('INVALID_ARGUMENT', `memory ${formatBytes(memoryMiB * 1024 ** 2)} is more than this host has (${formatBytes(hostMiB * 1024 ** 2)}): choose less`, { field: 'memory' });
   const diskBytes = importDisk ? 0 : args.disk !== undefined ? sizeArg(args.disk, 'G', 'disk') : rec.diskGiB * 1024 ** 3;
   if (diskBytes > MAX_DISK_BYTES) throw new VireoError('INVALID_ARGUMENT', `disk size ${formatBytes(diskBytes)} is too large (at most 64 TiB)`, { field: 'disk' });
-  if (!importDisk && args.disk !== undefined && os && diskBytes < min.diskGiB * 1024 ** 3) {
-    throw new VireoError('INVALID_ARGUMENT', `disk ${formatBytes(diskBytes)} is below what ${os.name} needs (${min.diskGiB} GiB): choose at least ${min.diskGiB}G`, { field: 'disk' });
-  }
   if (args.accel && args.accel !== 'auto' && args.accel !== 'tcg') {
     const report = await host.accelReport(false, arch);
     resolveAccel(args.accel, report); // throws UNSUPPORTED with the reason when absent
   }
   const profile = args.profile ?? os?.profile ?? 'modern';
   // aarch64's virt machine boots only through UEFI.
-  const firmware = args.firmware ?? (arch === 'aarch64' ? 'uefi' : os?.firmware ?? 'bios');
+  const firmware = args.firmware ?? (arch === 'aarch64' ? 'uefi' : mediaFirmware ?? os?.firmware ?? 'bios');
   if (arch === 'aarch64' && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'aarch64 guests boot only through UEFI: set firmware to uefi (or leave it out)', { field: 'firmware' });
   const secureBoot = args.secureBoot ?? (firmware === 'uefi' && (os?.secureBoot ?? false));
   const tpm = args.tpm ?? os?.tpm ?? false;
   if (secureBoot && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { field: 'secureBoot' });
+  // Only what the OS's installer refuses is refused; the rest of its minimums are warnings
+  // (VmDetails.warnings, from the created config).
+  if (os) {
+    const refused = checkMinimums({ ...os, minimum: min }, { memoryMiB, diskBytes: importDisk || diskBytes === 0 ? null : diskBytes, firmware, tpm }).refusals[0];
+    if (refused) throw new VireoError('INVALID_ARGUMENT', refused.message, { field: refused.field });
+  }
 
   const img = new QemuImg(await host.qemuImg());
   const fwList = firmware === 'uefi' ? await host.firmwareList(arch) : [];

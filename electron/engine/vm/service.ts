@@ -20,6 +20,7 @@ import { SHUTDOWN_TIMEOUT_SEC } from '../../shared/states.ts';
 import { keepVmFiles } from './keep.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
 import { createVm, requireIso } from './create.ts';
+import { osMinimumWarnings } from '../osdetect/vm-warnings.ts';
 import { secureSocket } from '../display/bridge.ts';
 import { assertKnownKeys } from '../policy/patch-keys.ts';
 import { natStatus, passtAvailability } from '../net/nat/plan.ts';
@@ -175,7 +176,7 @@ export class VmService {
       paths: { serialLog: entry.paths.serialLog, qemuLog: entry.paths.qemuLog },
       disks,
       snapshots: this.snapshotAvailability(entry),
-      warnings: [...(m.state === 'paused' && m.ioPause ? [m.ioPause] : []), ...(c ? this.warnings(c) : [])],
+      warnings: [...(m.state === 'paused' && m.ioPause ? [m.ioPause] : []), ...(c ? [...this.warnings(c), ...osMinimumWarnings(c, disks)] : [])],
       nat: c ? natStatus(c, await passtAvailability(), (await this.host.capabilities(c.arch).catch(() => null))?.versionParts ?? [0, 0, 0], m.isActive ? (rt?.argv ?? []) : null) : [],
     };
   }
