@@ -154,6 +154,22 @@ export const methods = {
     "Write a chunk of a client's file (a file dropped on the screen) into the guest through its agent",
   ),
 
+  // ---- throwaway VMs: vireo run --rm (electron/engine/vm/disposable.ts) ----
+  'disposables.create': method<VmDetails>()(
+    z.object({
+      from: VmRef,
+      /** a snapshot of the base (id or unique name): the run starts from a copy of it */
+      snapshot: z.string().min(1).max(200).optional(),
+      name: VmName.optional(),
+      /** the host process whose life the VM lasts; an engine removes it once that process is gone. Absent: kept until discarded */
+      ownerPid: z.number().int().positive().optional(),
+      start: z.boolean().optional(),
+    }).strict(),
+    "A throwaway VM from a base: qcow2 overlays on the base's disks (base stopped), or a copy of one of its snapshots",
+  ),
+  'disposables.discard': method<{ deleted: string }>()(vm, 'Power a throwaway VM off and delete it with its files (refused for a normal VM)'),
+  'disposables.sweep': method<{ removed: string[] }>()(z.object({}).strict(), 'Remove the throwaway VMs whose owner process is gone'),
+
   // ---- shared folders and guest tools (electron/engine/shares/) ----
   'shares.list': method<SharesList>()(vm, "A VM's shared folders, each with its availability and the guest-side mount command"),
   'shares.add': method<SharesList>()(

@@ -18,6 +18,7 @@ import { ARCHES } from '../shared/config-enums.ts';
 import { BOOT_ONCE } from '../shared/config-enums.ts';
 import type { CliKit } from './kit.ts';
 import { REGISTRARS } from './commands/index.ts';
+import { APP_VERSION } from '../engine/version.ts';
 import { formatDetect } from './detect-text.ts';
 
 // `vireo`: the same engine as the app. When the app or `vireo serve` owns the library, every
@@ -87,6 +88,7 @@ let keepAlive = false;
 program
   .name('vireo')
   .description('Vireo: virtual machines with QEMU, from the command line')
+  .version(APP_VERSION, '-V, --version', 'print the version')
   .option('--home <dir>', 'VM library folder (default: $VIREO_HOME, else the app-data folder)')
   .option('--json', 'print machine-readable JSON')
   .showHelpAfterError()

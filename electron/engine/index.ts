@@ -32,6 +32,7 @@ import { AgentService } from './agent/service.ts';
 import { agentHandlers } from './agent/handlers.ts';
 import { displayHandlers } from './display/handlers.ts';
 import { sharesArea } from './shares/handlers.ts';
+import { disposableArea } from './vm/disposable-handlers.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
 // implements every method of the contract as a handler. Transports (IPC, WebSocket,
@@ -129,6 +130,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
 
   const parts: EngineParts = { home, rtRoot, resourcesDir, library, vms, host, jobs, bus, snapshots, clones, bridge, confine, agent };
   const shares = sharesArea(parts);
+  const disposables = disposableArea(parts);
   const handlers: Handlers = {
     ...usbHandlers(parts),
     ...driveHandlers(parts),
@@ -157,10 +159,11 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'vms.delete': async (a) => {
       const entry = vms.resolve(a.vm);
       await clones.assertNotBase(entry.id);
+      disposables.assertNotBacking(entry.id, 'delete');
       bridge.revoke(entry.id);
       return vms.delete(a.vm, a.keepDisks);
     },
-    'vms.start': (a) => vms.start(a.vm, { bootOnce: a.bootOnce }),
+    'vms.start': async (a) => (disposables.assertNotBacking(a.vm, 'start'), vms.start(a.vm, { bootOnce: a.bootOnce })),
     'vms.stop': (a) => vms.stop(a.vm, a),
     'vms.pause': (a) => vms.pause(a.vm),
     'vms.resume': (a) => vms.resume(a.vm),
@@ -246,6 +249,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...netHandlers(parts),
     ...displayHandlers(parts),
     ...shares.handlers,
+    ...disposables.handlers,
   };
 
   const dispatch = createDispatcher(handlers);

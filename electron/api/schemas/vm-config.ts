@@ -200,6 +200,8 @@ export const Disposable = z.object({
   }).nullable().default(null),
   /** the id of the VM it was made from */
   base: z.string().nullable().default(null),
+  /** its disks are overlays on the base's (the base may then not start or go while it exists); false: a copy */
+  linked: z.boolean().default(false),
   createdAt: z.string(),
 });
 export type Disposable = z.infer<typeof Disposable>;

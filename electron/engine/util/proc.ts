@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { VireoError } from '../../api/errors.ts';
 
 // The one way this engine starts a process. Argv is an array, never a shell; the environment
@@ -168,6 +169,21 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   const okCodes = opts.okCodes ?? [0];
   if (r.spawnError || r.aborted || r.timedOut || r.code === null || !okCodes.includes(r.code)) throw runFailure(r, opts);
   return { stdout: r.stdout, stderr: r.stderr, code: r.code };
+}
+
+/**
+ * A program the user works in (`vireo ssh` → ssh): the terminal is its own (stdio inherited),
+ * and so is the environment (ssh needs SSH_AUTH_SOCK, TERM…: the user's own tool, not ours).
+ * Resolves with its exit code (128+N when killed by signal N).
+ */
+export function runInteractive(cmd: string, args: readonly string[], hint = 'install it or put it on PATH'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { stdio: 'inherit', shell: false, windowsHide: false });
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new VireoError('TOOL_FAILED', e.code === 'ENOENT' ? `${cmd} was not found: ${hint}` : `could not run ${cmd}: ${e.message}`, { argv: [cmd, ...args], errno: e.code })),
+    );
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)));
+  });
 }
 
 export interface DetachedOptions {
