@@ -9,7 +9,8 @@ import { registerShares } from './shares.ts';
 import { registerRun } from './run.ts';
 import { registerWait } from './wait.ts';
 import { registerSsh } from './ssh.ts';
+import { registerVmFile } from './vmfile.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerRun, registerWait, registerSsh];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerRun, registerWait, registerSsh, registerVmFile];
