@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
+import { CloudCreateArgs } from './schemas/cloud-init.ts';
 import type { NetModeInfo, NicAddresses } from './net-types.ts';
 import { BOOT_ONCE, CACHE_MODES, DISK_BUSES, MAX_EXTRA_CDROMS } from '../shared/config-enums.ts';
 import type { HostUsbList, VmUsbDevice } from './usb-types.ts';
@@ -39,6 +40,8 @@ export const methods = {
       iso: Path.nullable().optional(),
       /** an existing disk image to import (converted to qcow2 inside the VM folder) */
       importDisk: Path.optional(),
+      /** a cloud image with a NoCloud seed (engine/cloud): imported like importDisk, resized to `disk` */
+      cloud: CloudCreateArgs.optional(),
       os: z.string().optional(),
       cpus: z.number().int().optional(),
       memory: SizeArg.optional(),

@@ -150,6 +150,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
         ...a,
         ...(a.iso ? { iso: await confine.existingFile(c, a.iso, 'iso', 'ISO') } : {}),
         ...(a.importDisk ? { importDisk: (await confine.diskImage(c, a.importDisk, 'importDisk')).path } : {}),
+        ...(a.cloud ? { cloud: { ...a.cloud, image: (await confine.diskImage(c, a.cloud.image, 'cloud.image')).path } } : {}),
       }),
     'vms.update': (a, c) =>
       vms.update(a.vm, a.patch, async (before, after, dir) => {

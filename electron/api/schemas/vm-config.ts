@@ -8,6 +8,7 @@ import {
 import { archIssues } from '../../shared/arch-rules.ts';
 import { RESOLUTION_MAX, RESOLUTION_MIN, resolutionAvailability } from '../../shared/display-caps.ts';
 import { Accel, StoredVmName } from './common.ts';
+import { CloudInitConfig } from './cloud-init.ts';
 
 // vm.json, version 2. Pure data: QEMU's argv is a pure function of this plus the host's
 // capabilities (electron/engine/qemu/argv/). Every leaf here must either reach argv or be
@@ -279,6 +280,8 @@ export const VmConfigSchema = z.object({
   usb: UsbDevices.default([]),
   serial: z.object({ enabled: z.boolean().default(true) }).prefault({}),
   shares: Shares.default([]),
+  /** a cloud image's NoCloud seed (schemas/cloud-init.ts), attached as a CD on every start; null = none */
+  cloudInit: CloudInitConfig.nullable().default(null),
   advanced: z.object({
     /** appended last to QEMU's argv, one element per argument (never a shell string) */
     extraArgs: z.array(z.string()).default([]),

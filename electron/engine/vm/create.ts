@@ -15,6 +15,7 @@ import { resolveAccel } from '../qemu/accel.ts';
 import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
 import { QemuImg, isIso9660 } from '../disk/qemu-img.ts';
 import { detectOs, getOs, type OsProfile } from '../osdetect/detect.ts';
+import { installCloud, planCloud } from '../cloud/image.ts';
 import { checkMinimums } from '../osdetect/minimums.ts';
 
 // A new VM: every argument checked against the host and the OS's minimums before anything
@@ -67,6 +68,10 @@ const { library, host, jobs } = deps;
     importDisk = resolve(args.importDisk);
     await requireReadableFile(importDisk, 'disk image');
   }
+  // A cloud image is an imported disk plus a NoCloud seed (engine/cloud/image.ts).
+  if (args.cloud && (iso || importDisk)) throw new VireoError('INVALID_ARGUMENT', 'a cloud image VM boots its image: leave out the ISO and the imported disk', { field: 'cloud' });
+  const cloud = args.cloud ? await planCloud(args.cloud, name, args.disk !== undefined ? sizeArg(args.disk, 'G', 'disk') : 0, new QemuImg(await host.qemuImg())) : null;
+  if (cloud) [importDisk, os] = [cloud.image, os ?? cloud.os];
 
   const rec = os?.recommended ?? { cpus: 2, memoryMiB: 2048, diskGiB: 20 };
   const min = os?.minimum ?? { cpus: 1, memoryMiB: 16, diskGiB: 0 };
@@ -124,6 +129,7 @@ const { library, host, jobs } = deps;
         await img.create(join(staging, 'disk0.qcow2'), { format: 'qcow2', sizeBytes: diskBytes });
       }
       config.disks = importDisk || diskBytes > 0 ? [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus, readOnly: false, cache: 'writeback', discard: true }] : [];
+      if (cloud) await installCloud(cloud, staging, img, config, job.signal);
       if (firmware === 'uefi') {
         const fw = chooseFirmware(fwList, { machine: config.system.machine, secureBoot });
         await createNvram(fw, staging, await host.qemuImg(), { arch });

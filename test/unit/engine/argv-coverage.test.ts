@@ -22,6 +22,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'usb[].label': 'what the person saw when choosing the device, shown in the UI',
   'networks[].natBackend': 'the engine resolves it (auto: is passt installed?) into ArgvContext.nat, which argv uses (golden nat-passt)',
   'networks[].hostPorts': 'the list itself on cards that have none (other modes); its elements, networks[].hostPorts[], reach argv',
+  cloudInit: 'null or a seed: the walker cannot make a seed from null; a seed adds the cidata CD (test/unit/engine/cloud/seed.test.ts "seed drive in argv"), its fields are the seed ISO\'s content (cloud/seed.ts), written before each start',
 };
 
 /** What the engine does before calling buildArgv: pick firmware, start swtpm. */

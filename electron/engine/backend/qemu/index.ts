@@ -23,6 +23,7 @@ import { applyProcessPolicy } from '../../vm/policy.ts';
 import { NVRAM_FILES } from '../../paths.ts';
 import type { Availability, Backend, LaunchOptions, VmEndpoints } from '../types.ts';
 import { bootOnceConfig } from '../../vm/boot-once.ts';
+import { cloudSeedHelpers } from '../../cloud/seed-helper.ts';
 
 // QEMU as a backend: one system emulator per guest architecture (host.ts), argv as a pure
 // function of the config (qemu/argv/), UEFI firmware with a per-VM variable store, and swtpm as
@@ -52,6 +53,7 @@ export class QemuBackend implements Backend {
     // Private networks' switches live beside the VMs' runtime folders (one per library).
     helpers.push(...bridgeHelpers(config), ...switchHelpers(dirname(entry.paths.runtime), config));
     helpers.push(...natHelpers(entry, config, nat));
+    helpers.push(...cloudSeedHelpers(entry.paths.dir, config));
     return helpers;
   }
 

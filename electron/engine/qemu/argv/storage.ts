@@ -1,6 +1,7 @@
 import { VireoError } from '../../../api/errors.ts';
 import { QEMU_IDS } from './context.ts';
 import { onOff, type Builder, type Helpers } from './helpers.ts';
+import { seedDrives } from '../../cloud/seed-drive.ts';
 
 // Disks and the CD-ROM: blockdev nodes, the controllers they need, and the devices on them.
 
@@ -117,7 +118,8 @@ export const storageArgs: Builder = (config, _ctx, h) => {
   // The CD-ROM drive always exists, empty or not, so an ISO can be inserted or swapped
   // while the guest runs (QMP blockdev-change-medium id=cdrom0). More drives follow it, each
   // with its own ISO (installers that want a driver disc, multi-disc OSes).
-  const drives = [config.cdrom, ...config.cdrom.extra];
+  // A cloud image's seed rides last (cloud/seed-drive.ts), so the user's drives keep their ids.
+  const drives = [config.cdrom, ...config.cdrom.extra, ...seedDrives(config)];
   drives.forEach((cd, i) => {
     const id = cdromId(i);
     const slot = cd.bus === 'ide' ? layout.ide(id, i === 0) : cd.bus === 'sata' ? layout.sata(id) : layout.scsi();
