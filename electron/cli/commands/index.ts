@@ -6,7 +6,6 @@ import { registerDisplay } from './display.ts';
 import { registerNet } from './net.ts';
 import { registerForwards } from './forwards.ts';
 import { registerShares } from './shares.ts';
-import { registerLimits } from './limits.ts';
 import { registerRun } from './run.ts';
 import { registerWait } from './wait.ts';
 import { registerSsh } from './ssh.ts';
@@ -14,4 +13,4 @@ import { registerVmFile } from './vmfile.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerRun, registerWait, registerSsh, registerVmFile, registerLimits];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerRun, registerWait, registerSsh, registerVmFile];

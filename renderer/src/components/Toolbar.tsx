@@ -6,7 +6,6 @@ import { actionAvailability, type Action } from '../lib/vm-actions.ts';
 import { nameProblem, suggestName } from '../lib/names.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../../electron/shared/states.ts';
 import { StartOnceMenu } from './StartOnceMenu.tsx';
-import { useOvercommitStart } from './OvercommitDialog.tsx';
 import { KeptDisksNotice, ShutdownNotice, type PendingShutdown } from './StopNotices.tsx';
 import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
@@ -25,7 +24,6 @@ export function Toolbar({
   const [shutdown, setShutdown] = useState<PendingShutdown | null>(null);
   const [forcing, setForcing] = useState(false);
   const [kept, setKept] = useState<{ name: string; folder: string } | null>(null);
-  const overcommit = useOvercommitStart();
 
   const why = (a: Action) => {
     if (busy) return 'Waiting for the previous action to finish.';
@@ -81,11 +79,10 @@ export function Toolbar({
           Settings
         </Button>
         <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
-        <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => overcommit.start({ vm: id }))}>
+        <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => client.call('vms.start', { vm: id }))}>
           <span aria-hidden="true">▶</span> Start
         </Button>
-        <StartOnceMenu vm={vm} startWhy={why('start')} onStart={(bootOnce) => void run('start', `Could not start ${vm?.name} from the CD`, () => overcommit.start({ vm: id, bootOnce }))} />
-        {overcommit.dialog}
+        <StartOnceMenu vm={vm} startWhy={why('start')} onStart={(bootOnce) => void run('start', `Could not start ${vm?.name} from the CD`, () => client.call('vms.start', { vm: id, bootOnce }))} />
         {paused ? (
           <Button disabledReason={why('resume')} onClick={() => run('resume', `Could not resume ${vm?.name}`, () => client.call('vms.resume', { vm: id }))}>
             <span aria-hidden="true">▶</span> Resume

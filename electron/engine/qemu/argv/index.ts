@@ -12,7 +12,6 @@ import { networkArgs } from './network.ts';
 import { soundArgs } from './sound.ts';
 import { checkShares, sharesArgs } from './shares.ts';
 import { storageArgs } from './storage.ts';
-import { limitsArgs } from './limits.ts';
 import { checkUsb, usbArgs } from './usb.ts';
 import { checkTpm, tpmArgs } from './tpm.ts';
 
@@ -33,7 +32,6 @@ export const BUILDERS: readonly (readonly [concern: string, build: Builder])[] =
   ['control', controlArgs],
   ['machine', machineArgs],
   ['firmware', firmwareArgs],
-  ['limits', limitsArgs],
   ['storage', storageArgs],
   ['network', networkArgs],
   ['display', displayArgs],
