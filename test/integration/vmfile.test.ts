@@ -10,8 +10,8 @@ import { ensureFixtures, guestCmdline } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine } from './helpers.ts';
 import { CLI_MAIN, TSX } from './cli-helpers.ts';
 
-// A VM file as a CI script uses it: `vireo up` of two test-guest VMs (linked clones of a base
-// booted straight into the test kernel, 160 MiB each), provisioning through the real qemu-ga,
+// A VM file as a CI script uses it: `vireo up` of two test-guest VMs made from one base booted
+// straight into the test kernel (a throwaway and a linked clone, 160-176 MiB), provisioning through the real qemu-ga,
 // `vireo status --json`, a second `up` that creates nothing, `vireo down` removing the
 // disposable one. The `vireo` commands run as their own processes and reach this test's
 // engine (the library's owner) over its socket. One pair of guests for the whole file.
@@ -112,9 +112,14 @@ describe('vireo up / status / down of a VM file', () => {
     expect(names()).toEqual(['base', 'it-one', 'it-two']);
     expect(byName('it-one')!.state).toBe('running');
     expect(byName('it-two')!.state).toBe('running');
-    // the file's resources reached the clones' configs
-    const twoCfg = await engine.client.call('vms.get', { vm: 'it-two' });
-    expect(twoCfg.config!.system).toMatchObject({ cpus: 1, memoryMiB: 176 });
+    // the file's resources reached the VMs' configs; the disposable one is a marked throwaway
+    // on the base, the kept one a linked clone
+    const twoCfg = (await engine.client.call('vms.get', { vm: 'it-two' })).config!;
+    expect(twoCfg.system).toMatchObject({ cpus: 1, memoryMiB: 176 });
+    expect(twoCfg.disposable).toBeNull();
+    const oneCfg = (await engine.client.call('vms.get', { vm: 'it-one' })).config!;
+    expect(oneCfg.system.memoryMiB).toBe(160);
+    expect(oneCfg.disposable).toMatchObject({ owner: null, base: base.id, linked: true });
   }, 500_000);
 
   it('status --json lists both with state, addresses and forwards', async () => {

@@ -67,7 +67,11 @@ export async function downFile(call: Call, f: ParsedVmFile, o: DownOptions): Pro
       }
       r.action = live ? 'stopped' : 'already stopped';
       if (p.spec.disposable) {
-        await call('vms.delete', { vm: v.id });
+        // a throwaway made by up is discarded (its base is told it is free again); one made
+        // from an image or ISO is an ordinary VM, deleted with its files
+        const marked = (await call('vms.get', { vm: v.id })).config?.disposable;
+        if (marked) await call('disposables.discard', { vm: v.id });
+        else await call('vms.delete', { vm: v.id });
         r.action = 'removed';
         o.log(p.key, `removed ${p.name}`);
       } else o.log(p.key, `${p.name} is stopped`);

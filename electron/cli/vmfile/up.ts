@@ -47,13 +47,20 @@ export async function upFile(call: Call, f: ParsedVmFile, o: UpOptions): Promise
   const plans = planFile(f);
   const existing = await call('vms.list', {});
   const bases = new Map<string, Promise<unknown>>();
-  return inPool(plans, o.parallel, (p) => upVm(call, p, existing.find((v) => v.name === p.name) ?? null, o, bases));
+  // Linked clones first: a clone rewrites its base's disk chain, a throwaway only reads it, so
+  // the throwaways of a base are made on the chain the clones leave. Reported in file order.
+  const order = plans.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p));
+  const done = await inPool(order, o.parallel, async ({ p, i }) => ({ i, r: await upVm(call, p, existing.find((v) => v.name === p.name) ?? null, o, bases) }));
+  return done.sort((a, b) => a.i - b.i).map((x) => x.r);
 }
 
+const rank = (p: VmPlan) => (p.create.method === 'vms.clone' ? 0 : 1);
+const baseOf = (p: VmPlan) => (p.create.method === 'vms.clone' ? p.create.args.vm : p.create.method === 'disposables.create' ? p.create.args.from : null);
+
 /**
- * One linked clone of a base at a time: a linked clone turns the base's disk into a read-only
+ * One VM made from a base at a time: a linked clone turns the base's disk into a read-only
  * layer, and two at once on one base race over that rename (the second overlay is made on a
- * backing file that is not there yet). Different bases still clone in parallel.
+ * backing file that is not there yet). Different bases are still used in parallel.
  */
 function oneAtATime<T>(bases: Map<string, Promise<unknown>>, key: string, fn: () => Promise<T>): Promise<T> {
   const next = (bases.get(key) ?? Promise.resolve()).catch(() => {}).then(fn);
@@ -67,7 +74,8 @@ async function upVm(call: Call, p: VmPlan, found: VmSummary | null, o: UpOptions
     let created = false;
     if (!found) {
       o.log(p.key, `creating ${p.name}`);
-      r.id = p.create.method === 'vms.clone' ? await oneAtATime(bases, p.create.args.vm, () => createVm(call, p)) : await createVm(call, p);
+      const base = baseOf(p);
+      r.id = base !== null ? await oneAtATime(bases, base, () => createVm(call, p)) : await createVm(call, p);
       created = true;
     } else if (found.broken) {
       throw new VireoError('BROKEN_CONFIG', `${p.name} exists but its vm.json is broken (${found.broken}): repair or delete it, then run up again`);
@@ -93,7 +101,8 @@ async function upVm(call: Call, p: VmPlan, found: VmSummary | null, o: UpOptions
 
 /** Creates and configures the VM; a VM that could not be configured is deleted again. */
 async function createVm(call: Call, p: VmPlan): Promise<string> {
-  const made = p.create.method === 'vms.clone' ? await call('vms.clone', p.create.args) : await call('vms.create', p.create.args);
+  const c = p.create;
+  const made = c.method === 'vms.clone' ? await call('vms.clone', c.args) : c.method === 'disposables.create' ? await call('disposables.create', c.args) : await call('vms.create', c.args);
   try {
     const patch: Record<string, unknown> = { ...p.patch };
     if (p.spec.nics) patch.networks = nicsFor(p.spec.nics, made.config?.networks ?? [], freshMac);
@@ -106,7 +115,7 @@ async function createVm(call: Call, p: VmPlan): Promise<string> {
     for (const s of p.shares) await call('shares.add', { vm: made.id, ...s });
     return made.id;
   } catch (e) {
-    await call('vms.delete', { vm: made.id }).catch(() => {});
+    await call(made.config?.disposable ? 'disposables.discard' : 'vms.delete', { vm: made.id }).catch(() => {});
     throw e;
   }
 }

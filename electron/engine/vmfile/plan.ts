@@ -22,10 +22,11 @@ export interface VmPlan {
   /** how to make it: the API method and its arguments */
   create:
     | { method: 'vms.clone'; args: { vm: string; name: string; linked: true; fromSnapshot?: string } }
+    | { method: 'disposables.create'; args: { from: string; name: string; snapshot?: string } }
     | { method: 'vms.create'; args: { name: string; iso?: string; importDisk?: string; cpus?: number; memory?: string | number; disk?: string | number } };
-  /** a settings patch applied right after a clone (a clone keeps its base's resources) */
+  /** a settings patch applied right after a clone or throwaway (they keep their base's resources) */
   patch: Record<string, unknown> | null;
-  /** grow disk0 to this many bytes after a clone or import (they keep their image's size) */
+  /** grow disk0 to this many bytes after a clone, throwaway or import (they keep their image's size) */
   growDiskTo: number | null;
   shares: Array<{ path: string; tag?: string; readOnly: boolean; type: FileShare['type'] }>;
 }
@@ -42,7 +43,13 @@ function planVm(f: ParsedVmFile, key: string, spec: FileVm): VmPlan {
   const memoryMiB = spec.memory !== undefined ? Math.round(parseSize(spec.memory, 'M') / 1024 ** 2) : undefined;
   const resources = { ...(spec.cpus !== undefined ? { cpus: spec.cpus } : {}), ...(spec.memory !== undefined ? { memory: spec.memory } : {}) };
   const b = spec.base;
-  const create: VmPlan['create'] = b.vm !== undefined
+  // A disposable VM from a library VM is a throwaway (engine/vm/disposable.ts): overlays on
+  // the base's disks as they are, marked in vm.json. A linked clone would turn the base's disk
+  // into one more read-only layer on every up/down cycle of a CI job; a kept VM is made once,
+  // so it is a linked clone, independent of the base's later life.
+  const create: VmPlan['create'] = b.vm !== undefined && spec.disposable
+    ? { method: 'disposables.create', args: { from: b.vm, name, ...(b.snapshot ? { snapshot: b.snapshot } : {}) } }
+    : b.vm !== undefined
     ? { method: 'vms.clone', args: { vm: b.vm, name, linked: true, ...(b.snapshot ? { fromSnapshot: b.snapshot } : {}) } }
     : b.image !== undefined
       ? { method: 'vms.create', args: { name, importDisk: at(b.image), ...resources } }

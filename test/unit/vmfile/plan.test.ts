@@ -22,11 +22,15 @@ vms:
   inst:
     base: { iso: /isos/debian.iso }
     disk: 20G
+  tmp:
+    base: { vm: golden }
+    memory: 256M
+    disposable: true
 `, '/work/proj/vireo.yaml');
 
 describe('VM file plan', () => {
   it('names each VM "<project>-<key>" and picks clone, import or ISO create, paths resolved against the file', () => {
-    const [web, db, inst] = planFile(file);
+    const [web, db, inst, tmp] = planFile(file);
     expect(web).toMatchObject({
       name: 'ci-web',
       create: { method: 'vms.clone', args: { vm: 'golden', name: 'ci-web', linked: true, fromSnapshot: 'clean' } },
@@ -36,6 +40,8 @@ describe('VM file plan', () => {
     });
     expect(db).toMatchObject({ name: 'ci-db', create: { method: 'vms.create', args: { name: 'ci-db', importDisk: '/work/images/debian.qcow2', memory: '768M' } }, patch: null, growDiskTo: 10 * 1024 ** 3 });
     // an ISO install gets its disk at creation, so nothing is grown afterwards
+    // a disposable one from a library VM is a throwaway (overlays on the base), not a linked clone
+    expect(tmp).toMatchObject({ name: 'ci-tmp', create: { method: 'disposables.create', args: { from: 'golden', name: 'ci-tmp' } }, patch: { system: { memoryMiB: 256 } } });
     expect(inst).toMatchObject({ name: 'ci-inst', create: { method: 'vms.create', args: { name: 'ci-inst', iso: '/isos/debian.iso', disk: '20G' } }, growDiskTo: null });
   });
 
