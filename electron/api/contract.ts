@@ -18,6 +18,7 @@ import type {
   OsEntry, SnapshotTree, VmDetails, VmState, VmSummary,
 } from './types.ts';
 import type { GuestToolsInfo, ShareMountResult, SharesList } from './types.ts';
+import type { HostStats, StatsWatch, VmStatsEvent, VmStatsHistory } from './types.ts';
 
 // The one contract. Every transport (Electron IPC, WebSocket, in-process) is generated from
 // this table, and every argument is parsed by its schema at the boundary. Adding a method here
@@ -258,11 +259,20 @@ export const methods = {
     z.object({ bridge: z.string().max(64).optional() }).strict(),
     'Which network modes this host offers, how, and why not; the host bridges for bridged cards',
   ),
+  // ---- live stats (engine/stats/): sampled only while a watch lease is alive ----
+  'stats.watch': method<StatsWatch>()(
+    z.object({ vm: VmRef.optional(), watchId: z.string().uuid().optional() }).strict(),
+    'Watch a VM (or, without vm, every running VM): stats.sample events at 1 Hz while the lease lives; renew it with its watchId before leaseMs passes',
+  ),
+  'stats.unwatch': method<{ watching: number }>()(z.object({ watchId: z.string().min(1).max(64) }).strict(), 'End a stats watch; with none left the sampler stops'),
+  'stats.history': method<VmStatsHistory>()(vm, "A VM's kept samples (the last 10 minutes it was watched), oldest first, with why figures are missing"),
+  'stats.host': method<HostStats>()(z.object({}).strict(), "The host's CPUs and memory, every VM's newest sample, and what the sampler costs (it samples only while watched)"),
 } satisfies Record<string, MethodDef>;
 
 export const events = {
   'vm.state': event<{ id: string; state: VmState; previous: VmState; reason?: string }>('A VM changed state'),
   'vm.changed': event<{ id: string; removed?: boolean }>('A VM was created, changed or deleted'),
+  'stats.sample': event<VmStatsEvent>("A watched VM's newest sample (1 Hz while a stats watch lives)"),
   'snapshots.changed': event<{ vmId: string }>('A VM snapshot tree changed'),
   'job.update': event<Job>('A job started, progressed or ended'),
   'shell.command': event<{

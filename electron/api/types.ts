@@ -352,3 +352,6 @@ export interface ForwardsResult {
 
 // USB devices (usb.*): their own file, so this one stays under the module size limit.
 export type { HostUsbDevice, HostUsbList, VmUsbDevice } from './usb-types.ts';
+
+// ---- stats (engine/stats/, owned by the live-graphs work): types in stats-types.ts ----
+export type * from './stats-types.ts';

@@ -32,6 +32,7 @@ import { AgentService } from './agent/service.ts';
 import { agentHandlers } from './agent/handlers.ts';
 import { displayHandlers } from './display/handlers.ts';
 import { sharesArea } from './shares/handlers.ts';
+import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
@@ -130,6 +131,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
 
   const parts: EngineParts = { home, rtRoot, resourcesDir, library, vms, host, jobs, bus, snapshots, clones, bridge, confine, agent };
   const shares = sharesArea(parts);
+  const stats = statsArea(parts);
   const disposables = disposableArea(parts);
   const handlers: Handlers = {
     ...usbHandlers(parts),
@@ -250,6 +252,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...netHandlers(parts),
     ...displayHandlers(parts),
     ...shares.handlers,
+    ...stats.handlers,
     ...disposables.handlers,
   };
 
@@ -296,6 +299,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       await ownerServer.close();
       watchers.forEach((w) => w.close());
       agent.dispose();
+      stats.sampler.dispose();
       await bridge.close();
       vms.detachAll();
       await lock.release();

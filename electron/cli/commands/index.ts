@@ -10,7 +10,8 @@ import { registerRun } from './run.ts';
 import { registerWait } from './wait.ts';
 import { registerSsh } from './ssh.ts';
 import { registerVmFile } from './vmfile.ts';
+import { registerTop } from './top.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerRun, registerWait, registerSsh, registerVmFile];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerRun, registerWait, registerSsh, registerTop, registerVmFile];

@@ -10,11 +10,9 @@ import { SnapshotsView } from './Snapshots.tsx';
 import { AgentCard } from './agent/AgentCard.tsx';
 import { NetworkCard } from './NetworkCard.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
-import { useLastTab } from './useLastView.ts';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
-const TABS = ['overview', 'screen', 'console', 'snapshots'] as const;
-type Tab = (typeof TABS)[number];
+type Tab = 'overview' | 'screen' | 'console' | 'snapshots';
 
 /** One vms.get per selection, re-read only when an event says this VM changed. */
 function useVmDetails(vmId: string, summary: VmSummary) {
@@ -142,10 +140,10 @@ function Overview({ d }: { d: VmDetails }) {
   );
 }
 
-export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whose last tab is restored */ home: string | null }) {
+export function DetailsPane({ vm }: { vm: VmSummary }) {
   const client = useClient();
   const { details, error } = useVmDetails(vm.id, vm);
-  const [tab, setTab] = useLastTab<Tab>(home, TABS, 'overview');
+  const [tab, setTab] = useState<Tab>('overview');
   const idBase = `details-${vm.id}`;
 
   return (
@@ -191,7 +189,7 @@ export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whos
               </div>
             )}
             {tab === 'overview' && details && <Overview d={details} />}
-            {tab === 'screen' && <DisplayView vmId={vm.id} client={client} vmName={vm.name} />}
+            {tab === 'screen' && <DisplayView vmId={vm.id} client={client} />}
             {tab === 'console' && <SerialConsole vmId={vm.id} client={client} />}
             {tab === 'snapshots' && <SnapshotsView vm={vm} />}
           </div>
