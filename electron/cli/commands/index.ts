@@ -10,8 +10,9 @@ import { registerRun } from './run.ts';
 import { registerWait } from './wait.ts';
 import { registerSsh } from './ssh.ts';
 import { registerVmFile } from './vmfile.ts';
+import { registerCloud } from './cloud.ts';
 import { registerTop } from './top.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerRun, registerWait, registerSsh, registerTop, registerVmFile];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerRun, registerWait, registerSsh, registerTop, registerVmFile, registerCloud];
