@@ -8,6 +8,7 @@ import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { VireoError } from '../../electron/api/errors.ts';
 import { QemuImg } from '../../electron/engine/disk/qemu-img.ts';
+import { webCaller } from '../../electron/engine/policy/confine.ts';
 import { ensureFixtures, guestCmdline } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine } from './helpers.ts';
 import { REPO_ROOT } from './cli-helpers.ts';
@@ -152,6 +153,16 @@ describe('throwaway VMs in the engine', () => {
     await engine.client.call('snapshots.delete', { vm: base.id, snapshot: 's1' });
     expectNothingLeft([run.id, copy.id]);
   }, 90_000);
+
+  it('a web caller may make a throwaway VM but not tie it to a host process (it has none to name)', async () => {
+    const err = await engine.handlers['disposables.create']({ from: base.id, ownerPid: process.pid }, webCaller()).catch((e: unknown) => e);
+    expect((err as VireoError).code).toBe('PERMISSION_DENIED');
+    expectNothingLeft([]);
+    const kept = await engine.handlers['disposables.create']({ from: base.id, name: 'web-run' }, webCaller());
+    expect(kept.config!.disposable!.owner).toBeNull();
+    await engine.handlers['disposables.discard']({ vm: kept.id }, webCaller());
+    expectNothingLeft([kept.id]);
+  }, 60_000);
 });
 
 describe('vireo run', () => {
