@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,8 @@ beforeAll(async () => {
   const fx = await ensureFixtures();
   base = await createGuestVm(engine, 'base', { iso: null, disk: '32M', memory: '160M' });
   await engine.client.call('vms.update', { vm: base.id, patch: { advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
+  mkdirSync(join(dir, 'shared'));
+  writeFileSync(join(dir, 'shared', 'marker.txt'), 'shared from the host\n');
   writeFileSync(join(dir, 'vireo.yaml'), `# two test guests from one base
 project: it
 vms:
@@ -74,8 +76,11 @@ vms:
     base: { vm: base }
     cpus: 1
     memory: 176M
+    disk: 48M
+    shares:
+      - { path: ./shared, tag: src, readOnly: true }
     provision:
-      - echo step one
+      - mkdir -p /mnt/src && mount -t 9p -o trans=virtio,version=9p2000.L,ro src /mnt/src && cat /mnt/src/marker.txt
       - [sh, -c, "echo broken >&2; exit 5"]
       - echo never runs
 `);
@@ -108,7 +113,9 @@ describe('vireo up / status / down of a VM file', () => {
     expect(one!.provisioned).toEqual([{ command: 'echo provisioned on $(uname -s)', exitCode: 0, stdout: 'provisioned on Linux\n', stderr: '', timedOut: false }]);
     expect(two).toMatchObject({ vm: 'two', name: 'it-two', action: 'created', error: null, failedStep: { exitCode: 5, stderr: 'broken\n' } });
     // the third command never ran
-    expect(two!.provisioned.map((s) => [s.command, s.exitCode])).toEqual([['echo step one', 0], ['sh -c echo broken >&2; exit 5', 5]]);
+    // the first command read the file's shared folder (a path relative to the file) in the guest
+    expect(two!.provisioned.map((s) => [s.exitCode, s.stdout])).toEqual([[0, 'shared from the host\n'], [5, '']]);
+    expect(two!.provisioned[1]!.command).toBe('sh -c echo broken >&2; exit 5');
     expect(names()).toEqual(['base', 'it-one', 'it-two']);
     expect(byName('it-one')!.state).toBe('running');
     expect(byName('it-two')!.state).toBe('running');
@@ -117,6 +124,9 @@ describe('vireo up / status / down of a VM file', () => {
     const twoCfg = (await engine.client.call('vms.get', { vm: 'it-two' })).config!;
     expect(twoCfg.system).toMatchObject({ cpus: 1, memoryMiB: 176 });
     expect(twoCfg.disposable).toBeNull();
+    expect(twoCfg.shares).toEqual([{ tag: 'src', path: join(dir, 'shared'), readOnly: true, type: '9p' }]);
+    const twoDisk = (await engine.client.call('vms.get', { vm: 'it-two' })).disks[0]!;
+    expect(twoDisk.virtualSize).toBe(48 * 1024 ** 2);
     const oneCfg = (await engine.client.call('vms.get', { vm: 'it-one' })).config!;
     expect(oneCfg.system.memoryMiB).toBe(160);
     expect(oneCfg.disposable).toMatchObject({ owner: null, base: base.id, linked: true });

@@ -110,7 +110,7 @@ async function createVm(call: Call, p: VmPlan): Promise<string> {
     if (p.growDiskTo !== null) {
       const d0 = made.disks[0];
       if (!d0) throw new VireoError('INVALID_ARGUMENT', `${p.name} has no disk to give the size ${p.spec.disk}: remove disk: from the file for this base`);
-      if (d0.virtualSize === null || d0.virtualSize < p.growDiskTo) await call('drives.resize', { vm: made.id, disk: d0.id, size: p.growDiskTo });
+      if (d0.virtualSize === null || d0.virtualSize < p.growDiskTo) await call('drives.resize', { vm: made.id, disk: d0.id, size: `${p.growDiskTo}B` }); // bytes: a bare number would be read in the API's default unit
     }
     for (const s of p.shares) await call('shares.add', { vm: made.id, ...s });
     return made.id;
