@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/index.ts';
-import { detectOs, type DetectResult } from '../../electron/engine/osdetect/detect.ts';
+import { detectOs, osTable, type DetectResult } from '../../electron/engine/osdetect/detect.ts';
+import { chooseOsTable, extraOsDir, hostOsinfoDirs } from '../../electron/engine/osdetect/host-osinfo.ts';
 import { IsoReader } from '../../electron/engine/osdetect/iso9660.ts';
 import { PLATFORM_EFI, PLATFORM_X86, readBootCatalog } from '../../electron/engine/osdetect/eltorito.ts';
 import { makeBootIso } from '../fixtures/osdetect/make-iso.ts';
@@ -157,5 +158,54 @@ describe('minimums: refuse only what the installer refuses', () => {
     const vm = await engine.client.call('vms.create', { name: 'deb-small', os: 'debian12', disk: '2G', memory: '512M', cpus: 1 });
     expect(vm.warnings.some((w) => /Debian 12 is usually installed on a disk of at least 10 GiB/.test(w))).toBe(true);
     expect(vm.warnings.some((w) => /Debian 12 usually needs at least 1 GiB of memory/.test(w))).toBe(true);
+  });
+});
+
+describe('a newer osinfo-db on the host outranks the bundled table', () => {
+  const xml = (v: string) => `<?xml version="1.0"?>
+<libosinfo version="0.0.1">
+  <os id="http://fedoraproject.org/fedora/${v}">
+    <short-id>fedora${v}</short-id>
+    <name>Fedora Linux ${v}</name>
+    <version>${v}</version>
+    <vendor>Fedora Project</vendor>
+    <family>linux</family>
+    <distro>fedora</distro>
+    <release-date>2099-04-15</release-date>
+    <firmware arch="x86_64" type="efi"/>
+    <media arch="x86_64">
+      <iso><volume-id>Fedora-S-dvd-x86_64-${v}</volume-id></iso>
+    </media>
+    <resources arch="all"><minimum><ram>2147483648</ram><storage>16106127360</storage></minimum></resources>
+  </os>
+</libosinfo>
+`;
+  async function hostDb(version: string): Promise<string> {
+    const root = await mkdtemp(join(dir, 'osinfo-'));
+    await mkdir(join(root, 'os', 'fedoraproject.org'), { recursive: true });
+    await writeFile(join(root, 'VERSION'), `${version}\n`);
+    await writeFile(join(root, 'os', 'fedoraproject.org', 'fedora-99.xml'), xml('99'));
+    return root;
+  }
+
+  it('the host database newer than the bundled one names the release itself; an older one is ignored', async () => {
+    const iso = await makeBootIso(dir, { volumeId: 'Fedora-S-dvd-x86_64-99', bios: true, efi: true });
+    const newer = chooseOsTable(osTable(), ['/nonexistent/osinfo', await hostDb('20991231')], extraOsDir());
+    expect(newer.root).toBeDefined();
+    const r = await detectOs(iso, newer.table);
+    expect(r).toMatchObject({ status: 'detected', id: 'fedora99', name: 'Fedora Linux 99', minimum: { memoryMiB: 2048, diskGiB: 15 } });
+    expect(r.status === 'detected' && r.newerThanList).toBeFalsy();
+    // Vireo's own additions still ride on top of the host's database
+    expect(newer.table.oses.some((o) => o.id === 'debian12')).toBe(true);
+
+    const older = chooseOsTable(osTable(), [await hostDb('20200101')], extraOsDir());
+    expect(older.root).toBeUndefined();
+    // the bundled table does not know Fedora 99: the naming fallback says what it is
+    expect(await detectOs(iso, older.table)).toMatchObject({ status: 'detected', name: 'Fedora 99' });
+  });
+
+  it('looks where osinfo-db is installed: the system, local, the user\'s, Homebrew', () => {
+    const dirs = hostOsinfoDirs({ OSINFO_SYSTEM_DIR: '/srv/osinfo' }, '/home/u');
+    expect(dirs).toEqual(['/srv/osinfo', '/usr/share/osinfo', '/usr/local/share/osinfo', '/home/u/.local/share/osinfo', '/opt/homebrew/share/osinfo', '/usr/local/opt/osinfo-db/share/osinfo']);
   });
 });

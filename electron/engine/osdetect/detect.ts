@@ -10,13 +10,21 @@ export { windowsIdForBuild } from './windows.ts';
 import { bootPlatforms, readBootCatalog, type BootPlatforms } from './eltorito.ts';
 import { chooseFirmwareFor } from './firmware-choice.ts';
 import { requirementsOf, type Requirements } from './minimums.ts';
+import { chooseOsTable, extraOsDir, hostOsinfoDirs } from './host-osinfo.ts';
 import { familyTemplate, nameFromMedia, readMediaText, releaseName, compareVersions, type MediaText } from './naming.ts';
 
 // Install-media detection for the new-VM wizard: read the ISO's volume descriptors, match them
 // against the osinfo-derived table, and turn the OS's data into VM defaults (resources,
 // firmware, Secure Boot, TPM, a modern or legacy device profile).
 
-const DEFAULT_TABLE = tableJson as unknown as OsTable;
+const BUNDLED_TABLE = tableJson as unknown as OsTable;
+let current: OsTable | undefined;
+
+/** The table in use: a newer osinfo-db on the host (host-osinfo.ts), else the bundled one; read once. */
+export function osTable(): OsTable {
+  current ??= chooseOsTable(BUNDLED_TABLE, hostOsinfoDirs(), extraOsDir()).table;
+  return current;
+}
 
 export interface Resources {
   cpus: number;
@@ -217,7 +225,7 @@ export async function readIso(file: string): Promise<{ info: IsoInfo; wim?: WimI
   }
 }
 
-export async function detectOs(file: string, table: OsTable = DEFAULT_TABLE): Promise<DetectResult> {
+export async function detectOs(file: string, table: OsTable = osTable()): Promise<DetectResult> {
   const { info, wim, media, boot, text } = await readIso(file);
   const iso = summary(info);
   const matches = matchIso(table, {
@@ -311,7 +319,7 @@ function alternativesOf(matches: MediaMatch[], chosenId: string): string[] {
 }
 
 /** The full profile of one OS by its short id, or undefined. */
-export function getOs(id: string, table: OsTable = DEFAULT_TABLE): OsProfile | undefined {
+export function getOs(id: string, table: OsTable = osTable()): OsProfile | undefined {
   const os = table.oses.find((o) => o.id === id);
   return os ? profileOf(os) : undefined;
 }
@@ -324,7 +332,7 @@ const compareVersionsDesc = (a: string | undefined, b: string | undefined) => co
  * release first within it; with a query, exact id and name-prefix hits come first.
  * Catch-all "unknown" entries (used only to recognise future point releases) are left out.
  */
-export function listOses(query?: string, table: OsTable = DEFAULT_TABLE): OsListItem[] {
+export function listOses(query?: string, table: OsTable = osTable()): OsListItem[] {
   const terms = (query ?? '').toLowerCase().split(/\s+/).filter(Boolean);
   const q = terms.join(' ');
   const hits = table.oses.filter((o) => {
