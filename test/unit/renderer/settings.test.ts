@@ -18,7 +18,7 @@ const counter = (n: number) => Uint8Array.from({ length: n }, () => seed++ % 256
 
 describe('sections', () => {
   it('map every field path of the engine to one section, one component each', () => {
-    expect(SECTIONS).toEqual(['General', 'System', 'Disks', 'CD-ROM', 'Boot', 'Network', 'Display', 'Sound', 'Devices', 'USB', 'Shared folders', 'Serial', 'Advanced']);
+    expect(SECTIONS).toEqual(['General', 'System', 'Disks', 'CD-ROM', 'Boot', 'Network', 'Display', 'Sound', 'Devices', 'USB', 'Shared folders', 'Serial', 'Resources', 'Advanced']);
     expect(sectionOf('networks.1.portForwards.0.hostPort')).toBe('Network');
     expect(sectionOf('boot.order')).toBe('Boot');
     expect(sectionOf('input.tablet')).toBe('Display');
@@ -26,6 +26,7 @@ describe('sections', () => {
     expect(sectionOf('usb.0.host')).toBe('USB');
     expect(sectionOf('sound.device')).toBe('Sound');
     expect(sectionOf('shares.0.tag')).toBe('Shared folders');
+    expect(sectionOf('limits.cpuPercent')).toBe('Resources');
     expect(sectionOf('name')).toBe('General');
     expect(sectionOf('network.mode')).toBeUndefined(); // v1's single network is gone
     for (const key of Object.keys(base())) {
