@@ -94,14 +94,21 @@ afterAll(async () => {
 }, 120_000);
 
 describe('vireo up / status / down of a VM file', () => {
-  it('a malformed file is refused naming its line and field, and creates nothing', async () => {
+  it('a malformed file is refused naming its line and field, and creates nothing; a missing file and a bad --parallel too', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'vms:\n  web:\n    base: { vm: base }\n    memory: lots\n');
     const r = await vireo(['up', '-f', bad, '--json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stderr)).toEqual({ code: 'INVALID_ARGUMENT', message: 'bad.yaml:4 vms.web.memory: expected a size like 512M or 2G' });
+    // no such file: NOT_FOUND naming where it looked; a bad --parallel: usage (2)
+    const missing = await vireo(['status', '-f', join(dir, 'nope.yaml'), '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining(join(dir, 'nope.yaml')) });
+    const usage = await vireo(['up', '--parallel', '0']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--parallel.*"0" is not a whole number of at least 1/);
     expect(names()).toEqual(['base']);
-  }, 60_000);
+  }, 90_000);
 
   it('up creates and starts both, runs provisioning in order, stops at the failing command and exits with its code', async () => {
     const r = await vireo(['up', '--json']);
