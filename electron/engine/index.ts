@@ -183,7 +183,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
 
     'snapshots.list': (a) => snapshots.list(a.vm),
     'snapshots.save': (a) => snapshots.save(a.vm, a.name, a.description ?? ''),
-    'snapshots.restore': (a) => snapshots.restore(a.vm, a.snapshot),
+    'snapshots.restore': async (a) => (disposables.assertNotBacking(a.vm, 'restore'), snapshots.restore(a.vm, a.snapshot)),
     'snapshots.delete': (a) => snapshots.delete(a.vm, a.snapshot),
     'snapshots.rename': (a) => snapshots.rename(a.vm, a.snapshot, { name: a.name, description: a.description }),
     'snapshots.thumbnail': async (a) => {

@@ -131,15 +131,17 @@ describe('throwaway VMs in the engine', () => {
     expectNothingLeft([orphan.id, mine.id]);
   }, 90_000);
 
-  it('the base may not start or be deleted while a run has overlays on it; a run from a snapshot is a copy that does not hold it', async () => {
+  it('the base may not start, be deleted or restored to a snapshot while a run has overlays on it; a run from a snapshot is a copy that does not hold it', async () => {
     const run = await engine.client.call('disposables.create', { from: base.id, ownerPid: process.pid, name: 'holder' });
-    for (const m of ['vms.start', 'vms.delete'] as const) {
-      const err = await engine.client.call(m, { vm: base.id }).catch((e: unknown) => e);
+    await engine.client.call('snapshots.save', { vm: base.id, name: 's0' });
+    for (const [m, args] of [['vms.start', {}], ['vms.delete', {}], ['snapshots.restore', { snapshot: 's0' }]] as const) {
+      const err = await engine.client.call(m, { vm: base.id, ...args }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(VireoError);
       expect((err as VireoError).code).toBe('IN_USE');
       expect((err as VireoError).message).toContain('"holder"');
     }
     await engine.client.call('disposables.discard', { vm: run.id });
+    await engine.client.call('snapshots.delete', { vm: base.id, snapshot: 's0' });
     // A normal VM is not discarded by mistake.
     const notThrowaway = await engine.client.call('disposables.discard', { vm: base.id }).catch((e: unknown) => e);
     expect((notThrowaway as VireoError).code).toBe('INVALID_ARGUMENT');

@@ -9,8 +9,8 @@ import { Disposables } from './disposable.ts';
 
 export interface DisposableArea {
   handlers: Pick<Handlers, 'disposables.create' | 'disposables.discard' | 'disposables.sweep'>;
-  /** for vms.start and vms.delete: refuses a base whose disks back a throwaway VM's overlays */
-  assertNotBacking(ref: string, op: 'start' | 'delete'): void;
+  /** for vms.start, vms.delete and snapshots.restore: refuses a base whose disks back a throwaway VM's overlays */
+  assertNotBacking(ref: string, op: 'start' | 'delete' | 'restore'): void;
 }
 
 export function disposableArea(p: EngineParts): DisposableArea {

@@ -136,14 +136,14 @@ export class Disposables {
   }
 
   /** A base whose disks back a throwaway VM's overlays must stay unwritten and in place. */
-  assertNotBacking(ref: string, op: 'start' | 'delete'): void {
+  assertNotBacking(ref: string, op: 'start' | 'delete' | 'restore'): void {
     const entry = this.p.library.get(ref) ?? this.p.library.resolve(ref);
     const runs = this.p.library.list().filter((e) => e.config?.disposable?.linked && e.config.disposable.base === entry.id);
     if (!runs.length) return;
     const names = runs.map((r) => `"${r.config!.name}"`).join(', ');
     throw new VireoError(
       'IN_USE',
-      `"${entry.config?.name ?? entry.id}" is the base of throwaway VM${runs.length > 1 ? 's' : ''} ${names}, whose disks are overlays on its disks: ${op === 'start' ? 'starting it would write under them' : 'they need its disks'}; discard ${runs.length > 1 ? 'them' : 'it'} first (vireo delete ${runs[0]!.config!.name})`,
+      `"${entry.config?.name ?? entry.id}" is the base of throwaway VM${runs.length > 1 ? 's' : ''} ${names}, whose disks are overlays on its disks: ${op === 'delete' ? 'they need its disks' : `${op === 'start' ? 'starting it' : 'restoring a snapshot'} would write under them`}; discard ${runs.length > 1 ? 'them' : 'it'} first (vireo delete ${runs[0]!.config!.name})`,
       { dependents: runs.map((r) => ({ id: r.id, name: r.config!.name })) },
     );
   }
