@@ -1,12 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { Locator, Page } from '@playwright/test';
 import { ensureFixtures, waitForSerialText } from '../fixtures/guest.ts';
+import { expectNoAxeViolations } from './axe.ts';
 import { expect, startServe, test } from './serve.ts';
 
 // The whole journey a person makes, in the real renderer through `vireo serve` against the
 // real engine and a real guest under TCG: create from an ISO the engine cannot identify, pick
 // the OS by hand, start, see the screen, snapshot, change the disk, restore, shut down, clone,
-// delete both. A screenshot per step lands in test-results/journey-*.png.
+// delete both. A screenshot per step lands in test-results/journey-*.png, and every one of
+// those screens passes axe with zero violations.
 //
 // This file starts its own server rather than using the worker-scoped `served` fixture: the
 // journey ends by asserting an empty library, which a server shared with other spec files
@@ -35,8 +37,10 @@ test.afterAll(async () => {
   server = null;
 });
 
+/** A screenshot of the step, and axe on the same screen: every journey screen has zero violations. */
 async function shot(page: Page, step: string) {
   await page.screenshot({ path: `test-results/journey-${step}.png` });
+  await expectNoAxeViolations(page, `journey ${step}`);
 }
 
 /** QEMU processes whose command line points into this library: none may outlive the journey. */

@@ -17,6 +17,7 @@ import { restoreLive, restoreOutcome, saveLive } from './live.ts';
 import { assertRoomForLive, explainLiveFailure, liveRoom, type LiveRoom } from './live-space.ts';
 import { clearPauseMarker, decideAfterInterruptedSnapshot, readPauseMarker } from './pause-marker.ts';
 import { liveSnapshotBlocker } from '../shares/availability.ts';
+import { assertUniqueSnapshotName } from './names.ts';
 
 // The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
 // snapshots: disks, plus the UEFI variable store when it is qcow2); snapshots.json adds names,
@@ -225,6 +226,7 @@ export class SnapshotService {
       const m = this.vms.machineFor(entry);
       requireState('take a snapshot of', vm, m.state, ['running', 'paused', 'stopped', 'crashed']);
       const meta = await this.reconciled(entry);
+      assertUniqueSnapshotName(vm, meta.nodes, name);
       const live = LIVE_STATES.includes(m.state);
       const id = newSnapshotId();
       const node = {
@@ -373,6 +375,7 @@ export class SnapshotService {
     return this.withLock(entry.id, async () => {
       const meta = await this.reconciled(entry);
       const node = this.findNode(entry, meta, snapshot);
+      if (p.name !== undefined) assertUniqueSnapshotName(entry.config?.name ?? entry.id, meta.nodes, p.name, node.id);
       const nodes = meta.nodes.map((n) =>
         n.id === node.id ? { ...n, ...(p.name !== undefined ? { name: p.name.trim() } : {}), ...(p.description !== undefined ? { description: p.description } : {}) } : n,
       );

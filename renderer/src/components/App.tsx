@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ConnectionStatus } from '../api/client.ts';
 import { useClient, useErrors } from '../api/context.tsx';
 import { useHost, useJobs, useLibrary } from '../state/library.ts';
+import { plural } from '../../../electron/shared/plural.ts';
 import { applyTheme, loadTheme, nextTheme, type ThemePref } from '../lib/theme.ts';
 import { DetailsPane } from './Details.tsx';
 import { HostPanel } from './HostPanel.tsx';
@@ -9,6 +10,8 @@ import { JobsPanel } from './JobsPanel.tsx';
 import { SettingsDialog } from './settings/SettingsDialog.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { Toolbar } from './Toolbar.tsx';
+import { useLastVm } from './useLastView.ts';
+import { AutoThemeIcon, MoonIcon, SunIcon } from './icons.tsx';
 import { NewVmWizard } from './wizard/NewVmWizard.tsx';
 import { Button, Dialog, ErrorAlert, cx } from './ui.tsx';
 
@@ -45,6 +48,8 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
   const otherNames = useMemo(() => vms.filter((v) => v.id !== selectedId).map((v) => v.name), [vms, selectedId]);
   const running = jobs.filter((j) => j.state === 'running').length;
   const openNew = useCallback(() => setWizard(true), []);
+  const vmExists = useCallback((id: string) => byId.has(id), [byId]);
+  useLastVm(host?.home ?? null, loaded, vmExists, selectedId, setSelectedId);
 
   // Global shortcuts a desktop VM manager is expected to have.
   useEffect(() => {
@@ -78,7 +83,7 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
           Host
         </Button>
         <Button variant="ghost" onClick={() => setTheme(nextTheme(theme))} aria-label={`${THEME_LABEL[theme]}. Switch theme`} title={THEME_LABEL[theme]}>
-          <span aria-hidden="true">{theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'}</span>
+          {theme === 'dark' ? <MoonIcon /> : theme === 'light' ? <SunIcon /> : <AutoThemeIcon />}
         </Button>
       </header>
 
@@ -96,26 +101,27 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
         </div>
       )}
 
-      <div className="grid min-h-0 flex-1 grid-cols-[minmax(16rem,20rem)_1fr]">
+      <div className="grid min-h-0 flex-1 grid-cols-[minmax(14rem,16rem)_1fr] xl:grid-cols-[minmax(16rem,20rem)_1fr]">
         <Sidebar vms={vms} loaded={loaded} selectedId={selectedId} onSelect={setSelectedId} onNew={openNew} />
         <main className="flex min-h-0 min-w-0 flex-col" aria-label={selected ? `Details of ${selected.name}` : 'Overview'}>
           <Toolbar vm={selected} allNames={names} onNew={openNew} onSettings={() => setSettings(true)} />
           {selected ? (
-            <DetailsPane key={selected.id} vm={selected} />
+            <DetailsPane key={selected.id} vm={selected} home={host?.home ?? null} />
           ) : (
             <div className="min-h-0 flex-1 overflow-y-auto p-4">
               <h1 className="mb-1 text-lg font-semibold">{vms.length ? 'Select a virtual machine' : 'Welcome to Vireo'}</h1>
               <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">
                 {vms.length ? 'Pick a VM in the library to see its details, screen and snapshots.' : 'Create your first VM from an installer ISO, an empty disk or an existing disk image.'}
               </p>
-              <HostPanel host={host} error={hostError} onHost={setHost} />
+              {/* shown once: the Host dialog holds the same panel (and its landmarks) */}
+              {panel !== 'host' && <HostPanel host={host} error={hostError} onHost={setHost} />}
             </div>
           )}
         </main>
       </div>
 
       <footer className="flex items-center gap-4 border-t border-zinc-200 bg-zinc-50 px-4 py-1 text-xs text-zinc-600 dark:border-zinc-800 dark:bg-zinc-950 dark:text-zinc-400" aria-label="Status">
-        <span>{vms.length} VMs · {vms.filter((v) => v.state === 'running').length} running</span>
+        <span>{plural(vms.length, 'VM')} · {vms.filter((v) => v.state === 'running').length} running</span>
         <span className="ml-auto" data-testid="status-qemu">
           {q ? (q.found ? `QEMU ${q.version}` : 'QEMU not found') : ''}
         </span>

@@ -10,9 +10,11 @@ import { SnapshotsView } from './Snapshots.tsx';
 import { AgentCard } from './agent/AgentCard.tsx';
 import { NetworkCard } from './NetworkCard.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
+import { useLastTab } from './useLastView.ts';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
-type Tab = 'overview' | 'screen' | 'console' | 'snapshots';
+const TABS = ['overview', 'screen', 'console', 'snapshots'] as const;
+type Tab = (typeof TABS)[number];
 
 /** One vms.get per selection, re-read only when an event says this VM changed. */
 function useVmDetails(vmId: string, summary: VmSummary) {
@@ -140,10 +142,10 @@ function Overview({ d }: { d: VmDetails }) {
   );
 }
 
-export function DetailsPane({ vm }: { vm: VmSummary }) {
+export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whose last tab is restored */ home: string | null }) {
   const client = useClient();
   const { details, error } = useVmDetails(vm.id, vm);
-  const [tab, setTab] = useState<Tab>('overview');
+  const [tab, setTab] = useLastTab<Tab>(home, TABS, 'overview');
   const idBase = `details-${vm.id}`;
 
   return (
@@ -189,7 +191,7 @@ export function DetailsPane({ vm }: { vm: VmSummary }) {
               </div>
             )}
             {tab === 'overview' && details && <Overview d={details} />}
-            {tab === 'screen' && <DisplayView vmId={vm.id} client={client} />}
+            {tab === 'screen' && <DisplayView vmId={vm.id} client={client} vmName={vm.name} />}
             {tab === 'console' && <SerialConsole vmId={vm.id} client={client} />}
             {tab === 'snapshots' && <SnapshotsView vm={vm} />}
           </div>

@@ -4,6 +4,7 @@ import { useClient } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
 import { formatBytes } from '../../../electron/shared/size.ts';
 import { Button, ErrorAlert } from './ui.tsx';
+import { DiscIcon, FolderIcon } from './icons.tsx';
 
 // A host file picker over files.list, for the web UI which has no native dialog.
 
@@ -49,7 +50,7 @@ export function FileBrowser({
               className="flex w-full items-center gap-2 rounded px-2 py-1 text-left text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800"
               onClick={() => (e.kind === 'dir' ? setDir(e.path) : onPick(e.path))}
             >
-              <span aria-hidden="true">{e.kind === 'dir' ? '📁' : '💿'}</span>
+              {e.kind === 'dir' ? <FolderIcon className="shrink-0 text-amber-600 dark:text-amber-400" /> : <DiscIcon className="shrink-0 text-zinc-500 dark:text-zinc-400" />}
               <span className="min-w-0 flex-1 truncate">{e.name}{e.kind === 'dir' ? '/' : ''}</span>
               {e.kind === 'file' && <span className="text-xs text-zinc-600 dark:text-zinc-400">{formatBytes(e.size)}</span>}
             </button>

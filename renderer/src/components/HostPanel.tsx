@@ -5,6 +5,7 @@ import { useClient, useErrors } from '../api/context.tsx';
 import { formatBytes } from '../../../electron/shared/size.ts';
 import { Button, ErrorAlert, KV, Section } from './ui.tsx';
 import { ArchHostSections } from './ArchHostSection.tsx';
+import { SelfTestProgress } from './SelfTestProgress.tsx';
 
 // What this host can do and why: the accelerator verdict (with its self-test evidence),
 // QEMU, firmware and TPM. A missing feature is explained, not hidden.
@@ -55,6 +56,7 @@ export function HostPanel({ host, error, onHost }: { host: HostInfo | null; erro
           </Button>
         }
       >
+        {testing && <SelfTestProgress accels={host.accel?.candidates.map((c) => c.accel) ?? (q.found ? q.accels : [])} />}
         {host.accel ? (
           <div className="flex flex-col gap-2 text-sm">
             <p>

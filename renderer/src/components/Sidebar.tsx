@@ -2,6 +2,7 @@ import { memo, useDeferredValue, useMemo, useState, type KeyboardEvent } from 'r
 import type { VmSummary } from '../../../electron/api/types.ts';
 import { filterVms, type StateFilter } from '../lib/filter.ts';
 import { formatMiB } from '../../../electron/shared/size.ts';
+import { plural } from '../../../electron/shared/plural.ts';
 import { OsIcon, StateBadge } from './OsIcon.tsx';
 import { Button, cx, inputClass } from './ui.tsx';
 
@@ -24,7 +25,7 @@ const Row = memo(function Row({ vm, selected, onSelect }: { vm: VmSummary; selec
       <div className="min-w-0 flex-1">
         <div className="truncate text-sm font-medium">{vm.name}</div>
         <div className="truncate text-xs text-zinc-600 dark:text-zinc-400">
-          {vm.broken ? 'Configuration unreadable' : `${vm.os.name} · ${vm.cpus} CPU · ${formatMiB(vm.memoryMiB)}`}
+          {vm.broken ? 'Configuration unreadable' : `${vm.os.name} · ${plural(vm.cpus, 'CPU')} · ${formatMiB(vm.memoryMiB)}`}
         </div>
       </div>
       <div className="flex flex-col items-end gap-0.5">
@@ -89,7 +90,7 @@ export function Sidebar({
             </button>
           ))}
           <span className="ml-auto self-center text-zinc-600 dark:text-zinc-400" aria-live="polite">
-            {shown.length === vms.length ? `${vms.length} VMs` : `${shown.length} of ${vms.length}`}
+            {shown.length === vms.length ? plural(vms.length, 'VM') : `${shown.length} of ${vms.length}`}
           </span>
         </div>
       </div>

@@ -4,6 +4,7 @@ import { useClient, useErrors } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
 import { formatWhen } from '../lib/format.ts';
 import { CURRENT_ID, layoutSnapshotTree, type TreeRow } from '../lib/snapshot-tree.ts';
+import { snapshotNameProblem } from '../lib/snapshot-names.ts';
 import { TakeSnapshotDialog } from './Toolbar.tsx';
 import { Button, Confirm, Dialog, ErrorAlert, Field, cx, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
@@ -144,7 +145,7 @@ export function SnapshotsView({ vm }: { vm: VmSummary }) {
         <aside aria-label="Selected snapshot" className="flex flex-col gap-2 text-sm">
           {sel ? (
             <>
-              <h3 className="font-semibold">{sel.name}</h3>
+              <h2 className="font-semibold">{sel.name}</h2>
               <p className="text-zinc-600 dark:text-zinc-400">{new Date(sel.createdAt).toLocaleString()} · {sel.live ? `live (${sel.vmState})` : 'disk only'}</p>
               {sel.description && <p className="whitespace-pre-wrap">{sel.description}</p>}
               {sel.hasThumbnail && <SnapshotThumb vmId={vm.id} snapshot={sel.id} />}
@@ -188,6 +189,7 @@ export function SnapshotsView({ vm }: { vm: VmSummary }) {
       {dialog === 'edit' && sel && (
         <EditSnapshot
           initialName={sel.name}
+          taken={tree?.nodes.filter((n) => n.id !== sel.id).map((n) => n.name) ?? []}
           initialDescription={sel.description}
           onClose={() => setDialog(null)}
           onSave={(name, description) => client.call('snapshots.rename', { vm: vm.id, snapshot: sel.id, name, description }).then(setTree)}
@@ -198,12 +200,12 @@ export function SnapshotsView({ vm }: { vm: VmSummary }) {
 }
 
 function EditSnapshot({
-  initialName, initialDescription, onClose, onSave,
-}: { initialName: string; initialDescription: string; onClose: () => void; onSave: (name: string, description: string) => Promise<void> }) {
+  initialName, taken, initialDescription, onClose, onSave,
+}: { initialName: string; taken: string[]; initialDescription: string; onClose: () => void; onSave: (name: string, description: string) => Promise<void> }) {
   const [name, setName] = useState(initialName);
   const [description, setDescription] = useState(initialDescription);
   const [error, setError] = useState<WireError | null>(null);
-  const problem = !name.trim() ? 'Give the snapshot a name.' : null;
+  const problem = snapshotNameProblem(name, taken);
   const submit = async () => {
     if (problem) return;
     try {

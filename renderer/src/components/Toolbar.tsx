@@ -6,6 +6,10 @@ import { actionAvailability, type Action } from '../lib/vm-actions.ts';
 import { nameProblem, suggestName } from '../lib/names.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../../electron/shared/states.ts';
 import { StartOnceMenu } from './StartOnceMenu.tsx';
+import { PauseIcon, PlayIcon, StopIcon } from './icons.tsx';
+import { useVmShortcuts } from './useShortcuts.ts';
+import { snapshotNameProblem } from '../lib/snapshot-names.ts';
+import { useSnapshotNames } from './useSnapshotNames.ts';
 import { KeptDisksNotice, ShutdownNotice, type PendingShutdown } from './StopNotices.tsx';
 import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
@@ -43,6 +47,7 @@ export function Toolbar({
   };
 
   const id = vm?.id ?? '';
+  useVmShortcuts({ onDelete: () => why('delete') === null && setOpen('delete') });
   const paused = vm?.state === 'paused';
 
   const shutDown = async () => {
@@ -71,7 +76,7 @@ export function Toolbar({
 
   return (
     <>
-      <div role="toolbar" aria-label="VM actions" className="flex flex-wrap items-center gap-1.5 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
+      <div role="toolbar" aria-label="VM actions" className="flex flex-wrap items-center gap-1 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
         <Button variant="primary" onClick={onNew}>
           <span aria-hidden="true">+</span> New
         </Button>
@@ -80,25 +85,27 @@ export function Toolbar({
         </Button>
         <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
         <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => client.call('vms.start', { vm: id }))}>
-          <span aria-hidden="true">▶</span> Start
+          <PlayIcon size={14} /> Start
         </Button>
         <StartOnceMenu vm={vm} startWhy={why('start')} onStart={(bootOnce) => void run('start', `Could not start ${vm?.name} from the CD`, () => client.call('vms.start', { vm: id, bootOnce }))} />
         {paused ? (
           <Button disabledReason={why('resume')} onClick={() => run('resume', `Could not resume ${vm?.name}`, () => client.call('vms.resume', { vm: id }))}>
-            <span aria-hidden="true">▶</span> Resume
+            <PlayIcon size={14} /> Resume
           </Button>
         ) : (
           <Button disabledReason={why('pause')} onClick={() => run('pause', `Could not pause ${vm?.name}`, () => client.call('vms.pause', { vm: id }))}>
-            <span aria-hidden="true">❚❚</span> Pause
+            <PauseIcon size={14} /> Pause
           </Button>
         )}
         <MenuButton
-          label={<><span aria-hidden="true">■</span> Stop</>}
+          label={<><StopIcon size={14} /> Stop</>}
           disabledReason={why('shutdown') && why('poweroff')}
           items={[
             { label: 'Shut down', disabledReason: why('shutdown'), onSelect: () => void shutDown() },
             { label: 'Power off…', disabledReason: why('poweroff'), onSelect: () => setOpen('poweroff') },
             { label: 'Reset…', disabledReason: why('reset'), onSelect: () => setOpen('reset') },
+            // Ctrl+Alt+Del pressed on the host's keyboard never reaches the guest (the host takes it).
+            { label: 'Send Ctrl+Alt+Del', disabledReason: why('reset'), onSelect: () => void run('reset', `Could not send Ctrl+Alt+Del to ${vm?.name}`, () => client.call('vms.sendKeys', { vm: id, keys: ['ctrl', 'alt', 'delete'] })) },
           ]}
         />
         <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
@@ -248,7 +255,8 @@ export function TakeSnapshotDialog({ vm, onClose }: { vm: VmSummary; onClose: ()
   const [error, setError] = useState<WireError | null>(null);
   const [busy, setBusy] = useState(false);
   const live = isGuestUp(vm.state);
-  const problem = !name.trim() ? 'Give the snapshot a name.' : name.trim().length > 64 ? 'At most 64 characters.' : null;
+  const taken = useSnapshotNames(vm.id);
+  const problem = snapshotNameProblem(name, taken);
   const submit = async () => {
     if (problem) return;
     setBusy(true);

@@ -77,15 +77,15 @@ export function Dialog({
 
 /** A confirm dialog for destructive or state-losing actions. */
 export function Confirm({
-  title, body, confirmLabel, danger, onConfirm, onCancel,
-}: { title: string; body: ReactNode; confirmLabel: string; danger?: boolean; onConfirm: () => void; onCancel: () => void }) {
+  title, body, confirmLabel, cancelLabel = 'Cancel', danger, onConfirm, onCancel,
+}: { title: string; body: ReactNode; confirmLabel: string; cancelLabel?: string; danger?: boolean; onConfirm: () => void; onCancel: () => void }) {
   return (
     <Dialog
       title={title}
       onClose={onCancel}
       footer={
         <>
-          <Button onClick={onCancel}>Cancel</Button>
+          <Button onClick={onCancel}>{cancelLabel}</Button>
           <Button variant={danger ? 'danger' : 'primary'} onClick={onConfirm} data-autofocus>
             {confirmLabel}
           </Button>

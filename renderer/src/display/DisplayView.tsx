@@ -3,6 +3,7 @@ import RFB from '@novnc/novnc';
 import type { ApiClient } from '../../../electron/api/contract.ts';
 import type { VmState } from '../../../electron/api/types.ts';
 import { resizeAvailability } from '../../../electron/shared/display-caps.ts';
+import { plural } from '../../../electron/shared/plural.ts';
 import { ClipboardPanel, CLIPBOARD_OFF } from './ClipboardPanel.tsx';
 import { FileDrop } from './FileDrop.tsx';
 import { backoffMs, COMBOS, comboEvents, isReleaseChord, releaseEvents, screenshotName, type Combo } from './keys.ts';
@@ -186,7 +187,13 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
   // on from here and Enter captures it again.
   const onKeyDownCapture = useCallback((e: ReactKeyboardEvent) => {
     const onCanvas = e.target instanceof HTMLCanvasElement;
-    if (isReleaseChord(e.nativeEvent)) {
+    if (e.key === 'F11') {
+      // The screen's own full screen (the browser's would show the whole page), even while captured.
+      e.preventDefault();
+      e.stopPropagation();
+      if (document.fullscreenElement) void document.exitFullscreen();
+      else void frameRef.current?.requestFullscreen().catch(() => {});
+    } else if (isReleaseChord(e.nativeEvent)) {
       e.preventDefault();
       e.stopPropagation();
       const rfb = rfbRef.current;
@@ -300,7 +307,7 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
       <div ref={areaRef} tabIndex={-1} data-testid="vm-screen-area" className="relative min-h-0 flex-1 outline-none focus-visible:ring-2 focus-visible:ring-sky-500"
         onKeyDownCapture={onKeyDownCapture} onKeyUpCapture={onKeyUpCapture}
         onFocusCapture={(e) => setCaptured(e.target instanceof HTMLCanvasElement)} onBlurCapture={() => setCaptured(false)}>
-        <div ref={screenRef} className="absolute inset-0" data-testid="vm-screen" aria-label={`Screen of ${vmName ?? 'the VM'}`} />
+        <div ref={screenRef} className="absolute inset-0" data-testid="vm-screen" role="application" aria-label={`Screen of ${vmName ?? 'the VM'}`} />
         <FileDrop client={client} vmId={vmId} enabled={connected} />
         {!connected && (
           <div className="pointer-events-none absolute inset-0 flex items-center justify-center p-6 text-center text-sm text-zinc-600 dark:text-zinc-300">
@@ -321,7 +328,7 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
         {state && <span>VM: {state}</span>}
         {size && <span>{size.w}×{size.h}</span>}
         {accel && <span>{accel.toUpperCase()}</span>}
-        {cpus !== undefined && <span>{cpus} CPU{cpus === 1 ? '' : 's'}</span>}
+        {cpus !== undefined && <span>{plural(cpus, 'CPU')}</span>}
         {memoryMiB !== undefined && <span>{memoryMiB >= 1024 ? `${(memoryMiB / 1024).toFixed(memoryMiB % 1024 ? 1 : 0)} GiB` : `${memoryMiB} MiB`}</span>}
       </div>
     </div>

@@ -16,6 +16,16 @@ export function nameProblem(raw: string, taken: Iterable<string>): string | null
   return null;
 }
 
+/**
+ * A VM name from an installer's file name, for an OS the engine cannot identify:
+ * "/isos/my_tool-1.2.iso" → "my tool-1.2" (folder and extension dropped, underscores spaced).
+ */
+export function nameFromPath(path: string): string | null {
+  const stem = path.trim().split(/[/\\]/).pop()!.replace(/\.(iso|img|qcow2|raw|vmdk|vdi|vhdx)$/i, '');
+  const tidy = stem.replace(/[_\s]+/g, ' ').trim();
+  return tidy || null;
+}
+
 /** "Debian 12" → "Debian 12", then "Debian 12 (2)", ... skipping names already taken. */
 export function suggestName(base: string, taken: Iterable<string>): string {
   const clean = base.replace(/[/\\]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 56) || 'New VM';

@@ -1,6 +1,6 @@
 import type { DetectResult, Job, OsEntry } from '../../../electron/api/types.ts';
 import type { WireError } from '../../../electron/api/errors.ts';
-import { suggestName } from './names.ts';
+import { nameFromPath, suggestName } from './names.ts';
 import { defaultsFor, type Field, type WizardForm } from './wizard.ts';
 
 // The New-VM wizard's state as one reducer (instead of a dozen useState): every transition is
@@ -77,9 +77,12 @@ const without = (m: Record<string, string>, k: string) => {
 };
 
 function withOs(s: WizardState, os: OsEntry | null, host: WizardHost): WizardState {
-  const form = { ...s.form, ...defaultsFor(os, host.cpus, host.memoryBytes), name: s.nameEdited ? s.form.name : suggestName(os?.name ?? 'New VM', host.taken) };
+  const form = { ...s.form, ...defaultsFor(os, host.cpus, host.memoryBytes), name: s.nameEdited ? s.form.name : suggestName(os?.name ?? isoName(s.form) ?? 'New VM', host.taken) };
   return { ...s, os, form: form.arch === 'aarch64' ? aarch64Form(form) : form };
 }
+
+/** An unknown OS's VM is named after its ISO ("New VM" told the user nothing). */
+const isoName = (f: WizardForm) => (f.source === 'iso' ? nameFromPath(f.iso) : null);
 
 /** aarch64 guests boot only through UEFI (the engine refuses BIOS for them). */
 const aarch64Form = (f: WizardForm): WizardForm => ({ ...f, arch: 'aarch64', firmware: 'uefi' });

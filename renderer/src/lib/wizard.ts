@@ -117,7 +117,8 @@ export function defaultsFor(os: OsEntry | null, hostCpus: number, hostMemoryByte
   const hostMiB = Math.floor(hostMemoryBytes / MiB);
   const memMiB = Math.max(16, Math.min(rec.memoryMiB, Math.floor(hostMiB / 2)));
   return {
-    cpus: Math.max(1, Math.min(rec.cpus, hostCpus)),
+    // One host CPU stays free by default: all of them is what the CPU warning warns about.
+    cpus: Math.max(1, Math.min(rec.cpus, hostCpus - 1)),
     memory: memMiB % 1024 === 0 ? `${memMiB / 1024}G` : `${memMiB}M`,
     disk: `${rec.diskGiB}G`,
     firmware: os?.firmware ?? 'bios',

@@ -18,7 +18,7 @@ const job = (id: string): Job => ({ id, kind: 'create', title: `job ${id}`, star
 describe('wizardReducer', () => {
   it('starts on the ISO source with a free name and host-bounded defaults', () => {
     const s = initialWizard(host);
-    expect(s).toMatchObject({ step: 0, form: { source: 'iso', name: 'New VM (2)', cpus: 2, memory: '2G', disk: '20G', firmware: 'bios' } });
+    expect(s).toMatchObject({ step: 0, form: { source: 'iso', name: 'New VM (2)', cpus: 1, memory: '2G', disk: '20G', firmware: 'bios' } });
   });
 
   it('renames the VM after the chosen OS until the user types a name', () => {

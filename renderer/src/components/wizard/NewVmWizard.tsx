@@ -1,6 +1,7 @@
+import { useEffect, useRef, useState } from 'react';
 import type { HostInfo } from '../../../../electron/api/types.ts';
 import { LAST_STEP, STEPS } from '../../lib/wizard-state.ts';
-import { Button, Dialog, cx } from '../ui.tsx';
+import { Button, Confirm, Dialog, cx } from '../ui.tsx';
 import { HardwareStep } from './HardwareStep.tsx';
 import { SourceStep } from './SourceStep.tsx';
 import { SummaryStep } from './SummaryStep.tsx';
@@ -19,11 +20,22 @@ export function NewVmWizard({ host, takenNames, onClose, onCreated }: {
   const w = useWizard({ host, takenNames, onCreated });
   const { step, creating, detecting } = w.state;
   const submit = () => void (step < LAST_STEP ? w.next() : w.create().then((ok) => ok && onClose()));
+  const form = useRef<HTMLFormElement>(null);
+  const [asking, setAsking] = useState(false);
+  // Anything typed or chosen (or a step passed) is worth a question before Esc throws it away.
+  const entered = step > 0 || w.state.touched.length > 0;
+
+  // Enter submits the step and its fields unmount: focus goes to the new step's first field,
+  // not to the page body.
+  useEffect(() => {
+    const el = form.current?.querySelector<HTMLElement>('[data-autofocus]') ?? form.current?.querySelector<HTMLElement>('input:not([disabled]),select,textarea,button:not([hidden])');
+    el?.focus();
+  }, [step]);
 
   return (
     <Dialog
       title="New virtual machine"
-      onClose={creating ? () => undefined : onClose}
+      onClose={creating ? () => undefined : entered ? () => setAsking(true) : onClose}
       wide
       footer={
         <>
@@ -62,6 +74,7 @@ export function NewVmWizard({ host, takenNames, onClose, onCreated }: {
       </ol>
 
       <form
+        ref={form}
         className="flex flex-col gap-4"
         noValidate
         onSubmit={(e) => {
@@ -76,6 +89,9 @@ export function NewVmWizard({ host, takenNames, onClose, onCreated }: {
         {/* lets Enter submit the form from any text field */}
         <button type="submit" hidden tabIndex={-1} aria-hidden="true" />
       </form>
+      {asking && (
+        <Confirm title="Discard the new VM?" body="What you entered in this wizard is lost." confirmLabel="Discard" cancelLabel="Keep editing" danger onCancel={() => setAsking(false)} onConfirm={onClose} />
+      )}
     </Dialog>
   );
 }

@@ -1,12 +1,21 @@
-import { useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { OsEntry } from '../../../../electron/api/types.ts';
 import { OsIcon } from '../OsIcon.tsx';
 import { cx, inputClass } from '../ui.tsx';
 
-/** A searchable select over os.list (combobox + listbox pattern). */
-export function OsPicker({ oses, value, onChange }: { oses: OsEntry[]; value: OsEntry | null; onChange: (o: OsEntry | null) => void }) {
+/**
+ * A searchable select over os.list (combobox + listbox pattern). The list is part of the
+ * dialog's flow, not a pop-over: a pop-over was cut to ~3 rows by the dialog's scroll area.
+ * It opens on a click, typing or ArrowDown, not on focus: the wizard focuses this field after
+ * Enter, and a list open by itself would turn the next Enter into picking its first row.
+ */
+export function OsPicker({ oses, value, onChange, autoFocus }: { oses: OsEntry[]; value: OsEntry | null; onChange: (o: OsEntry | null) => void; autoFocus?: boolean }) {
   const [query, setQuery] = useState('');
   const [open, setOpen] = useState(false);
+  const list = useRef<HTMLUListElement>(null);
+  useEffect(() => {
+    if (open) list.current?.scrollIntoView({ block: 'nearest' });
+  }, [open]);
   const [active, setActive] = useState(0);
   const id = useId();
   const shown = useMemo(() => {
@@ -23,7 +32,7 @@ export function OsPicker({ oses, value, onChange }: { oses: OsEntry[]; value: Os
     setQuery('');
   };
   return (
-    <div className="relative">
+    <div>
       <label htmlFor={`${id}-in`} className="text-xs font-medium text-zinc-700 dark:text-zinc-300">
         Operating system
       </label>
@@ -34,6 +43,7 @@ export function OsPicker({ oses, value, onChange }: { oses: OsEntry[]; value: Os
         aria-controls={`${id}-list`}
         aria-autocomplete="list"
         aria-activedescendant={open && shown[active] ? `${id}-opt-${active}` : undefined}
+        data-autofocus={autoFocus || undefined}
         className={cx(inputClass, 'mt-1')}
         placeholder={value ? value.name : 'Search, e.g. "debian" or "windows 11"'}
         value={query}
@@ -42,7 +52,7 @@ export function OsPicker({ oses, value, onChange }: { oses: OsEntry[]; value: Os
           setOpen(true);
           setActive(0);
         }}
-        onFocus={() => setOpen(true)}
+        onClick={() => setOpen(true)}
         onBlur={() => setTimeout(() => setOpen(false), 150)}
         onKeyDown={(e) => {
           if (e.key === 'ArrowDown') {
@@ -64,10 +74,11 @@ export function OsPicker({ oses, value, onChange }: { oses: OsEntry[]; value: Os
       />
       {open && (
         <ul
+          ref={list}
           id={`${id}-list`}
           role="listbox"
           aria-label="Operating systems"
-          className="absolute z-50 mt-1 max-h-60 w-full overflow-y-auto rounded-md border border-zinc-200 bg-white py-1 shadow-lg dark:border-zinc-700 dark:bg-zinc-800"
+          className="mt-1 max-h-72 w-full overflow-y-auto rounded-md border border-zinc-200 bg-white py-1 shadow-lg dark:border-zinc-700 dark:bg-zinc-800"
         >
           {shown.length === 0 && <li className="px-3 py-1.5 text-sm text-zinc-600 dark:text-zinc-400">No OS matches.</li>}
           {shown.map((o, i) => (
@@ -77,7 +88,7 @@ export function OsPicker({ oses, value, onChange }: { oses: OsEntry[]; value: Os
               role="option"
               aria-selected={i === active}
               onMouseDown={(e) => (e.preventDefault(), pick(o))}
-              className={cx('flex cursor-default items-center gap-2 px-3 py-1.5 text-sm', i === active && 'bg-zinc-100 dark:bg-zinc-700')}
+              className={cx('flex cursor-default items-center gap-2 px-3 py-1 text-sm', i === active && 'bg-zinc-100 dark:bg-zinc-700')}
             >
               <OsIcon family={o.family} size={18} />
               {o.name}

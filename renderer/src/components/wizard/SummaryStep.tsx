@@ -1,4 +1,5 @@
 import { formatBytes, readSize } from '../../../../electron/shared/size.ts';
+import { plural } from '../../../../electron/shared/plural.ts';
 import { hasErrors } from '../../lib/wizard.ts';
 import { Check, ErrorAlert, Progress } from '../ui.tsx';
 import type { Wizard } from './useWizard.ts';
@@ -20,7 +21,7 @@ export function SummaryStep({ w }: { w: Wizard }) {
         </dd>
         <dt className="text-zinc-600 dark:text-zinc-400">CPUs / memory</dt>
         <dd>
-          {form.cpus} CPU · {'bytes' in mem ? formatBytes(mem.bytes) : form.memory}
+          {plural(form.cpus, 'CPU')} · {'bytes' in mem ? formatBytes(mem.bytes) : form.memory}
         </dd>
         {form.source !== 'import' && (
           <>

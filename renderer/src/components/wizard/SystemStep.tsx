@@ -29,7 +29,7 @@ export function SystemStep({ w }: { w: Wizard }) {
           )}
         </div>
       )}
-      <OsPicker oses={oses} value={os} onChange={w.chooseOs} />
+      <OsPicker oses={oses} value={os} onChange={w.chooseOs} autoFocus={detect?.status !== 'detected'} />
       <p className="-mt-2 text-xs text-zinc-600 dark:text-zinc-400">
         Selected: {os ? os.name : 'Unknown OS (generic defaults)'}
         {os && (
@@ -39,7 +39,7 @@ export function SystemStep({ w }: { w: Wizard }) {
         )}
       </p>
       <Field label="Name" error={w.err('name')}>
-        {(p) => <input {...p} className={inputClass} value={form.name} maxLength={80} onChange={(e) => w.set('name', e.target.value)} />}
+        {(p) => <input {...p} data-autofocus={detect?.status === 'detected' || undefined} className={inputClass} value={form.name} maxLength={80} onChange={(e) => w.set('name', e.target.value)} />}
       </Field>
     </>
   );
