@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { event, method, type Caller, type MethodDef, type EventDef } from './define.ts';
 import { Accel, VmName, VmRef } from './schemas/common.ts';
 import { VmConfigPatch } from './schemas/vm-config.ts';
+import { UnattendedAnswers } from './schemas/unattended.ts';
+import type { UnattendedAvailability } from './unattended-types.ts';
 import { CloudCreateArgs } from './schemas/cloud-init.ts';
 import type { NetModeInfo, NicAddresses } from './net-types.ts';
 import { BOOT_ONCE, CACHE_MODES, DISK_BUSES, MAX_EXTRA_CDROMS } from '../shared/config-enums.ts';
@@ -54,6 +56,8 @@ export const methods = {
       tpm: z.boolean().optional(),
       /** guest architecture; by default the ISO's (OS detection), else x86_64 */
       arch: z.enum(ARCHES).optional(),
+      /** an express install from the ISO with these answers (engine/unattended/; see unattended.availability) */
+      unattended: UnattendedAnswers.optional(),
       start: z.boolean().optional(),
     }).strict(),
     'Create a VM (a job with progress); optionally start it',
@@ -248,6 +252,11 @@ export const methods = {
   'drives.media': method<VmDetails>()(
     z.object({ vm: VmRef, drive: z.number().int().min(0).max(MAX_EXTRA_CDROMS), iso: Path.nullable() }).strict(),
     'Insert or eject the ISO of CD drive N (0 is the first), live when running',
+  ),
+  // ---- express install (engine/unattended/) ----
+  'unattended.availability': method<UnattendedAvailability>()(
+    z.object({ os: z.string().min(1, 'no OS given: an OS id like debian12 or win11').max(64) }).strict(),
+    'Whether an express (unattended) install is offered for an OS on this host, through which installer, and why not',
   ),
   // ---- network modes (engine/net/handlers.ts) ----
   'net.link': method<{ nic: string; up: boolean }>()(

@@ -355,3 +355,6 @@ export type { HostUsbDevice, HostUsbList, VmUsbDevice } from './usb-types.ts';
 
 // ---- stats (engine/stats/, owned by the live-graphs work): types in stats-types.ts ----
 export type * from './stats-types.ts';
+
+// ---- express install (engine/unattended/): types in unattended-types.ts ----
+export type * from './unattended-types.ts';

@@ -18,6 +18,7 @@ import { ARCHES } from '../shared/config-enums.ts';
 import { BOOT_ONCE } from '../shared/config-enums.ts';
 import type { CliKit } from './kit.ts';
 import { REGISTRARS } from './commands/index.ts';
+import { unattendedCreateArg } from './commands/unattended.ts';
 import { cloudCreateArg } from './commands/cloud.ts';
 import { APP_VERSION } from '../engine/version.ts';
 import { formatDetect } from './detect-text.ts';
@@ -135,6 +136,7 @@ program.command('create <name>').description('create a VM')
       ...(src('tpm') ? { tpm: !!o.tpm } : {}),
       // First: with --cloud-image it takes --user/--password/--hostname for the seed (commands/cloud.ts).
       ...(await cloudCreateArg(o)),
+      ...(await unattendedCreateArg(o)),
       ...(o.start ? { start: true } : {}),
     });
     print(r, formatVm);

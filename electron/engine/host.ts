@@ -49,6 +49,11 @@ export class HostService {
 
   constructor(private readonly opts: HostOptions) {}
 
+  /** the app's resources folder (OS table, probe image, answer-file templates) */
+  get resourcesDir(): string {
+    return this.opts.resourcesDir;
+  }
+
   get cacheDir() {
     return join(this.opts.home, 'cache');
   }

@@ -32,6 +32,7 @@ import { AgentService } from './agent/service.ts';
 import { agentHandlers } from './agent/handlers.ts';
 import { displayHandlers } from './display/handlers.ts';
 import { sharesArea } from './shares/handlers.ts';
+import { unattendedHandlers } from './unattended/handlers.ts';
 import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
 
@@ -252,6 +253,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...netHandlers(parts),
     ...displayHandlers(parts),
     ...shares.handlers,
+    ...unattendedHandlers(parts),
     ...stats.handlers,
     ...disposables.handlers,
   };

@@ -251,6 +251,12 @@ export const VmConfigSchema = z.object({
     order: z.array(z.enum(BOOT_DEVICES)).min(1).default(['disk', 'cdrom']),
     menu: z.boolean().default(false),
   }).prefault({}),
+  /**
+   * an express install's first boot (engine/unattended/): the installer's kernel and initrd
+   * (answers inside; files in the VM folder) and its command line, booted directly with
+   * -no-reboot; the engine sets it back to null once that boot started
+   */
+  unattended: z.object({ kernel: z.string().min(1), initrd: z.string().min(1), append: z.string().max(4096) }).nullable().default(null),
   /** no entry = no network; required so a vm.json that lost it is broken, not silently offline */
   networks: Nics,
   display: z.object({

@@ -15,6 +15,7 @@ import { resolveAccel } from '../qemu/accel.ts';
 import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
 import { QemuImg, isIso9660 } from '../disk/qemu-img.ts';
 import { detectOs, getOs, type OsProfile } from '../osdetect/detect.ts';
+import { applyUnattended, planUnattended } from '../unattended/prepare.ts';
 import { installCloud, planCloud } from '../cloud/image.ts';
 import { checkMinimums } from '../osdetect/minimums.ts';
 
@@ -97,6 +98,8 @@ const { library, host, jobs } = deps;
   const secureBoot = args.secureBoot ?? (firmware === 'uefi' && (os?.secureBoot ?? false));
   const tpm = args.tpm ?? os?.tpm ?? false;
   if (secureBoot && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { field: 'secureBoot' });
+  // An express install: everything it needs checked now, its answer files written in staging (unattended/prepare.ts).
+  const express = args.unattended ? await planUnattended({ answers: args.unattended, osId: os?.id, iso, arch, firmware, resourcesDir: host.resourcesDir }) : null;
   // Only what the OS's installer refuses is refused; the rest of its minimums are warnings
   // (VmDetails.warnings, from the created config).
   if (os) {
@@ -135,7 +138,7 @@ const { library, host, jobs } = deps;
         await createNvram(fw, staging, await host.qemuImg(), { arch });
       }
       job.progress(1);
-      return config;
+      return express ? applyUnattended(express, config, staging, library.paths(id).dir, host.resourcesDir) : config;
     }),
   );
 }

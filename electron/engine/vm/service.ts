@@ -39,6 +39,8 @@ export class VmService {
   private readonly backends: Record<BackendId, Backend>;
   /** one operation at a time per VM: start, delete, settings, snapshots, clones */
   readonly locks = new VmLocks();
+  /** areas' steps around a start (unattended/lifecycle.ts): `before` may change and save the config, `after` runs once QEMU is up */
+  readonly startHooks: { before(e: LibraryEntry, c: VmConfig): Promise<VmConfig>; after(e: LibraryEntry, c: VmConfig): Promise<void> }[] = [];
 
   constructor(
     readonly library: Library,
@@ -257,9 +259,10 @@ export class VmService {
 
   private async startNow(ref: string, opts: LaunchOptions): Promise<VmDetails> {
     const entry = this.resolve(ref);
-    const config = this.requireConfig(entry);
+    let config = this.requireConfig(entry);
     const m = this.machineFor(entry);
     requireState('start', config.name, m.state, ['stopped', 'crashed']);
+    for (const h of this.startHooks) config = await h.before(entry, config);
 
     if (config.cdrom.iso && !existsSync(config.cdrom.iso)) {
       throw new VireoError('NOT_FOUND', `the ISO in the CD-ROM drive is missing (${config.cdrom.iso}): eject it or choose another in Settings → CD-ROM`, { field: 'cdrom.iso' });
@@ -270,6 +273,7 @@ export class VmService {
     }
 
     await m.start(await this.backendFor(config).prepareLaunch(entry, config, opts));
+    for (const h of this.startHooks) await h.after(entry, config);
     // A one-time boot: the saved order goes back on the devices for the guest's next reset.
     if (opts.bootOnce) await restoreBootOrder(m.monitor('restore the boot order of'), config, bootOnceConfig(config, opts.bootOnce));
     const ep = this.endpoints(entry);

@@ -71,6 +71,7 @@ const everything = (firmware: 'bios' | 'uefi') =>
       { id: 'net3', mac: '52:54:00:12:34:59', mode: 'bridged', bridge: 'br0' },
     ],
     shares: [{ tag: 'data', path: '/srv/data' }],
+    unattended: { kernel: 'unattended/vmlinuz', initrd: 'unattended/initrd.gz', append: 'auto=true' },
     advanced: { extraArgs: ['-device', 'pvpanic'] },
   });
 

@@ -7,6 +7,7 @@ import { displayArgs } from './display.ts';
 import { firmwareArgs, firmwarePlan } from './firmware.ts';
 import { makeHelpers, type Builder } from './helpers.ts';
 import { inputArgs } from './input.ts';
+import { installArgs } from './install.ts';
 import { checkHost, hotplugArgs, machineArgs } from './machine.ts';
 import { networkArgs } from './network.ts';
 import { soundArgs } from './sound.ts';
@@ -32,6 +33,7 @@ export const BUILDERS: readonly (readonly [concern: string, build: Builder])[] =
   ['control', controlArgs],
   ['machine', machineArgs],
   ['firmware', firmwareArgs],
+  ['install', installArgs],
   ['storage', storageArgs],
   ['network', networkArgs],
   ['display', displayArgs],

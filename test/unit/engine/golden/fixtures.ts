@@ -247,6 +247,17 @@ export const DEVICE_CASES: Record<string, Case> = {
     }),
     ctx: { accel: 'tcg' },
   },
+  // Express install's first boot (engine/unattended/): the installer booted directly, once.
+  'express-install-first-boot': {
+    config: cfg({
+      name: 'Debian express install',
+      os: { id: 'debian12', name: 'Debian 12', family: 'linux' },
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }],
+      cdrom: { iso: '/isos/debian-12.8.0-amd64-netinst.iso' },
+      unattended: { kernel: 'unattended/vmlinuz', initrd: 'unattended/initrd.gz', append: 'auto=true priority=critical preseed/file=/preseed.cfg console=ttyS0,115200n8' },
+    }),
+    ctx: { accel: 'tcg' },
+  },
 };
 
 /** The context the engine would pass, its sockets named as VmPaths names them in runtimeDir. */
