@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { VireoError } from '../../api/errors.ts';
 import { FileBase, FileNic, FileShare, FileVm, PROJECT_RE, VmFileSchema, type VmFile } from './schema.ts';
 import { PortForward } from '../../api/schemas/vm-config.ts';
+import { CloudCreateArgs } from '../../api/schemas/cloud-init.ts';
 
 // Reading a VM file: YAML (the yaml package keeps every node's source range, so an error can
 // name its line), then the zod schema. Each problem becomes one line
@@ -126,6 +127,7 @@ function knownKeys(path: Path): string {
     path.length === 0 ? VmFileSchema.shape
     : path.length === 2 ? FileVm.shape
     : list === 'base' ? FileBase.shape
+    : list === 'cloud' ? CloudCreateArgs.shape
     : list === 'nics' ? FileNic.shape
     : list === 'shares' ? FileShare.shape
     : PortForward.shape;

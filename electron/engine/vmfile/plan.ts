@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Nic, PortForward } from '../../api/schemas/vm-config.ts';
+import type { CloudCreateArgs } from '../../api/schemas/cloud-init.ts';
 import { parseSize } from '../../shared/size.ts';
 import type { ParsedVmFile } from './parse.ts';
 import type { FileNic, FileShare, FileVm } from './schema.ts';
@@ -23,7 +24,7 @@ export interface VmPlan {
   create:
     | { method: 'vms.clone'; args: { vm: string; name: string; linked: true; fromSnapshot?: string } }
     | { method: 'disposables.create'; args: { from: string; name: string; snapshot?: string } }
-    | { method: 'vms.create'; args: { name: string; iso?: string; importDisk?: string; cpus?: number; memory?: string | number; disk?: string | number } };
+    | { method: 'vms.create'; args: { name: string; iso?: string; importDisk?: string; cloud?: CloudCreateArgs; cpus?: number; memory?: string | number; disk?: string | number } };
   /** a settings patch applied right after a clone or throwaway (they keep their base's resources) */
   patch: Record<string, unknown> | null;
   /** grow disk0 to this many bytes after a clone, throwaway or import (they keep their image's size) */
@@ -53,6 +54,8 @@ function planVm(f: ParsedVmFile, key: string, spec: FileVm): VmPlan {
     ? { method: 'vms.clone', args: { vm: b.vm, name, linked: true, ...(b.snapshot ? { fromSnapshot: b.snapshot } : {}) } }
     : b.image !== undefined
       ? { method: 'vms.create', args: { name, importDisk: at(b.image), ...resources } }
+    : b.cloud !== undefined
+      ? { method: 'vms.create', args: { name, cloud: { ...b.cloud, image: at(b.cloud.image) }, ...resources, ...(spec.disk !== undefined ? { disk: spec.disk } : {}) } }
       : { method: 'vms.create', args: { name, iso: at(b.iso!), ...resources, ...(spec.disk !== undefined ? { disk: spec.disk } : {}) } };
   const system = b.vm !== undefined ? { ...(spec.cpus !== undefined ? { cpus: spec.cpus } : {}), ...(memoryMiB !== undefined ? { memoryMiB } : {}) } : {};
   const patch = Object.keys(system).length ? { system } : null;
@@ -62,7 +65,8 @@ function planVm(f: ParsedVmFile, key: string, spec: FileVm): VmPlan {
     spec,
     create,
     patch,
-    growDiskTo: b.iso === undefined && spec.disk !== undefined ? parseSize(spec.disk, 'G') : null,
+    // an ISO install and a cloud image get their disk size at creation
+    growDiskTo: b.iso === undefined && b.cloud === undefined && spec.disk !== undefined ? parseSize(spec.disk, 'G') : null,
     shares: spec.shares.map((s) => ({ path: at(s.path), ...(s.tag ? { tag: s.tag } : {}), readOnly: s.readOnly, type: s.type })),
   };
 }

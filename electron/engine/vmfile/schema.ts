@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_NICS, MAX_SHARES, NIC_MODES, PORT_PROTOCOLS, PRIVATE_NET_NAME_RE, SHARE_TYPES } from '../../shared/config-enums.ts';
 import { readSize } from '../../shared/size.ts';
 import { NicModel, PortForward, SHARE_TAG_RE } from '../../api/schemas/vm-config.ts';
+import { CloudCreateArgs } from '../../api/schemas/cloud-init.ts';
 
 // The VM file (vireo.yaml): a set of VMs a script brings up and down together (`vireo up`,
 // `vireo status`, `vireo down`). Its pieces are the config's own where they fit (port
@@ -64,7 +65,8 @@ export const FileShare = z
   .strict();
 export type FileShare = z.infer<typeof FileShare>;
 
-const BASE_HINT = 'expected a base: {vm: NAME} (a library VM to linked-clone), {image: FILE} (a disk or cloud image) or {iso: FILE}';
+const BASE_HINT = 'expected a base: {vm: NAME} (a library VM to clone), {image: FILE} (a disk image), {cloud: {image: FILE, ...}} (a cloud image with a NoCloud seed) or {iso: FILE}';
+const BASE_KINDS = ['vm', 'image', 'cloud', 'iso'] as const;
 export const FileBase = z
   .object(
     {
@@ -72,14 +74,16 @@ export const FileBase = z
       /** with vm: clone the state of this snapshot */
       snapshot: z.string().min(1).optional(),
       image: z.string().min(1).optional(),
+      /** vms.create's own cloud option: the image (relative to the file) and the seed's user, keys, host name, user-data */
+      cloud: CloudCreateArgs.extend({ image: z.string({ error: 'expected the cloud image file (qcow2, raw or vmdk)' }).min(1, 'expected the cloud image file (qcow2, raw or vmdk)') }).strict().optional(),
       iso: z.string().min(1).optional(),
     },
     { error: BASE_HINT },
   )
   .strict()
   .superRefine((b, ctx) => {
-    const given = (['vm', 'image', 'iso'] as const).filter((k) => b[k] !== undefined);
-    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: given.length ? `give one of vm, image or iso, not ${given.join(' and ')}` : BASE_HINT });
+    const given = BASE_KINDS.filter((k) => b[k] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: given.length ? `give one of ${BASE_KINDS.join(', ')}, not ${given.join(' and ')}` : BASE_HINT });
     if (b.snapshot !== undefined && b.vm === undefined) ctx.addIssue({ code: 'custom', path: ['snapshot'], message: 'snapshot goes with base.vm (the VM whose snapshot is cloned)' });
   });
 export type FileBase = z.infer<typeof FileBase>;

@@ -85,8 +85,18 @@ describe('VM file: malformed files are refused with the line and the field', () 
   });
 
   it('two bases at once, and a snapshot without a VM', () => {
-    expect(problems('vms:\n  a:\n    base: { vm: g, iso: x.iso }\n').list).toEqual([{ line: 3, field: 'vms.a.base', message: 'give one of vm, image or iso, not vm and iso' }]);
+    expect(problems('vms:\n  a:\n    base: { vm: g, iso: x.iso }\n').list).toEqual([{ line: 3, field: 'vms.a.base', message: 'give one of vm, image, cloud, iso, not vm and iso' }]);
     expect(problems('vms:\n  a:\n    base:\n      image: d.qcow2\n      snapshot: s\n').list).toEqual([{ line: 5, field: 'vms.a.base.snapshot', message: expect.stringMatching(/snapshot goes with base.vm/) }]);
+  });
+
+  it('a cloud base is checked by vms.create\'s own cloud rules: the image is required, the user name and keys must be valid', () => {
+    const r = problems('vms:\n  c:\n    base:\n      cloud:\n        user: Root!\n        sshKeys: ["not a key"]\n        colour: red\n');
+    expect(r.list).toEqual([
+      { line: 4, field: 'vms.c.base.cloud.image', message: 'missing: expected the cloud image file (qcow2, raw or vmdk)' },
+      { line: 5, field: 'vms.c.base.cloud.user', message: expect.stringMatching(/^user name must be 1-32 lower-case letters/) },
+      { line: 6, field: 'vms.c.base.cloud.sshKeys[0]', message: expect.stringMatching(/not an OpenSSH public key line/) },
+      { line: 7, field: 'vms.c.base.cloud.colour', message: expect.stringMatching(/^unknown field \(expected one of image, user, password, passwordHash, sshKeys, hostname, userData/) },
+    ]);
   });
 
   it('unknown fields are named with the ones allowed there', () => {

@@ -26,11 +26,16 @@ vms:
     base: { vm: golden }
     memory: 256M
     disposable: true
+  cloud:
+    base:
+      cloud: { image: images/debian-generic.qcow2, user: ci, hostname: ci-cloud, userData: "#cloud-config\\npackages: [make]\\n" }
+    memory: 1G
+    disk: 6G
 `, '/work/proj/vireo.yaml');
 
 describe('VM file plan', () => {
   it('names each VM "<project>-<key>" and picks clone, import or ISO create, paths resolved against the file', () => {
-    const [web, db, inst, tmp] = planFile(file);
+    const [web, db, inst, tmp, cloud] = planFile(file);
     expect(web).toMatchObject({
       name: 'ci-web',
       create: { method: 'vms.clone', args: { vm: 'golden', name: 'ci-web', linked: true, fromSnapshot: 'clean' } },
@@ -42,6 +47,12 @@ describe('VM file plan', () => {
     // an ISO install gets its disk at creation, so nothing is grown afterwards
     // a disposable one from a library VM is a throwaway (overlays on the base), not a linked clone
     expect(tmp).toMatchObject({ name: 'ci-tmp', create: { method: 'disposables.create', args: { from: 'golden', name: 'ci-tmp' } }, patch: { system: { memoryMiB: 256 } } });
+    // a cloud image: vms.create's cloud option (the engine builds the NoCloud seed), sized at creation
+    expect(cloud).toMatchObject({
+      name: 'ci-cloud',
+      create: { method: 'vms.create', args: { name: 'ci-cloud', cloud: { image: '/work/proj/images/debian-generic.qcow2', user: 'ci', hostname: 'ci-cloud', userData: '#cloud-config\npackages: [make]\n' }, memory: '1G', disk: '6G' } },
+      growDiskTo: null,
+    });
     expect(inst).toMatchObject({ name: 'ci-inst', create: { method: 'vms.create', args: { name: 'ci-inst', iso: '/isos/debian.iso', disk: '20G' } }, growDiskTo: null });
   });
 
