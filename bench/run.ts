@@ -12,6 +12,7 @@ import { runUiBench } from './ui.ts';
 import { runScaleBench } from './scale.ts';
 import { runNatBench } from './nat.ts';
 import { runSharesBench } from './shares.ts';
+import { runNoisyBench } from './noisy.ts';
 
 // `npm run bench [-- name...]`: runs the benchmarks (all, or the named ones) one after the
 // other, never in parallel (each is a ratio against a peer measured on the same quiet machine),
@@ -19,7 +20,7 @@ import { runSharesBench } from './shares.ts';
 // result file present. A benchmark that fails is recorded as failed with its error, so the
 // table never silently loses a row.
 
-const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale', 'nat', 'shares'] as const;
+const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale', 'nat', 'shares', 'noisy'] as const;
 type Name = (typeof ORDER)[number];
 
 async function accelVerdict(): Promise<{ chosen: string | null; reason: string | null }> {
@@ -104,6 +105,7 @@ const RUNNERS: Record<Name, () => Promise<BenchResult>> = {
   scale: () => runScaleBench(),
   nat: () => runNatBench(),
   shares: () => runSharesBench(),
+  noisy: () => runNoisyBench(),
 };
 
 async function writeFailure(name: Name, e: Error, seconds: number): Promise<BenchResult> {

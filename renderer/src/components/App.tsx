@@ -6,6 +6,7 @@ import { plural } from '../../../electron/shared/plural.ts';
 import { applyTheme, loadTheme, nextTheme, type ThemePref } from '../lib/theme.ts';
 import { DetailsPane } from './Details.tsx';
 import { HostPanel } from './HostPanel.tsx';
+import { HostMeter } from './HostMeter.tsx';
 import { JobsPanel } from './JobsPanel.tsx';
 import { SettingsDialog } from './settings/SettingsDialog.tsx';
 import { Sidebar } from './Sidebar.tsx';
@@ -122,6 +123,7 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
 
       <footer className="flex items-center gap-4 border-t border-zinc-200 bg-zinc-50 px-4 py-1 text-xs text-zinc-600 dark:border-zinc-800 dark:bg-zinc-950 dark:text-zinc-400" aria-label="Status">
         <span>{plural(vms.length, 'VM')} · {vms.filter((v) => v.state === 'running').length} running</span>
+        <HostMeter vms={vms} />
         <span className="ml-auto" data-testid="status-qemu">
           {q ? (q.found ? `QEMU ${q.version}` : 'QEMU not found') : ''}
         </span>
