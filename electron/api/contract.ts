@@ -20,6 +20,7 @@ import type {
   OsEntry, SnapshotTree, VmDetails, VmState, VmSummary,
 } from './types.ts';
 import type { GuestToolsInfo, ShareMountResult, SharesList } from './types.ts';
+import type { HostResources, LimitsInfo, OvercommitReport } from './limits-types.ts';
 import type { HostStats, StatsWatch, VmStatsEvent, VmStatsHistory } from './types.ts';
 
 // The one contract. Every transport (Electron IPC, WebSocket, in-process) is generated from
@@ -68,8 +69,8 @@ export const methods = {
     'Delete a stopped VM; with keepDisks its disks, NVRAM and TPM state move to the folder returned as keptIn',
   ),
   'vms.start': method<VmDetails>()(
-    z.object({ vm: VmRef, bootOnce: z.enum(BOOT_ONCE).optional() }).strict(),
-    'Start a VM; bootOnce "cdrom" boots from the CD this time only (the saved boot order stays)',
+    z.object({ vm: VmRef, bootOnce: z.enum(BOOT_ONCE).optional(), overcommit: z.boolean().optional() }).strict(),
+    'Start a VM; bootOnce "cdrom" boots from the CD this time only (the saved boot order stays); refused with OVERCOMMIT when the host\'s memory would not cover it, unless overcommit is true',
   ),
   'vms.stop': method<VmDetails>()(
     z.object({ vm: VmRef, force: z.boolean().optional(), timeoutSec: z.number().positive().max(3600).optional() }).strict(),
@@ -90,6 +91,20 @@ export const methods = {
     'Full or linked clone (a job with progress)',
   ),
   'vms.stats': method<{ cpuPercent: number; rssBytes: number; balloonMiB: number | null }>()(vm, 'CPU and memory use of a running VM'),
+  // ---- resources (engine/resources/): limits, overcommit, host meter ----
+  'limits.get': method<LimitsInfo>()(vm, "A VM's CPU cap and disk limits, what this host can apply and why not, network limits per backend"),
+  'limits.set': method<LimitsInfo>()(
+    z.object({
+      vm: VmRef,
+      /** percent of one host CPU (100 = one CPU); null removes the cap */
+      cpuPercent: z.number().int().min(1).max(100 * 1024).nullable().optional(),
+      diskBytesPerSec: z.number().int().min(4096).max(2 ** 50).nullable().optional(),
+      diskIops: z.number().int().min(1).max(10_000_000).nullable().optional(),
+    }).strict(),
+    'Set limits (omitted ones stay; null removes one); a running VM gets them at once where it can (pending says what waits for the next start)',
+  ),
+  'vms.overcommit': method<OvercommitReport>()(vm, "Would starting this VM overcommit the host's memory or CPUs? The numbers and a warning per kind"),
+  'host.resources': method<HostResources>()(z.object({}).strict(), "What the running VMs take of the host's memory and CPUs (the library's host meter)"),
 
   'snapshots.list': method<SnapshotTree>()(vm, 'The snapshot tree'),
   'snapshots.save': method<SnapshotTree>()(

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'IO_ERROR',
   'NO_SPACE', // the disk is full: details.folder, details.neededBytes, details.freeBytes
   'UNSUPPORTED', // feature not available here; message says why
+  'OVERCOMMIT', // starting would take more memory than the host has available: details is the report; retry with overcommit to go on
   'IN_USE', // e.g. a base image that linked clones depend on
   'PERMISSION_DENIED', // the host refuses access (a USB device node not writable): the message says the fix
   'BUSY', // another process owns the library (details.pid, details.role), or it is shutting down

@@ -147,7 +147,14 @@ program.command('show <vm>').description('show a VM: state, pid, serial log, dis
 
 program.command('start <vm>').description('start a VM (it keeps running after this command exits)')
   .addOption(new Option('--boot-once <device>', 'boot from this device this time only (the saved boot order stays)').choices([...BOOT_ONCE]))
-  .action(action(async (vm: string, o: { bootOnce?: 'cdrom' }) => print(await call('vms.start', { vm, ...(o.bootOnce ? { bootOnce: o.bootOnce } : {}) }), (v: { name: string; runtime: { pid: number } }) => `${v.name} is running (pid ${v.runtime.pid})`)));
+  .option('--force', "start even when the host's available memory does not cover it (refused otherwise, exit 1)")
+  .action(action(async (vm: string, o: { bootOnce?: 'cdrom'; force?: boolean }) => {
+    // Overcommit warnings (vCPUs, or memory with --force) go to stderr; the engine refuses memory it cannot cover.
+    const oc = await call('vms.overcommit', { vm });
+    // Without --force the engine's refusal says the memory sentence; the others are warnings.
+    if (!jsonMode) for (const w of oc.memory.over && !o.force ? oc.warnings.slice(1) : oc.warnings) process.stderr.write(`vireo: warning: ${w}\n`);
+    print(await call('vms.start', { vm, ...(o.bootOnce ? { bootOnce: o.bootOnce } : {}), ...(o.force ? { overcommit: true } : {}) }), (v: { name: string; runtime: { pid: number } }) => `${v.name} is running (pid ${v.runtime.pid})`);
+  }));
 
 program.command('stop <vm>').description('shut down (ACPI), then quit, then kill; --force powers off at once')
   .option('--force', 'power off without asking the guest')

@@ -32,6 +32,8 @@ import { AgentService } from './agent/service.ts';
 import { agentHandlers } from './agent/handlers.ts';
 import { displayHandlers } from './display/handlers.ts';
 import { sharesArea } from './shares/handlers.ts';
+import { resourcesHandlers } from './resources/handlers.ts';
+import { assertStartFits } from './resources/overcommit.ts';
 import { unattendedHandlers } from './unattended/handlers.ts';
 import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
@@ -167,7 +169,8 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       bridge.revoke(entry.id);
       return vms.delete(a.vm, a.keepDisks);
     },
-    'vms.start': async (a) => (disposables.assertNotBacking(a.vm, 'start'), vms.start(a.vm, { bootOnce: a.bootOnce })),
+    // Overcommit is checked first (resources/overcommit.ts): a start the host's memory cannot cover is refused with the numbers.
+    'vms.start': async (a) => (disposables.assertNotBacking(a.vm, 'start'), await assertStartFits(vms, a.vm, a.overcommit), vms.start(a.vm, { bootOnce: a.bootOnce })),
     'vms.stop': (a) => vms.stop(a.vm, a),
     'vms.pause': (a) => vms.pause(a.vm),
     'vms.resume': (a) => vms.resume(a.vm),
@@ -252,6 +255,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...agentHandlers(parts),
     ...netHandlers(parts),
     ...displayHandlers(parts),
+    ...resourcesHandlers(parts),
     ...shares.handlers,
     ...unattendedHandlers(parts),
     ...stats.handlers,

@@ -285,6 +285,15 @@ export const VmConfigSchema = z.object({
   /** USB devices on the controller: passed-through host devices and emulated ones */
   usb: UsbDevices.default([]),
   serial: z.object({ enabled: z.boolean().default(true) }).prefault({}),
+  /** resource limits (electron/engine/resources/), changeable while the VM runs; null = none */
+  limits: z.object({
+    /** percent of ONE host CPU the whole VM may use, as top counts it (100 = one CPU, 250 = two and a half); a cgroup CPU quota */
+    cpuPercent: z.number().int().min(1).max(100 * 1024).nullable().default(null),
+    /** all of the VM's disks together, bytes per second (a QEMU throttle group) */
+    diskBytesPerSec: z.number().int().min(4096).max(2 ** 50).nullable().default(null),
+    /** all of the VM's disks together, I/O operations per second */
+    diskIops: z.number().int().min(1).max(10_000_000).nullable().default(null),
+  }).prefault({}),
   shares: Shares.default([]),
   /** a cloud image's NoCloud seed (schemas/cloud-init.ts), attached as a CD on every start; null = none */
   cloudInit: CloudInitConfig.nullable().default(null),

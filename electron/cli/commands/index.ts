@@ -6,6 +6,7 @@ import { registerDisplay } from './display.ts';
 import { registerNet } from './net.ts';
 import { registerForwards } from './forwards.ts';
 import { registerShares } from './shares.ts';
+import { registerLimits } from './limits.ts';
 import { registerUnattended } from './unattended.ts';
 import { registerRun } from './run.ts';
 import { registerWait } from './wait.ts';
@@ -16,4 +17,4 @@ import { registerTop } from './top.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerUnattended, registerRun, registerWait, registerSsh, registerTop, registerVmFile, registerCloud];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerUnattended, registerRun, registerWait, registerSsh, registerTop, registerVmFile, registerCloud, registerLimits];

@@ -44,6 +44,8 @@ export async function blockdevAddImage(qmp: QmpClient, nodes: { file: string; fo
 
 /** Remove the pair again (after its device is gone); a node already gone is fine. */
 export async function blockdevDelImage(qmp: QmpClient, nodes: { file: string; format: string }): Promise<void> {
+  // A disk started under disk limits has a throttle filter above its format node (argv/limits.ts).
+  await qmp.execute('blockdev-del', { 'node-name': `${nodes.format}-throttle` }).catch(() => {});
   await qmp.execute('blockdev-del', { 'node-name': nodes.format }).catch(() => {});
   await qmp.execute('blockdev-del', { 'node-name': nodes.file }).catch(() => {});
 }

@@ -6,6 +6,7 @@ import { actionAvailability, type Action } from '../lib/vm-actions.ts';
 import { nameProblem, suggestName } from '../lib/names.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../../electron/shared/states.ts';
 import { StartOnceMenu } from './StartOnceMenu.tsx';
+import { useOvercommitStart } from './OvercommitDialog.tsx';
 import { PauseIcon, PlayIcon, StopIcon } from './icons.tsx';
 import { useVmShortcuts } from './useShortcuts.ts';
 import { snapshotNameProblem } from '../lib/snapshot-names.ts';
@@ -28,6 +29,7 @@ export function Toolbar({
   const [shutdown, setShutdown] = useState<PendingShutdown | null>(null);
   const [forcing, setForcing] = useState(false);
   const [kept, setKept] = useState<{ name: string; folder: string } | null>(null);
+  const overcommit = useOvercommitStart();
 
   const why = (a: Action) => {
     if (busy) return 'Waiting for the previous action to finish.';
@@ -84,10 +86,11 @@ export function Toolbar({
           Settings
         </Button>
         <span className="mx-1 h-6 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />
-        <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => client.call('vms.start', { vm: id }))}>
+        <Button disabledReason={why('start')} onClick={() => run('start', `Could not start ${vm?.name}`, () => overcommit.start({ vm: id }))}>
           <PlayIcon size={14} /> Start
         </Button>
-        <StartOnceMenu vm={vm} startWhy={why('start')} onStart={(bootOnce) => void run('start', `Could not start ${vm?.name} from the CD`, () => client.call('vms.start', { vm: id, bootOnce }))} />
+        <StartOnceMenu vm={vm} startWhy={why('start')} onStart={(bootOnce) => void run('start', `Could not start ${vm?.name} from the CD`, () => overcommit.start({ vm: id, bootOnce }))} />
+        {overcommit.dialog}
         {paused ? (
           <Button disabledReason={why('resume')} onClick={() => run('resume', `Could not resume ${vm?.name}`, () => client.call('vms.resume', { vm: id }))}>
             <PlayIcon size={14} /> Resume

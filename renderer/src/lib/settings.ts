@@ -7,7 +7,7 @@ import { nameProblem } from './names.ts';
 // belongs to, the checks made before anything is sent (the engine re-checks everything), and
 // how a new network card is made.
 
-export const SECTIONS = ['General', 'System', 'Disks', 'CD-ROM', 'Boot', 'Network', 'Display', 'Sound', 'Devices', 'USB', 'Shared folders', 'Serial', 'Advanced'] as const;
+export const SECTIONS = ['General', 'System', 'Disks', 'CD-ROM', 'Boot', 'Network', 'Display', 'Sound', 'Devices', 'USB', 'Shared folders', 'Serial', 'Resources', 'Advanced'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 /** Field paths (the config's, or the engine's issue paths without "patch.") → their section. */
@@ -24,6 +24,7 @@ const SECTION_OF: Array<[RegExp, SectionName]> = [
   [/^usb(\.|$)/, 'USB'],
   [/^shares(\.|$)/, 'Shared folders'],
   [/^serial(\.|$)/, 'Serial'],
+  [/^limits(\.|$)/, 'Resources'],
   [/^advanced(\.|$)/, 'Advanced'],
 ];
 

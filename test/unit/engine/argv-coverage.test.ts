@@ -17,6 +17,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'system.accel': 'the engine resolves it (auto, self-test) into ArgvContext.accel, which argv uses',
   'system.pinCpus[]': 'the engine applies CPU affinity to the QEMU process after spawning it',
   'system.priority': 'the engine applies the scheduling priority to the QEMU process',
+  'limits.cpuPercent': "the engine moves the QEMU process into a cgroup with this CPU quota (resources/cgroup.ts), live too",
   arch: 'chooses the QEMU binary; changed alone the config is invalid (arch-rules.ts: q35/pc are x86-only), so its argv is pinned by the aarch64 goldens (argv-aarch64.test.ts)',
   backend: 'chooses which backend runs the VM, not the argv of the QEMU one',
   'usb[].label': 'what the person saw when choosing the device, shown in the UI',
@@ -64,6 +65,7 @@ const everything = (firmware: 'bios' | 'uefi') =>
       { id: 'usb3', kind: 'keyboard' },
     ],
     display: { resolution: { width: 1024, height: 768 } },
+    limits: { diskBytesPerSec: 1_048_576, diskIops: 100 },
     networks: [
       { id: 'net0', mac: '52:54:00:12:34:56', portForwards: [{ hostPort: 2222, guestPort: 22 }] },
       { id: 'net1', mac: '52:54:00:12:34:57', mode: 'private', network: 'lab' },

@@ -20,6 +20,7 @@ import { switchHelpers } from '../../net/switch/helper.ts';
 import { switchDir } from '../../net/switch/paths.ts';
 import { bridgeHelpers, findBridgeHelper } from '../../net/bridge.ts';
 import { applyProcessPolicy } from '../../vm/policy.ts';
+import { cpuCapHelper } from '../../resources/helper.ts';
 import { NVRAM_FILES } from '../../paths.ts';
 import type { Availability, Backend, LaunchOptions, VmEndpoints } from '../types.ts';
 import { bootOnceConfig } from '../../vm/boot-once.ts';
@@ -53,6 +54,8 @@ export class QemuBackend implements Backend {
     // Private networks' switches live beside the VMs' runtime folders (one per library).
     helpers.push(...bridgeHelpers(config), ...switchHelpers(dirname(entry.paths.runtime), config));
     helpers.push(...natHelpers(entry, config, nat));
+    // Last: its attach moves the paused QEMU into the VM's CPU-cap cgroup before the guest runs.
+    helpers.push(cpuCapHelper(entry, config));
     helpers.push(...cloudSeedHelpers(entry.paths.dir, config));
     return helpers;
   }

@@ -12,7 +12,9 @@ export const devicesArgs: Builder = (config, ctx, { need, has }) => {
   }
   if (config.devices.balloon) {
     need('virtio-balloon-pci', 'the memory balloon');
-    args.push('-device', `virtio-balloon-pci,id=${QEMU_IDS.balloon}`);
+    // free-page-reporting: an idle guest hands freed pages back to the host by itself;
+    // deflate-on-oom: a guest about to run out of memory may take back what the balloon holds.
+    args.push('-device', `virtio-balloon-pci,id=${QEMU_IDS.balloon},free-page-reporting=on,deflate-on-oom=on`);
   }
   // Clipboard is best effort: a QEMU without the vdagent chardev still starts the VM.
   const chardevs = ctx.caps.chardevs;

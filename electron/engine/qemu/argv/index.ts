@@ -13,6 +13,7 @@ import { networkArgs } from './network.ts';
 import { soundArgs } from './sound.ts';
 import { checkShares, sharesArgs } from './shares.ts';
 import { storageArgs } from './storage.ts';
+import { limitsArgs } from './limits.ts';
 import { checkUsb, usbArgs } from './usb.ts';
 import { checkTpm, tpmArgs } from './tpm.ts';
 
@@ -34,6 +35,7 @@ export const BUILDERS: readonly (readonly [concern: string, build: Builder])[] =
   ['machine', machineArgs],
   ['firmware', firmwareArgs],
   ['install', installArgs],
+  ['limits', limitsArgs],
   ['storage', storageArgs],
   ['network', networkArgs],
   ['display', displayArgs],

@@ -1,6 +1,7 @@
 import { VireoError } from '../../../api/errors.ts';
 import { QEMU_IDS } from './context.ts';
 import { onOff, type Builder, type Helpers } from './helpers.ts';
+import { diskTopNode } from './limits.ts';
 import { seedDrives } from '../../cloud/seed-drive.ts';
 
 // Disks and the CD-ROM: blockdev nodes, the controllers they need, and the devices on them.
@@ -97,7 +98,8 @@ export const storageArgs: Builder = (config, _ctx, h) => {
     const node = QEMU_IDS.diskNode(d);
     args.push('-blockdev', `driver=file,node-name=${fileNode},filename=${esc(h.resolve(d.file))},${cache},${discard}${ro}`);
     args.push('-blockdev', `driver=${d.format},node-name=${node},file=${fileNode},${cache},${discard}${ro}`);
-    const dev = [`drive=${node}`, `id=${QEMU_IDS.diskDevice(d)}`, ...bootProp(`disk:${d.id}`)];
+    // With disk limits the device reads through the VM's throttle group (limits.ts).
+    const dev = [`drive=${diskTopNode(config, d, node, args)}`, `id=${QEMU_IDS.diskDevice(d)}`, ...bootProp(`disk:${d.id}`)];
     switch (d.bus) {
       case 'virtio':
         need('virtio-blk-pci', `disk ${d.id} on virtio`);

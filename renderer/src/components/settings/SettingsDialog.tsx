@@ -20,6 +20,7 @@ import { SharesSection } from './SharesSection.tsx';
 import { SoundSection } from './SoundSection.tsx';
 import { SystemSection } from './SystemSection.tsx';
 import { UsbSection } from './UsbSection.tsx';
+import { LimitsSection } from './LimitsSection.tsx';
 import type { SectionProps } from './types.ts';
 
 // The settings dialog owns the edited copy of the config, the checks and the save; each
@@ -38,6 +39,7 @@ const VIEW: Record<SectionName, ComponentType<SectionProps>> = {
   USB: UsbSection,
   'Shared folders': SharesSection,
   Serial: SerialSection,
+  Resources: LimitsSection,
   Advanced: AdvancedSection,
 };
 

@@ -247,6 +247,15 @@ export const DEVICE_CASES: Record<string, Case> = {
     }),
     ctx: { accel: 'tcg' },
   },
+  // Disk I/O limits (argv/limits.ts): both disks behind one throttle group; the CPU cap is no argv.
+  'disk-limits': {
+    config: cfg({
+      name: 'Limited neighbour',
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', bus: 'virtio' }, { id: 'disk1', file: 'disk1.qcow2', bus: 'sata' }],
+      limits: { cpuPercent: 50, diskBytesPerSec: 10_485_760, diskIops: 200 },
+    }),
+    ctx: { accel: 'kvm' },
+  },
   // Express install's first boot (engine/unattended/): the installer booted directly, once.
   'express-install-first-boot': {
     config: cfg({
