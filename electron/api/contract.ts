@@ -11,6 +11,7 @@ import type { HostUsbList, VmUsbDevice } from './usb-types.ts';
 import { PortForward } from './schemas/vm-config.ts';
 import { PORT_PROTOCOLS } from '../shared/config-enums.ts';
 import type { ForwardsResult } from './types.ts';
+import type { BootProblem } from './types.ts';
 import { TYPE_TEXT_MAX } from '../shared/display-caps.ts';
 import { SHARE_TYPES } from '../shared/config-enums.ts';
 import { ARCHES } from '../shared/config-enums.ts';
@@ -86,6 +87,7 @@ export const methods = {
   'vms.setMemory': method<{ actualMiB: number }>()(z.object({ vm: VmRef, memoryMiB: z.number().int().positive() }).strict(), 'Balloon target while running'),
   'vms.changeMedia': method<VmDetails>()(z.object({ vm: VmRef, iso: Path.nullable() }).strict(), 'Insert or eject the CD-ROM'),
   'vms.screenshot': method<{ png: string }>()(vm, 'Screen as a base64 PNG'),
+  'vms.bootProblem': method<BootProblem | null>()(vm, 'What the firmware shows when it found nothing to start (the UEFI shell, "No bootable device") and the firmware to switch to; null when it booted or is still trying'),
   'vms.clone': method<VmDetails>()(
     z.object({ vm: VmRef, name: VmName, linked: z.boolean().optional(), fromSnapshot: z.string().optional() }).strict(),
     'Full or linked clone (a job with progress)',

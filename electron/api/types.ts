@@ -214,6 +214,16 @@ export type DetectResult =
       firmware?: 'bios' | 'uefi'; firmwareReason?: string; boot?: BootPlatforms;
     };
 
+/** the firmware found nothing to start (engine/vm/boot-problem.ts) */
+export interface BootProblem {
+  kind: 'efi-shell' | 'no-bootable-device';
+  firmware: 'bios' | 'uefi';
+  /** what happened and why, in plain words */
+  message: string;
+  /** the one-click fix (settings change + restart), or null when switching firmware would not help */
+  fix: { firmware: 'bios' | 'uefi'; label: string } | null;
+}
+
 export interface DisplaySession {
   /**
    * ws(s):// URL of the VM's screen or console, token included: on the desktop the engine's

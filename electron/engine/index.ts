@@ -31,6 +31,7 @@ import { natHandlers } from './net/nat/handlers.ts';
 import { AgentService } from './agent/service.ts';
 import { agentHandlers } from './agent/handlers.ts';
 import { displayHandlers } from './display/handlers.ts';
+import { bootProblemHandlers } from './vm/boot-problem.ts';
 import { sharesArea } from './shares/handlers.ts';
 import { resourcesHandlers } from './resources/handlers.ts';
 import { assertStartFits } from './resources/overcommit.ts';
@@ -255,6 +256,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...agentHandlers(parts),
     ...netHandlers(parts),
     ...displayHandlers(parts),
+    ...bootProblemHandlers(parts),
     ...resourcesHandlers(parts),
     ...shares.handlers,
     ...unattendedHandlers(parts),

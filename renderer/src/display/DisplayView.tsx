@@ -9,6 +9,7 @@ import { FileDrop } from './FileDrop.tsx';
 import { backoffMs, COMBOS, comboEvents, isReleaseChord, releaseEvents, screenshotName, type Combo } from './keys.ts';
 import { btn } from './styles.ts';
 import { TypeTextPanel } from './TypeTextPanel.tsx';
+import { BootProblemBanner } from './BootProblemBanner.tsx';
 import { useVmConfig } from './useVmConfig.ts';
 import { hasScreen, useVmState } from './useVmState.ts';
 
@@ -304,6 +305,7 @@ export function DisplayView({ vmId, client, vmState, vmName, accel, cpus, memory
         </span>
       </div>
 
+      <BootProblemBanner client={client} vmId={vmId} running={state === 'running'} />
       <div ref={areaRef} tabIndex={-1} data-testid="vm-screen-area" className="relative min-h-0 flex-1 outline-none focus-visible:ring-2 focus-visible:ring-sky-500"
         onKeyDownCapture={onKeyDownCapture} onKeyUpCapture={onKeyUpCapture}
         onFocusCapture={(e) => setCaptured(e.target instanceof HTMLCanvasElement)} onBlurCapture={() => setCaptured(false)}>

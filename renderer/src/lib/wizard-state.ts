@@ -126,7 +126,10 @@ export function wizardReducer(host: WizardHost) {
         }
         // The media's architecture picks the guest's (known even when the OS is not).
         const arch = r.arch === 'aarch64' ? 'aarch64' : 'x86_64';
-        return { ...withOs({ ...s, form: { ...s.form, arch } }, os, host), detect: r, detecting: false, step: 1 };
+        const next = withOs({ ...s, form: { ...s.form, arch } }, os, host);
+        // an unknown OS still gets the firmware its disc can start (El Torito)
+        if (r.status === 'unknown' && r.firmware && arch !== 'aarch64') next.form = { ...next.form, firmware: r.firmware };
+        return { ...next, detect: r, detecting: false, step: 1 };
       }
       case 'detectFailed':
         // A file that is not an ISO (or is missing) is an inline error on the path field.

@@ -61,6 +61,9 @@ export function checkWizard(f: WizardForm, ctx: WizardContext): WizardCheck {
     errors.memory = `Memory ${formatBytes(mem.bytes)} is more than this host has (${formatBytes(ctx.hostMemoryBytes)}): lower it.`;
   } else if (mem.bytes > ctx.hostMemoryBytes * 0.75) {
     warnings.memory = `Over 75% of host memory (${formatBytes(ctx.hostMemoryBytes)}): the host may start swapping.`;
+  } else if (ctx.os?.requires?.memoryMiB && mem.bytes < ctx.os.requires.memoryMiB * MiB) {
+    // only what the OS's own installer refuses is an error (engine: osdetect/minimums.ts)
+    errors.memory = `${ctx.os.name}'s installer refuses less than ${formatBytes(ctx.os.requires.memoryMiB * MiB)} of memory: give at least that.`;
   } else if (ctx.os?.minimum && mem.bytes < ctx.os.minimum.memoryMiB * MiB) {
     warnings.memory = `${ctx.os.name} needs at least ${formatBytes(ctx.os.minimum.memoryMiB * MiB)}; the installer may fail.`;
   }
@@ -69,15 +72,20 @@ export function checkWizard(f: WizardForm, ctx: WizardContext): WizardCheck {
     const disk = readSize(f.disk, 'G');
     if ('error' in disk) errors.disk = `Disk: ${disk.error}`;
     else if (disk.bytes < 1 * MiB) errors.disk = 'The disk must be at least 1 MiB.';
-    else if (ctx.os?.minimum && disk.bytes < ctx.os.minimum.diskGiB * GiB) {
-      errors.disk = `${ctx.os.name} needs a disk of at least ${ctx.os.minimum.diskGiB} GiB: make it larger.`;
+    else if (ctx.os?.requires?.diskGiB && disk.bytes < ctx.os.requires.diskGiB * GiB) {
+      errors.disk = `${ctx.os.name} needs a disk of at least ${ctx.os.requires.diskGiB} GiB: make it larger.`;
+    } else if (ctx.os?.minimum && disk.bytes < ctx.os.minimum.diskGiB * GiB) {
+      // advice, not a rule: DOS runs on far less than its table entry says
+      warnings.disk = `${ctx.os.name} is usually installed on a disk of at least ${ctx.os.minimum.diskGiB} GiB; it may run out of space.`;
     }
   }
 
   if (f.secureBoot && f.firmware !== 'uefi') errors.secureBoot = 'Secure Boot needs UEFI firmware.';
   if (f.tpm && !ctx.tpmAvailable) errors.tpm = 'No TPM emulator (swtpm) on this host: turn TPM off or install swtpm.';
   if (ctx.os?.tpm && !f.tpm) warnings.tpm = `${ctx.os.name} expects a TPM 2.0; its installer may refuse to continue.`;
+  if (ctx.os?.requires?.tpm && !f.tpm && !errors.tpm) errors.tpm = `${ctx.os.name}'s installer refuses PCs without a TPM 2.0: turn TPM on.`;
   if (ctx.os?.firmware === 'uefi' && f.firmware === 'bios') warnings.firmware = `${ctx.os.name} is normally installed with UEFI.`;
+  if (ctx.os?.requires?.uefi && f.firmware === 'bios') errors.firmware = `${ctx.os.name}'s installer refuses PCs that start with BIOS: choose UEFI.`;
   if (f.arch === 'aarch64' && f.firmware !== 'uefi') errors.firmware = 'aarch64 guests boot only through UEFI.';
   const guest = ctx.arches?.find((a) => a.arch === f.arch);
   const native = ctx.arches?.find((a) => a.native)?.arch;
@@ -115,7 +123,8 @@ export function createArgs(f: WizardForm, osId: string | null) {
 export function defaultsFor(os: OsEntry | null, hostCpus: number, hostMemoryBytes: number) {
   const rec = os?.recommended ?? { cpus: 2, memoryMiB: 2048, diskGiB: 20 };
   const hostMiB = Math.floor(hostMemoryBytes / MiB);
-  const memMiB = Math.max(16, Math.min(rec.memoryMiB, Math.floor(hostMiB / 2)));
+  // never below what the OS's installer refuses (Windows 11: 4 GiB), where the host has it
+  const memMiB = Math.max(16, Math.min(os?.requires?.memoryMiB ?? 0, hostMiB), Math.min(rec.memoryMiB, Math.floor(hostMiB / 2)));
   return {
     // One host CPU stays free by default: all of them is what the CPU warning warns about.
     cpus: Math.max(1, Math.min(rec.cpus, hostCpus - 1)),

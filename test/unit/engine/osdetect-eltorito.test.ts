@@ -53,7 +53,7 @@ describe('El Torito boot catalog', () => {
   });
   it('a catalog whose validation entry fails its checksum or key bytes is no catalog', () => {
     const bad = validation(PLATFORM_X86);
-    bad[4] ^= 0xff;
+    bad[4] = bad[4]! ^ 0xff;
     expect(parseBootCatalog(catalog(bad, entry(true, 40)))).toBeUndefined();
     const nokey = validation(PLATFORM_X86);
     nokey[31] = 0;

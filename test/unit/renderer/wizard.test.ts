@@ -7,6 +7,7 @@ const win11: OsEntry = {
   id: 'win11', name: 'Windows 11', family: 'windows', version: '11',
   recommended: { cpus: 4, memoryMiB: 8192, diskGiB: 80 }, minimum: { cpus: 2, memoryMiB: 4096, diskGiB: 64 },
   firmware: 'uefi', secureBoot: true, tpm: true, profile: 'modern',
+  requires: { memoryMiB: 4096, diskGiB: 64, tpm: true, uefi: true },
 };
 const ctx = { hostCpus: 2, hostMemoryBytes: 8 * GiB, taken: ['Existing'], os: null, tpmAvailable: true };
 const form = (over: Partial<WizardForm> = {}): WizardForm => ({

@@ -4,6 +4,7 @@ import type { WizardForm } from '../../lib/wizard.ts';
 import { Check, Field, inputClass } from '../ui.tsx';
 import type { Wizard } from './useWizard.ts';
 import { ArchChoice } from './ArchChoice.tsx';
+import { FirmwareNote } from './MediaNotes.tsx';
 
 const FIRMWARE_LABEL: Record<WizardForm['firmware'], string> = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' };
 
@@ -19,7 +20,7 @@ export function HardwareStep({ w, tpm }: { w: Wizard; tpm: { available: boolean;
           {(p) => <input {...p} className={inputClass} value={form.memory} onChange={(e) => w.set('memory', e.target.value)} />}
         </Field>
         {form.source !== 'import' && (
-          <Field label="Disk size" error={w.err('disk')} hint={os?.minimum ? `At least ${os.minimum.diskGiB} GiB for ${os.name}` : 'Grows as used (qcow2)'}>
+          <Field label="Disk size" error={w.err('disk')} warning={w.warn('disk')} hint={os?.requires?.diskGiB ? `At least ${os.requires.diskGiB} GiB for ${os.name}` : os?.minimum ? `Usually at least ${os.minimum.diskGiB} GiB for ${os.name}` : 'Grows as used (qcow2)'}>
             {(p) => <input {...p} className={inputClass} value={form.disk} onChange={(e) => w.set('disk', e.target.value)} />}
           </Field>
         )}
@@ -35,6 +36,7 @@ export function HardwareStep({ w, tpm }: { w: Wizard; tpm: { available: boolean;
             </label>
           ))}
         </div>
+        <FirmwareNote w={w} />
         {w.warn('firmware') && <p className="text-xs text-amber-800 dark:text-amber-300">{w.warn('firmware')}</p>}
         {w.err('firmware') && <p className="text-xs text-red-700 dark:text-red-400">{w.err('firmware')}</p>}
         <Check label="Secure Boot" checked={form.secureBoot} disabled={form.firmware !== 'uefi'} hint={form.firmware !== 'uefi' ? 'Needs UEFI firmware.' : w.err('secureBoot')} onChange={(v) => w.set('secureBoot', v)} />

@@ -1,6 +1,7 @@
 import { OsIcon } from '../OsIcon.tsx';
 import { Field, inputClass } from '../ui.tsx';
 import { OsPicker } from './OsPicker.tsx';
+import { MediaNotes } from './MediaNotes.tsx';
 import type { Wizard } from './useWizard.ts';
 
 /** Which OS (detected, or picked) and the VM's name. */
@@ -29,6 +30,7 @@ export function SystemStep({ w }: { w: Wizard }) {
           )}
         </div>
       )}
+      <MediaNotes w={w} />
       <OsPicker oses={oses} value={os} onChange={w.chooseOs} autoFocus={detect?.status !== 'detected'} />
       <p className="-mt-2 text-xs text-zinc-600 dark:text-zinc-400">
         Selected: {os ? os.name : 'Unknown OS (generic defaults)'}
