@@ -3,6 +3,7 @@ import { plural } from '../../../../electron/shared/plural.ts';
 import { hasErrors } from '../../lib/wizard.ts';
 import { Check, ErrorAlert, Progress } from '../ui.tsx';
 import type { Wizard } from './useWizard.ts';
+import { ExpressInstall } from './ExpressInstall.tsx';
 
 export function SummaryStep({ w }: { w: Wizard }) {
   const { form, os, creating, job, createError } = w.state;
@@ -45,6 +46,7 @@ export function SummaryStep({ w }: { w: Wizard }) {
           ))}
         </ul>
       )}
+      <ExpressInstall x={w.express} />
       <Check label="Start the VM after creating it" checked={form.start} onChange={(v) => w.set('start', v)} />
       {creating && (
         <div className="flex flex-col gap-1" aria-live="polite">

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useReducer, useRef } from 'react';
 import type { HostInfo } from '../../../../electron/api/types.ts';
 import { useClient } from '../../api/context.tsx';
+import { useExpressInstall } from './ExpressInstall.tsx';
 import { asWireError } from '../../api/client.ts';
 import { issuesByField } from '../../lib/issues.ts';
 import { checkWizard, createArgs, hasErrors, type Field, type WizardForm } from '../../lib/wizard.ts';
@@ -16,6 +17,7 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
   const hostMem = host?.memoryBytes ?? 1024 ** 3;
   const reducer = useMemo(() => wizardReducer({ cpus: hostCpus, memoryBytes: hostMem, taken: takenNames }), [hostCpus, hostMem, takenNames]);
   const [s, dispatch] = useReducer(reducer, { cpus: hostCpus, memoryBytes: hostMem, taken: takenNames }, initialWizard);
+  const express = useExpressInstall(client, s.os?.id ?? null, s.form.source === 'iso');
   const submittedAt = useRef<string | null>(null);
 
   useEffect(() => {
@@ -66,6 +68,7 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
 
   const create = async () => {
     dispatch({ type: 'touch', fields: ALL_FIELDS });
+    if (express.blocking) return false; // its fields show what is missing
     if (hasErrors(check)) {
       dispatch({ type: 'goto', step: fieldStep(Object.keys(check.errors)[0]!) });
       return false;
@@ -73,7 +76,7 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
     dispatch({ type: 'createStart' });
     submittedAt.current = new Date(Date.now() - 2000).toISOString();
     try {
-      const vm = await client.call('vms.create', createArgs(s.form, s.os?.id ?? null));
+      const vm = await client.call('vms.create', { ...createArgs(s.form, s.os?.id ?? null), ...express.args() });
       onCreated(vm.id);
       return true;
     } catch (e) {
@@ -88,7 +91,7 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
   };
 
   return {
-    state: s, check, hostCpus, hostMem, err, warn, set, next, back, create,
+    state: s, check, hostCpus, hostMem, err, warn, set, next, back, create, express,
     chooseOs: (os: typeof s.os) => dispatch({ type: 'chooseOs', os }),
     setBrowse: (open: boolean) => dispatch({ type: 'browse', open }),
   };
