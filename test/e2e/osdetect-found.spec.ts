@@ -109,3 +109,29 @@ test('Windows 11 below what its setup checks is refused at the fields, and nothi
   await expect(w.getByText('Step 3 of 4')).toBeVisible();
   expect((await vmsOf(served.cli)).length).toBe(before.length);
 });
+
+test('a UEFI VM whose disc only starts with BIOS: the screen tab says it opened the UEFI shell, and one click switches to BIOS', async ({ page, served }) => {
+  test.setTimeout(300_000);
+  const dir = join(served.home, 'isos');
+  await mkdir(dir, { recursive: true });
+  const iso = await makeBootIso(dir, { volumeId: 'BIOS_ONLY_DISC', bios: true });
+  const made = await served.cli(['create', 'Shell VM', '--iso', iso, '--firmware', 'uefi', '--memory', '256M', '--disk', '16M', '--cpus', '1', '--accel', 'tcg']);
+  expect(made.code, made.stderr).toBe(0);
+  try {
+    await page.goto(served.url);
+    await page.getByRole('option', { name: /Shell VM/ }).click();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.getByRole('tab', { name: 'Screen' }).click();
+    const banner = page.getByTestId('boot-problem');
+    await expect(banner).toContainText("The UEFI firmware found nothing it can start and opened the UEFI shell. This VM's disc can only start with BIOS.", { timeout: 200_000 });
+    await banner.getByRole('button', { name: 'Switch to BIOS and restart' }).click();
+    await expect(banner).toBeHidden({ timeout: 60_000 });
+    await expect.poll(async () => {
+      const r = await served.cli(['--json', 'show', 'Shell VM']);
+      const v = JSON.parse(r.stdout) as { state: string; config: { system: { firmware: string } } };
+      return `${v.config.system.firmware} ${v.state}`;
+    }, { timeout: 60_000 }).toBe('bios running');
+  } finally {
+    await served.cli(['stop', 'Shell VM', '--force']);
+  }
+});
