@@ -103,9 +103,9 @@ export class VmProbe {
       actual = (await this.qmp<{ actual: number }>('query-balloon')).actual;
     } catch (e) {
       // DeviceNotActive: the VM has no balloon device (or its guest no driver for it yet).
-      const why = `no balloon: ${(e as Error).message}`;
-      this.unavailable.balloon = why;
-      this.unavailable.guestMemory = `the guest reports its free memory through the balloon device; ${why}`;
+      const absent = (e as { errorClass?: string }).errorClass === 'DeviceNotActive';
+      this.unavailable.balloon = absent ? 'this VM has no memory balloon (or its guest has no driver for it)' : `query-balloon failed: ${(e as Error).message}`;
+      this.unavailable.guestMemory = "the guest's free memory comes from the balloon's statistics";
       return none;
     }
     delete this.unavailable.balloon;

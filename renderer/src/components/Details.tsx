@@ -8,12 +8,13 @@ import { DisplayView, SerialConsole } from '../display/index.ts';
 import { OsIcon, StateBadge } from './OsIcon.tsx';
 import { SnapshotsView } from './Snapshots.tsx';
 import { AgentCard } from './agent/AgentCard.tsx';
+import { PerformanceView } from './stats/PerformanceView.tsx';
 import { NetworkCard } from './NetworkCard.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
 import { useLastTab } from './useLastView.ts';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
-const TABS = ['overview', 'screen', 'console', 'snapshots'] as const;
+const TABS = ['overview', 'screen', 'console', 'snapshots', 'performance'] as const;
 type Tab = (typeof TABS)[number];
 
 /** One vms.get per selection, re-read only when an event says this VM changed. */
@@ -176,6 +177,7 @@ export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whos
               { id: 'screen', label: 'Screen' },
               { id: 'console', label: 'Console' },
               { id: 'snapshots', label: 'Snapshots' },
+              { id: 'performance', label: 'Performance' },
             ]}
           />
           <div
@@ -194,6 +196,7 @@ export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whos
             {tab === 'screen' && <DisplayView vmId={vm.id} client={client} vmName={vm.name} />}
             {tab === 'console' && <SerialConsole vmId={vm.id} client={client} />}
             {tab === 'snapshots' && <SnapshotsView vm={vm} />}
+            {tab === 'performance' && <PerformanceView vmId={vm.id} running={isGuestUp(vm.state)} />}
           </div>
         </>
       )}

@@ -5,6 +5,7 @@ import { useClient, useErrors } from '../api/context.tsx';
 import { formatBytes } from '../../../electron/shared/size.ts';
 import { Button, ErrorAlert, KV, Section } from './ui.tsx';
 import { ArchHostSections } from './ArchHostSection.tsx';
+import { HostOverview } from './stats/HostOverview.tsx';
 import { SelfTestProgress } from './SelfTestProgress.tsx';
 
 // What this host can do and why: the accelerator verdict (with its self-test evidence),
@@ -101,6 +102,7 @@ export function HostPanel({ host, error, onHost }: { host: HostInfo | null; erro
         )}
       </Section>
       <ArchHostSections host={host} />
+      <HostOverview />
       <Section title="Host">
         <KV
           rows={[
