@@ -1,20 +1,14 @@
 import { z } from 'zod';
+import { CLOUD_USER_RE, HOSTNAME_RE, MAX_USER_DATA, SSH_PUBKEY_RE } from '../../shared/cloud-rules.ts';
 
 // The NoCloud seed of a VM made from a cloud image (vm.json `cloudInit`). The engine builds a
 // `cidata` ISO from it before every start (electron/engine/cloud/seed.ts), so the file always
 // follows these settings. A password is kept only as a SHA-512 crypt hash: the clear text never
 // reaches vm.json, and cloud-init takes the hash as it is (`passwd:`).
 
-/** A Linux user name as useradd takes it (Debian's NAME_REGEX, lower case). */
-export const CLOUD_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
-/** An RFC 1123 host name: labels of letters, digits and inner hyphens, 253 characters at most. */
-export const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 /** crypt(3) SHA-512: $6$[rounds=N$]salt$hash */
 export const SHA512_CRYPT_RE = /^\$6\$(rounds=\d+\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}$/;
-/** One OpenSSH public key line: type, base64 blob, optional comment. */
-export const SSH_PUBKEY_RE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
-
-export const MAX_USER_DATA = 64 * 1024;
+export { CLOUD_USER_RE, HOSTNAME_RE, SSH_PUBKEY_RE, MAX_USER_DATA };
 
 export const CloudUser = z.string().regex(CLOUD_USER_RE, 'user name must be 1-32 lower-case letters, digits, _ or -, starting with a letter or _ (e.g. "vireo")');
 export const CloudHostname = z.string().regex(HOSTNAME_RE, 'host name must be letters, digits and hyphens (dot-separated labels of at most 63), e.g. "test-vm"');

@@ -15,7 +15,8 @@ const SECTION_OF: Array<[RegExp, SectionName]> = [
   [/^(name|notes)(\.|$)/, 'General'],
   [/^(system|profile|os|arch|backend)(\.|$)/, 'System'],
   [/^disks(\.|$)/, 'Disks'],
-  [/^cdrom(\.|$)/, 'CD-ROM'],
+  // a cloud image's seed is a CD the engine writes (engine/cloud/); its errors show with the drives
+  [/^(cdrom|cloudInit)(\.|$)/, 'CD-ROM'],
   [/^boot(\.|$)/, 'Boot'],
   [/^networks(\.|$)/, 'Network'],
   [/^(display|input)(\.|$)/, 'Display'],

@@ -2,6 +2,7 @@ import type { Source } from '../../lib/wizard.ts';
 import { FileBrowser } from '../FileBrowser.tsx';
 import { Button, Field, cx, inputClass } from '../ui.tsx';
 import type { Wizard } from './useWizard.ts';
+import { CloudImageSource } from './CloudImageSource.tsx';
 
 const SOURCE_LABEL: Record<Source, string> = { iso: 'Install from an ISO image', empty: 'No ISO (empty disk)', import: 'Import an existing disk' };
 
@@ -24,6 +25,7 @@ export function SourceStep({ w }: { w: Wizard }) {
       {form.source === 'import' && (
         <PathField w={w} field="importDisk" label="Disk image" hint="qcow2, raw, vmdk, vdi or vhdx; it is converted to qcow2 inside the VM's folder." placeholder="/path/to/disk.qcow2" />
       )}
+      {form.source === 'import' && <CloudImageSource c={w.cloud} />}
       {form.source === 'empty' && (
         <p className="text-sm text-zinc-700 dark:text-zinc-300">The VM gets an empty disk; attach an ISO later in Settings → CD-ROM, or boot from the network.</p>
       )}

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useReducer, useRef } from 'react';
 import type { HostInfo } from '../../../../electron/api/types.ts';
 import { useClient } from '../../api/context.tsx';
 import { useExpressInstall } from './ExpressInstall.tsx';
+import { useCloudImage } from './CloudImageSource.tsx';
 import { asWireError } from '../../api/client.ts';
 import { issuesByField } from '../../lib/issues.ts';
 import { checkWizard, createArgs, hasErrors, type Field, type WizardForm } from '../../lib/wizard.ts';
@@ -18,6 +19,7 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
   const reducer = useMemo(() => wizardReducer({ cpus: hostCpus, memoryBytes: hostMem, taken: takenNames }), [hostCpus, hostMem, takenNames]);
   const [s, dispatch] = useReducer(reducer, { cpus: hostCpus, memoryBytes: hostMem, taken: takenNames }, initialWizard);
   const express = useExpressInstall(client, s.os?.id ?? null, s.form.source === 'iso');
+  const cloud = useCloudImage(s.form.source === 'import' ? s.form.importDisk : null);
   const submittedAt = useRef<string | null>(null);
 
   useEffect(() => {
@@ -69,6 +71,8 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
   const create = async () => {
     dispatch({ type: 'touch', fields: ALL_FIELDS });
     if (express.blocking) return false; // its fields show what is missing
+    // The cloud image's fields are on the first step: go there, where they say what is wrong.
+    if (cloud.blocking) return void dispatch({ type: 'goto', step: 0 }), false;
     if (hasErrors(check)) {
       dispatch({ type: 'goto', step: fieldStep(Object.keys(check.errors)[0]!) });
       return false;
@@ -76,7 +80,7 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
     dispatch({ type: 'createStart' });
     submittedAt.current = new Date(Date.now() - 2000).toISOString();
     try {
-      const vm = await client.call('vms.create', { ...createArgs(s.form, s.os?.id ?? null), ...express.args() });
+      const vm = await client.call('vms.create', { ...createArgs(s.form, s.os?.id ?? null), ...express.args(), ...cloud.args() });
       onCreated(vm.id);
       return true;
     } catch (e) {
@@ -91,7 +95,7 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
   };
 
   return {
-    state: s, check, hostCpus, hostMem, err, warn, set, next, back, create, express,
+    state: s, check, hostCpus, hostMem, err, warn, set, next, back, create, express, cloud,
     chooseOs: (os: typeof s.os) => dispatch({ type: 'chooseOs', os }),
     setBrowse: (open: boolean) => dispatch({ type: 'browse', open }),
   };
