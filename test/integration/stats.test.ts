@@ -44,7 +44,8 @@ beforeAll(async () => {
   engine = await tempEngine();
   const fx = await ensureFixtures();
   const created = await createGuestVm(engine, 'stats', { iso: null, disk: '64M', memory: '256M' });
-  await engine.client.call('vms.update', { vm: created.id, patch: { advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
+  // With a memory balloon (the guest's virtio_balloon driver reports its free memory through it).
+  await engine.client.call('vms.update', { vm: created.id, patch: { devices: { balloon: true }, advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
   vm = await engine.client.call('vms.start', { vm: created.id });
   await waitForReady(vm, 120_000);
   sh = await SerialShell.connect(serialSocketOf(engine, vm));
@@ -75,7 +76,7 @@ describe('live stats', () => {
     expect(h.memAvailableBytes).toBeGreaterThan(0);
   }, 30_000);
 
-  it('a watch streams samples at 1 Hz: process and vCPU CPU, RSS, disk counters, and says why balloon figures are missing', async () => {
+  it('a watch streams samples at 1 Hz: process and vCPU CPU, RSS, disk counters, and the balloon's figures or why they are missing', async () => {
     const w = await engine.client.call('stats.watch', { vm: vm.id });
     try {
       const got = await samples(3);
@@ -105,6 +106,21 @@ describe('live stats', () => {
       await engine.client.call('stats.unwatch', { watchId: w.watchId });
     }
   }, 60_000);
+
+  it('with a balloon: its actual size and the free memory the guest reports through it', async () => {
+    const w = await engine.client.call('stats.watch', { vm: vm.id });
+    try {
+      const [e] = await samples(1, 60_000, (x) => (x.sample.guestFreeBytes ?? 0) > 0);
+      // 256 MiB given, the balloon not inflated: all of it is the guest's.
+      expect(e!.sample.balloonActualBytes).toBe(256 * 1024 ** 2);
+      expect(e!.sample.guestFreeBytes).toBeLessThan(256 * 1024 ** 2);
+      expect(e!.sample.guestTotalBytes).toBeGreaterThan(e!.sample.guestFreeBytes!);
+      expect(e!.unavailable.balloon).toBeUndefined();
+      expect(e!.unavailable.guestMemory).toBeUndefined();
+    } finally {
+      await engine.client.call('stats.unwatch', { watchId: w.watchId });
+    }
+  }, 90_000);
 
   it('the samples move: a busy loop raises CPU % of the vCPU thread, a disk write grows the write counter', async () => {
     const w = await engine.client.call('stats.watch', { vm: vm.id });
