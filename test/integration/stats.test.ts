@@ -76,7 +76,7 @@ describe('live stats', () => {
     expect(h.memAvailableBytes).toBeGreaterThan(0);
   }, 30_000);
 
-  it('a watch streams samples at 1 Hz: process and vCPU CPU, RSS, disk counters, and the balloon's figures or why they are missing', async () => {
+  it('a watch streams samples at 1 Hz: process and vCPU CPU, RSS, disk counters, and the balloon figures or why they are missing', async () => {
     const w = await engine.client.call('stats.watch', { vm: vm.id });
     try {
       const got = await samples(3);
