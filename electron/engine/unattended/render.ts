@@ -110,10 +110,12 @@ export function kernelArgs(kind: InstallerKind, a: UnattendedAnswers, iso: { vol
   const console = ['console=tty0', 'console=ttyS0,115200n8'];
   switch (kind) {
     case 'preseed':
-      // auto=true priority=critical: only critical questions, preseeded ones never; locale and
-      // keymap here too because localechooser runs before any preseed file but the initrd's.
+      // priority=critical: only critical questions, preseeded ones never; locale and keymap here
+      // too (localechooser runs before any preseed file but the initrd's). No auto=true: it
+      // would only move the locale questions after the network set-up (for a preseed/url),
+      // and the answers are already in the initrd.
       // After "---": kept on the installed system's command line too (its serial console).
-      return ['auto=true', 'priority=critical', 'preseed/file=/preseed.cfg', `locale=${bareLocale(a.locale)}`, `language=${language}`, `country=${country}`, `keymap=${a.keyboard}`, `hostname=${host}`, '---', 'quiet', ...console];
+      return ['priority=critical', 'preseed/file=/preseed.cfg', `locale=${bareLocale(a.locale)}`, `language=${language}`, `country=${country}`, `keymap=${a.keyboard}`, `hostname=${host}`, '---', 'quiet', ...console];
     case 'kickstart':
       // inst.stage2 names the DVD by its label (spaces as \x20, as the ISO's own boot menu does)
       return [`inst.stage2=hd:LABEL=${iso.volumeId.replace(/ /g, '\\x20')}`, 'inst.ks=file:/ks.cfg', 'inst.text', ...console];
