@@ -12,12 +12,14 @@ export type SectionName = (typeof SECTIONS)[number];
 
 /** Field paths (the config's, or the engine's issue paths without "patch.") → their section. */
 const SECTION_OF: Array<[RegExp, SectionName]> = [
-  [/^(name|notes)(\.|$)/, 'General'],
+  // disposable: the engine's throwaway marker (vireo run, VM files); never edited, shown as General
+  [/^(name|notes|disposable)(\.|$)/, 'General'],
   [/^(system|profile|os|arch|backend)(\.|$)/, 'System'],
   [/^disks(\.|$)/, 'Disks'],
   // a cloud image's seed is a CD the engine writes (engine/cloud/); its errors show with the drives
   [/^(cdrom|cloudInit)(\.|$)/, 'CD-ROM'],
-  [/^boot(\.|$)/, 'Boot'],
+  // unattended: an express install's first boot (engine/unattended/), engine-managed; with Boot
+  [/^(boot|unattended)(\.|$)/, 'Boot'],
   [/^networks(\.|$)/, 'Network'],
   [/^(display|input)(\.|$)/, 'Display'],
   [/^sound(\.|$)/, 'Sound'],
