@@ -25,7 +25,7 @@ export const WAIT_FOR_HELP = [
   'agent: the guest agent (qemu-ga) answers',
   'ip: the guest agent reports an address that is not loopback or link-local',
   'port:N: guest TCP port N answers through the VM\'s NAT forward to it (the forward\'s host side is connected to on this host; the guest must keep the connection open or send data within 1 s, since user-mode NAT accepts on the host before it knows whether the guest listens)',
-  'serial:REGEX: the serial console prints a line matching REGEX (JavaScript syntax) from the moment the wait starts; with --whole-log the serial log\'s earlier output counts too (it holds every run of the VM)',
+  'serial:REGEX: the serial console prints output matching REGEX (JavaScript syntax) from the moment the wait starts; with --whole-log the serial log\'s earlier output counts too (it holds every run of the VM)',
 ];
 
 export function parseCondition(spec: string): WaitCondition {
@@ -177,7 +177,7 @@ export const registerWait: Registrar = (kit: CliKit) => {
     .command('wait <vm>')
     .description(`wait until a VM is ready; exit 0 when met, ${WAIT_TIMEOUT_EXIT} on --timeout, 1 on error (the VM stopped, no forward for the port)`)
     .requiredOption('--for <condition>', `what to wait for:\n${WAIT_FOR_HELP.map((l) => `  ${l}`).join('\n')}`)
-    .option('--timeout <seconds>', 'give up after this long (default 300)', kit.numArg, 300)
+    .option('--timeout <seconds>', 'give up after this long', kit.numArg, 300)
     .option('--whole-log', 'serial:REGEX also matches what the serial log held before the wait began')
     .action(kit.action(async (vm: string, o: { for: string; timeout: number; wholeLog?: boolean }) => {
       const cond = parseCondition(o.for);
