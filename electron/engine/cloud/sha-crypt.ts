@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 // SHA-512 crypt ("$6$", the glibc crypt(3) scheme cloud-init's `passwd:` and /etc/shadow
 // take), written from Ulrich Drepper's "Unix crypt using SHA-256 and SHA-512" specification.
 // Node has no crypt(3), and `openssl passwd -6` is a process that hosts without OpenSSL lack;
-// this keeps the clear-text password out of vm.json on every host.
+// this keeps the clear-text password out of vm.json on every host. The express install's preseed and
+// kickstart (engine/unattended/render.ts) hash with it too: one implementation, both vector-tested.
 
 const ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ROUNDS_DEFAULT = 5000;

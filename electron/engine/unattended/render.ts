@@ -1,6 +1,6 @@
 import { VireoError } from '../../api/errors.ts';
 import type { UnattendedAnswers } from '../../api/schemas/unattended.ts';
-import { sha512Crypt } from './crypt.ts';
+import { sha512Crypt } from '../cloud/sha-crypt.ts';
 import type { InstallerKind } from './installers.ts';
 import { windowsInputLocale, windowsTimeZone } from './windows-names.ts';
 

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { UnattendedAnswers } from '../../../../electron/api/schemas/unattended.ts';
 import { renderAnswers, kernelArgs, fillTemplate, type RenderContext } from '../../../../electron/engine/unattended/render.ts';
 import { installerFor, type InstallerKind } from '../../../../electron/engine/unattended/installers.ts';
-import { sha512Crypt } from '../../../../electron/engine/unattended/crypt.ts';
+import { sha512Crypt } from '../../../../electron/engine/cloud/sha-crypt.ts';
 
 // The answer files Vireo writes for each installer: golden files (regenerate with
 // VIREO_UPDATE_GOLDEN=1 and review the diff), and each parsed the way its installer reads it
