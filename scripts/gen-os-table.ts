@@ -305,6 +305,9 @@ function main(argv: string[]): void {
   process.stdout.write(`wrote ${out}: ${count} OSes from ${root}\n`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+// Run as a script only when it is this very file that was started: the engine imports
+// generate() (host-osinfo.ts), and inside the bundled CLI (.vite/build/cli.mjs) every module's
+// import.meta.url is the bundle's, which would otherwise make `vireo …` regenerate the table.
+if (process.argv[1] && /gen-os-table\.[cm]?[jt]s$/.test(process.argv[1]) && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main(process.argv.slice(2));
 }

@@ -1,11 +1,13 @@
 import { app, BrowserWindow, dialog } from 'electron';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createDispatcher, type Dispatch } from '../api/dispatch.ts';
 import { defaultResourcesDir } from '../engine/index.ts';
 import { ownLibrary } from '../engine/owner/open.ts';
 import { resolveHome } from '../engine/paths.ts';
 import { writeFileAtomic } from '../engine/util/fs-atomic.ts';
+import { cliInvocation, userArgs } from './cli-mode.ts';
 import { askCloseChoice, chooseFile } from './dialogs.ts';
 import { registerIpc, sendEvent } from './ipc.ts';
 import { closeDecision, countActive, type CloseAction } from './lifecycle.ts';
@@ -29,14 +31,21 @@ const appUrl = devServerUrl ? new URL('/', devServerUrl).href : APP_URL;
  *  the `shell.command` event; sendEvent drops names the contract does not list. */
 type ShellCommand = { command: MenuCommand | 'open-file' | 'show-vm'; path?: string; kind?: 'iso' | 'disk'; vmId?: string };
 
-app.enableSandbox();
-registerAppScheme();
-
-if (!app.requestSingleInstanceLock()) {
-  // Another Vireo owns the library; it gets our argv through 'second-instance'.
-  app.quit();
+const cliArgs = cliInvocation(userArgs(process.argv, app.isPackaged));
+if (cliArgs) {
+  // Started as the `vireo` command: run the bundled CLI here, no window, no app lock (the CLI
+  // talks to a running app's engine itself). It reads process.argv Node's way and exits itself.
+  process.argv = [process.execPath, 'vireo', ...cliArgs];
+  void import(/* @vite-ignore */ pathToFileURL(join(import.meta.dirname, 'cli.mjs')).href);
 } else {
-  void start();
+  app.enableSandbox();
+  registerAppScheme();
+  if (!app.requestSingleInstanceLock()) {
+    // Another Vireo owns the library; it gets our argv through 'second-instance'.
+    app.quit();
+  } else {
+    void start();
+  }
 }
 
 async function start(): Promise<void> {

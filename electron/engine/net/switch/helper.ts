@@ -21,8 +21,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 export function switchScript(): string {
   const resources = (process as { resourcesPath?: string }).resourcesPath;
   const candidates = [
-    ...(resources ? [join(resources, 'net', 'switch.mjs')] : []),
+    // electron-builder and Forge both put the project's resources/ at <resourcesPath>/resources
+    ...(resources ? [join(resources, 'resources', 'net', 'switch.mjs')] : []),
     join(here, '..', '..', '..', '..', 'resources', 'net', 'switch.mjs'),
+    // the bundled CLI: .vite/build/cli.mjs in a checkout
+    join(here, '..', '..', 'resources', 'net', 'switch.mjs'),
     join(process.cwd(), 'resources', 'net', 'switch.mjs'),
   ];
   const found = candidates.find((c) => existsSync(c));
