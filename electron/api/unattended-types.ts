@@ -16,4 +16,6 @@ export interface UnattendedAvailability {
   virtioWin: string | null;
   /** Windows: the folders looked in for virtio-win */
   searched: string[];
+  /** who writes the answer file: the host's libosinfo script ("libosinfo jeos script fedora.ks") or Vireo's template, and why not libosinfo */
+  answersFrom: string | null;
 }

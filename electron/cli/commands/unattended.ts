@@ -20,7 +20,7 @@ export const registerUnattended: Registrar = (kit: CliKit) => {
       const r = await kit.call('unattended.availability', { os });
       kit.print(r, ((a: UnattendedAvailability) =>
         a.available
-          ? `${a.os}: express install with ${a.installer}${a.productKey ? ' (a product key may be given)' : ''}${a.installer === 'autounattend' ? `; virtio drivers: ${a.virtioWin ?? `none found (looked in ${a.searched.join(', ')})`}` : ''}`
+          ? `${a.os}: express install with ${a.installer}${a.productKey ? ' (a product key may be given)' : ''}${a.installer === 'autounattend' ? `; virtio drivers: ${a.virtioWin ?? `none found (looked in ${a.searched.join(', ')})`}` : ''}\nanswers written by ${a.answersFrom}`
           : `${a.os}: no express install: ${a.reason}`) as (r: never) => string);
       if (!r.available) process.exitCode = 1;
     }));

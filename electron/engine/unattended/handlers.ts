@@ -5,6 +5,7 @@ import { findGuestTools } from '../shares/guest-tools.ts';
 import { installerFor } from './installers.ts';
 import { unattendedStartHooks } from './lifecycle.ts';
 import { mediumAvailability } from './medium.ts';
+import { libosinfoScriptFor } from './libosinfo.ts';
 
 // Express install (issue 17): vms.create takes the answers (create.ts → prepare.ts); this area
 // tells the wizard and the CLI whether an OS has one here and why not, and removes the answers
@@ -15,9 +16,12 @@ export function unattendedHandlers(p: EngineParts): Pick<Handlers, 'unattended.a
   return {
     'unattended.availability': async (a) => {
       const found = installerFor(a.os);
-      const base = { os: a.os, virtioWin: null, searched: [] };
-      if (!found.ok) return { ...base, available: false, installer: null, productKey: false, reason: found.reason } satisfies UnattendedAvailability;
+      if (!found.ok) return { os: a.os, virtioWin: null, searched: [], answersFrom: null, available: false, installer: null, productKey: false, reason: found.reason } satisfies UnattendedAvailability;
       const { installer } = found;
+      // the same choice prepare.ts makes: the host's libosinfo script where it has one
+      const lib = await libosinfoScriptFor(a.os, installer.kind);
+      const answersFrom = lib.script ? `the host's libosinfo (${lib.script.profile} script ${lib.script.file})` : `Vireo's template ${installer.template} (${lib.reason})`;
+      const base = { os: a.os, virtioWin: null, searched: [], answersFrom };
       if (installer.kind === 'autoinstall' || installer.kind === 'autounattend') {
         const m = await mediumAvailability();
         if (!m.available) return { ...base, available: false, installer: installer.kind, productKey: installer.productKey, reason: m.reason };

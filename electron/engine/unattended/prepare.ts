@@ -10,6 +10,7 @@ import { installerFor, type InstallerInfo } from './installers.ts';
 import { appendToInitrd, extractIsoFile } from './initrd.ts';
 import { mediumAvailability, writeAnswerIso } from './medium.ts';
 import { kernelArgs, renderAnswers, type RenderContext } from './render.ts';
+import { libosinfoScriptFor, renderWithLibosinfo, type LibosinfoScript } from './libosinfo.ts';
 
 // An express install at VM creation: everything checked first (OS has a template, the ISO has
 // the installer's kernel, the answers fit the installer, the host can write the answers CD),
@@ -30,6 +31,8 @@ export interface UnattendedPlan {
   ctx: RenderContext;
   /** the virtio-win CD found on this host (Windows), attached beside the answers */
   virtioIso: string | null;
+  /** the host's libosinfo script that writes the answer file, or null for Vireo's template */
+  libosinfo: LibosinfoScript | null;
 }
 
 export interface UnattendedSetup {
@@ -55,6 +58,8 @@ export async function planUnattended(a: {
   arch: 'x86_64' | 'aarch64';
   firmware: 'bios' | 'uefi';
   resourcesDir: string;
+  /** osinfo-install-script (tests point it elsewhere) */
+  libosinfoBinary?: string;
 }): Promise<UnattendedPlan> {
   if (!a.iso) throw fail('INVALID_ARGUMENT', 'an express install needs the installer ISO: give --iso (the installer, not a live or cloud image)');
   const found = installerFor(a.osId ?? 'unknown');
@@ -86,7 +91,8 @@ export async function planUnattended(a: {
   const ctx: RenderContext = { arch: a.arch, firmware: a.firmware, virtioDrivers: !!virtioIso };
   // Render once now: the answers may not fit this installer (a Windows computer name, a zone).
   renderAnswers(installer.kind, await resourceTemplate(a.resourcesDir, installer.template), a.answers, ctx);
-  return { installer, answers: a.answers, iso: a.iso, isoVolumeId: volumeId, ctx, virtioIso };
+  const { script } = await libosinfoScriptFor(a.osId!, installer.kind, a.libosinfoBinary);
+  return { installer, answers: a.answers, iso: a.iso, isoVolumeId: volumeId, ctx, virtioIso, libosinfo: script };
 }
 
 /**
@@ -99,7 +105,9 @@ export async function writeUnattended(plan: UnattendedPlan, staging: string, fin
   await mkdir(dir, { mode: 0o700 });
   await chmod(dir, 0o700);
   const { installer, answers } = plan;
-  const text = renderAnswers(installer.kind, await resourceTemplate(resourcesDir, installer.template), answers, plan.ctx);
+  const text = plan.libosinfo
+    ? await renderWithLibosinfo(plan.libosinfo, answers, plan.ctx, dir)
+    : renderAnswers(installer.kind, await resourceTemplate(resourcesDir, installer.template), answers, plan.ctx);
   const cdroms: string[] = [];
   let boot: UnattendedSetup['boot'] = null;
   const paths = installer.boot?.[plan.ctx.arch];

@@ -88,6 +88,7 @@ export function ExpressInstall({ x }: { x: ExpressInstallState }) {
               {avail.virtioWin ? `virtio drivers from ${avail.virtioWin} are added.` : `No virtio-win ISO found (looked in ${avail.searched.join(', ')}): Windows installs without virtio drivers.`}
             </p>
           )}
+          {avail?.answersFrom && <p className="col-span-2 text-xs text-zinc-600 dark:text-zinc-400">Answers written by {avail.answersFrom}.</p>}
         </div>
       )}
     </fieldset>
