@@ -7,7 +7,7 @@ import type { InstallerKind } from './installers.ts';
 import type { RenderContext } from './render.ts';
 
 // libosinfo's install scripts (osinfo-install-script, Debian: libosinfo-bin), used where the
-// host has one for the VM's OS and installer, as virt-install and GNOME Boxes do; Vireo's own
+// host has one for the VM's OS and its Linux installer (preseed, kickstart), as virt-install and GNOME Boxes do; Vireo's own
 // templates (resources/unattended/) otherwise. Only the answer file's text comes from libosinfo:
 // how it reaches the installer (appended to the initrd, or on the answers CD) and the first
 // boot's command line stay Vireo's, so what is skipped and tested stays the same. The password
@@ -33,15 +33,23 @@ export type LibosinfoLookup = { script: LibosinfoScript; reason: null } | { scri
 const FILE_OF: Record<InstallerKind, RegExp | null> = {
   preseed: /^preseed\.cfg$/,
   kickstart: /\.ks$/,
-  autounattend: /^autounattend\.xml$/,
+  // libosinfo 1.10's Windows scripts lay the disk out for BIOS (one MBR partition), which
+  // Windows Setup refuses on UEFI, the firmware Vireo gives Windows 10/11; Vireo's template has
+  // the UEFI/GPT layout and the virtio driver paths
+  autounattend: null,
   // libosinfo's Ubuntu scripts are d-i preseeds for the old installer, not subiquity's autoinstall
   autoinstall: null,
+};
+
+const WHY_NOT: Partial<Record<InstallerKind, string>> = {
+  autounattend: "libosinfo's Windows scripts partition for BIOS only (one MBR partition), and Windows Setup refuses that on UEFI",
+  autoinstall: "libosinfo's scripts for this OS answer the older installer, not Ubuntu's autoinstall",
 };
 
 /** libosinfo's script for this OS and installer kind on this host, or why Vireo's template is used. */
 export async function libosinfoScriptFor(osId: string, kind: InstallerKind, binary = OSINFO_INSTALL_SCRIPT): Promise<LibosinfoLookup> {
   const want = FILE_OF[kind];
-  if (!want) return { script: null, reason: `libosinfo's scripts for this OS answer another installer than ${kind}` };
+  if (!want) return { script: null, reason: WHY_NOT[kind] ?? `libosinfo has no ${kind} scripts` };
   const r = await runSettled(binary, ['--list-profiles', osId], { timeoutMs: 15_000 });
   if (r.spawnError) return { script: null, reason: `libosinfo's ${binary} is not installed (Debian/Ubuntu: libosinfo-bin; Fedora: libosinfo)` };
   if (r.code !== 0) return { script: null, reason: `the host's libosinfo does not know ${osId} (its osinfo-db is older than this OS)` };
