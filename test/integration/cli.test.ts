@@ -69,7 +69,7 @@ describe('vireo CLI', () => {
   it('a VM outlives the engine that started it (SIGKILL); a new engine re-attaches and stops it', async () => {
     const h = home();
     const fx = await ensureFixtures();
-    const created = vireo(h, 'create', 'survivor', '--iso', fx.iso, '--memory', '192M', '--disk', '64M', '--cpus', '1', '--json');
+    const created = vireo(h, 'create', 'survivor', '--iso', fx.iso, '--firmware', 'bios', '--memory', '192M', '--disk', '64M', '--cpus', '1', '--json');
     expect(created.code, created.stderr).toBe(0);
     const vm = JSON.parse(created.stdout) as VmDetails;
 
@@ -193,7 +193,7 @@ describe('vireo CLI', () => {
       const seen: string[] = [];
       engine.bus.on('vm.state', (e) => seen.push(e.state));
       const changed = new Promise<string>((r) => engine.bus.on('vm.changed', (e) => r(e.id)));
-      const created = await vireoAsync(h, 'create', 'follow', '--iso', fx.iso, '--memory', '160M', '--disk', '64M', '--cpus', '1', '--json');
+      const created = await vireoAsync(h, 'create', 'follow', '--iso', fx.iso, '--firmware', 'bios', '--memory', '160M', '--disk', '64M', '--cpus', '1', '--json');
       expect(created.code, created.stderr).toBe(0);
       const id = (JSON.parse(created.stdout) as VmDetails).id;
       expect(await changed).toBe(id);
