@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await build({
   entryPoints: [join(root, 'electron/cli/main.ts')],
-  outfile: join(root, '.vite/build/cli.mjs'),
+  // an output path may be given (the packaging test builds into its own project copy)
+  outfile: process.argv[2] ?? join(root, '.vite/build/cli.mjs'),
   bundle: true,
   platform: 'node',
   format: 'esm',

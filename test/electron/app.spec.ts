@@ -67,3 +67,20 @@ test.describe('Electron shell', () => {
     expect(app!.windows()).toHaveLength(1);
   });
 });
+
+// The app started as a command (electron/main/cli-mode.ts): its main process runs the bundled
+// CLI, prints, and exits with the CLI's code; no window opens.
+test.describe('Electron shell as the vireo command', () => {
+  test.skip(!bin, NO_ELECTRON_REASON);
+  test('`<electron> <repo> list --json` prints the library and exits 0', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const home = mkdtempSync(join(tmpdir(), 'vireo-e2e-cli-'));
+    try {
+      const r = spawnSync(bin!, [repo, '--home', home, 'list', '--json'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ELECTRON_ENABLE_LOGGING: '0' } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

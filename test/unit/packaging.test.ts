@@ -3,6 +3,7 @@
 // here). The stand-in `electron` carries a real fuse wire, so the fuses electron-builder flips
 // are checked too. Nothing is written into the working tree.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +50,7 @@ describe('packaging (SLOW: vite builds + electron-builder --dir, ~30 s)', { time
     await viteBuild({ ...quiet, configFile: join(repo, 'vite.renderer.config.ts'), build: { outDir: join(proj, '.vite/renderer/main_window'), emptyOutDir: true } });
     await viteBuild({ ...quiet, root: repo, configFile: join(repo, 'vite.main.config.ts'), build: { outDir: join(proj, '.vite/build') } });
     await viteBuild({ ...quiet, root: repo, configFile: join(repo, 'vite.preload.config.ts'), build: { outDir: join(proj, '.vite/build') } });
+    execFileSync(process.execPath, [join(repo, 'scripts', 'build-cli.mjs'), join(proj, '.vite/build/cli.mjs')]);
 
     const dist = join(tmp, 'electron-dist');
     fakeElectronDist(dist);
@@ -81,7 +83,7 @@ describe('packaging (SLOW: vite builds + electron-builder --dir, ~30 s)', { time
     const archive = join(out, 'linux-unpacked', 'resources', 'app.asar');
     expect(existsSync(archive)).toBe(true);
     const files = asar.listPackage(archive, { isPack: false }).map((f) => f.replaceAll('\\', '/'));
-    for (const f of ['/package.json', '/.vite/build/main.js', '/.vite/build/preload.js', '/.vite/renderer/main_window/index.html']) {
+    for (const f of ['/package.json', '/.vite/build/main.js', '/.vite/build/preload.js', '/.vite/build/cli.mjs', '/.vite/renderer/main_window/index.html']) {
       expect(files).toContain(f);
     }
     expect(files.some((f) => f.startsWith('/node_modules/'))).toBe(false);
@@ -91,6 +93,19 @@ describe('packaging (SLOW: vite builds + electron-builder --dir, ~30 s)', { time
     const main = asar.extractFile(archive, '.vite/build/main.js').toString('utf8');
     expect(main).toMatch(/from "electron"/);
     expect(main).not.toMatch(/from "(zod|ws|commander)"/);
+  });
+
+  it('ships the bundled CLI, which needs nothing beside it (the app runs it as the vireo command)', () => {
+    const asar = require('@electron/asar') as typeof import('@electron/asar');
+    const archive = join(out, 'linux-unpacked', 'resources', 'app.asar');
+    const dir = join(tmp, 'cli-alone');
+    mkdirSync(join(dir, '.vite', 'build'), { recursive: true });
+    writeFileSync(join(dir, '.vite', 'build', 'cli.mjs'), asar.extractFile(archive, '.vite/build/cli.mjs'));
+    writeFileSync(join(dir, 'package.json'), asar.extractFile(archive, 'package.json'));
+    const v = execFileSync(process.execPath, [join(dir, '.vite', 'build', 'cli.mjs'), '--version'], { cwd: dir, encoding: 'utf8' });
+    expect(v.trim()).toBe(JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version);
+    // main.js decides between the window and the CLI before anything else (cli-mode.ts)
+    expect(asar.extractFile(archive, '.vite/build/main.js').toString('utf8')).toContain('cli.mjs');
   });
 
   it('ships resources/ and the tray icons next to the asar', () => {
