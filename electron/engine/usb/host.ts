@@ -89,10 +89,13 @@ export function readDevice(roots: HostUsbRoots, name: string, ids: UsbIds | null
   if (!vendorId || !productId || !Number.isInteger(devnum) || devnum <= 0) return null;
   const manufacturer = attr(dir, 'manufacturer');
   const product = attr(dir, 'product');
-  const fromIds = ids ? [ids.vendor(vendorId), ids.product(vendorId, productId)].filter(Boolean).join(' ') : '';
+  const idsVendor = ids?.vendor(vendorId) ?? null;
+  const idsProduct = ids?.product(vendorId, productId) ?? null;
   // "QEMU" + "QEMU USB Keyboard" reads better as the product alone.
   const strings = product && manufacturer && product.startsWith(manufacturer) ? product : [manufacturer, product].filter(Boolean).join(' ');
-  const name2 = fromIds || strings;
+  // usb.ids' names when it knows the product; a vendor name alone ("QEMU" for 46f4, whose
+  // products Debian's usb.ids lists none of) says less than the device's own strings.
+  const name2 = idsProduct ? [idsVendor, idsProduct].filter(Boolean).join(' ') : strings || idsVendor || '';
   const speed = Number(attr(dir, 'speed'));
   const devNode = join(roots.dev, String(busnum).padStart(3, '0'), String(devnum).padStart(3, '0'));
   return {

@@ -65,6 +65,10 @@ describe('host USB list from sysfs', () => {
     // Not in usb.ids: the device's own strings.
     expect(named.devices.find((d) => d.address === '1-3')!.name).toBe('QEMU USB Hub');
     expect(loadUsbIds([join(tmp, 'nowhere.ids')])).toBeNull();
+    // usb.ids knows the vendor but not this product (Debian's lists no 46f4 products): the
+    // device's own strings, not the bare vendor name
+    const vendorOnly = listHostUsb({ sysfs: FIXTURE, dev: devRoot(0o664) }, { platform: 'linux', ids: parseUsbIds('46f4  QEMU\n'), who: root });
+    expect(vendorOnly.devices.find((d) => d.address === '1-3.2')!.name).toBe('QEMU USB HARDDRIVE');
   });
 
   it('explains a device node the user cannot open, with the exact udev rule', () => {
