@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../electron/engine/index.ts';
-import { ensureFixtures, guestCmdline, SerialShell, GUEST_MARKERS } from '../test/fixtures/guest.ts';
+import { directBootArgs, SerialShell, GUEST_MARKERS } from '../test/fixtures/guest.ts';
 import { withLibvirtGuest } from './lib/libvirt-guest.ts';
 import { type BenchResult, type Row, log, machine, round, spread, writeResult } from './lib/common.ts';
 
@@ -64,13 +64,12 @@ async function download(side: Side, port: number): Promise<void> {
 }
 
 async function bootVireo(engine: Engine, backend: 'passt' | 'slirp'): Promise<{ sh: SerialShell; stop: () => Promise<void> }> {
-  const fx = await ensureFixtures();
   const vm = await engine.client.call('vms.create', { name: `nat-${backend}`, iso: null, memory: '192M', disk: '16M', cpus: 1, accel: 'tcg' });
   await engine.client.call('vms.update', {
     vm: vm.id,
     patch: {
       networks: [{ ...vm.config!.networks[0]!, model: 'virtio-net-pci', natBackend: backend }],
-      advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] },
+      advanced: { extraArgs: await directBootArgs() },
     },
   });
   await engine.client.call('vms.start', { vm: vm.id });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createEngine, type Engine } from '../electron/engine/index.ts';
 import { METHOD_NAMES } from '../electron/api/contract.ts';
 import type { VmDetails } from '../electron/api/types.ts';
-import { ensureFixtures, guestCmdline, SerialShell, waitForSerialText, GUEST_MARKERS } from '../test/fixtures/guest.ts';
+import { directBootArgs, SerialShell, waitForSerialText, GUEST_MARKERS } from '../test/fixtures/guest.ts';
 import { type BenchResult, type Row, log, machine, round, sleep, spread, writeResult } from './lib/common.ts';
 
 // Noisy neighbour (issue 18): the test guest's timed CPU loop (a busybox sh counting loop,
@@ -20,9 +20,8 @@ const LOOP = 60_000;
 const IDLE_SEC = 30;
 
 async function bootGuest(engine: Engine, name: string): Promise<{ vm: VmDetails; shell: SerialShell }> {
-  const fx = await ensureFixtures();
   let vm = await engine.client.call('vms.create', { name, iso: null, memory: '160M', disk: '16M', cpus: 1, accel: 'tcg' });
-  await engine.client.call('vms.update', { vm: vm.id, patch: { system: { firmware: 'bios' }, advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
+  await engine.client.call('vms.update', { vm: vm.id, patch: { system: { firmware: 'bios' }, advanced: { extraArgs: await directBootArgs() } } });
   vm = await engine.client.call('vms.start', { vm: vm.id });
   await waitForSerialText(vm.paths.serialLog, GUEST_MARKERS.ready, 300_000);
   return { vm, shell: await SerialShell.connect(engine.vms.resolve(vm.id).paths.serialSocket) };

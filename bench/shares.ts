@@ -2,7 +2,7 @@ import { chmod, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../electron/engine/index.ts';
-import { ensureFixtures, guestCmdline, SerialShell, GUEST_MARKERS } from '../test/fixtures/guest.ts';
+import { directBootArgs, SerialShell, GUEST_MARKERS } from '../test/fixtures/guest.ts';
 import { withLibvirtGuest } from './lib/libvirt-guest.ts';
 import { type BenchResult, type Row, log, machine, round, spread, writeResult } from './lib/common.ts';
 
@@ -47,10 +47,9 @@ async function measure(sh: SerialShell, host: string, mount: string): Promise<nu
 const mountOf = (kind: Kind, tag: string) => (kind === '9p' ? `mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 ${tag}` : `mount -t virtiofs ${tag}`);
 
 async function vireo(engine: Engine, dir: string, host: string): Promise<Record<Kind, number[] | string>> {
-  const fx = await ensureFixtures();
   const out: Record<Kind, number[] | string> = { '9p': 'not run', virtiofs: 'not run' };
   const vm = await engine.client.call('vms.create', { name: 'shares-bench', iso: null, memory: '256M', disk: '16M', cpus: 1, accel: 'tcg' });
-  await engine.client.call('vms.update', { vm: vm.id, patch: { advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
+  await engine.client.call('vms.update', { vm: vm.id, patch: { advanced: { extraArgs: await directBootArgs() } } });
   const l = await engine.client.call('shares.add', { vm: vm.id, path: dir, tag: 'b9p' });
   if (l.availability.virtiofs.available) await engine.client.call('shares.add', { vm: vm.id, path: dir, tag: 'bvfs', type: 'virtiofs' });
   else out.virtiofs = `virtiofs is not available: ${l.availability.virtiofs.reason}`;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
 import type { AgentInfo, VmDetails } from '../../electron/api/types.ts';
 import { VireoError } from '../../electron/api/errors.ts';
-import { SerialShell, ensureFixtures, guestCmdline, waitForSerialText } from '../fixtures/guest.ts';
+import { SerialShell, directBootArgs, waitForSerialText } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady, waitForState } from './helpers.ts';
 import { runVireo } from './cli-helpers.ts';
 
@@ -49,9 +49,8 @@ const guestEpoch = async () => Number((await engine.client.call('agent.exec', { 
 beforeAll(async () => {
   engine = await tempEngine();
   files = mkdtempSync(join(tmpdir(), 'vireo-agent-files-'));
-  const fx = await ensureFixtures();
   const created = await createGuestVm(engine, 'agent', { iso: null, disk: '32M', memory: '256M' });
-  await engine.client.call('vms.update', { vm: created.id, patch: { advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
+  await engine.client.call('vms.update', { vm: created.id, patch: { advanced: { extraArgs: await directBootArgs() } } });
   vm = await engine.client.call('vms.start', { vm: created.id });
   await waitForReady(vm, 120_000);
   sh = await SerialShell.connect(serialSocketOf(engine, vm));

@@ -8,7 +8,7 @@ import { natFiles } from '../../electron/engine/net/nat/plan.ts';
 import { pidAlive, waitForExit } from '../../electron/engine/vm/process.ts';
 import { webCaller } from '../../electron/engine/policy/confine.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
-import { ensureFixtures, guestCmdline, SerialShell } from '../fixtures/guest.ts';
+import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 
 // Issue 14, acceptance 1, on both NAT backends: the guest gets its address by DHCP; a port
@@ -57,7 +57,6 @@ function freePort(): Promise<number> {
 const savedForwards = (vm: VmDetails) => (JSON.parse(readFileSync(engine.vms.resolve(vm.id).paths.config, 'utf8')) as { networks: { portForwards: unknown[] }[] }).networks[0]!.portForwards;
 
 async function boot(backend: 'passt' | 'slirp') {
-  const fx = await ensureFixtures();
   const created = await createGuestVm(engine, `nat-${backend}`, { iso: null, disk: '16M' });
   const nic = created.config!.networks[0]!;
   await engine.client.call('vms.update', {
@@ -65,7 +64,7 @@ async function boot(backend: 'passt' | 'slirp') {
     patch: {
       // virtio-net: the card whose passt can be replaced while it runs (forwards.ts says why).
       networks: [{ ...nic, model: 'virtio-net-pci', natBackend: backend }],
-      advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] },
+      advanced: { extraArgs: await directBootArgs() },
     },
   });
   const vm = await engine.client.call('vms.start', { vm: created.id });

@@ -4,7 +4,7 @@ import type { Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { BRIDGE_CONF } from '../../electron/engine/net/bridge.ts';
 import { run } from '../../electron/engine/util/proc.ts';
-import { ensureFixtures, guestCmdline, SerialShell } from '../fixtures/guest.ts';
+import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 
 // Issue 14, acceptance 4: a VM bridged to a bridge this test creates is reached from a peer in
@@ -41,13 +41,12 @@ describe.skipIf(!isRoot)('bridged card (root: creates a bridge, a veth pair and 
     await ip('-n', NS, 'link', 'set', PEER, 'up');
     await ip('-n', NS, 'link', 'set', 'lo', 'up');
     engine = await tempEngine();
-    const fx = await ensureFixtures();
     const created = await createGuestVm(engine, 'bridged', { iso: null, disk: '16M' });
     vm = await engine.client.call('vms.update', {
       vm: created.id,
       patch: {
         networks: [{ id: 'net0', mac: MAC, mode: 'bridged', bridge: BR }],
-        advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] },
+        advanced: { extraArgs: await directBootArgs() },
       },
     });
     savedConf = existsSync(BRIDGE_CONF) ? readFileSync(BRIDGE_CONF, 'utf8') : null;

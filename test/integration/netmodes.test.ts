@@ -5,7 +5,7 @@ import type { Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { findSwitch, switchSeen } from '../../electron/engine/net/switch/helper.ts';
 import { runtimeRoot } from '../../electron/engine/paths.ts';
-import { ensureFixtures, guestCmdline, SerialShell } from '../fixtures/guest.ts';
+import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 
 // Issue 14, acceptance 2, 3 and 5 with three direct-kernel guests booted at once:
@@ -85,8 +85,7 @@ const statik = async (g: 'a' | 'b' | 'c', mac: string, addr: string) => expect(a
 
 beforeAll(async () => {
   engine = await tempEngine();
-  const fx = await ensureFixtures();
-  const kernel = ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()];
+  const kernel = await directBootArgs();
   allowedPort = await listen('HOST-ALLOWED', () => hits.allowed++);
   deniedPort = await listen('HOST-DENIED', () => hits.denied++);
   forwardPort = await freePort();

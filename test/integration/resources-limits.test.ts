@@ -5,7 +5,7 @@ import type { Engine } from '../../electron/engine/index.ts';
 import type { LimitsInfo } from '../../electron/api/limits-types.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { createGuestVm, disposeEngine, serialSocketOf, tempEngine, waitForReady, waitForState } from './helpers.ts';
-import { ensureFixtures, guestCmdline, SerialShell } from '../fixtures/guest.ts';
+import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 
 // Issue 18, acceptance 2, 3 and 5 on one real guest (direct-kernel boot, TCG): a CPU cap holds
 // and changes live (measured from /proc/<qemu pid>/stat, and the cgroup's own throttling count
@@ -50,10 +50,9 @@ async function timedWrite(mib: number): Promise<number> {
 const meminfo = async (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(await shell.run(`grep ${key} /proc/meminfo`))?.[1]) / 1024;
 
 beforeAll(async () => {
-  const fx = await ensureFixtures();
   engine = await tempEngine();
   vm = await createGuestVm(engine, 'limits guest');
-  await engine.client.call('vms.update', { vm: vm.id, patch: { system: { firmware: 'bios' }, devices: { balloon: true }, disks: vm.config!.disks.map((d) => ({ ...d, bus: 'virtio' })), advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
+  await engine.client.call('vms.update', { vm: vm.id, patch: { system: { firmware: 'bios' }, devices: { balloon: true }, disks: vm.config!.disks.map((d) => ({ ...d, bus: 'virtio' })), advanced: { extraArgs: await directBootArgs() } } });
   // Both limits set before the start: the disks go behind the throttle group, QEMU into its
   // cgroup (at one whole CPU, so the boot is not slowed; the test lowers it live).
   limits = await engine.client.call('limits.set', { vm: vm.id, cpuPercent: 100, diskBytesPerSec: 10_000_000 });

@@ -9,7 +9,7 @@ import type { VmDetails } from '../../electron/api/types.ts';
 import { VireoError } from '../../electron/api/errors.ts';
 import { QemuImg } from '../../electron/engine/disk/qemu-img.ts';
 import { webCaller } from '../../electron/engine/policy/confine.ts';
-import { ensureFixtures, guestCmdline } from '../fixtures/guest.ts';
+import { directBootArgs } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine } from './helpers.ts';
 import { REPO_ROOT } from './cli-helpers.ts';
 
@@ -86,7 +86,6 @@ function runWithAgent(timeoutMs = 180_000): Promise<string> {
 beforeAll(async () => {
   engine = await tempEngine();
   engine.bus.on('vm.changed', (e) => seen.add(e.id));
-  const fx = await ensureFixtures();
   const created = await createGuestVm(engine, 'base', { iso: null, disk: '32M', memory: '256M' });
   httpPort = await freePort();
   const nic = created.config!.networks[0]!;
@@ -94,7 +93,7 @@ beforeAll(async () => {
     vm: created.id,
     patch: {
       networks: [{ ...nic, portForwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: httpPort, guestPort: 8080 }] }],
-      advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] },
+      advanced: { extraArgs: await directBootArgs() },
     },
   });
 }, 120_000);

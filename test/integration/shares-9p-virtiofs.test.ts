@@ -8,7 +8,7 @@ import { webCaller } from '../../electron/engine/policy/confine.ts';
 import type { SharesList, VmDetails } from '../../electron/api/types.ts';
 import { runVireo } from './cli-helpers.ts';
 import { createGuestVm, disposeEngine, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
-import { ensureFixtures, guestCmdline, SerialShell } from '../fixtures/guest.ts';
+import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 
 // Acceptance 5 of issue 15: one real guest with three shares, booted once (direct kernel).
 // 9p: the guest reads a host file and writes one the host sees, owned by the user running
@@ -38,7 +38,6 @@ async function sh(cmd: string, ms = 60_000): Promise<{ out: string; rc: number }
 const hint = (tag: string) => list.shares.find((s) => s.tag === tag)!.mount.commands.join(' && ');
 
 beforeAll(async () => {
-  const fx = await ensureFixtures();
   engine = await tempEngine();
   rw = mk('vireo-share-rw,');
   ro = mk('vireo-share-ro-');
@@ -50,7 +49,7 @@ beforeAll(async () => {
   await engine.client.call('vms.update', {
     vm: vm.id,
     // A Linux guest: the mount commands shown (and run here) are the Linux ones.
-    patch: { os: { id: 'debian12', name: 'Debian 12', family: 'linux' }, advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } },
+    patch: { os: { id: 'debian12', name: 'Debian 12', family: 'linux' }, advanced: { extraArgs: await directBootArgs() } },
   });
   await engine.client.call('shares.add', { vm: vm.id, path: rw, tag: 'rw9p' });
   list = await engine.client.call('shares.add', { vm: vm.id, path: ro, tag: 'ro9p', readOnly: true });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/index.ts';
 import type { HostStats, VmDetails, VmStatsEvent } from '../../electron/api/types.ts';
-import { SerialShell, ensureFixtures, guestCmdline } from '../fixtures/guest.ts';
+import { SerialShell, directBootArgs } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 import { runVireo } from './cli-helpers.ts';
 
@@ -42,10 +42,9 @@ function samples(n: number, timeoutMs = 30_000, ok: (e: VmStatsEvent) => boolean
 
 beforeAll(async () => {
   engine = await tempEngine();
-  const fx = await ensureFixtures();
   const created = await createGuestVm(engine, 'stats', { iso: null, disk: '64M', memory: '256M' });
   // With a memory balloon (the guest's virtio_balloon driver reports its free memory through it).
-  await engine.client.call('vms.update', { vm: created.id, patch: { devices: { balloon: true }, advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
+  await engine.client.call('vms.update', { vm: created.id, patch: { devices: { balloon: true }, advanced: { extraArgs: await directBootArgs() } } });
   vm = await engine.client.call('vms.start', { vm: created.id });
   await waitForReady(vm, 120_000);
   sh = await SerialShell.connect(serialSocketOf(engine, vm));

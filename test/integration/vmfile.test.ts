@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
-import { ensureFixtures, guestCmdline } from '../fixtures/guest.ts';
+import { directBootArgs } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine } from './helpers.ts';
 import { CLI_MAIN, TSX } from './cli-helpers.ts';
 
@@ -56,9 +56,8 @@ beforeAll(async () => {
   engine = await tempEngine();
   dir = mkdtempSync(join(tmpdir(), 'vireo-vmfile-'));
   port = await freePort();
-  const fx = await ensureFixtures();
   base = await createGuestVm(engine, 'base', { iso: null, disk: '32M', memory: '160M' });
-  await engine.client.call('vms.update', { vm: base.id, patch: { advanced: { extraArgs: ['-kernel', fx.vmlinux, '-initrd', fx.initrd, '-append', await guestCmdline()] } } });
+  await engine.client.call('vms.update', { vm: base.id, patch: { advanced: { extraArgs: await directBootArgs() } } });
   mkdirSync(join(dir, 'shared'));
   writeFileSync(join(dir, 'shared', 'marker.txt'), 'shared from the host\n');
   writeFileSync(join(dir, 'vireo.yaml'), `# two test guests from one base
