@@ -17,7 +17,14 @@ export const INACTIVE_STATES: readonly VmStateName[] = ['stopped', 'crashed'];
 /** A guest is executing or held (the power button and reset make sense). */
 export const GUEST_UP_STATES: readonly VmStateName[] = ['running', 'paused'];
 
+/**
+ * Counted as running (the status bar): a guest executing, or held only for a live snapshot
+ * being taken or loaded, which resumes it afterwards. Paused by the user is not running.
+ */
+export const RUNNING_COUNT_STATES: readonly VmStateName[] = ['running', 'saving', 'restoring'];
+
 export const isActive = (s: VmStateName): boolean => ACTIVE_STATES.includes(s);
+export const countsAsRunning = (s: VmStateName): boolean => RUNNING_COUNT_STATES.includes(s);
 export const isTransitional = (s: VmStateName): boolean => TRANSITIONAL_STATES.includes(s);
 export const isInactive = (s: VmStateName): boolean => INACTIVE_STATES.includes(s);
 export const isGuestUp = (s: VmStateName): boolean => GUEST_UP_STATES.includes(s);

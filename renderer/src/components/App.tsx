@@ -3,6 +3,7 @@ import type { ConnectionStatus } from '../api/client.ts';
 import { useClient, useErrors } from '../api/context.tsx';
 import { useHost, useJobs, useLibrary } from '../state/library.ts';
 import { plural } from '../../../electron/shared/plural.ts';
+import { countsAsRunning } from '../../../electron/shared/states.ts';
 import { applyTheme, loadTheme, nextTheme, type ThemePref } from '../lib/theme.ts';
 import { DetailsPane } from './Details.tsx';
 import { HostPanel } from './HostPanel.tsx';
@@ -122,7 +123,7 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
       </div>
 
       <footer className="flex items-center gap-4 border-t border-zinc-200 bg-zinc-50 px-4 py-1 text-xs text-zinc-600 dark:border-zinc-800 dark:bg-zinc-950 dark:text-zinc-400" aria-label="Status">
-        <span>{plural(vms.length, 'VM')} · {vms.filter((v) => v.state === 'running').length} running</span>
+        <span>{plural(vms.length, 'VM')} · {vms.filter((v) => countsAsRunning(v.state)).length} running</span>
         <HostMeter vms={vms} />
         <span className="ml-auto" data-testid="status-qemu">
           {q ? (q.found ? `QEMU ${q.version}` : 'QEMU not found') : ''}

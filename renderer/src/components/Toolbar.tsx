@@ -257,7 +257,9 @@ export function TakeSnapshotDialog({ vm, onClose }: { vm: VmSummary; onClose: ()
   const [description, setDescription] = useState('');
   const [error, setError] = useState<WireError | null>(null);
   const [busy, setBusy] = useState(false);
-  const live = isGuestUp(vm.state);
+  // 'saving' is this very snapshot being taken: the guest runs, held only while its RAM is saved.
+  const taking = vm.state === 'saving';
+  const live = isGuestUp(vm.state) || taking;
   const taken = useSnapshotNames(vm.id);
   const problem = snapshotNameProblem(name, taken);
   const submit = async () => {
@@ -286,7 +288,11 @@ export function TakeSnapshotDialog({ vm, onClose }: { vm: VmSummary; onClose: ()
     >
       <form className="flex flex-col gap-3" onSubmit={(e) => (e.preventDefault(), void submit())}>
         <p className="text-sm text-zinc-700 dark:text-zinc-300">
-          {live ? 'The VM is running: memory and device state are saved too, so restoring resumes exactly here.' : 'The VM is stopped: the disks are saved.'}
+          {taking
+            ? 'The VM is running, paused while the snapshot is taken: memory and device state are saved too, and it continues when the snapshot is done.'
+            : live
+              ? 'The VM is running: memory and device state are saved too, so restoring resumes exactly here.'
+              : 'The VM is stopped: the disks are saved.'}
         </p>
         <Field label="Name" error={problem ?? undefined}>
           {(p) => <input {...p} className={inputClass} value={name} maxLength={64} onChange={(e) => setName(e.target.value)} data-autofocus />}
