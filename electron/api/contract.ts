@@ -23,6 +23,8 @@ import type {
 import type { GuestToolsInfo, ShareMountResult, SharesList } from './types.ts';
 import type { HostResources, LimitsInfo, OvercommitReport } from './limits-types.ts';
 import type { HostStats, StatsWatch, VmStatsEvent, VmStatsHistory } from './types.ts';
+import type { GroupList, GroupRunResult, LastUsedList, VmFace } from './library-types.ts';
+import { GroupName, GroupRef } from './schemas/library.ts';
 
 // The one contract. Every transport (Electron IPC, WebSocket, in-process) is generated from
 // this table, and every argument is parsed by its schema at the boundary. Adding a method here
@@ -293,6 +295,16 @@ export const methods = {
   'stats.unwatch': method<{ watching: number }>()(z.object({ watchId: z.string().min(1).max(64) }).strict(), 'End a stats watch; with none left the sampler stops'),
   'stats.history': method<VmStatsHistory>()(vm, "A VM's kept samples (the last 10 minutes it was watched), oldest first, with why figures are missing"),
   'stats.host': method<HostStats>()(z.object({}).strict(), "The host's CPUs and memory, every VM's newest sample, and what the sampler costs (it samples only while watched)"),
+  // ---- the library: groups, faces, last use (electron/engine/library/) ----
+  'groups.list': method<GroupList>()(z.object({}).strict(), "The library's groups (folders) and the VMs in each"),
+  'groups.create': method<GroupList>()(z.object({ name: GroupName }).strict(), 'Create an empty group'),
+  'groups.rename': method<GroupList>()(z.object({ group: GroupRef, name: GroupName }).strict(), 'Rename a group'),
+  'groups.delete': method<GroupList>()(z.object({ group: GroupRef }).strict(), 'Delete a group; its VMs stay, in no group'),
+  'groups.move': method<GroupList>()(z.object({ vm: VmRef, group: GroupRef.nullable() }).strict(), 'Move a VM into a group (out of any other), or into none with group null'),
+  'groups.start': method<GroupRunResult>()(z.object({ group: GroupRef }).strict(), "Start a group's stopped VMs one after another (templates skipped); the outcome per VM"),
+  'groups.stop': method<GroupRunResult>()(z.object({ group: GroupRef, force: z.boolean().optional() }).strict(), "Shut down (or with force power off) a group's running VMs together; the outcome per VM"),
+  'vms.face': method<VmFace>()(vm, "A small thumbnail of the VM's screen: taken now while it runs (and kept), else the one kept from its last run"),
+  'vms.lastUsed': method<LastUsedList>()(z.object({}).strict(), 'When each VM last ran (now for an active one), for sorting the library'),
 } satisfies Record<string, MethodDef>;
 
 export const events = {
@@ -301,6 +313,7 @@ export const events = {
   'stats.sample': event<VmStatsEvent>("A watched VM's newest sample (1 Hz while a stats watch lives)"),
   'snapshots.changed': event<{ vmId: string }>('A VM snapshot tree changed'),
   'job.update': event<Job>('A job started, progressed or ended'),
+  'groups.changed': event<Record<string, never>>('The library\'s groups changed (groups.list has them)'),
   'shell.command': event<{
     command: 'new-vm' | 'open-iso' | 'import-disk' | 'settings' | 'host-info' | 'about' | 'open-file' | 'show-vm';
     path?: string;

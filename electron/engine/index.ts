@@ -38,6 +38,7 @@ import { assertStartFits } from './resources/overcommit.ts';
 import { unattendedHandlers } from './unattended/handlers.ts';
 import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
+import { libraryArea } from './library/handlers.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
 // implements every method of the contract as a handler. Transports (IPC, WebSocket,
@@ -137,6 +138,8 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   const shares = sharesArea(parts);
   const stats = statsArea(parts);
   const disposables = disposableArea(parts);
+  // Group start/stop go through the table's own vms.start/vms.stop (bound once it exists).
+  const libraryParts = libraryArea(parts, () => handlers);
   const handlers: Handlers = {
     ...usbHandlers(parts),
     ...driveHandlers(parts),
@@ -262,6 +265,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...unattendedHandlers(parts),
     ...stats.handlers,
     ...disposables.handlers,
+    ...libraryParts.handlers,
   };
 
   const dispatch = createDispatcher(handlers);
