@@ -79,6 +79,8 @@ export const methods = {
     z.object({ vm: VmRef, force: z.boolean().optional(), timeoutSec: z.number().positive().max(3600).optional() }).strict(),
     'Shut down (ACPI, then quit, then kill) or power off (force)',
   ),
+  'vms.saveState': method<VmDetails>()(vm, "Save state (suspend to disk): the running VM's memory and devices go to a file in its folder and QEMU ends; the VM is 'saved' until vms.start resumes it exactly (the file is then removed) or vms.discardState forgets it"),
+  'vms.discardState': method<VmDetails>()(vm, "Forget a saved VM's state (its file is removed): the VM is stopped, as if powered off at the moment it was saved"),
   'vms.pause': method<VmDetails>()(vm, 'Pause a running VM'),
   'vms.resume': method<VmDetails>()(vm, 'Resume a paused VM'),
   'vms.reset': method<VmDetails>()(vm, 'Hard reset a running VM'),

@@ -167,6 +167,12 @@ for (const verb of ['pause', 'resume', 'reset'] as const) {
     .action(action(async (vm: string) => print(await call(`vms.${verb}`, { vm }), (v: { name: string; state: string }) => `${v.name} is ${v.state}`)));
 }
 
+program.command('save <vm>').description("save state: the VM's memory and devices go to a file in its folder and it stops; `vireo start` resumes it exactly")
+  .action(action(async (vm: string) => print(await call('vms.saveState', { vm }), (v: { name: string; state: string }) => `${v.name} is saved: vireo start ${v.name} resumes it`)));
+
+program.command('discard-state <vm>').description('forget a saved state: the VM is stopped, as if powered off when it was saved')
+  .action(action(async (vm: string) => print(await call('vms.discardState', { vm }), (v: { name: string; state: string }) => `${v.name} is ${v.state}: its saved state was discarded`)));
+
 program.command('delete <vm>').alias('rm').description('delete a stopped VM and its files')
   .option('--keep-disks', 'keep its disks, UEFI variables and TPM state (moved to <home>/kept/)')
   .action(action(async (vm: string, o: { keepDisks?: boolean }) =>

@@ -176,6 +176,8 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     // Overcommit is checked first (resources/overcommit.ts): a start the host's memory cannot cover is refused with the numbers.
     'vms.start': async (a) => (disposables.assertNotBacking(a.vm, 'start'), await assertStartFits(vms, a.vm, a.overcommit), vms.start(a.vm, { bootOnce: a.bootOnce })),
     'vms.stop': (a) => vms.stop(a.vm, a),
+    'vms.saveState': (a) => vms.saveState(a.vm),
+    'vms.discardState': (a) => vms.discardState(a.vm),
     'vms.pause': (a) => vms.pause(a.vm),
     'vms.resume': (a) => vms.resume(a.vm),
     'vms.reset': (a) => vms.reset(a.vm),
@@ -190,8 +192,9 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     'vms.stats': (a) => vms.stats(a.vm),
 
     'snapshots.list': (a) => snapshots.list(a.vm),
-    'snapshots.save': (a) => snapshots.save(a.vm, a.name, a.description ?? ''),
-    'snapshots.restore': async (a) => (disposables.assertNotBacking(a.vm, 'restore'), snapshots.restore(a.vm, a.snapshot)),
+    // A saved VM's disks belong with its saved state: a snapshot of them, or one restored onto them, would not match it.
+    'snapshots.save': (a) => (vms.assertNotSaved(a.vm, 'take a snapshot of'), snapshots.save(a.vm, a.name, a.description ?? '')),
+    'snapshots.restore': async (a) => (vms.assertNotSaved(a.vm, 'restore a snapshot of'), disposables.assertNotBacking(a.vm, 'restore'), snapshots.restore(a.vm, a.snapshot)),
     'snapshots.delete': (a) => snapshots.delete(a.vm, a.snapshot),
     'snapshots.rename': (a) => snapshots.rename(a.vm, a.snapshot, { name: a.name, description: a.description }),
     'snapshots.thumbnail': async (a) => {

@@ -2,7 +2,7 @@
 // imports at all): the renderer bundles this file as it is. The state list itself is the
 // contract's (electron/api/types.ts VM_STATES); a test keeps the two equal.
 
-export const VM_STATE_NAMES = ['stopped', 'starting', 'running', 'paused', 'saving', 'restoring', 'stopping', 'crashed'] as const;
+export const VM_STATE_NAMES = ['stopped', 'starting', 'running', 'paused', 'saving', 'restoring', 'stopping', 'crashed', 'saved'] as const;
 export type VmStateName = (typeof VM_STATE_NAMES)[number];
 
 /** A QEMU process exists for the VM (it may still be coming up or going down). */
@@ -11,8 +11,11 @@ export const ACTIVE_STATES: readonly VmStateName[] = ['starting', 'running', 'pa
 /** On the way from one steady state to another: other actions wait until it finishes. */
 export const TRANSITIONAL_STATES: readonly VmStateName[] = ['starting', 'saving', 'restoring', 'stopping'];
 
-/** No QEMU process: hardware may change, the VM may be cloned or deleted. */
-export const INACTIVE_STATES: readonly VmStateName[] = ['stopped', 'crashed'];
+/**
+ * No QEMU process: the VM may start, be cloned or deleted; hardware may change except while
+ * 'saved' (suspended to disk: a start resumes the saved state, which needs the same machine).
+ */
+export const INACTIVE_STATES: readonly VmStateName[] = ['stopped', 'crashed', 'saved'];
 
 /** A guest is executing or held (the power button and reset make sense). */
 export const GUEST_UP_STATES: readonly VmStateName[] = ['running', 'paused'];

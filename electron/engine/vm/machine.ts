@@ -1,7 +1,7 @@
 import { openSync, closeSync, mkdirSync } from 'node:fs';
 import { rm, writeFile, unlink } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { VireoError } from '../../api/errors.ts';
 import type { AccelName, CrashInfo, VmState } from '../../api/types.ts';
 import type { VmPaths } from '../paths.ts';
@@ -11,6 +11,7 @@ import { QmpClient } from '../qmp/client.ts';
 import { spawnDetached } from '../util/proc.ts';
 import { assertTransition, canTransition, requireState } from './state-machine.ts';
 import { attachHelpers, startHelpers, stopHelpers, type HelperProcess } from './helpers.ts';
+import { hasSavedState, waitIncoming } from './save-state.ts';
 import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie, lastErrorLine, readRuntimeState, unwatchedExit, ioPauseReason, pidOfUnrecordedQemu, type RuntimeState } from './process.ts';
 
 // One VM's running QEMU, whoever started it, and the only writer of that VM's state. QEMU
@@ -27,6 +28,8 @@ export interface LaunchSpec {
   helpers?: HelperProcess[];
   /** applied to the process once it runs (pinning, priority) */
   afterSpawn?: (pid: number) => void;
+  /** resume from a saved state: the open state file, QEMU's fd 3 (argv carries `-incoming fd:3`) */
+  incoming?: { fd: number; resumeRunning: boolean };
 }
 
 export interface MachineEvents {
@@ -104,7 +107,11 @@ export class Machine extends EventEmitter<MachineEvents> {
     const saved = await readRuntimeState(this.paths.stateFile);
     const pid = (await readPidFile(this.paths.pidFile)) ?? (saved ? null : await pidOfUnrecordedQemu(this.paths.pidFile, this.id));
     const deadPid = pid ?? saved?.pid ?? null;
-    if (!deadPid) return;
+    if (!deadPid) {
+      // No QEMU, but a saved state in its folder: the VM is suspended to disk (save-state.ts).
+      if (this.#state === 'stopped' && hasSavedState(this.paths)) this.change('saved', 'state saved earlier');
+      return;
+    }
     if (!isQemuOf(deadPid, this.id) || isZombie(deadPid)) {
       // It was running when its engine went away and is gone now: nobody saw it exit.
       if (saved) this.crash = await unwatchedExit(this.paths.qemuLog);
@@ -133,7 +140,7 @@ export class Machine extends EventEmitter<MachineEvents> {
   }
 
   async start(spec: LaunchSpec): Promise<void> {
-    requireState('start', this.name, this.#state, ['stopped', 'crashed']);
+    requireState('start', this.name, this.#state, spec.incoming ? ['saved'] : ['stopped', 'crashed']);
     this.crash = null;
     this.expectingExit = false;
     this.change('starting');
@@ -147,7 +154,8 @@ export class Machine extends EventEmitter<MachineEvents> {
       await startHelpers(this.helpers);
       logFd = openSync(this.paths.qemuLog, 'a');
       await writeFile(this.paths.qemuLog, `\n--- ${new Date().toISOString()} starting ${spec.binary} (accel ${spec.accel})\n`, { flag: 'a' });
-      const { child, spawnFailed } = await spawnDetached(spec.binary, spec.argv, { stdio: ['ignore', logFd, logFd], errorCode: 'QEMU_FAILED' });
+      const stdio: StdioOptions = spec.incoming ? ['ignore', logFd, logFd, spec.incoming.fd] : ['ignore', logFd, logFd];
+      const { child, spawnFailed } = await spawnDetached(spec.binary, spec.argv, { stdio, errorCode: 'QEMU_FAILED' });
       this.child = child;
       pid = child.pid!;
       this.runtime = { pid, startedAt: new Date().toISOString(), accel: spec.accel, accelReason: spec.accelReason, argv: spec.argv, binary: spec.binary };
@@ -172,6 +180,14 @@ export class Machine extends EventEmitter<MachineEvents> {
       ]);
       await writeFile(this.paths.stateFile, JSON.stringify(this.runtime), { mode: 0o600 });
       await Promise.race([attachHelpers(this.helpers), exited]);
+      if (spec.incoming) {
+        // The whole saved state is read before the guest may run; a guest saved paused stays paused.
+        await Promise.race([waitIncoming(this.qmp), exited]);
+        if (!spec.incoming.resumeRunning) {
+          this.change('paused', 'resumed from its saved state, paused as it was saved');
+          return;
+        }
+      }
       // Started paused (-S) so nothing ran before we were listening; now let it go.
       await Promise.race([this.qmp.execute('cont'), exited]);
       this.change('running');
@@ -213,6 +229,54 @@ export class Machine extends EventEmitter<MachineEvents> {
         this.change(st ? (st.running ? 'running' : 'paused') : prev);
       }
     }
+  }
+
+  /**
+   * Save state: the guest is stopped, `save` writes its state (save-state.ts migrateToFile), then
+   * QEMU quits and the VM is 'saved' (passing 'stopped', so what follows a QEMU's end runs as
+   * usual). A failed save leaves the VM running (or paused) as it was.
+   */
+  async suspend(save: (qmp: QmpClient, wasRunning: boolean) => Promise<void>): Promise<void> {
+    requireState('save the state of', this.name, this.#state, ['running', 'paused']);
+    const qmp = this.monitor('save the state of');
+    const prev = this.#state;
+    this.change('saving');
+    try {
+      if (prev === 'running') await qmp.execute('stop');
+      await save(qmp, prev === 'running');
+    } catch (e) {
+      if (this.isActive && this.#state === 'saving') {
+        if (prev === 'running') await qmp.execute('cont').catch(() => {});
+        const st = await qmp.execute<{ running: boolean }>('query-status').catch(() => null);
+        if (this.#state === 'saving') this.change(st ? (st.running ? 'running' : 'paused') : prev);
+      }
+      throw e;
+    }
+    const pid = this.runtime?.pid;
+    this.expectingExit = true;
+    await qmp.execute('quit', undefined, { timeoutMs: 3000 }).catch(() => {});
+    if (!(await this.waitUntilStopped(10_000)) && pid && pidAlive(pid)) {
+      // The state is on disk already; a QEMU that does not quit is only in the way.
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+      await waitForExit(pid, 5000);
+      if (this.isActive) await this.onExit(null, 'SIGKILL');
+    }
+    this.crash = null;
+    this.change('saved', 'state saved');
+  }
+
+  /** A saved state that is gone (discarded, or consumed by a resume that then failed to start). */
+  forgetSaved(reason: string) {
+    if (this.#state === 'saved') this.change('stopped', reason);
+  }
+
+  /** A start from the saved state failed but its file is still there: the VM stays saved. */
+  keepSaved() {
+    if (this.#state === 'stopped' && hasSavedState(this.paths)) this.change('saved', 'the saved state is kept');
   }
 
   private async connectQmp(timeoutMs: number, socket = this.paths.qmpSocket): Promise<QmpClient> {

@@ -24,6 +24,8 @@ import { osMinimumWarnings } from '../osdetect/vm-warnings.ts';
 import { secureSocket } from '../display/bridge.ts';
 import { assertKnownKeys } from '../policy/patch-keys.ts';
 import { natStatus, passtAvailability } from '../net/nat/plan.ts';
+import { argvDifference, migrateToFile, readSavedMeta, removeSavedState, savedFiles, writeSavedMeta } from './save-state.ts';
+import { open } from 'node:fs/promises';
 
 // VM operations on top of the library (folders + vm.json) and the machines (running QEMUs).
 
@@ -221,8 +223,12 @@ export class VmService {
     }
     // A misspelt key would otherwise be stripped by the schema and the change silently lost.
     assertKnownKeys(VmConfigSchema, patch);
-    if (m.isActive) {
+    if (m.isActive || m.state === 'saved') {
       const blocked = Object.keys(patch).filter((k) => !LIVE_EDITABLE_TOP.has(k));
+      if (blocked.length && m.state === 'saved') {
+        // The saved state is this machine's RAM and devices: other hardware could not take it back.
+        throw new VireoError('INVALID_STATE', `${blocked.join(', ')} cannot be changed while "${config.name}" has a saved state: start it (it resumes where it was) and shut it down, or discard the saved state first`, { fields: blocked, state: m.state });
+      }
       if (blocked.length) {
         throw new VireoError('INVALID_STATE', `${blocked.join(', ')} can only be changed while "${config.name}" is stopped: shut it down first`, { fields: blocked, state: m.state });
       }
@@ -261,6 +267,7 @@ export class VmService {
     const entry = this.resolve(ref);
     let config = this.requireConfig(entry);
     const m = this.machineFor(entry);
+    if (m.state === 'saved') return this.resumeSaved(entry, config, m);
     requireState('start', config.name, m.state, ['stopped', 'crashed']);
     for (const h of this.startHooks) config = await h.before(entry, config);
 
@@ -276,6 +283,84 @@ export class VmService {
     for (const h of this.startHooks) await h.after(entry, config);
     // A one-time boot: the saved order goes back on the devices for the guest's next reset.
     if (opts.bootOnce) await restoreBootOrder(m.monitor('restore the boot order of'), config, bootOnceConfig(config, opts.bootOnce));
+    const ep = this.endpoints(entry);
+    await Promise.all([ep?.display?.socket, ep?.console?.socket].map((p) => p && secureSocket(p).catch(() => {})));
+    return this.details(entry.id);
+  }
+
+  // ---- save state (suspend to disk, save-state.ts) ----------------------------------------
+
+  /** Writes the running VM's state to its folder and ends QEMU: the VM is 'saved' until a start resumes it. */
+  saveState(ref: string): Promise<VmDetails> {
+    const { id } = this.resolve(ref);
+    return this.locks.run(id, 'a save of its state', async () => {
+      const entry = this.resolve(id);
+      const config = this.requireConfig(entry);
+      const m = this.machineFor(entry);
+      requireState('save the state of', config.name, m.state, ['running', 'paused']);
+      const rt = m.info;
+      if (!rt || !rt.argv.length) {
+        throw new VireoError('UNSUPPORTED', `cannot save the state of "${config.name}": this engine re-attached to it without its command line; shut it down instead`, { state: m.state });
+      }
+      await this.jobs.run({ kind: 'save-state', title: `Save the state of ${config.name}`, vmId: entry.id, cancellable: false }, async (job) => {
+        try {
+          await m.suspend(async (qmp, wasRunning) => {
+            const bytes = await migrateToFile(qmp, entry.paths, entry.paths.runtime, (f) => job.progress(f));
+            await writeSavedMeta(entry.paths, { version: 1, savedAt: new Date().toISOString(), bytes, argv: rt.argv, binary: rt.binary, wasRunning });
+          });
+        } catch (e) {
+          if (m.state !== 'saved') await removeSavedState(entry.paths);
+          throw e;
+        }
+      });
+      return this.details(entry.id);
+    });
+  }
+
+  /** Forgets a saved state: the VM is stopped (as if powered off at the moment it was saved). */
+  discardState(ref: string): Promise<VmDetails> {
+    const { id } = this.resolve(ref);
+    return this.locks.run(id, 'a discard of its saved state', async () => {
+      const entry = this.resolve(id);
+      const m = this.machineFor(entry);
+      requireState('discard the saved state of', entry.config?.name ?? entry.id, m.state, ['saved']);
+      await removeSavedState(entry.paths);
+      m.forgetSaved('saved state discarded');
+      return this.details(entry.id);
+    });
+  }
+
+  /** Refuses an operation that would change a saved VM's disks under its saved state. */
+  assertNotSaved(ref: string, op: string): void {
+    const entry = this.resolve(ref);
+    if (this.machineFor(entry).state === 'saved') {
+      throw new VireoError('INVALID_STATE', `cannot ${op} "${entry.config?.name ?? entry.id}" while its state is saved: start it (it resumes where it was) or discard the saved state first`, { state: 'saved' });
+    }
+  }
+
+  private async resumeSaved(entry: LibraryEntry, config: VmConfig, m: Machine): Promise<VmDetails> {
+    const meta = await readSavedMeta(entry.paths);
+    if (!meta) {
+      await removeSavedState(entry.paths);
+      m.forgetSaved('the saved state is unreadable');
+      throw new VireoError('NOT_FOUND', `the saved state of "${config.name}" is missing or unreadable; it was discarded: start it again for a fresh boot`);
+    }
+    const spec = await this.backendFor(config).prepareLaunch(entry, config, {});
+    const diff = argvDifference(meta.argv, spec.argv) ?? (meta.binary !== spec.binary ? `QEMU was ${meta.binary}, now ${spec.binary}` : null);
+    if (diff) {
+      throw new VireoError('INVALID_STATE', `"${config.name}" cannot resume its saved state: its virtual hardware changed since it was saved (${diff}); undo the change, or discard the saved state`, { was: meta.argv, now: spec.argv });
+    }
+    const fh = await open(savedFiles(entry.paths).state, 'r');
+    try {
+      await m.start({ ...spec, argv: [...spec.argv, '-incoming', 'fd:3'], incoming: { fd: fh.fd, resumeRunning: meta.wasRunning } });
+    } catch (e) {
+      m.keepSaved();
+      throw e;
+    } finally {
+      await fh.close();
+    }
+    // Resumed: the state is inside the running QEMU now; the file would only resume it twice.
+    await removeSavedState(entry.paths);
     const ep = this.endpoints(entry);
     await Promise.all([ep?.display?.socket, ep?.console?.socket].map((p) => p && secureSocket(p).catch(() => {})));
     return this.details(entry.id);
@@ -362,7 +447,8 @@ export class VmService {
   private async deleteNow(ref: string, keepDisks: boolean): Promise<{ deleted: string; keptIn?: string }> {
     const entry = this.resolve(ref);
     const m = this.machineFor(entry);
-    requireState('delete', entry.config?.name ?? entry.id, m.state, ['stopped', 'crashed']);
+    // A saved state lives in the VM's folder and goes with it.
+    requireState('delete', entry.config?.name ?? entry.id, m.state, ['stopped', 'crashed', 'saved']);
     const kept = keepDisks ? await keepVmFiles(this.library.home, entry) : null;
     await this.library.remove(entry.id);
     this.machines.delete(entry.id);

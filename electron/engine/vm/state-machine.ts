@@ -5,7 +5,8 @@ import type { VmState } from '../../api/types.ts';
 // a UI that shows "running" for a dead process. Machine is the only writer of a VM's state and
 // goes through assertTransition for every change.
 export const TRANSITIONS: Record<VmState, readonly VmState[]> = {
-  stopped: ['starting', 'restoring'],
+  // 'saved' from 'stopped': QEMU has quit after writing its state, or an engine found the state file.
+  stopped: ['starting', 'restoring', 'saved'],
   starting: ['running', 'paused', 'stopped', 'crashed'],
   running: ['paused', 'stopping', 'saving', 'restoring', 'stopped', 'crashed'],
   paused: ['running', 'stopping', 'saving', 'restoring', 'stopped', 'crashed'],
@@ -13,6 +14,8 @@ export const TRANSITIONS: Record<VmState, readonly VmState[]> = {
   restoring: ['running', 'paused', 'stopped', 'crashed'],
   stopping: ['stopped', 'crashed', 'running', 'paused'],
   crashed: ['starting', 'stopped', 'restoring'],
+  // Start resumes it (or fails and leaves it saved, through 'stopped'); discarding makes it stopped.
+  saved: ['starting', 'stopped'],
 };
 
 /**
@@ -44,7 +47,9 @@ export function assertTransition(vm: string, from: VmState, to: VmState, how: 'c
 export function requireState(op: string, name: string, state: VmState, allowed: readonly VmState[]): void {
   if (!allowed.includes(state)) {
     const hint =
-      state === 'stopped' || state === 'crashed'
+      state === 'saved'
+        ? 'its state is saved: start it (it resumes where it was) or discard the saved state first'
+        : state === 'stopped' || state === 'crashed'
         ? 'start it first'
         : state === 'running' || state === 'paused'
           ? 'stop it first'

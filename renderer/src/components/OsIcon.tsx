@@ -96,6 +96,7 @@ const STATE_STYLE: Record<VmState, string> = {
   stopping: 'bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100',
   saving: 'bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100',
   restoring: 'bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100',
+  saved: 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100',
 };
 
 export function StateBadge({ state, broken }: { state: VmState; broken?: boolean }) {

@@ -54,6 +54,7 @@ export const STATE_LABEL: Record<VmState, string> = {
   restoring: 'Restoring',
   stopping: 'Stopping',
   crashed: 'Crashed',
+  saved: 'Saved',
 };
 
 /** A QEMU process exists (the shared state groups say which states those are). */
