@@ -23,6 +23,8 @@ import type {
 import type { GuestToolsInfo, ShareMountResult, SharesList } from './types.ts';
 import type { HostResources, LimitsInfo, OvercommitReport } from './limits-types.ts';
 import type { HostStats, StatsWatch, VmStatsEvent, VmStatsHistory } from './types.ts';
+import type { BackupCatalog, BackupEntry, BackupPruneResult, BackupVerifyResult } from './backup-types.ts';
+import { BackupId, BackupScheduleArgs } from './schemas/backup.ts';
 import type { GroupList, GroupRunResult, LastUsedList, VmFace } from './library-types.ts';
 import { GroupName, GroupRef } from './schemas/library.ts';
 
@@ -307,6 +309,25 @@ export const methods = {
   'groups.stop': method<GroupRunResult>()(z.object({ group: GroupRef, force: z.boolean().optional() }).strict(), "Shut down (or with force power off) a group's running VMs together; the outcome per VM"),
   'vms.face': method<VmFace>()(vm, "A small thumbnail of the VM's screen: taken now while it runs (and kept), else the one kept from its last run"),
   'vms.lastUsed': method<LastUsedList>()(z.object({}).strict(), 'When each VM last ran (now for an active one), for sorting the library'),
+  // ---- backups (engine/backup/): full and incremental, catalog, verify, restore, retention ----
+  'backup.run': method<BackupEntry>()(
+    z.object({ vm: VmRef, to: Path.optional(), incremental: z.boolean().optional() }).strict(),
+    "Back up a VM's disks (running or stopped; a job) into <to>/<vm id>/ (default: the folder last used); incremental builds on the newest good backup when the disks' change records allow, else it is full and says why",
+  ),
+  'backup.list': method<BackupCatalog>()(vm, "A VM's backup catalog (newest first: time, type, size, chain, state), its folder and schedule"),
+  'backup.verify': method<BackupVerifyResult>()(z.object({ vm: VmRef, backup: BackupId.optional() }).strict(), 'Check every file of a backup chain, restore it to a temp copy and qemu-img compare them (default: the newest good backup)'),
+  'backup.restore': method<VmDetails>()(
+    z.object({ vm: VmRef, backup: BackupId.optional(), newName: VmName.optional() }).strict(),
+    'Restore a backup (default: the newest good one): to a new VM named newName, else in place over the VM\'s disks (it must be stopped)',
+  ),
+  'backup.prune': method<BackupPruneResult>()(
+    z.object({ vm: VmRef, daily: z.number().int().min(0).max(366), weekly: z.number().int().min(0).max(520) }).strict().refine((k) => k.daily + k.weekly > 0, 'keep at least one daily or weekly backup (daily + weekly > 0)'),
+    'Delete backups beyond the newest per day for `daily` days and per week for `weekly` weeks (a kept incremental keeps its chain)',
+  ),
+  'backup.schedule': method<BackupCatalog>()(
+    z.object({ vm: VmRef, to: Path.optional(), schedule: BackupScheduleArgs.nullable() }).strict(),
+    'Set (or with null clear) scheduled backups of a VM, taken while the engine runs',
+  ),
 } satisfies Record<string, MethodDef>;
 
 export const events = {

@@ -160,7 +160,7 @@ export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupte
 
 export interface Job {
   id: string;
-  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete' | 'file-copy' | 'save-state';
+  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete' | 'file-copy' | 'save-state' | 'backup';
   title: string;
   vmId: string | null;
   state: JobState;

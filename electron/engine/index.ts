@@ -38,6 +38,7 @@ import { assertStartFits } from './resources/overcommit.ts';
 import { unattendedHandlers } from './unattended/handlers.ts';
 import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
+import { backupArea } from './backup/handlers.ts';
 import { libraryArea } from './library/handlers.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
@@ -138,6 +139,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   const shares = sharesArea(parts);
   const stats = statsArea(parts);
   const disposables = disposableArea(parts);
+  const backups = backupArea(parts);
   // Group start/stop go through the table's own vms.start/vms.stop (bound once it exists).
   const libraryParts = libraryArea(parts, () => handlers);
   const handlers: Handlers = {
@@ -268,9 +270,13 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...unattendedHandlers(parts),
     ...stats.handlers,
     ...disposables.handlers,
+    ...backups.handlers,
     ...libraryParts.handlers,
   };
 
+  // Backups a killed engine left running: failed, their partial files removed; then the schedule.
+  await backups.service.recoverAll();
+  backups.service.startScheduler();
   const dispatch = createDispatcher(handlers);
   const client = inProcessClient(dispatch, bus);
   // Every other process on this library (the CLI, a second app) talks to us through this.
@@ -315,6 +321,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       watchers.forEach((w) => w.close());
       agent.dispose();
       stats.sampler.dispose();
+      backups.service.stopScheduler();
       await bridge.close();
       vms.detachAll();
       await lock.release();
