@@ -37,37 +37,47 @@ interface RunResult {
 const CLK_TCK = 100;
 
 /**
- * CPU seconds of a process tree (Linux /proc): user+system time of the process and its live
- * descendants, plus what its reaped children used. websockify serves each connection in a
- * forked child, so the parent alone would miss most of its work.
+ * CPU seconds of a process tree (Linux /proc): the on-CPU time of every thread of the process
+ * and of its live descendants (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds: the 10 ms
+ * ticks of utime/stime are too coarse for the ~0.1 s a run costs a proxy), plus what its
+ * reaped children used (cutime+cstime, ticks). websockify serves each connection in a forked
+ * child, so the parent alone would miss most of its work; the child lives as long as the
+ * connection, and both readings are taken while it is open.
  */
 async function cpuSeconds(pid: number | undefined): Promise<number | null> {
   if (!pid) return null;
-  const stats = new Map<number, { ppid: number; own: number; children: number }>();
+  const ppids = new Map<number, number>();
+  let reapedTicks: number | null = null;
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => null);
     if (!stat) continue;
-    // Fields after the parenthesised command name: ppid is index 1, utime..cstime 11..14.
+    // Fields after the parenthesised command name: ppid is index 1, cutime+cstime 13..14.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    stats.set(Number(name), { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) });
+    ppids.set(Number(name), Number(f[1]));
+    if (Number(name) === pid) reapedTicks = Number(f[13]) + Number(f[14]);
   }
-  const root = stats.get(pid);
-  if (!root) return null;
-  let ticks = root.own + root.children;
+  if (reapedTicks === null) return null;
   const tree = new Set([pid]);
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [p, s] of stats) {
-      if (!tree.has(p) && tree.has(s.ppid)) {
+    for (const [p, pp] of ppids) {
+      if (!tree.has(p) && tree.has(pp)) {
         tree.add(p);
-        ticks += s.own;
         grew = true;
       }
     }
   }
-  return ticks / CLK_TCK;
+  let ns = 0;
+  for (const p of tree) {
+    const tasks = await readdir(`/proc/${p}/task`).catch(() => [] as string[]);
+    for (const t of tasks) {
+      const line = await readFile(`/proc/${p}/task/${t}/schedstat`, 'utf8').catch(() => null);
+      if (line) ns += Number(line.split(' ')[0]);
+    }
+  }
+  return ns / 1e9 + reapedTicks / CLK_TCK;
 }
 
 const median = (xs: number[]) => {
@@ -117,11 +127,9 @@ async function measure(connect: () => Promise<RfbClient>, seconds: number, proxy
   }
   const took = (performance.now() - t0) / 1000;
   const bytes = rfb.bytesReceived - bytes0;
-  rfb.close();
-  // websockify serves each connection in a forked child: wait for it to be reaped so its CPU
-  // time shows up in the parent's cutime/cstime.
-  if (proxyPid) await new Promise((r) => setTimeout(r, 700));
+  // Read before closing: websockify's per-connection child is still alive and counted.
   const cpu1 = await cpuSeconds(proxyPid);
+  rfb.close();
   const cpu = cpu0 !== null && cpu1 !== null ? round(((cpu1 - cpu0) / bytes) * 1e8, 3) : null;
   return { frames, bytes, seconds: round(took, 3), fps: round(frames / took), mbPerSec: round(bytes / took / 1e6), proxyCpuSecPer100MB: cpu, frameMsMedian: round(median(lat), 1) };
 }
@@ -155,6 +163,79 @@ function busyScreenBootSector(): Buffer {
   return img;
 }
 
+/**
+ * A 64 KiB disk for the keypress latency: the bottom-right text cell changes at ~200 Hz (so
+ * QEMU's VNC refresh timer stays at its 30 ms base instead of backing off on an idle screen),
+ * and a key from the BIOS keyboard buffer fills the other 1999 cells with the key's character
+ * and its scan code as the colour; `hlt` between ticks and keys.
+ */
+function keyEchoBootSector(): Buffer {
+  const code = Buffer.from(
+    [
+      'b036 e643 b04e e640 b017 e640', // PIT channel 0 at ~200 Hz (as busyScreenBootSector)
+      'b800b8 8ec0 fc fb', // es = 0xb800, cld, sti
+      '26ff069e0f', // loop: inc word [es:3998] (the bottom-right cell)
+      'b401 cd16 740b', // key waiting? (int 16h, ah=1) if not, to hlt
+      'b400 cd16', // read it: al = character, ah = scan code
+      '31ff b9cf07 f3ab', // fill cells 0..1998 with it
+      'f4 ebe7', // hlt; jmp loop
+    ]
+      .join('')
+      .replace(/ /g, ''),
+    'hex',
+  );
+  const img = Buffer.alloc(64 * 1024);
+  code.copy(img, 0);
+  img[510] = 0x55;
+  img[511] = 0xaa;
+  return img;
+}
+
+/**
+ * Keypress → changed pixels: KeyEvent 'a' or 'b' (alternating, so every press changes the
+ * screen) sent at t0, then incremental update requests, one in flight, until an update carries
+ * a rectangle above the always-changing bottom text row: the key's fill, all its Raw pixels
+ * received. QEMU sends only on its 30 ms refresh tick, so each sample is that tick's phase
+ * (0–30 ms) plus the guest, the encoder and the path; the medians compare the paths.
+ */
+async function measureKeyLatency(connect: () => Promise<RfbClient>, samples: number): Promise<number[]> {
+  const rfb = await connect();
+  try {
+    const init = await rfb.handshake();
+    rfb.setEncodings([ENCODING_RAW]);
+    rfb.requestUpdate(false);
+    await rfb.readUpdate();
+    const lat: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      // a short pause of varying length, so the samples do not lock onto QEMU's timer phase
+      await new Promise((r) => setTimeout(r, 20 + ((i * 7) % 23)));
+      const keysym = i % 2 ? 0x62 : 0x61;
+      const t0 = performance.now();
+      rfb.sendKey(keysym, true);
+      rfb.sendKey(keysym, false);
+      for (;;) {
+        rfb.requestUpdate(true, { x: 0, y: 0, w: init.width, h: init.height });
+        const rects = await withTimeout(rfb.readUpdate(), 5000, 'the screen change after a keypress');
+        if (rects.some((r) => r.y < init.height - 16)) break;
+      }
+      lat.push(performance.now() - t0);
+    }
+    return lat;
+  } finally {
+    rfb.close();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_r, rej) => {
+      timer = setTimeout(() => rej(new Error(`bench: timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]);
+}
+
 function stop(p: ChildProcess | null): Promise<void> {
   if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   const gone = new Promise<void>((r) => p.once('exit', () => r()));
@@ -166,33 +247,51 @@ export async function runDisplayBench(opts: DisplayBenchOptions = {}): Promise<o
   const seconds = opts.seconds ?? Number(process.env.VIREO_BENCH_SECONDS ?? 3);
   const runs = opts.runs ?? Number(process.env.VIREO_BENCH_RUNS ?? 5);
   const dir = await mkdtemp('/tmp/vireo-bench-');
-  const vncSock = join(dir, 'vnc.sock');
   let qemu: ChildProcess | null = null;
   let websockify: ChildProcess | null = null;
+  let keyQemu: ChildProcess | null = null;
+  let keyWebsockify: ChildProcess | null = null;
   let host: ChildProcess | null = null;
-  try {
-    const bootImg = join(dir, 'boot.img');
-    await writeFile(bootImg, busyScreenBootSector());
-    qemu = spawn(
+  const startQemu = async (name: string, img: Buffer): Promise<{ proc: ChildProcess; sock: string }> => {
+    const bootImg = join(dir, `${name}.img`);
+    const sock = join(dir, `${name}.sock`);
+    await writeFile(bootImg, img);
+    const proc = spawn(
       'qemu-system-x86_64',
-      ['-accel', 'tcg', '-nodefaults', '-display', 'none', '-vga', 'std', '-m', '64', '-drive', `file=${bootImg},format=raw,if=ide`, '-vnc', `unix:${vncSock}`],
+      ['-accel', 'tcg', '-nodefaults', '-display', 'none', '-vga', 'std', '-m', '64', '-drive', `file=${bootImg},format=raw,if=ide`, '-vnc', `unix:${sock}`],
       { stdio: 'ignore', shell: false },
     );
-    await waitFor('QEMU VNC socket', async () => (await readdir(dir)).includes('vnc.sock'));
-    // Let SeaBIOS hand over to the boot sector, so every run sees the same busy screen.
-    await new Promise((r) => setTimeout(r, 2500));
-
-    const wsPort = await freePort();
-    websockify = spawn('websockify', [`--unix-target=${vncSock}`, `127.0.0.1:${wsPort}`], { stdio: 'ignore', shell: false });
+    await waitFor('QEMU VNC socket', async () => (await readdir(dir)).includes(`${name}.sock`));
+    return { proc, sock };
+  };
+  const startWebsockify = async (sock: string): Promise<{ proc: ChildProcess; port: number }> => {
+    const port = await freePort();
+    const proc = spawn('websockify', [`--unix-target=${sock}`, `127.0.0.1:${port}`], { stdio: 'ignore', shell: false });
     await waitFor('websockify', async () => {
       try {
-        const r = await fetch(`http://127.0.0.1:${wsPort}/`);
+        const r = await fetch(`http://127.0.0.1:${port}/`);
         await r.body?.cancel();
         return true;
       } catch {
         return false;
       }
     });
+    return { proc, port };
+  };
+  try {
+    const busy = await startQemu('vnc', busyScreenBootSector());
+    qemu = busy.proc;
+    const vncSock = busy.sock;
+    const keyed = await startQemu('keys', keyEchoBootSector());
+    keyQemu = keyed.proc;
+    // Let SeaBIOS hand over to the boot sector, so every run sees the same busy screen.
+    await new Promise((r) => setTimeout(r, 2500));
+
+    const ws1 = await startWebsockify(vncSock);
+    websockify = ws1.proc;
+    const wsPort = ws1.port;
+    const ws2 = await startWebsockify(keyed.sock);
+    keyWebsockify = ws2.proc;
 
     host = fork(resolve(import.meta.dirname, 'display-bridge-host.ts'), [], { execArgv: ['--import', 'tsx', ...(process.env.VIREO_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.VIREO_BENCH_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const messages: { url?: string; ready?: boolean }[] = [];
@@ -211,8 +310,8 @@ export async function runDisplayBench(opts: DisplayBenchOptions = {}): Promise<o
       });
     await next();
     const bridgeHost = host;
-    const bridgeUrl = async () => {
-      bridgeHost.send({ socket: vncSock });
+    const bridgeUrl = async (socket = vncSock) => {
+      bridgeHost.send({ socket });
       return (await next()).url!;
     };
 
@@ -231,6 +330,24 @@ export async function runDisplayBench(opts: DisplayBenchOptions = {}): Promise<o
         results[name].push(await measure(paths[name], seconds, pid));
       }
     }
+    // Keypress → changed pixels, blocks of samples per path in a rotating order.
+    const keySamples = Number(process.env.VIREO_BENCH_KEY_SAMPLES ?? 12);
+    const keyPaths: Record<PathName, () => Promise<RfbClient>> = {
+      bridge: async () => RfbClient.overWebSocket(await bridgeUrl(keyed.sock)),
+      websockify: () => RfbClient.overWebSocket(`ws://127.0.0.1:${ws2.port}/`),
+      direct: () => RfbClient.overUnix(keyed.sock),
+    };
+    const keyLat: Record<PathName, number[]> = { bridge: [], websockify: [], direct: [] };
+    for (let i = 0; i < 3; i++) {
+      for (let k = 0; k < order.length; k++) {
+        const name = order[(i + k) % order.length]!;
+        keyLat[name].push(...(await measureKeyLatency(keyPaths[name], keySamples)));
+      }
+    }
+    const keySummary = Object.fromEntries(
+      order.map((n) => [n, { msMedian: round(median(keyLat[n]), 1), msMin: round(Math.min(...keyLat[n]), 1), msMax: round(Math.max(...keyLat[n]), 1), samples: keyLat[n].map((x) => round(x, 1)) }]),
+    ) as Record<PathName, { msMedian: number; msMin: number; msMax: number; samples: number[] }>;
+
     const probe = await RfbClient.overUnix(vncSock);
     const init = await probe.handshake();
     probe.close();
@@ -259,7 +376,12 @@ export async function runDisplayBench(opts: DisplayBenchOptions = {}): Promise<o
       secondsPerRun: seconds,
       runsPerPath: runs,
       paths: summary,
+      keyLatency: {
+        what: 'keypress (RFB KeyEvent) → the Raw pixels of the changed screen received; same RFB client on each path, so the viewer-side drawing (noVNC) is common to both and not counted',
+        paths: keySummary,
+      },
       ratio: {
+        bridgeVsWebsockifyKeyLatency: round(keySummary.bridge.msMedian / keySummary.websockify.msMedian),
         bridgeVsWebsockifyFps: round(summary.bridge.fpsMedian / summary.websockify.fpsMedian),
         bridgeVsDirectFps: round(summary.bridge.fpsMedian / summary.direct.fpsMedian),
         bridgeVsWebsockifyCpu:
@@ -285,7 +407,7 @@ export async function runDisplayBench(opts: DisplayBenchOptions = {}): Promise<o
       host.send({ quit: true });
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
     }
-    await Promise.all([stop(host), stop(websockify), stop(qemu)]);
+    await Promise.all([stop(host), stop(websockify), stop(qemu), stop(keyWebsockify), stop(keyQemu)]);
     await rm(dir, { recursive: true, force: true });
   }
 }

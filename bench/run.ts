@@ -44,7 +44,8 @@ async function runDisplay(): Promise<BenchResult> {
   const mod = (await import(path)) as { runDisplayBench?: (o?: object) => Promise<object> };
   if (typeof mod.runDisplayBench !== 'function') throw new Error('bench/display.ts does not export runDisplayBench()');
   const r = (await mod.runDisplayBench()) as {
-    paths: Record<'bridge' | 'websockify' | 'direct', { fpsMedian: number; mbPerSecMedian: number; proxyCpuSecPer100MBMedian: number | null; runs: { fps: number }[] }>;
+    paths: Record<'bridge' | 'websockify' | 'direct', { fpsMedian: number; mbPerSecMedian: number; proxyCpuSecPer100MBMedian: number | null; runs: { fps: number; proxyCpuSecPer100MB: number | null }[] }>;
+    keyLatency?: { paths: Record<'bridge' | 'websockify' | 'direct', { msMedian: number; msMin: number; msMax: number }> };
   };
   const p = r.paths;
   const span = (k: 'bridge' | 'websockify' | 'direct') => {
@@ -74,13 +75,36 @@ async function runDisplay(): Promise<BenchResult> {
     },
   ];
   if (p.bridge.proxyCpuSecPer100MBMedian !== null && p.websockify.proxyCpuSecPer100MBMedian) {
+    const cpuSpan = (k: 'bridge' | 'websockify') => {
+      const c = p[k].runs.map((x) => x.proxyCpuSecPer100MB).filter((x): x is number => x !== null);
+      return `${p[k].proxyCpuSecPer100MBMedian} (${Math.min(...c)}–${Math.max(...c)})`;
+    };
+    const cpuRatio = round(p.bridge.proxyCpuSecPer100MBMedian / p.websockify.proxyCpuSecPer100MBMedian);
     rows.push({
-      figure: 'display: proxy CPU s per 100 MB',
-      vireo: String(p.bridge.proxyCpuSecPer100MBMedian),
-      peer: `websockify ${p.websockify.proxyCpuSecPer100MBMedian}`,
-      ratio: round(p.bridge.proxyCpuSecPer100MBMedian / p.websockify.proxyCpuSecPer100MBMedian),
-      goal: 'informational (lower is better)',
+      figure: 'display: proxy CPU s per 100 MB (on-CPU time from /proc schedstat)',
+      vireo: cpuSpan('bridge'),
+      peer: `websockify ${cpuSpan('websockify')}`,
+      ratio: cpuRatio,
+      goal: '≤ 1.0 × websockify, at ≥ 1.0 × its frames/s',
+      met: cpuRatio <= 1 && fpsRatio >= 1,
+      ...(cpuRatio > 1
+        ? { note: 'both proxies are bound by the kernel here (unix-socket read + loopback TCP writev of each ~190 KB read; ~6 writev per frame, no per-read allocation left): read the spread of the runs' }
+        : fpsRatio < 1
+          ? { note: 'CPU met; the frames/s row is under its goal in this run' }
+          : {}),
+    });
+  }
+  const k = r.keyLatency?.paths;
+  if (k) {
+    const kr = round(k.bridge.msMedian / k.websockify.msMedian);
+    rows.push({
+      figure: 'display: keypress → changed pixels received (ms, RFB client; noVNC drawing common to both, not counted)',
+      vireo: `${k.bridge.msMedian} (${k.bridge.msMin}–${k.bridge.msMax})`,
+      peer: `websockify ${k.websockify.msMedian} (${k.websockify.msMin}–${k.websockify.msMax}); direct socket ${k.direct.msMedian}`,
+      ratio: kr,
+      goal: 'informational (≤ 1.0 × websockify)',
       met: null,
+      note: "QEMU sends a changed screen on its 30 ms refresh tick, so every path's samples spread over 0–30 ms plus the transfer; the medians compare the paths",
     });
   }
   return {

@@ -86,15 +86,58 @@ export function refuseUpgrade(socket: Duplex, status: number, reason: string, bo
 const DIAL_RETRY_MS = 2_000;
 
 /**
+ * Bytes read from QEMU's socket at a time. A full 720×400 Raw frame is 1.15 MB; Node's default
+ * 64 KiB reads would make it 18 reads, 18 WebSocket frames and 18 writev calls.
+ */
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * QEMU → viewer bytes without a buffer per read: the socket reads into one reusable buffer
+ * (Node's `onread`), which is forwarded as it is and reused for the next read when the kernel
+ * took the whole write at once (the common case on loopback); only when part of it is still
+ * queued on the viewer's socket — and so still referenced — does the next read get a new
+ * buffer. Node's default allocates 64 KiB per read, and the garbage collector's threads then
+ * cost as much CPU as the forwarding itself.
+ */
+class UpstreamReader {
+  private buf = Buffer.allocUnsafe(READ_CHUNK);
+  private held = false;
+  /** what QEMU sent before the viewer's pipe was attached (copies: the buffer is reused) */
+  readonly early: Buffer[] = [];
+  /** forwards one chunk; returns false to pause reading; `held` says the chunk is still queued */
+  deliver: ((chunk: Buffer) => { more: boolean; held: boolean }) | null = null;
+
+  nextBuffer = (): Buffer => {
+    if (this.held) {
+      this.buf = Buffer.allocUnsafe(READ_CHUNK);
+      this.held = false;
+    }
+    return this.buf;
+  };
+
+  onRead = (n: number, buf: Buffer): boolean => {
+    const chunk = buf.subarray(0, n);
+    if (!this.deliver) {
+      this.early.push(Buffer.from(chunk));
+      return true;
+    }
+    const r = this.deliver(chunk);
+    this.held = r.held;
+    return r.more;
+  };
+}
+
+/**
  * Connect to a unix socket. QEMU listens with a tiny backlog, and a non-blocking connect to a
  * full unix-socket queue fails at once with EAGAIN (ECONNREFUSED on some systems) even though
  * QEMU is up; those are retried briefly. A missing socket (ENOENT) fails at once: the VM is down.
+ * With a reader, incoming bytes go to it instead of 'data' events.
  */
-function dialUnix(path: string, retryMs: number): Promise<Socket> {
+function dialUnix(path: string, retryMs: number, reader?: UpstreamReader): Promise<Socket> {
   const until = Date.now() + retryMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      const sock = createConnection(path);
+      const sock = reader ? createConnection({ path, onread: { buffer: reader.nextBuffer, callback: reader.onRead } }) : createConnection(path);
       const onError = (e: NodeJS.ErrnoException) => {
         sock.destroy();
         if ((e.code === 'EAGAIN' || e.code === 'ECONNREFUSED') && Date.now() < until) setTimeout(attempt, 25);
@@ -283,7 +326,8 @@ export class DisplayBridge {
     // Dial QEMU before completing the handshake so that a VM that is down gets an HTTP error,
     // not a WebSocket that opens and closes at once.
     const epoch = this.revocations;
-    dialUnix(path, DIAL_RETRY_MS).then(
+    const reader = new UpstreamReader();
+    dialUnix(path, DIAL_RETRY_MS, reader).then(
       (sock) => {
         if (socket.destroyed) {
           sock.destroy();
@@ -294,7 +338,7 @@ export class DisplayBridge {
           refuseUpgrade(socket, 401, 'Unauthorized', `the display of VM ${route.vmId} was closed while connecting: the VM stopped`);
           return;
         }
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.pipeVnc(ws, sock, route.vmId));
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.pipeVnc(ws, sock, reader, route.vmId));
       },
       (e: Error) => refuseUpgrade(socket, 503, 'Service Unavailable', `cannot reach the display of VM ${route.vmId} (${path}): ${e.message}`),
     );
@@ -314,33 +358,40 @@ export class DisplayBridge {
     hub.add(ws);
   }
 
-  private pipeVnc(ws: WebSocket, sock: Socket, vmId: string): void {
+  private pipeVnc(ws: WebSocket, sock: Socket, reader: UpstreamReader, vmId: string): void {
     const conn: VncConn = { ws, sock, paused: false };
     let conns = this.vncConns.get(vmId);
     if (!conns) this.vncConns.set(vmId, (conns = new Set()));
     conns.add(conn);
     const lowWater = this.highWater / 4;
 
-    // QEMU → viewer. Reading stops while the viewer's socket has a backlog, so a slow viewer
-    // slows QEMU's sends to it (QEMU then merges updates) instead of growing memory.
+    // QEMU → viewer, one WebSocket message per read, the read buffer itself as its payload (ws
+    // writes an unmasked server frame as header + payload in one writev, no copy; it also
+    // turns Nagle off on the viewer's socket). Reading stops while the viewer's socket has a
+    // backlog, so a slow viewer slows QEMU's sends to it (QEMU then merges updates) instead
+    // of growing memory.
     const onSent = () => {
       if (conn.paused && ws.bufferedAmount < lowWater) {
         conn.paused = false;
         sock.resume();
       }
     };
-    sock.on('data', (chunk: Buffer) => {
-      if (ws.readyState !== ws.OPEN) return;
+    const forward = (chunk: Buffer): { more: boolean; held: boolean } => {
+      if (ws.readyState !== ws.OPEN) return { more: true, held: false };
       ws.send(chunk, { binary: true }, onSent);
-      if (!conn.paused && ws.bufferedAmount > this.highWater) {
-        conn.paused = true;
-        sock.pause();
-      }
-    });
+      // Anything still buffered means this chunk is queued (writes keep their order).
+      const buffered = ws.bufferedAmount;
+      if (!conn.paused && buffered > this.highWater) conn.paused = true;
+      return { more: !conn.paused, held: buffered > 0 };
+    };
+    for (const chunk of reader.early.splice(0)) forward(chunk);
+    reader.deliver = forward;
+    if (conn.paused) sock.pause();
 
-    // Viewer → QEMU (input, update requests): the same in the other direction.
+    // Viewer → QEMU (input, update requests): the same in the other direction. ws hands a
+    // binary message over as one Buffer (fragments as an array of them).
     ws.on('message', (data: RawData) => {
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       if (!sock.write(buf)) {
         ws.pause();
         sock.once('drain', () => ws.resume());
