@@ -13,6 +13,7 @@ import { runScaleBench } from './scale.ts';
 import { runNatBench } from './nat.ts';
 import { runSharesBench } from './shares.ts';
 import { runNoisyBench } from './noisy.ts';
+import { runBackupBench } from './backup.ts';
 
 // `npm run bench [-- name...]`: runs the benchmarks (all, or the named ones) one after the
 // other, never in parallel (each is a ratio against a peer measured on the same quiet machine),
@@ -20,7 +21,7 @@ import { runNoisyBench } from './noisy.ts';
 // result file present. A benchmark that fails is recorded as failed with its error, so the
 // table never silently loses a row.
 
-const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale', 'nat', 'shares', 'noisy'] as const;
+const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale', 'nat', 'shares', 'noisy', 'backup'] as const;
 type Name = (typeof ORDER)[number];
 
 async function accelVerdict(): Promise<{ chosen: string | null; reason: string | null }> {
@@ -130,6 +131,7 @@ const RUNNERS: Record<Name, () => Promise<BenchResult>> = {
   nat: () => runNatBench(),
   shares: () => runSharesBench(),
   noisy: () => runNoisyBench(),
+  backup: () => runBackupBench(),
 };
 
 async function writeFailure(name: Name, e: Error, seconds: number): Promise<BenchResult> {
