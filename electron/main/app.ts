@@ -203,9 +203,8 @@ async function applyCloseAction(action: CloseAction, vms: Array<{ id: string; st
   await Promise.allSettled(
     active.map(async (v) => {
       if (action === 'save-state') {
-        // No suspend-to-disk method yet: a live snapshot keeps RAM and devices, then power off.
-        await call('snapshots.save', { vm: v.id, name: `Saved on quit ${new Date().toISOString().slice(0, 16).replace('T', ' ')}` });
-        await call('vms.stop', { vm: v.id, force: true });
+        // Suspend to disk: the VM shows as saved and its next Start resumes it exactly.
+        await call('vms.saveState', { vm: v.id });
       } else {
         await call('vms.stop', { vm: v.id });
       }

@@ -15,7 +15,7 @@ import { KeptDisksNotice, ShutdownNotice, type PendingShutdown } from './StopNot
 import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
-type Open = null | 'clone' | 'delete' | 'snapshot' | 'poweroff' | 'reset';
+type Open = null | 'clone' | 'delete' | 'snapshot' | 'poweroff' | 'reset' | 'discardstate';
 
 export function Toolbar({
   vm, allNames, onNew, onSettings,
@@ -102,9 +102,12 @@ export function Toolbar({
         )}
         <MenuButton
           label={<><StopIcon size={14} /> Stop</>}
-          disabledReason={why('shutdown') && why('poweroff')}
+          disabledReason={why('shutdown') && why('poweroff') && why('discardstate')}
           items={[
             { label: 'Shut down', disabledReason: why('shutdown'), onSelect: () => void shutDown() },
+            // Suspend to disk: Start resumes it exactly (engine/vm/save-state.ts).
+            { label: 'Save state', disabledReason: why('savestate'), onSelect: () => void run('savestate', `Could not save the state of ${vm?.name}`, () => client.call('vms.saveState', { vm: id })) },
+            { label: 'Discard saved state…', disabledReason: why('discardstate'), onSelect: () => setOpen('discardstate') },
             { label: 'Power off…', disabledReason: why('poweroff'), onSelect: () => setOpen('poweroff') },
             { label: 'Reset…', disabledReason: why('reset'), onSelect: () => setOpen('reset') },
             // Ctrl+Alt+Del pressed on the host's keyboard never reaches the guest (the host takes it).
@@ -132,6 +135,19 @@ export function Toolbar({
             onConfirm={() => {
               setOpen(null);
               void run('poweroff', `Could not power off ${vm.name}`, () => client.call('vms.stop', { vm: id, force: true }));
+            }}
+          />
+        )}
+        {open === 'discardstate' && vm && (
+          <Confirm
+            title={`Discard the saved state of ${vm.name}?`}
+            body="Like pulling the plug at the moment the state was saved: the next start boots afresh, and unsaved work in the guest is lost."
+            confirmLabel="Discard saved state"
+            danger
+            onCancel={() => setOpen(null)}
+            onConfirm={() => {
+              setOpen(null);
+              void run('discardstate', `Could not discard the saved state of ${vm.name}`, () => client.call('vms.discardState', { vm: id }));
             }}
           />
         )}

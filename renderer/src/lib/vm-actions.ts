@@ -6,7 +6,7 @@ import { isActive, isGuestUp, isInactive, isTransitional } from '../../../electr
 
 export type Action =
   | 'start' | 'pause' | 'resume' | 'shutdown' | 'poweroff' | 'reset'
-  | 'settings' | 'snapshot' | 'clone' | 'delete';
+  | 'settings' | 'snapshot' | 'clone' | 'delete' | 'savestate' | 'discardstate';
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 
@@ -37,7 +37,13 @@ export function actionAvailability(vm: VmSummary | null | undefined, action: Act
     case 'settings':
       return busy ?? yes;
     case 'snapshot':
+      if (s === 'saved') return no('The VM has a saved state: start it (it resumes where it was) or discard the saved state first.');
       return busy ?? yes;
+    case 'savestate':
+      if (isGuestUp(s)) return yes;
+      return busy ?? no(s === 'saved' ? 'The state is already saved: Start resumes it.' : 'The VM is not running.');
+    case 'discardstate':
+      return s === 'saved' ? yes : no('The VM has no saved state.');
     case 'clone':
     case 'delete':
       if (isInactive(s)) return yes;

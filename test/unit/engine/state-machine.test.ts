@@ -22,8 +22,12 @@ describe('transition table', () => {
     // Mid-snapshot the VM ends or comes back; "stopping" is not a step of a snapshot.
     expect(canTransition('saving', 'stopping')).toBe(false);
     expect(canTransition('restoring', 'saving')).toBe(false);
-    // Starting is only ever entered from rest.
-    for (const s of STATES) expect(canTransition(s, 'starting')).toBe(s === 'starting' || s === 'stopped' || s === 'crashed');
+    // Starting is only ever entered from rest (a saved VM's start resumes it).
+    for (const s of STATES) expect(canTransition(s, 'starting')).toBe(s === 'starting' || s === 'stopped' || s === 'crashed' || s === 'saved');
+    // Saved has no QEMU: it never jumps to running, and it is only reached once QEMU has ended.
+    expect(canTransition('saved', 'running')).toBe(false);
+    expect(canTransition('saving', 'saved')).toBe(false);
+    expect(canTransition('running', 'saved')).toBe(false);
   });
 
   it('allows every path a real VM takes', () => {
@@ -33,12 +37,16 @@ describe('transition table', () => {
       ['stopped', 'starting', 'stopped'], // QEMU died at start-up
       ['stopped', 'starting', 'running', 'crashed', 'starting', 'running'],
       ['stopped', 'restoring', 'running'],
+      // save state: QEMU ends after writing it (stopped), the VM is saved; start resumes it
+      ['stopped', 'starting', 'running', 'saving', 'stopped', 'saved', 'starting', 'running'],
+      ['saved', 'starting', 'stopped', 'saved'], // a resume that failed keeps the saved state
+      ['saved', 'stopped'], // discarded
     ];
     for (const j of journeys) for (let i = 1; i < j.length; i++) expect(canTransition(j[i - 1]!, j[i]!), `${j[i - 1]} → ${j[i]}`).toBe(true);
   });
 
   it('every active state can end (stopped or crashed): a dead QEMU is always representable', () => {
-    for (const s of STATES.filter((x) => x !== 'stopped' && x !== 'crashed')) {
+    for (const s of STATES.filter((x) => x !== 'stopped' && x !== 'crashed' && x !== 'saved')) {
       expect(canTransition(s, 'crashed'), s).toBe(true);
       expect(canTransition(s, 'stopped'), s).toBe(true);
     }
