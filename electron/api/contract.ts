@@ -27,6 +27,7 @@ import type { BackupCatalog, BackupEntry, BackupPruneResult, BackupVerifyResult 
 import { BackupId, BackupScheduleArgs } from './schemas/backup.ts';
 import type { GroupList, GroupRunResult, LastUsedList, VmFace } from './library-types.ts';
 import { GroupName, GroupRef } from './schemas/library.ts';
+import { applianceMethods } from './schemas/appliance.ts';
 
 // The one contract. Every transport (Electron IPC, WebSocket, in-process) is generated from
 // this table, and every argument is parsed by its schema at the boundary. Adding a method here
@@ -328,6 +329,8 @@ export const methods = {
     z.object({ vm: VmRef, to: Path.optional(), schedule: BackupScheduleArgs.nullable() }).strict(),
     'Set (or with null clear) scheduled backups of a VM, taken while the engine runs',
   ),
+  // ---- appliances: OVA/OVF, VirtualBox machines, Vireo bundles (engine/appliance/) ----
+  ...applianceMethods,
 } satisfies Record<string, MethodDef>;
 
 export const events = {

@@ -40,6 +40,7 @@ import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
 import { backupArea } from './backup/handlers.ts';
 import { libraryArea } from './library/handlers.ts';
+import { applianceHandlers } from './appliance/handlers.ts';
 
 // The engine: plain Node, no Electron. It owns the library, the machines and the jobs, and
 // implements every method of the contract as a handler. Transports (IPC, WebSocket,
@@ -272,6 +273,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...disposables.handlers,
     ...backups.handlers,
     ...libraryParts.handlers,
+    ...applianceHandlers(parts),
   };
 
   // Backups a killed engine left running: failed, their partial files removed; then the schedule.

@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { VireoError } from '../../api/errors.ts';
+import { child, parseXml } from './xml.ts';
+import { emptySpec, type ApplianceSpec } from './spec.ts';
+import { applyVboxMachine } from './vbox-machine.ts';
+
+// A machine of a VirtualBox library (`~/VirtualBox VMs/<name>/<name>.vbox`, VirtualBox's
+// settings XML): the same <Machine> element an OVA carries, whose disks (VDI, VMDK, VHD) are
+// files next to it, named in its media registry. Imported by converting them to qcow2.
+
+export async function readVboxFile(path: string): Promise<{ spec: ApplianceSpec }> {
+  let xml: string;
+  try {
+    xml = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new VireoError('NOT_FOUND', `cannot read ${path}: ${(e as Error).message}`, { path });
+  }
+  const doc = parseXml(xml, basename(path));
+  const m = child(child(doc, 'VirtualBox'), 'Machine');
+  if (!m) throw new VireoError('INVALID_ARGUMENT', `${basename(path)} is not a VirtualBox machine file (no VirtualBox/Machine element): choose the .vbox file in the machine's folder`, { path });
+  const spec = emptySpec(basename(path, '.vbox'));
+  const disks = applyVboxMachine(spec, m, basename(path), { ovfDisks: false });
+  // Locations are relative to the machine's folder (or absolute).
+  spec.disks = spec.disks.map((d, i) => ({ ...d, source: isAbsolute(disks[i]!.location) ? disks[i]!.location : join(dirname(path), disks[i]!.location) }));
+  if (!spec.firmware) spec.firmware = 'bios';
+  return { spec };
+}

@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Engine } from '../../electron/engine/index.ts';
+import type { VmConfig } from '../../electron/api/schemas/vm-config.ts';
+import type { VmDetails } from '../../electron/api/types.ts';
+import { run, runSettled } from '../../electron/engine/util/proc.ts';
+import { ensureFixtures } from '../fixtures/guest.ts';
+import { makeVbox7Ova, withCorruptManifest, type Vbox7Ova } from '../fixtures/ova/make-vbox7-ova.ts';
+import { disposeEngine, qemuPidsFor, tempEngine, waitForReady, waitForState } from './helpers.ts';
+
+// Issue 22, acceptance 1 and 2: an OVA with the layout of a VirtualBox 7 export (fixture
+// script, streamOptimized VMDK of the bootable test-guest disk) is previewed, imported and
+// boots the test guest from that disk; a manifest whose digest does not match is refused naming
+// the file, and leaves nothing; exported again to OVA and imported, it is the same config with
+// an identical disk (qemu-img compare). Also: Vireo's bundle round trip (snapshot kept) and a
+// VirtualBox library machine (.vbox + VDI). One guest boot in the file.
+
+const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
+const bootDisk = join(fixtures, '.cache', 'cloud', 'cloudguest.qcow2');
+
+let engine: Engine;
+let work: string;
+let ova: Vbox7Ova;
+let imported: VmDetails;
+
+const vmFolders = () => readdirSync(join(engine.home, 'vms'));
+/** A config with what differs between two VMs by nature (identity, time, disk path) left out. */
+const portable = (c: VmConfig | null | undefined) => {
+  const { id: _i, name: _n, createdAt: _c, ...rest } = structuredClone(c!);
+  return rest;
+};
+
+beforeAll(async () => {
+  await ensureFixtures();
+  await run('bash', [join(fixtures, 'cloud-image.sh')], { timeoutMs: 5 * 60_000 });
+  work = mkdtempSync(join(tmpdir(), 'vireo-h1ova-'));
+  ova = await makeVbox7Ova({ disk: bootDisk, outDir: join(work, 'vbox7'), name: 'ova-guest', cpus: 1, memoryMiB: 192 });
+  engine = await tempEngine();
+}, 300_000);
+
+afterAll(async () => {
+  const ids = engine?.vms.list().map((v) => v.id) ?? [];
+  await disposeEngine(engine);
+  expect(qemuPidsFor(ids)).toEqual([]);
+  if (work) await rm(work, { recursive: true, force: true });
+}, 60_000);
+
+describe('OVA import (VirtualBox 7 layout)', () => {
+  it('previews what it maps and what it drops', async () => {
+    const p = await engine.client.call('appliance.preview', { path: ova.ova });
+    expect(p).toMatchObject({ kind: 'ova', name: 'ova-guest', cpus: 1, memoryMiB: 192, firmware: 'bios', manifest: 'ova-guest.mf' });
+    expect(p.os).toEqual({ id: 'debian12', name: 'Debian 12', family: 'linux' });
+    expect(p.disks).toEqual([{ source: 'ova-guest-disk001.vmdk', bus: 'sata', capacityBytes: expect.any(Number) }]);
+    expect(p.nics).toEqual([{ model: 'e1000', mode: 'user', mac: ova.mac }]);
+    const mappedItems = p.mapped.map((m) => m.item);
+    expect(mappedItems).toEqual(expect.arrayContaining(['OS', 'CPUs', 'memory', 'firmware', 'NIC 1', 'disk 1']));
+    expect(p.mapped.find((m) => m.item === 'NIC 1')?.note).toMatch(/vbox:Machine/);
+    expect(p.dropped.map((d) => d.item)).toEqual(expect.arrayContaining(['cdrom1', 'sound', 'USB controllers']));
+    // A preview writes nothing.
+    expect(vmFolders()).toEqual([]);
+  });
+
+  it('refuses a manifest whose digest does not match, naming the file, and leaves no VM and no files', async () => {
+    const bad = await withCorruptManifest(ova, work, 'ova-guest-disk001.vmdk');
+    const err = await engine.client.call('appliance.import', { path: bad }).catch((e: unknown) => e as { code: string; message: string; details: Record<string, unknown> });
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', details: { file: 'ova-guest-disk001.vmdk', manifest: 'ova-guest.mf', reason: 'digest-mismatch' } });
+    expect((err as { message: string }).message).toMatch(/^ova-guest-disk001\.vmdk does not match its SHA256 digest in ova-guest\.mf/);
+    expect(engine.vms.list()).toEqual([]);
+    expect(vmFolders()).toEqual([]);
+    const jobs = await engine.client.call('jobs.list', {});
+    expect(jobs.find((j) => j.kind === 'import')?.state).toBe('failed');
+  });
+
+  it('a cancelled import leaves no VM and no files', async () => {
+    const off = engine.bus.on('job.update', (j) => {
+      if (j.kind === 'import' && j.state === 'running') void engine.client.call('jobs.cancel', { id: j.id }).catch(() => {});
+    });
+    try {
+      const err = await engine.client.call('appliance.import', { path: ova.ova, name: 'cancelled' }).catch((e: unknown) => e as { code: string });
+      expect(err).toMatchObject({ code: 'CANCELLED' });
+    } finally {
+      off();
+    }
+    expect(engine.vms.list()).toEqual([]);
+    expect(vmFolders()).toEqual([]);
+  });
+
+  it('imports it as a VM (disk converted to qcow2) that boots the test guest from that disk', async () => {
+    imported = await engine.client.call('appliance.import', { path: ova.ova });
+    const c = imported.config!;
+    expect(c).toMatchObject({ name: 'ova-guest', os: { id: 'debian12' }, system: { cpus: 1, memoryMiB: 192, firmware: 'bios' } });
+    expect(c.networks).toEqual([expect.objectContaining({ id: 'net0', model: 'e1000', mode: 'user', mac: ova.mac })]);
+    expect(c.disks).toEqual([expect.objectContaining({ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'sata' })]);
+    // The disk holds what the VMDK held.
+    expect((await runSettled('qemu-img', ['compare', '-f', 'vmdk', '-F', 'qcow2', ova.vmdk, join(imported.dir, 'disk0.qcow2')])).code).toBe(0);
+    expect(readdirSync(imported.dir).filter((f) => f.startsWith('.'))).toEqual([]);
+    const vm = await engine.client.call('vms.start', { vm: imported.id });
+    await waitForReady(vm, 150_000);
+    await engine.client.call('vms.stop', { vm: imported.id, force: true });
+    await waitForState(engine, imported.id, 'stopped');
+  }, 240_000);
+});
+
+describe('export', () => {
+  it('to OVA and back: the same config and an identical disk', async () => {
+    const out = join(work, 'exported.ova');
+    const x = await engine.client.call('appliance.export', { vm: imported.id, format: 'ova', output: out });
+    expect(x).toMatchObject({ path: out, format: 'ova' });
+    // An OVA any importer reads: a tar with the descriptor first, then the manifest, then the disk.
+    const members = (await run('tar', ['-tf', out])).stdout.trim().split('\n');
+    expect(members).toEqual(['exported.ovf', 'exported.mf', 'exported-disk1.vmdk']);
+    const mf = (await run('tar', ['-xOf', out, 'exported.mf'])).stdout;
+    expect(mf).toMatch(/^SHA256\(exported\.ovf\)= [0-9a-f]{64}\nSHA256\(exported-disk1\.vmdk\)= [0-9a-f]{64}\n$/);
+    mkdirSync(join(work, 'x'));
+    await run('tar', ['-xf', out, '-C', join(work, 'x')]);
+    const info = JSON.parse((await run('qemu-img', ['info', '--output=json', join(work, 'x', 'exported-disk1.vmdk')])).stdout);
+    expect(info['format-specific'].data['create-type']).toBe('streamOptimized');
+    expect(readdirSync(work).filter((f) => f.endsWith('.partial'))).toEqual([]);
+
+    const again = await engine.client.call('appliance.import', { path: out, name: 'ova-guest again' });
+    expect(portable(again.config)).toEqual(portable(imported.config));
+    const cmp = await runSettled('qemu-img', ['compare', join(imported.dir, 'disk0.qcow2'), join(again.dir, 'disk0.qcow2')]);
+    expect(cmp.stdout).toMatch(/Images are identical/);
+    expect(cmp.code).toBe(0);
+    // An export never overwrites.
+    await expect(engine.client.call('appliance.export', { vm: imported.id, format: 'ova', output: out })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+  }, 180_000);
+
+  it('to a Vireo bundle and back: config, disk and snapshot tree', async () => {
+    await engine.client.call('snapshots.save', { vm: imported.id, name: 'clean' });
+    const out = join(work, 'moved.vireo');
+    await engine.client.call('appliance.export', { vm: imported.id, format: 'bundle', output: out });
+    const p = await engine.client.call('appliance.preview', { path: out });
+    expect(p).toMatchObject({ kind: 'bundle', name: 'ova-guest', cpus: 1 });
+    const moved = await engine.client.call('appliance.import', { path: out, name: 'ova-guest moved' });
+    expect(portable(moved.config)).toEqual(portable(imported.config));
+    const tree = await engine.client.call('snapshots.list', { vm: moved.id });
+    expect(tree.nodes.map((n) => n.name)).toEqual(['clean']);
+    expect((await runSettled('qemu-img', ['compare', join(imported.dir, 'disk0.qcow2'), join(moved.dir, 'disk0.qcow2')])).code).toBe(0);
+  }, 180_000);
+});
+
+describe('VirtualBox library import', () => {
+  it('reads a machine folder (.vbox + VDI) and converts its disk', async () => {
+    const dir = join(work, 'VirtualBox VMs', 'Lib Guest');
+    mkdirSync(dir, { recursive: true });
+    const vdi = join(dir, 'Lib Guest.vdi');
+    await run('qemu-img', ['convert', '-O', 'vdi', bootDisk, vdi]);
+    const uuid = '6f1b2c3d-0000-4000-8000-00000000abcd';
+    writeFileSync(join(dir, 'Lib Guest.vbox'), `<?xml version="1.0"?>
+<VirtualBox xmlns="http://www.virtualbox.org/" version="1.19-linux">
+  <Machine uuid="{0b0c0d0e-0000-4000-8000-000000000001}" name="Lib Guest" OSType="Ubuntu22_LTS_64" snapshotFolder="Snapshots">
+    <MediaRegistry>
+      <HardDisks>
+        <HardDisk uuid="{${uuid}}" location="Lib Guest.vdi" format="VDI" type="Normal"/>
+      </HardDisks>
+    </MediaRegistry>
+    <Hardware>
+      <CPU count="2"/>
+      <Memory RAMSize="256"/>
+      <Firmware type="EFI"/>
+      <Network>
+        <Adapter slot="0" enabled="true" MACAddress="080027010203" type="virtio">
+          <NAT/>
+        </Adapter>
+        <Adapter slot="1" enabled="true" MACAddress="080027010204" type="82540EM">
+          <BridgedInterface name="eth0"/>
+        </Adapter>
+        <Adapter slot="2" enabled="false" MACAddress="080027010205" type="82540EM"/>
+      </Network>
+    </Hardware>
+    <StorageControllers>
+      <StorageController name="SATA" type="AHCI" PortCount="1">
+        <AttachedDevice type="HardDisk" port="0" device="0">
+          <Image uuid="{${uuid}}"/>
+        </AttachedDevice>
+      </StorageController>
+    </StorageControllers>
+  </Machine>
+</VirtualBox>
+`);
+    const p = await engine.client.call('appliance.preview', { path: join(dir, 'Lib Guest.vbox') });
+    expect(p).toMatchObject({ kind: 'vbox', name: 'Lib Guest', cpus: 2, memoryMiB: 256, firmware: 'uefi', os: { id: 'ubuntu22.04', family: 'linux' } });
+    expect(p.nics).toEqual([{ model: 'virtio-net-pci', mode: 'user', mac: '08:00:27:01:02:03' }, { model: 'e1000', mode: 'user', mac: '08:00:27:01:02:04' }]);
+    expect(p.dropped.map((d) => d.item)).toContain('NIC 2 attachment');
+    const vm = await engine.client.call('appliance.import', { path: join(dir, 'Lib Guest.vbox') });
+    expect(vm.config).toMatchObject({ name: 'Lib Guest', system: { cpus: 2, memoryMiB: 256, firmware: 'uefi' } });
+    expect(vm.config!.disks).toEqual([expect.objectContaining({ file: 'disk0.qcow2', format: 'qcow2', bus: 'sata' })]);
+    // UEFI: the VM got its own NVRAM.
+    expect(readdirSync(vm.dir).some((f) => /^nvram\./.test(f))).toBe(true);
+    expect((await runSettled('qemu-img', ['compare', '-f', 'vdi', '-F', 'qcow2', vdi, join(vm.dir, 'disk0.qcow2')])).code).toBe(0);
+    expect(existsSync(vdi)).toBe(true);
+  }, 120_000);
+});
