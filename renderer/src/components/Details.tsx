@@ -9,12 +9,13 @@ import { OsIcon, StateBadge } from './OsIcon.tsx';
 import { SnapshotsView } from './Snapshots.tsx';
 import { AgentCard } from './agent/AgentCard.tsx';
 import { PerformanceView } from './stats/PerformanceView.tsx';
+import { BackupsView } from './backup/BackupsView.tsx';
 import { NetworkCard } from './NetworkCard.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
 import { useLastTab } from './useLastView.ts';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
-const TABS = ['overview', 'screen', 'console', 'snapshots', 'performance'] as const;
+const TABS = ['overview', 'screen', 'console', 'snapshots', 'performance', 'backups'] as const;
 type Tab = (typeof TABS)[number];
 
 /** One vms.get per selection, re-read only when an event says this VM changed. */
@@ -178,6 +179,7 @@ export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whos
               { id: 'console', label: 'Console' },
               { id: 'snapshots', label: 'Snapshots' },
               { id: 'performance', label: 'Performance' },
+              { id: 'backups', label: 'Backups' },
             ]}
           />
           <div
@@ -197,6 +199,7 @@ export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whos
             {tab === 'console' && <SerialConsole vmId={vm.id} client={client} />}
             {tab === 'snapshots' && <SnapshotsView vm={vm} />}
             {tab === 'performance' && <PerformanceView vmId={vm.id} running={isGuestUp(vm.state)} />}
+            {tab === 'backups' && <BackupsView vm={vm} />}
           </div>
         </>
       )}
