@@ -92,3 +92,27 @@ export function v86Issues(c: V86CheckInput): V86Issue[] {
   if (c.advanced.extraArgs.length) add(['advanced', 'extraArgs'], 'extra QEMU arguments do not apply: remove them');
   return out;
 }
+
+/** Windows releases v86 runs (16/32-bit, no PAE or SSE2 needed): 3.x, 9x/ME, NT 4, 2000. */
+const V86_WINDOWS = /^win(3(\.\d+)?|95|98|me|nt4(\.\d+)?|2k)$/;
+/** Linux released before this (no PAE/SSE2 kernel required, 32-bit media) counts as old. */
+const OLD_LINUX_BEFORE = '2010-01-01';
+
+export interface BackendProposal {
+  propose: boolean;
+  /** why, for the wizard: the OS, or that no QEMU was found; null when not proposed */
+  why: string | null;
+}
+
+/**
+ * Whether the wizard proposes the wasm/v86 backend: for DOS, Windows 3.x–2000 and old 32-bit
+ * Linux, and for any x86 OS when no QEMU is installed (then v86 is the only way to run it here).
+ */
+export function proposeV86(os: { id: string; name: string; family: string; releaseDate?: string } | null, qemu: { found: boolean }): BackendProposal {
+  if (!qemu.found) return { propose: true, why: 'no QEMU was found on this computer, and the wasm/v86 backend needs none' };
+  if (!os) return { propose: false, why: null };
+  if (os.family === 'dos') return { propose: true, why: `${os.name} is a DOS, which v86 runs well` };
+  if (os.family === 'windows' && V86_WINDOWS.test(os.id)) return { propose: true, why: `${os.name} is a 32-bit Windows that v86 runs` };
+  if (os.family === 'linux' && os.releaseDate && os.releaseDate < OLD_LINUX_BEFORE) return { propose: true, why: `${os.name} is an old Linux, whose 32-bit media v86 can boot` };
+  return { propose: false, why: null };
+}

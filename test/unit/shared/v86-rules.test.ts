@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { V86_MAX_MEMORY_MIB, v86Issues } from '../../../electron/shared/v86-rules.ts';
+import { V86_MAX_MEMORY_MIB, proposeV86, v86Issues } from '../../../electron/shared/v86-rules.ts';
 
 // The wasm/v86 backend's limits: one 32-bit PC with IDE, floppy, CD-ROM, VGA, NE2000, SB16.
 const ok = () => ({
@@ -53,5 +53,26 @@ describe('v86Issues', () => {
     const c = { ...ok(), backend: 'qemu', system: { ...ok().system, cpus: 8, memoryMiB: 8192 } };
     expect(v86Issues({ ...c, floppy: null })).toEqual([]);
     expect(v86Issues(c).map((i) => i.path.join('.'))).toEqual(['floppy']);
+  });
+});
+
+describe('proposeV86', () => {
+  const found = { found: true };
+  it('proposes it for DOS, Windows 9x and old Linux, with why', () => {
+    expect(proposeV86({ id: 'msdos6.22', name: 'Microsoft MS-DOS 6.22', family: 'dos' }, found)).toEqual({ propose: true, why: expect.stringMatching(/MS-DOS 6.22 is a DOS/) });
+    expect(proposeV86({ id: 'win98', name: 'Microsoft Windows 98', family: 'windows' }, found).propose).toBe(true);
+    expect(proposeV86({ id: 'win95', name: 'Microsoft Windows 95', family: 'windows' }, found).propose).toBe(true);
+    expect(proposeV86({ id: 'win2k', name: 'Microsoft Windows 2000', family: 'windows' }, found).propose).toBe(true);
+    expect(proposeV86({ id: 'debian4', name: 'Debian 4.0', family: 'linux', releaseDate: '2007-04-08' }, found).propose).toBe(true);
+  });
+  it('does not for modern OSes while QEMU is there', () => {
+    expect(proposeV86({ id: 'win2k22', name: 'Microsoft Windows Server 2022', family: 'windows' }, found).propose).toBe(false);
+    expect(proposeV86({ id: 'win11', name: 'Microsoft Windows 11', family: 'windows' }, found).propose).toBe(false);
+    expect(proposeV86({ id: 'debian12', name: 'Debian 12', family: 'linux', releaseDate: '2023-06-10' }, found).propose).toBe(false);
+    expect(proposeV86(null, found)).toEqual({ propose: false, why: null });
+  });
+  it('proposes it for anything when no QEMU is found', () => {
+    expect(proposeV86({ id: 'debian12', name: 'Debian 12', family: 'linux' }, { found: false })).toEqual({ propose: true, why: expect.stringMatching(/no QEMU was found/) });
+    expect(proposeV86(null, { found: false }).propose).toBe(true);
   });
 });
