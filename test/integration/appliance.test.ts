@@ -11,6 +11,7 @@ import { run, runSettled } from '../../electron/engine/util/proc.ts';
 import { ensureFixtures } from '../fixtures/guest.ts';
 import { makeVbox7Ova, withCorruptManifest, type Vbox7Ova } from '../fixtures/ova/make-vbox7-ova.ts';
 import { disposeEngine, qemuPidsFor, tempEngine, waitForReady, waitForState } from './helpers.ts';
+import { runVireo } from './cli-helpers.ts';
 
 // Issue 22, acceptance 1 and 2: an OVA with the layout of a VirtualBox 7 export (fixture
 // script, streamOptimized VMDK of the bootable test-guest disk) is previewed, imported and
@@ -194,5 +195,29 @@ describe('VirtualBox library import', () => {
     expect(readdirSync(vm.dir).some((f) => /^nvram\./.test(f))).toBe(true);
     expect((await runSettled('qemu-img', ['compare', '-f', 'vdi', '-F', 'qcow2', vdi, join(vm.dir, 'disk0.qcow2')])).code).toBe(0);
     expect(existsSync(vdi)).toBe(true);
+  }, 120_000);
+});
+
+describe('CLI', () => {
+  it('vireo import --dry-run shows the mapping and creates nothing; vireo export and vireo import do the work; a bad manifest fails naming the file', async () => {
+    const before = engine.vms.list().length;
+    const dry = await runVireo(engine.home, ['import', '--dry-run', ova.ova]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^OVA /);
+    expect(dry.stdout).toMatch(/mapped:\n(.*\n)* {2}CPUs: 1 {2}\(VirtualHardwareSection\)/);
+    expect(dry.stdout).toMatch(/dropped:\n(.*\n)* {2}cdrom1: CD\/DVD drive/);
+    expect(dry.stdout).toContain('manifest: ova-guest.mf');
+    expect(engine.vms.list().length).toBe(before);
+    const out = join(work, 'cli.ova');
+    const x = await runVireo(engine.home, ['export', imported.id, '--format', 'ova', '-o', out]);
+    expect(x.stderr).toBe('');
+    expect(x.stdout).toMatch(new RegExp(`^wrote ${out.replace(/[.]/g, '\\.')} `));
+    const i = await runVireo(engine.home, ['import', out, '--name', 'cli copy', '--json']);
+    expect(i.code).toBe(0);
+    expect(JSON.parse(i.stdout)).toMatchObject({ name: 'cli copy', config: { system: { cpus: 1, memoryMiB: 192 } } });
+    const bad = await runVireo(engine.home, ['import', join(work, 'ova-guest-corrupt.ova'), '--name', 'never made']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/ova-guest-disk001\.vmdk does not match its SHA256 digest in ova-guest\.mf/);
+    expect(engine.vms.list().some((v) => v.name === 'never made')).toBe(false);
   }, 120_000);
 });
