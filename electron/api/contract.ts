@@ -96,8 +96,17 @@ export const methods = {
   'vms.screenshot': method<{ png: string }>()(vm, 'Screen as a base64 PNG'),
   'vms.bootProblem': method<BootProblem | null>()(vm, 'What the firmware shows when it found nothing to start (the UEFI shell, "No bootable device") and the firmware to switch to; null when it booted or is still trying'),
   'vms.clone': method<VmDetails>()(
-    z.object({ vm: VmRef, name: VmName, linked: z.boolean().optional(), fromSnapshot: z.string().optional() }).strict(),
-    'Full or linked clone (a job with progress)',
+    z.object({
+      vm: VmRef,
+      name: VmName,
+      linked: z.boolean().optional(),
+      fromSnapshot: z.string().min(1).max(200).optional(),
+      /** a full clone that keeps the snapshot tree */
+      withSnapshots: z.boolean().optional(),
+      /** new from template: a linked clone of the template's current state (refused for a VM that is not one) */
+      fromTemplate: z.boolean().optional(),
+    }).strict(),
+    "Full (optionally with the snapshot tree) or linked clone, of the current state or of a snapshot, or a new VM from a template (a job with progress); vms.get's clones says beforehand what is possible",
   ),
   'vms.stats': method<{ cpuPercent: number; rssBytes: number; balloonMiB: number | null }>()(vm, 'CPU and memory use of a running VM'),
   // ---- resources (engine/resources/): limits, overcommit, host meter ----

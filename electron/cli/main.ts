@@ -224,11 +224,19 @@ snap.command('delete <vm> <snapshot>').action(action(async (vm: string, s: strin
 snap.command('rename <vm> <snapshot> <name>').option('-d, --description <text>').action(action(async (vm: string, s: string, name: string, o: { description?: string }) =>
   print(await call('snapshots.rename', { vm, snapshot: s, name, description: o.description }), formatTree)));
 
-program.command('clone <vm> <name>').description('clone a VM (full copy, or --linked overlay)')
-  .option('--linked', 'linked clone: a qcow2 overlay on a protected base')
-  .option('--from-snapshot <s>', 'clone the state of a snapshot')
-  .action(action(async (vm: string, name: string, o: { linked?: boolean; fromSnapshot?: string }) =>
-    print(await call('vms.clone', { vm, name, linked: o.linked, fromSnapshot: o.fromSnapshot }), formatVm)));
+program.command('clone <vm> <name>').description('clone a VM (full copy, or --linked overlay); vireo clone TEMPLATE NAME --from-template makes a VM from a template')
+  .option('--linked', 'linked clone: a qcow2 overlay on a read-only base (from a snapshot: a base shared by its linked clones)')
+  .option('--from-snapshot <s>', 'clone the state of a snapshot (name or id)')
+  .option('--with-snapshots', 'full clone that keeps the whole snapshot tree')
+  .option('--from-template', 'a new VM from a template: a linked clone of its current state')
+  .action(action(async (vm: string, name: string, o: { linked?: boolean; fromSnapshot?: string; withSnapshots?: boolean; fromTemplate?: boolean }) =>
+    print(await call('vms.clone', { vm, name, linked: o.linked, fromSnapshot: o.fromSnapshot, withSnapshots: o.withSnapshots, fromTemplate: o.fromTemplate }), formatVm)));
+
+program.command('template <vm> <on|off>').description('mark a VM as a template (not startable; vireo clone --from-template makes VMs from it) or turn that off')
+  .action(action(async (vm: string, onOff: string) => {
+    if (onOff !== 'on' && onOff !== 'off') throw new VireoError('INVALID_ARGUMENT', `vireo template: say on or off, not "${onOff}"`, { field: 'on|off' });
+    print(await call('vms.update', { vm, patch: { template: onOff === 'on' } }), formatVm);
+  }));
 
 program.command('serve').description('serve the app in a browser (headless hosts)')
   .option('--host <addr>', 'address to bind', '127.0.0.1')

@@ -151,7 +151,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
 
     'vms.list': async () => vms.list(),
     'vms.get': async (a) => {
-      const d = { ...(await vms.details(a.vm)), shares: await shares.list(a.vm) };
+      const d = { ...(await vms.details(a.vm)), shares: await shares.list(a.vm), clones: await clones.info(a.vm) };
       const note = snapshots.pauseNote(d.id);
       return note ? { ...d, warnings: [...d.warnings, note] } : d;
     },
@@ -174,7 +174,10 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       await clones.assertNotBase(entry.id);
       disposables.assertNotBacking(entry.id, 'delete');
       bridge.revoke(entry.id);
-      return vms.delete(a.vm, a.keepDisks);
+      const r = await vms.delete(a.vm, a.keepDisks);
+      // The shared bases it built on lose a user (the last one removes a base).
+      await clones.released(entry.id, !!a.keepDisks);
+      return r;
     },
     // Overcommit is checked first (resources/overcommit.ts): a start the host's memory cannot cover is refused with the numbers.
     'vms.start': async (a) => (disposables.assertNotBacking(a.vm, 'start'), await assertStartFits(vms, a.vm, a.overcommit), vms.start(a.vm, { bootOnce: a.bootOnce })),
@@ -191,7 +194,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       const entry = vms.resolve(a.vm);
       return { png: (await screendump(entry, vms.machineFor(entry))).toString('base64') };
     },
-    'vms.clone': (a) => clones.clone(a.vm, a.name, { linked: a.linked, fromSnapshot: a.fromSnapshot }),
+    'vms.clone': (a) => clones.clone(a.vm, a.name, { linked: a.linked, fromSnapshot: a.fromSnapshot, withSnapshots: a.withSnapshots, fromTemplate: a.fromTemplate }),
     'vms.stats': (a) => vms.stats(a.vm),
 
     'snapshots.list': (a) => snapshots.list(a.vm),

@@ -214,6 +214,8 @@ export const VmConfigSchema = z.object({
   createdAt: z.string(),
   notes: z.string().max(10_000).default(''),
   disposable: Disposable.nullable().default(null),
+  /** a template is never started; "new from template" makes a linked clone of it (engine/clone/) */
+  template: z.boolean().default(false),
   /** guest architecture: chooses the QEMU binary, machine types and firmware */
   arch: Arch.default('x86_64'),
   /** which emulator runs this VM */

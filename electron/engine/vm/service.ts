@@ -124,6 +124,7 @@ export class VmService {
       createdAt: c?.createdAt ?? '',
       accel: m.info?.accel ?? null,
       crash: m.crash,
+      template: c?.template ?? false,
     };
   }
 

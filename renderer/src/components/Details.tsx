@@ -11,6 +11,7 @@ import { AgentCard } from './agent/AgentCard.tsx';
 import { PerformanceView } from './stats/PerformanceView.tsx';
 import { BackupsView } from './backup/BackupsView.tsx';
 import { NetworkCard } from './NetworkCard.tsx';
+import { ClonesCard } from './clones/ClonesCard.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
 import { useLastTab } from './useLastView.ts';
 import { isGuestUp } from '../../../electron/shared/states.ts';
@@ -134,6 +135,7 @@ function Overview({ d }: { d: VmDetails }) {
         </p>
       </Section>
       <NetworkCard d={d} />
+      <ClonesCard d={d} />
       <AgentCard d={d} />
       {c?.notes && (
         <Section title="Notes">

@@ -1,9 +1,9 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { VmSummary } from '../../../electron/api/types.ts';
 import { useClient, useErrors } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
 import { actionAvailability, type Action } from '../lib/vm-actions.ts';
-import { nameProblem, suggestName } from '../lib/names.ts';
+import { CloneDialog } from './clones/CloneDialog.tsx';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../../electron/shared/states.ts';
 import { StartOnceMenu } from './StartOnceMenu.tsx';
 import { useOvercommitStart } from './OvercommitDialog.tsx';
@@ -33,6 +33,8 @@ export function Toolbar({
 
   const why = (a: Action) => {
     if (busy) return 'Waiting for the previous action to finish.';
+    // A template is not started: VMs are made from it (Details → Clones and template).
+    if (a === 'start' && vm?.template) return 'This VM is a template, and templates are not started: make a new VM from it (New VM from template in its details), or turn off Template.';
     const av = actionAvailability(vm, a);
     return av.ok ? null : av.reason;
   };
@@ -179,6 +181,15 @@ function DeleteDialog({ vm, onClose, onKept }: { vm: VmSummary; onClose: () => v
   const [keepDisks, setKeepDisks] = useState(false);
   const [error, setError] = useState<WireError | null>(null);
   const [busy, setBusy] = useState(false);
+  // Linked clones that need its disks keep it: said before the click, in the engine's words.
+  const [blocked, setBlocked] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    client.call('vms.get', { vm: vm.id }).then((d) => live && setBlocked(d.clones?.deleteBlocked ?? null), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [client, vm.id]);
   const submit = async () => {
     setBusy(true);
     try {
@@ -199,7 +210,7 @@ function DeleteDialog({ vm, onClose, onKept }: { vm: VmSummary; onClose: () => v
       footer={
         <>
           <Button onClick={onClose}>Cancel</Button>
-          <Button variant="danger" disabledReason={busy ? 'Deleting…' : null} onClick={submit}>
+          <Button variant="danger" disabledReason={busy ? 'Deleting…' : blocked ? 'Linked clones need this VM: see above.' : null} onClick={submit}>
             Delete VM
           </Button>
         </>
@@ -211,58 +222,14 @@ function DeleteDialog({ vm, onClose, onKept }: { vm: VmSummary; onClose: () => v
             ? 'The VM, its settings and snapshots are removed. This cannot be undone.'
             : "The VM's folder, its settings, snapshots, disks and NVRAM are removed. This cannot be undone."}
         </p>
+        {blocked && (
+          <p role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+            This VM cannot be deleted now: {blocked}.
+          </p>
+        )}
         <Check label="Keep the disk images" checked={keepDisks} onChange={setKeepDisks} hint="The disks (with NVRAM and TPM state) move to a folder in the library, shown after deleting, so you can import them later." />
         {error && <ErrorAlert error={error} />}
       </div>
-    </Dialog>
-  );
-}
-
-function CloneDialog({ vm, allNames, onClose }: { vm: VmSummary; allNames: string[]; onClose: () => void }) {
-  const client = useClient();
-  const [name, setName] = useState(() => suggestName(`${vm.name} clone`, allNames));
-  const [linked, setLinked] = useState(false);
-  const [error, setError] = useState<WireError | null>(null);
-  const [touched, setTouched] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const problem = nameProblem(name, allNames);
-  const submit = async () => {
-    setTouched(true);
-    if (problem) return;
-    setBusy(true);
-    try {
-      await client.call('vms.clone', { vm: vm.id, name: name.trim(), linked });
-      onClose();
-    } catch (e) {
-      setError(asWireError(e));
-      setBusy(false);
-    }
-  };
-  return (
-    <Dialog
-      title={`Clone ${vm.name}`}
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" disabledReason={busy ? 'Cloning…' : null} onClick={submit}>
-            Clone
-          </Button>
-        </>
-      }
-    >
-      <form className="flex flex-col gap-3" onSubmit={(e) => (e.preventDefault(), void submit())}>
-        <Field label="Name of the clone" error={touched || name ? (problem ?? undefined) : undefined}>
-          {(p) => <input {...p} className={inputClass} value={name} onChange={(e) => setName(e.target.value)} data-autofocus />}
-        </Field>
-        <Check
-          label="Linked clone"
-          checked={linked}
-          onChange={setLinked}
-          hint="Shares the original's disk as a read-only base: fast and small, but the original can then not be deleted."
-        />
-        {error && <ErrorAlert error={error} />}
-      </form>
     </Dialog>
   );
 }

@@ -13,7 +13,8 @@ export type SectionName = (typeof SECTIONS)[number];
 /** Field paths (the config's, or the engine's issue paths without "patch.") → their section. */
 const SECTION_OF: Array<[RegExp, SectionName]> = [
   // disposable: the engine's throwaway marker (vireo run, VM files); never edited, shown as General
-  [/^(name|notes|disposable)(\.|$)/, 'General'],
+  // template: switched in Details → Clones and template (clones/ClonesCard.tsx), General here
+  [/^(name|notes|disposable|template)(\.|$)/, 'General'],
   [/^(system|profile|os|arch|backend)(\.|$)/, 'System'],
   [/^disks(\.|$)/, 'Disks'],
   // a cloud image's seed is a CD the engine writes (engine/cloud/); its errors show with the drives

@@ -50,8 +50,8 @@ function reducer(s: State, a: Action): State {
 
 /** A VmDetails is a VmSummary plus more; keep only the summary so rows stay small. */
 function toSummary(v: VmSummary): VmSummary {
-  const { id, name, os, state, broken, cpus, memoryMiB, createdAt, accel, crash } = v;
-  return { id, name, os, state, broken, cpus, memoryMiB, createdAt, accel, crash };
+  const { id, name, os, state, broken, cpus, memoryMiB, createdAt, accel, crash, template } = v;
+  return { id, name, os, state, broken, cpus, memoryMiB, createdAt, accel, crash, template: template ?? false };
 }
 
 export function useLibrary(client: ApiClient, epoch: number) {

@@ -10,6 +10,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   schemaVersion: 'a literal: there is no other valid value to try',
   createdAt: 'metadata shown in the UI',
   notes: 'metadata shown in the UI',
+  template: 'a template is refused at start (clone/clone.ts start hook) and is what new-from-template clones; QEMU never runs it',
   disposable: 'who owns a throwaway VM and what it was made from: the engine removes it when its owner is gone (vm/disposable.ts)',
   'os.id': 'used by the wizard to pick defaults (defaults.ts), not by QEMU',
   'os.name': 'shown in the UI',
