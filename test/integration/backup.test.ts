@@ -95,8 +95,11 @@ afterAll(async () => {
 
 describe('backups of a running VM', () => {
   it('full, then 10 MiB written in the guest, then incremental: < 2x the change, the chain restores the disk as it was, the VM running throughout', async () => {
+    // The test guest runs qemu-ga: the backup point is taken with its file systems frozen.
+    await expect.poll(async () => (await engine.client.call('vms.get', { vm: vm.id })).runtime.agent.state, { timeout: 90_000, interval: 500 }).toBe('connected');
     full = await engine.client.call('backup.run', { vm: vm.id, to: target });
     expect(full).toEqual(expect.objectContaining({ type: 'full', state: 'good', parent: null, source: 'running' }));
+    expect(full.quiesce).toMatch(/^frozen \(\d+ file systems\)$/);
     expect(full.bytes).toBeGreaterThan(90 * MiB);
     await referenceCopy(ref0);
     await stillRunning();
@@ -184,6 +187,34 @@ describe('backups of a running VM', () => {
     expect(after.bytes).toBeLessThan(4 * 2 * MiB);
     expect((await engine.client.call('backup.verify', { vm: vm.id, backup: after.id })).ok).toBe(true);
   }, 300_000);
+
+  it('scheduled backups run while the engine runs, on top of the chain; turning the schedule off stops them', async () => {
+    const before = (await engine.client.call('backup.list', { vm: vm.id })).backups.length;
+    const done = new Promise<string>((resolve) => {
+      const off = engine.bus.on('job.update', (j) => {
+        if (j.vmId === vm.id && j.kind === 'backup' && j.state !== 'running' && j.title.startsWith('Scheduled backup')) {
+          off();
+          resolve(j.state);
+        }
+      });
+    });
+    // Due one second after the newest good backup: the scheduler's timer fires within seconds.
+    const set = await engine.client.call('backup.schedule', { vm: vm.id, schedule: { everyHours: 1 / 3600, incremental: true, keep: null } });
+    expect(set.schedule).toEqual({ everyHours: 1 / 3600, incremental: true, keep: null });
+    expect(await done).toBe('done');
+    const cleared = await engine.client.call('backup.schedule', { vm: vm.id, schedule: null });
+    expect(cleared.schedule).toBeNull();
+    // Wait out a round that may have started before the schedule was cleared.
+    await expect.poll(async () => (await engine.client.call('jobs.list', {})).filter((j) => j.state === 'running' && j.vmId === vm.id).length, { timeout: 60_000 }).toBe(0);
+    const after = await engine.client.call('backup.list', { vm: vm.id });
+    const scheduled = after.backups.slice(0, after.backups.length - before);
+    expect(scheduled.length).toBeGreaterThan(0);
+    expect(scheduled.every((b) => b.state === 'good' && b.type === 'incremental')).toBe(true);
+    // Nothing more once it is off.
+    await sleep(3000);
+    expect((await engine.client.call('backup.list', { vm: vm.id })).backups.length).toBe(after.backups.length);
+    await stillRunning();
+  }, 120_000);
 
   it('a stopped VM: an offline incremental through its image, then a restore in place gives the disk of the full backup back', async () => {
     sh.close();

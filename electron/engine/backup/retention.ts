@@ -47,10 +47,18 @@ export function isoWeek(d: Date): string {
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
-/** Is a scheduled backup due: never taken, or the newest good one is `everyHours` old. */
+/**
+ * When a scheduled backup is next due (ms since the epoch): now when none was taken, else
+ * `everyHours` after the newest good one; after a failed attempt, not before a tenth of the
+ * period (at least 10 minutes) has passed since it.
+ */
+export function nextDueAt(everyHours: number, lastGoodAt: string | null, lastAttemptAt: string | null, now: Date): number {
+  const period = everyHours * 3_600_000;
+  let due = lastGoodAt ? Date.parse(lastGoodAt) + period : now.getTime();
+  if (lastAttemptAt && lastAttemptAt !== lastGoodAt) due = Math.max(due, Date.parse(lastAttemptAt) + Math.max(period / 10, 600_000));
+  return due;
+}
+
 export function isDue(everyHours: number, lastGoodAt: string | null, lastAttemptAt: string | null, now: Date): boolean {
-  // After a failure, wait a tenth of the period (at least 10 minutes) before trying again.
-  if (lastAttemptAt && now.getTime() - Date.parse(lastAttemptAt) < Math.max(everyHours * 360_000, 600_000) && lastAttemptAt !== lastGoodAt) return false;
-  if (!lastGoodAt) return true;
-  return now.getTime() - Date.parse(lastGoodAt) >= everyHours * 3_600_000;
+  return now.getTime() >= nextDueAt(everyHours, lastGoodAt, lastAttemptAt, now);
 }

@@ -20,7 +20,7 @@ import {
 } from './catalog.ts';
 import { bitmapName, bitmapsOf, cleanupAfterFailure, runBackup, type DiskTarget } from './qmp-backup.ts';
 import { openStorageDaemon, storageDaemonBinary, type StorageDaemon } from './offline.ts';
-import { isDue, selectKept } from './retention.ts';
+import { nextDueAt, selectKept } from './retention.ts';
 
 // Backups of a VM's disks into a folder the user chose: full or incremental (qmp-backup.ts),
 // of a running VM through its QEMU or of a stopped one through qemu-storage-daemon
@@ -29,6 +29,7 @@ import { isDue, selectKept } from './retention.ts';
 // schedule that runs while the engine does.
 
 const SCHEDULE_TICK_MS = 60_000;
+const MIN_TICK_MS = 1000;
 const hex8 = () => randomBytes(4).toString('hex');
 
 interface BackupDisk {
@@ -41,6 +42,7 @@ export class BackupService {
   private mutations = new Map<string, Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private scheduling = false;
+  private schedulerOn = false;
 
   constructor(private readonly p: EngineParts) {}
 
@@ -379,39 +381,65 @@ export class BackupService {
       if (!st?.isDirectory()) throw new VireoError('NOT_FOUND', `backup folder ${to} does not exist or is not a folder: create it first`, { field: 'to', path: to });
     }
     await writeSettings(entry.paths.dir, { version: 1, target: target ?? null, schedule });
+    void this.rearm();
     return this.list(entry.id);
   }
 
-  /** Scheduled backups while this engine runs: checked every minute. */
-  startScheduler(tickMs = SCHEDULE_TICK_MS): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(new Date()), tickMs);
-    this.timer.unref();
+  /**
+   * Scheduled backups while this engine runs: a timer set for the earliest due backup (checked
+   * at least every minute, so a clock change or another engine's backup is noticed), re-set
+   * after each round and whenever a schedule changes.
+   */
+  startScheduler(): void {
+    this.schedulerOn = true;
+    void this.rearm();
   }
 
   stopScheduler(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.schedulerOn = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
+  private async rearm(): Promise<void> {
+    if (!this.schedulerOn) return;
+    const now = new Date();
+    let next = now.getTime() + SCHEDULE_TICK_MS;
+    for (const s of await this.schedules()) next = Math.min(next, s.dueAt);
+    if (!this.schedulerOn) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(new Date()).finally(() => void this.rearm()), Math.max(MIN_TICK_MS, next - now.getTime()));
+    this.timer.unref();
+  }
+
+  private async schedules(): Promise<Array<{ entry: LibraryEntry; target: string; schedule: BackupSchedule; dueAt: number }>> {
+    const out = [];
+    for (const entry of this.p.library.list()) {
+      if (!entry.config) continue;
+      const s = await readSettings(entry.paths.dir);
+      if (!s.schedule || !s.target) continue;
+      const c = await readCatalog(vmBackupDir(s.target, entry.id), entry.id, entry.config.name).catch(() => null);
+      if (!c) continue;
+      const newest = [...c.backups].sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+      out.push({ entry, target: s.target, schedule: s.schedule, dueAt: nextDueAt(s.schedule.everyHours, newestGood(c)?.startedAt ?? null, newest?.startedAt ?? null, new Date()) });
+    }
+    return out;
+  }
+
+  /** Takes every scheduled backup due at `now`; returns the VMs backed up. */
   async tick(now: Date): Promise<string[]> {
     if (this.scheduling) return [];
     this.scheduling = true;
     const ran: string[] = [];
     try {
-      for (const entry of this.p.library.list()) {
-        if (!entry.config) continue;
-        const s = await readSettings(entry.paths.dir);
-        if (!s.schedule || !s.target) continue;
-        const c = await readCatalog(vmBackupDir(s.target, entry.id), entry.id, entry.config.name);
-        const sorted = [...c.backups].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-        if (!isDue(s.schedule.everyHours, newestGood(c)?.startedAt ?? null, sorted[0]?.startedAt ?? null, now)) continue;
+      for (const s of await this.schedules()) {
+        if (s.dueAt > now.getTime()) continue;
         try {
-          await this.backup(entry.id, { to: s.target, incremental: s.schedule.incremental, scheduled: true });
-          if (s.schedule.keep) await this.prune(entry.id, s.schedule.keep);
-          ran.push(entry.id);
+          await this.backup(s.entry.id, { to: s.target, incremental: s.schedule.incremental, scheduled: true });
+          if (s.schedule.keep) await this.prune(s.entry.id, s.schedule.keep);
+          ran.push(s.entry.id);
         } catch {
-          /* recorded as a failed entry and a failed job; the next tick tries again later */
+          /* recorded as a failed entry and a failed job; retried once the retry wait has passed */
         }
       }
     } finally {
