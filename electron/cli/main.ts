@@ -10,6 +10,8 @@ import { LibrarySession, openLibrary, ownLibrary } from '../engine/owner/open.ts
 import { describeOwner } from '../engine/owner/lock.ts';
 import { remoteServeEngine } from './remote-engine.ts';
 import { startServer, type ServeEngine } from '../server/server.ts';
+import { libraryServeToken } from '../server/token.ts';
+import { resolveHome } from '../engine/paths.ts';
 import { webCaller } from '../engine/policy/confine.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
@@ -241,11 +243,12 @@ program.command('template <vm> <on|off>').description('mark a VM as a template (
 program.command('serve').description('serve the app in a browser (headless hosts)')
   .option('--host <addr>', 'address to bind', '127.0.0.1')
   .option('--port <n>', 'port (0: any free one)', intArg, 8080)
-  .option('--token <t>', 'access token (default: random)')
+  .option('--token <t>', "access token for this run (default: the library's own, kept in <home>/serve-token, mode 0600)")
+  .option('--rotate-token', "replace the library's stored token with a new one: links printed before stop working")
   .option('--allow-host <name>', 'another Host name the server answers to (a DNS name, a proxy); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--media <dir>', 'a folder whose ISOs and disk images browser clients may use (default: your home folder); repeatable', mediaArg, [] as string[])
   .option('--allow-extra-args', 'let browser clients set extra QEMU arguments (they can then reach any file this account can)')
-  .action(action(async (o: { host: string; port: number; token?: string; allowHost: string[]; media: string[]; allowExtraArgs?: boolean }) => {
+  .action(action(async (o: { host: string; port: number; token?: string; rotateToken?: boolean; allowHost: string[]; media: string[]; allowExtraArgs?: boolean }) => {
     keepAlive = true;
     const loopback = /^(127\.|::1$|localhost$)/.test(o.host);
     // Screens and consoles travel through the server's own port and origin, so the bridge's
@@ -253,10 +256,15 @@ program.command('serve').description('serve the app in a browser (headless hosts
     const eng = await getEngine({ watch: true });
     const staticDir = join(repoRoot(), '.vite', 'renderer', 'main_window');
     const caller = webCaller({ media: o.media, allowExtraArgs: o.allowExtraArgs });
-    const server = await startServer({ engine: eng, host: o.host, port: o.port, token: o.token, staticDir, allowedHosts: o.allowHost, caller });
+    if (o.token && o.rotateToken) throw new VireoError('INVALID_ARGUMENT', 'vireo serve: --token and --rotate-token exclude each other: --token uses the one given for this run only', { field: 'token' });
+    const token = o.token ?? (await libraryServeToken(resolveHome(program.opts<{ home?: string }>().home), { rotate: o.rotateToken })).token;
+    const server = await startServer({ engine: eng, host: o.host, port: o.port, token, staticDir, allowedHosts: o.allowHost, caller });
     if (!loopback) process.stderr.write(`warning: serving on ${o.host}: anyone who can reach it and has the token controls your VMs\n`);
     process.stdout.write(`Vireo is serving at ${server.url}\n`);
     const stop = async () => {
+      // Viewers and sockets are closed at once (server.close); should anything still hold on,
+      // the process goes anyway: VMs run detached and a later engine re-attaches.
+      setTimeout(() => process.exit(0), 5000).unref();
       await server.close();
       await eng.dispose(); // VMs keep running; a new engine re-attaches
       process.exit(0);

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Engine } from '../engine/index.ts';
 import { refuseUpgrade, type DisplayBridge } from '../engine/display/bridge.ts';
@@ -232,6 +233,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(frame);
   });
 
+  // Every connection, upgraded ones included (the API socket, screens and consoles handed to
+  // the bridge): close() ends them at once, or a viewer's open socket keeps the server alive.
+  const connections = new Set<Duplex>();
+  server.on('connection', (c) => {
+    connections.add(c);
+    c.once('close', () => connections.delete(c));
+  });
+
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolveListen());
@@ -248,7 +257,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       offEvents();
       for (const ws of sockets) ws.terminate();
       wss.close();
-      await new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const c of connections) c.destroy();
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

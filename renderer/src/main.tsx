@@ -24,7 +24,7 @@ function Root() {
     let lost = false;
     setStatusOut = (s) => {
       setStatus(s);
-      if (s === 'closed') lost = true;
+      if (s === 'closed' || s === 'refused') lost = true;
       if (s === 'open' && lost) {
         lost = false;
         setEpoch((e) => e + 1);

@@ -77,9 +77,15 @@ export interface WsClientOptions {
   /** called on every connection state change (the UI shows a banner while offline) */
   onStatus?: (status: ConnectionStatus) => void;
   WebSocketImpl?: typeof WebSocket;
+  /**
+   * Asked when a connection attempt fails before it opened: does the server answer but refuse
+   * this page's access token (a server restarted with a new one)? Then the status is 'refused'.
+   */
+  isRefused?: () => Promise<boolean>;
 }
 
-export type ConnectionStatus = 'connecting' | 'open' | 'closed';
+/** 'refused': the server runs but no longer takes this page's token (restarted with a new one). */
+export type ConnectionStatus = 'connecting' | 'open' | 'closed' | 'refused';
 
 export interface WsApiClient extends ApiClient {
   close(): void;
@@ -111,10 +117,13 @@ export function wsClient(url: string, opts: WsClientOptions = {}): WsApiClient {
   };
 
   const connect = () => {
-    setStatus('connecting');
+    // A refused token stays said while retrying: only an open connection takes the notice away.
+    if (status !== 'refused') setStatus('connecting');
     const ws = new WS(url);
     socket = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       delay = minDelay;
       setStatus('open');
       for (const frame of queue.splice(0)) ws.send(frame);
@@ -148,10 +157,17 @@ export function wsClient(url: string, opts: WsClientOptions = {}): WsApiClient {
       for (const p of pending.values()) p.reject({ ...LOST });
       pending.clear();
       queue.length = 0;
-      setStatus('closed');
+      if (status !== 'refused') setStatus('closed');
       if (closedByUs) return;
       timer = setTimeout(connect, delay);
       delay = Math.min(delay * 2, maxDelay);
+      // A WebSocket refused at the handshake tells the page nothing (no HTTP status): ask over HTTP.
+      if (!opened && opts.isRefused) {
+        void opts.isRefused().then(
+          (refused) => refused && !closedByUs && socket?.readyState !== WS.OPEN && setStatus('refused'),
+          () => undefined,
+        );
+      }
     };
   };
   connect();
@@ -200,5 +216,7 @@ export function pickClient(onStatus?: (s: ConnectionStatus) => void): ApiClient 
     onStatus?.('open');
     return bridgeClient(window.vireo);
   }
-  return wsClient(apiUrlFor(window.location), onStatus ? { onStatus } : {});
+  // The page itself, as the browser would load it again: 401 means the server runs and refuses our token.
+  const isRefused = () => fetch(`${window.location.pathname}${window.location.search}`, { cache: 'no-store', credentials: 'same-origin' }).then((r) => r.status === 401);
+  return wsClient(apiUrlFor(window.location), { isRefused, ...(onStatus ? { onStatus } : {}) });
 }
