@@ -25,7 +25,9 @@ export function cspFor(opts: CspOptions = {}): string {
   const devWs = dev ? `ws://${dev.host}` : '';
   const d: Record<string, string[]> = {
     'default-src': ["'self'"],
-    'script-src': dev ? ["'self'", "'unsafe-inline'", devOrigin] : ["'self'"],
+    // 'wasm-unsafe-eval' lets the page compile WebAssembly (v86, the wasm/v86 backend), and
+    // nothing else: JavaScript eval stays refused.
+    'script-src': dev ? ["'self'", "'wasm-unsafe-eval'", "'unsafe-inline'", devOrigin] : ["'self'", "'wasm-unsafe-eval'"],
     'style-src': ["'self'", "'unsafe-inline'"],
     'img-src': ["'self'", 'data:', 'blob:'],
     'font-src': ["'self'", 'data:'],

@@ -2,6 +2,7 @@ import { OsIcon } from '../OsIcon.tsx';
 import { Field, inputClass } from '../ui.tsx';
 import { OsPicker } from './OsPicker.tsx';
 import { MediaNotes } from './MediaNotes.tsx';
+import { BackendProposal } from './BackendProposal.tsx';
 import type { Wizard } from './useWizard.ts';
 
 /** Which OS (detected, or picked) and the VM's name. */
@@ -40,6 +41,7 @@ export function SystemStep({ w }: { w: Wizard }) {
           </button>
         )}
       </p>
+      <BackendProposal w={w} />
       <Field label="Name" error={w.err('name')}>
         {(p) => <input {...p} data-autofocus={detect?.status === 'detected' || undefined} className={inputClass} value={form.name} maxLength={80} onChange={(e) => w.set('name', e.target.value)} />}
       </Field>

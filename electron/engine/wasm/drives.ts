@@ -1,0 +1,140 @@
+import { open, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { VireoError } from '../../api/errors.ts';
+import type { VmConfig } from '../../api/schemas/vm-config.ts';
+import type { LibraryEntry } from '../library/library.ts';
+
+// The engine's side of the wasm/v86 backend (issue 20): the guest runs in a renderer, the
+// engine keeps its config and its images. A renderer holds a VM by a lease (one holder at a
+// time); it reads the VM's drives in ranges and writes changed blocks back, each write on the
+// host file and fsynced before it is acknowledged, so whatever the renderer has flushed
+// survives its reload and an engine restart. Nothing of the host is reachable but the drives
+// the VM's config names.
+
+/** A lease not renewed for this long is gone (the page was closed or crashed). */
+export const LEASE_TTL_MS = 15_000;
+/** Largest single block write; the renderer sends runs of dirty blocks in pieces this big. */
+export const MAX_WRITE_BYTES = 1024 * 1024;
+export const DRIVE_NAME_RE = /^(disk[0-9]|cdrom|floppy)$/;
+
+/** The BIOS images v86 boots with: SeaBIOS from the host's package (the npm package has none). */
+export const V86_BIOS_FILES = {
+  'bios.bin': ['/usr/share/seabios/bios.bin'],
+  'vgabios.bin': ['/usr/share/seabios/vgabios-stdvga.bin'],
+} as const;
+export type BiosName = keyof typeof V86_BIOS_FILES;
+
+export function biosPath(name: BiosName): string {
+  const found = V86_BIOS_FILES[name].find((p) => existsSync(p));
+  if (!found) throw new VireoError('NOT_FOUND', `the v86 BIOS image ${name} is missing (looked for ${V86_BIOS_FILES[name].join(', ')}): install the seabios package (apt-get install seabios)`);
+  return found;
+}
+
+export interface Lookup {
+  resolve(ref: string): LibraryEntry;
+}
+
+export interface Drive {
+  path: string;
+  size: number;
+  writable: boolean;
+}
+
+export function isV86(c: VmConfig): boolean {
+  return (c.backend as string) === 'wasm/v86';
+}
+
+export class WasmDrives {
+  private readonly leases = new Map<string, { lease: string; until: number }>();
+
+  constructor(private readonly library: Lookup, private readonly now: () => number = Date.now) {}
+
+  private v86Entry(ref: string): { entry: LibraryEntry; config: VmConfig } {
+    const entry = this.library.resolve(ref);
+    const config = entry.config;
+    if (!config) throw new VireoError('BROKEN_CONFIG', `VM ${entry.id} cannot be used: ${entry.broken}`, { id: entry.id });
+    if (!isV86(config)) throw new VireoError('UNSUPPORTED', `"${config.name}" runs on the ${config.backend} backend, not in the window: start it as usual`, { backend: config.backend });
+    return { entry, config };
+  }
+
+  /** Who holds the VM now (a live lease), if anyone. */
+  holder(id: string): string | null {
+    const l = this.leases.get(id);
+    return l && l.until > this.now() ? l.lease : null;
+  }
+
+  /**
+   * Take the VM for one renderer. A second holder is refused while the first renews its lease,
+   * unless it asks to take over (a reloaded page: the old one gets CONFLICT on its next write).
+   */
+  hold(ref: string, opts: { lease?: string; takeOver?: boolean } = {}): { id: string; lease: string; ttlMs: number } {
+    const { entry, config } = this.v86Entry(ref);
+    const current = this.holder(entry.id);
+    if (current && current !== opts.lease && !opts.takeOver) {
+      throw new VireoError('INVALID_STATE', `"${config.name}" is already running in another window or tab: close it there, or take it over here`, { id: entry.id });
+    }
+    const lease = current && current === opts.lease ? current : randomBytes(18).toString('base64url');
+    this.leases.set(entry.id, { lease, until: this.now() + LEASE_TTL_MS });
+    return { id: entry.id, lease, ttlMs: LEASE_TTL_MS };
+  }
+
+  release(ref: string, lease: string): void {
+    const { entry } = this.v86Entry(ref);
+    if (this.holder(entry.id) === lease) this.leases.delete(entry.id);
+  }
+
+  private requireLease(id: string, name: string, lease: string | undefined) {
+    const h = this.holder(id);
+    if (!h || h !== lease) throw new VireoError('INVALID_STATE', `this window no longer holds "${name}" (another took it over, or the lease ran out): reload to run it here`, { id });
+    this.leases.set(id, { lease: h, until: this.now() + LEASE_TTL_MS });
+  }
+
+  /** The file behind one of the VM's drives (disk0.., cdrom, floppy), as its config names it. */
+  async drive(ref: string, name: string): Promise<Drive> {
+    const { entry, config } = this.v86Entry(ref);
+    if (!DRIVE_NAME_RE.test(name)) throw new VireoError('INVALID_ARGUMENT', `no drive "${name.slice(0, 40)}": drives are disk0, disk1, cdrom and floppy`);
+    const inDir = (f: string) => (isAbsolute(f) ? f : join(entry.paths.dir, f));
+    let path: string | null = null;
+    let writable = false;
+    if (name === 'cdrom') path = config.cdrom.iso;
+    else if (name === 'floppy') {
+      const f = (config as { floppy?: string | null }).floppy ?? null;
+      path = f ? inDir(f) : null;
+      writable = path !== null;
+    } else {
+      const d = config.disks.find((x) => x.id === name);
+      if (d) {
+        path = inDir(d.file);
+        writable = !d.readOnly;
+      }
+    }
+    if (!path) throw new VireoError('NOT_FOUND', `"${config.name}" has no ${name}: add it in Settings`, { drive: name });
+    const s = await stat(path).catch(() => null);
+    if (!s?.isFile()) throw new VireoError('NOT_FOUND', `${name} of "${config.name}" is missing (${path}): restore the file or remove it in Settings`, { drive: name });
+    return { path, size: s.size, writable };
+  }
+
+  /** Write changed blocks at `offset` (the holder only), fsynced before returning. */
+  async write(ref: string, name: string, lease: string | undefined, offset: number, data: Uint8Array): Promise<void> {
+    const { entry, config } = this.v86Entry(ref);
+    this.requireLease(entry.id, config.name, lease);
+    const d = await this.drive(entry.id, name);
+    if (!d.writable) throw new VireoError('INVALID_ARGUMENT', `${name} of "${config.name}" is read-only`, { drive: name });
+    if (!Number.isSafeInteger(offset) || offset < 0 || data.byteLength === 0 || data.byteLength > MAX_WRITE_BYTES || offset + data.byteLength > d.size) {
+      throw new VireoError('INVALID_ARGUMENT', `a write of ${data.byteLength} bytes at ${offset} does not fit ${name} (${d.size} bytes; at most ${MAX_WRITE_BYTES} bytes per write)`, { drive: name });
+    }
+    const fh = await open(d.path, 'r+');
+    try {
+      let done = 0;
+      while (done < data.byteLength) {
+        const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done);
+        done += bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+}
