@@ -142,6 +142,34 @@ describe('backups of a running VM', () => {
     await stillRunning();
   }, 180_000);
 
+  it('a backup is a job that can be cancelled: the call says so, its entry is failed, nothing is left; bad requests are refused with what to do', async () => {
+    const cancelled = new Promise<void>((resolve) => {
+      const off = engine.bus.on('job.update', (j) => {
+        if (j.vmId === vm.id && j.kind === 'backup' && j.state === 'running') {
+          off();
+          void engine.client.call('jobs.cancel', { id: j.id }).then(() => resolve());
+        }
+      });
+    });
+    await expect(engine.client.call('backup.run', { vm: vm.id })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await cancelled;
+    const cat = await engine.client.call('backup.list', { vm: vm.id });
+    expect(cat.backups[0]).toEqual(expect.objectContaining({ state: 'failed', error: expect.stringMatching(/cancel/i) }));
+    expect(cat.backups.filter((b) => b.state === 'good').map((b) => b.id)).toEqual([inc.id, full.id]);
+    expect(readdirSync(dirOf()).filter((f) => f.endsWith('.partial'))).toEqual([]);
+
+    await expect(engine.client.call('backup.run', { vm: vm.id, to: join(work, 'nope') })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/does not exist or is not a folder: create it first/) });
+    await expect(engine.client.call('backup.verify', { vm: vm.id, backup: 'bad/../id' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(engine.client.call('backup.prune', { vm: vm.id, daily: 0, weekly: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/keep at least one/) });
+    const raw = await engine.client.call('vms.create', { name: 'bk-raw', memory: '32M', disk: '8M' });
+    await expect(engine.client.call('backup.run', { vm: raw.id })).rejects.toMatchObject({ message: expect.stringMatching(/no backup folder for "bk-raw" yet: give one/) });
+    await engine.client.call('drives.add', { vm: raw.id, size: '8M', format: 'raw' });
+    await expect(engine.client.call('backup.run', { vm: raw.id, to: target })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/is not qcow2: .*convert it/) });
+    expect(readdirSync(target)).not.toContain(raw.id);
+    await engine.client.call('vms.delete', { vm: raw.id });
+    await stillRunning();
+  }, 120_000);
+
   it('a kill -9 of the engine mid-backup leaves the catalog consistent: the killed backup failed, its partial file gone, the next incremental on the last good one', async () => {
     await engine.dispose();
     engine = undefined as unknown as Engine;
@@ -169,7 +197,8 @@ describe('backups of a running VM', () => {
     engine = await createEngine({ home });
     const cat = await engine.client.call('backup.list', { vm: vm.id });
     expect(cat.backups.filter((b) => b.state === 'running')).toEqual([]);
-    const killed = cat.backups.find((b) => ![full.id, inc.id].includes(b.id))!;
+    // Newest first: the killed backup is the newest entry.
+    const killed = cat.backups[0]!;
     expect(killed).toEqual(expect.objectContaining({ state: 'failed', type: 'full' }));
     expect(killed.error).toMatch(/interrupted: the engine taking it \(pid \d+\) stopped before it finished; its unfinished .*\.partial is removed/);
     expect(cat.backups.filter((b) => b.state === 'good').map((b) => b.id)).toEqual([inc.id, full.id]);
