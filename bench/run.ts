@@ -9,6 +9,7 @@ import { runStartBench } from './start.ts';
 import { runSnapshotBench } from './snapshot.ts';
 import { runIdleBench } from './idle.ts';
 import { runUiBench } from './ui.ts';
+import { runCliBench } from './cli.ts';
 import { runScaleBench } from './scale.ts';
 import { runNatBench } from './nat.ts';
 import { runSharesBench } from './shares.ts';
@@ -21,7 +22,17 @@ import { runBackupBench } from './backup.ts';
 // result file present. A benchmark that fails is recorded as failed with its error, so the
 // table never silently loses a row.
 
-const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'scale', 'nat', 'shares', 'noisy', 'backup'] as const;
+const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'cli', 'scale', 'nat', 'shares', 'noisy', 'backup'] as const;
+
+// Figures each new capability owes the table once it lands (issue 21): the runner says which
+// have none yet. `bench` is the result's name; a capability without a benchmark file is missing.
+const CAPABILITY_FIGURES: { what: string; bench: string }[] = [
+  { what: 'NAT throughput', bench: 'nat' },
+  { what: 'shared-folder read', bench: 'shares' },
+  { what: 'backup throughput and incremental size', bench: 'backup' },
+  { what: 'migration downtime', bench: 'migration' },
+  { what: 'noisy neighbour', bench: 'noisy' },
+];
 type Name = (typeof ORDER)[number];
 
 async function accelVerdict(): Promise<{ chosen: string | null; reason: string | null }> {
@@ -127,6 +138,7 @@ const RUNNERS: Record<Name, () => Promise<BenchResult>> = {
   display: runDisplay,
   idle: () => runIdleBench(),
   ui: () => runUiBench(),
+  cli: () => runCliBench(),
   scale: () => runScaleBench(),
   nat: () => runNatBench(),
   shares: () => runSharesBench(),
@@ -151,9 +163,17 @@ async function writeFailure(name: Name, e: Error, seconds: number): Promise<Benc
   return r;
 }
 
+/** The capabilities of CAPABILITY_FIGURES with no measured row in the results. */
+function missingFigures(results: BenchResult[]): string[] {
+  return CAPABILITY_FIGURES.filter((c) => {
+    const r = results.find((x) => x.name === c.bench);
+    return !r || r.rows.every((row) => row.vireo === 'not measured');
+  }).map((c) => `${c.what} (${existsSync(resolve(BENCH_DIR, `${c.bench}.ts`)) ? `bench/${c.bench}.ts has no result yet` : `no bench/${c.bench}.ts yet`})`);
+}
+
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-async function refreshReadme(order: readonly string[]): Promise<void> {
+async function refreshReadme(order: readonly string[]): Promise<string[]> {
   const results: BenchResult[] = [];
   for (const f of await readdir(RESULTS_DIR)) {
     if (!f.endsWith('.json')) continue;
@@ -182,6 +202,8 @@ async function refreshReadme(order: readonly string[]): Promise<void> {
   if (skipped.length) lines.push('', 'Peers that could not run:', '', ...skipped);
   const missed = results.flatMap((r) => r.rows.filter((x) => x.met === false).map((x) => `- ${r.name}: ${x.figure} (${x.ratio}, goal ${x.goal}) — ${x.note ?? 'no analysis recorded'}`));
   lines.push('', missed.length ? 'Goals missed, and what limits them:' : 'Every goal with a measured figure was met in this run.', '', ...missed);
+  const missing = missingFigures(results);
+  lines.push('', missing.length ? `New-capability figures still missing: ${missing.join('; ')}.` : 'Every new capability has its figure.');
   const total = results.reduce((a, r) => a + (r.seconds || 0), 0);
   lines.push('', `Wall time of the benchmarks recorded here: ${Math.round(total)} s.`);
 
@@ -193,6 +215,7 @@ async function refreshReadme(order: readonly string[]): Promise<void> {
   const b = text.indexOf(end);
   const next = a >= 0 && b > a ? `${text.slice(0, a + start.length)}\n${lines.join('\n')}\n${text.slice(b)}` : `${text}\n${start}\n${lines.join('\n')}\n${end}\n`;
   await writeFile(readme, next);
+  return missing;
 }
 
 async function main() {
@@ -225,7 +248,8 @@ async function main() {
     }
     log('bench', `${name} took ${round((performance.now() - t) / 1000, 1)} s`);
   }
-  await refreshReadme(ORDER);
+  const missing = await refreshReadme(ORDER);
+  if (missing.length) log('bench', `new-capability figures missing: ${missing.join('; ')}`);
   log('bench', `all done in ${round((performance.now() - t0) / 1000, 1)} s; bench/README.md refreshed${failed ? `; ${failed} benchmark(s) failed` : ''}`);
   process.exitCode = failed ? 1 : 0;
 }

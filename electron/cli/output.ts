@@ -1,5 +1,5 @@
 import type { VmDetails, VmSummary, HostInfo, SnapshotTree, SnapshotNode } from '../api/types.ts';
-import { formatBytes } from '../api/schemas/common.ts';
+import { formatBytes } from '../shared/size.ts';
 
 // Human output for the CLI. --json prints the API result itself instead, so scripts get the
 // same shapes the UI gets.

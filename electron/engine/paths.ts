@@ -1,6 +1,7 @@
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
+// not node:crypto: loading it initialises OpenSSL, a quarter of `vireo list`'s start-up (shared/sha256.ts)
+import { sha256Hex } from '../shared/sha256.ts';
 import { mkdirSync, chmodSync, statSync, realpathSync } from 'node:fs';
 
 /** The VM library root: --home, else VIREO_HOME, else the OS's app-data folder. */
@@ -19,7 +20,7 @@ export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.
  * two libraries never share sockets.
  */
 export function runtimeRoot(home: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
-  const tag = createHash('sha256').update(resolve(home)).digest('hex').slice(0, 10);
+  const tag = sha256Hex(resolve(home)).slice(0, 10);
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   if (platform === 'linux' && env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.length < 40) return join(env.XDG_RUNTIME_DIR, `vireo-${tag}`);
   const base = platform === 'win32' ? tmpdir() : '/tmp';
@@ -106,7 +107,7 @@ export function vmPaths(home: string, id: string, rtRoot = runtimeRoot(home)): V
 // on the library; the socket is how every other process (the CLI, a second app) reaches it.
 
 function libraryTag(home: string, length: number): string {
-  return createHash('sha256').update(resolve(home)).digest('hex').slice(0, length);
+  return sha256Hex(resolve(home)).slice(0, length);
 }
 
 /**
