@@ -13,6 +13,8 @@ import type { WebCaller } from '../api/define.ts';
 import { webCaller } from '../engine/policy/confine.ts';
 import { allowedHostHeaders, cookieValue, hostAllowed, safeUrl, sameOrigin, wsBase } from './guard.ts';
 import { CSP } from '../shared/csp.ts';
+import type { WasmDrives } from '../engine/wasm/drives.ts';
+import { wasmRoute } from './wasm-routes.ts';
 
 // `vireo serve`: the built renderer over HTTP and the API over a WebSocket, both behind a
 // random token (printed once, in the URL). The token is exchanged for an HttpOnly,
@@ -28,7 +30,7 @@ const COOKIE = 'vireo_token';
  * What the server needs of an engine: the dispatch, the events and, for screens and consoles,
  * something that takes their upgrades (the engine's bridge, or a pass-through to the owner's).
  */
-export type ServeEngine = Pick<Engine, 'dispatch' | 'bus'> & { bridge?: Pick<DisplayBridge, 'handleUpgrade'> };
+export type ServeEngine = Pick<Engine, 'dispatch' | 'bus'> & { bridge?: Pick<DisplayBridge, 'handleUpgrade'>; wasm?: WasmDrives };
 
 export interface ServeOptions {
   engine: ServeEngine;
@@ -122,6 +124,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         return;
       }
       if (!authorized(req, url)) return deny(res);
+      // The wasm/v86 backend's BIOS, leases and drives (wasm-routes.ts), behind the same token.
+      if (url.pathname.startsWith('/wasm/')) return await wasmRoute(engine.wasm, req, res, url);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { Allow: 'GET, HEAD', ...SECURITY_HEADERS }).end('method not allowed\n');
         return;

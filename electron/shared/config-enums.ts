@@ -5,8 +5,11 @@
 
 /** Guest architectures; what differs per arch is in arch-rules.ts (and engine/arch.ts). */
 export const ARCHES = ['x86_64', 'aarch64'] as const;
-/** Emulator backends behind the engine's backend interface. */
-export const BACKENDS = ['qemu'] as const;
+/**
+ * Emulator backends behind the engine's backend interface: QEMU, and v86 (an x86 emulator
+ * compiled to wasm) run by the renderer for 32-bit legacy guests (v86-rules.ts).
+ */
+export const BACKENDS = ['qemu', 'wasm/v86'] as const;
 export const ACCELERATORS = ['auto', 'kvm', 'hvf', 'whpx', 'tcg'] as const;
 
 export const OS_FAMILIES = ['linux', 'windows', 'bsd', 'dos', 'macos', 'solaris', 'other'] as const;

@@ -13,6 +13,7 @@ import type { Jobs } from '../jobs.ts';
 import { Machine } from './machine.ts';
 import { requireState } from './state-machine.ts';
 import { QemuBackend } from '../backend/qemu/index.ts';
+import { V86Backend } from '../backend/v86/index.ts';
 import type { Backend, BackendId, LaunchOptions, VmEndpoints } from '../backend/types.ts';
 import { bootOnceConfig, restoreBootOrder } from './boot-once.ts';
 import { VmLocks } from './locks.ts';
@@ -50,7 +51,7 @@ export class VmService {
     private readonly jobs: Jobs,
     private readonly bus: EventBus,
   ) {
-    this.backends = { qemu: new QemuBackend(host) };
+    this.backends = { qemu: new QemuBackend(host), 'wasm/v86': new V86Backend() };
   }
 
   backendFor(config: VmConfig): Backend {
@@ -306,7 +307,10 @@ export class VmService {
       await this.jobs.run({ kind: 'save-state', title: `Save the state of ${config.name}`, vmId: entry.id, cancellable: false }, async (job) => {
         try {
           await m.suspend(async (qmp, wasRunning) => {
-            const bytes = await migrateToFile(qmp, entry.paths, entry.paths.runtime, (f) => job.progress(f));
+            const bytes = await migrateToFile(qmp, entry.paths, entry.paths.runtime, (f, total) => {
+              if (total && job.job.bytesTotal !== total) job.bytes(total);
+              job.progress(f);
+            });
             await writeSavedMeta(entry.paths, { version: 1, savedAt: new Date().toISOString(), bytes, argv: rt.argv, binary: rt.binary, wasRunning });
           });
         } catch (e) {
