@@ -21,7 +21,8 @@ const BaseSchema = z.object({
   createdAt: z.string(),
   /** disk id → file in the base folder */
   disks: z.record(z.string(), z.string()),
-  clones: z.array(z.object({ id: z.string(), name: z.string() })),
+  /** kept: the clone was deleted with its disks kept (vms.delete keepDisks), which still need the base */
+  clones: z.array(z.object({ id: z.string(), name: z.string(), kept: z.boolean().optional() })),
 });
 export type BaseRecord = z.infer<typeof BaseSchema>;
 
@@ -90,17 +91,37 @@ export class BaseStore {
    * The clone no longer needs its base (deleted, or its creation failed); the last one removes
    * it. Returns the ids of the VMs the bases were made from.
    */
-  release(cloneId: string): Promise<string[]> {
+  release(cloneId: string, opts: { keptDisks?: boolean } = {}): Promise<string[]> {
     return this.locks.run(LOCK, 'a linked clone base', async () => {
       const sources: string[] = [];
       for (const b of await this.list()) {
         if (!b.clones.some((c) => c.id === cloneId)) continue;
         sources.push(b.source.vmId);
-        b.clones = b.clones.filter((c) => c.id !== cloneId);
+        // Kept disks still point at their base: it stays for them.
+        b.clones = opts.keptDisks ? b.clones.map((c) => (c.id === cloneId ? { ...c, kept: true } : c)) : b.clones.filter((c) => c.id !== cloneId);
         if (b.clones.length === 0) await rm(join(this.root, b.id), { recursive: true, force: true });
         else await writeJsonAtomic(this.file(b.id), b);
       }
       return sources;
+    });
+  }
+
+  /**
+   * What a killed engine left: half-exported bases (staging folders) and users that are gone
+   * (a clone deleted between its removal and its release). `alive` says which clones still
+   * exist, those being created included.
+   */
+  sweep(alive: (cloneId: string) => boolean): Promise<void> {
+    return this.locks.run(LOCK, 'a linked clone base', async () => {
+      for (const n of await readdir(this.root).catch(() => [] as string[])) {
+        if (n.startsWith('.creating-')) await rm(join(this.root, n), { recursive: true, force: true });
+      }
+      for (const b of await this.list()) {
+        const users = b.clones.filter((c) => c.kept || alive(c.id));
+        if (users.length === b.clones.length) continue;
+        if (users.length === 0) await rm(join(this.root, b.id), { recursive: true, force: true });
+        else await writeJsonAtomic(this.file(b.id), { ...b, clones: users });
+      }
     });
   }
 }

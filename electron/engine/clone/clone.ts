@@ -66,6 +66,9 @@ const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 
 export class CloneService {
   readonly bases: BaseStore;
+  /** clones being built: not in the library yet, but users of their base */
+  private readonly creating = new Set<string>();
+  private swept: Promise<void> | null = null;
 
   constructor(
     private readonly vms: VmService,
@@ -89,6 +92,12 @@ export class CloneService {
       },
       after: async () => {},
     });
+  }
+
+  /** Once per engine, before bases are read or changed: what a killed engine left (bases.ts sweep). */
+  private sweepOnce(): Promise<void> {
+    this.swept ??= this.bases.sweep((id) => !!this.vms.library.get(id) || this.creating.has(id)).catch(() => {});
+    return this.swept;
   }
 
   private nameOf(id: string, fallback: string): string {
@@ -122,10 +131,10 @@ export class CloneService {
 
   /** After a VM is deleted: the bases it used lose a user (the last user removes a base). */
   async released(id: string, keptDisks: boolean): Promise<void> {
+    await this.sweepOnce();
     const sources = new Set<string>();
     for (const e of this.vms.library.list()) if ((await readLinked(e)).clones.some((c) => c.id === id)) sources.add(e.id);
-    // Kept disks still point at their base: it stays for them.
-    if (!keptDisks) for (const s of await this.bases.release(id)) sources.add(s);
+    for (const s of await this.bases.release(id, { keptDisks })) sources.add(s);
     for (const s of sources) if (this.vms.library.get(s)) this.bus.emit('vm.changed', { id: s });
   }
 
@@ -136,6 +145,7 @@ export class CloneService {
     const name = c?.name ?? entry.id;
     const m = this.vms.machineFor(entry);
     const stopped = m.state === 'stopped' || m.state === 'crashed';
+    await this.sweepOnce();
     const bases = await this.bases.list();
 
     let linkedTo: CloneInfo['linkedTo'] = null;
@@ -228,6 +238,8 @@ export class CloneService {
     try {
       entry = await this.jobs.run({ kind: 'clone', title, vmId: src.id, cancellable: true }, (job) =>
         this.vms.library.create(name, async (staging, id) => {
+          this.creating.add(id);
+          rollback.push(async () => void this.creating.delete(id));
           const disks = o.linked
             ? node || hasSnapshots
               ? await this.linkToSharedBase(src, staging, id, name, node, job, rollback)
@@ -254,6 +266,7 @@ export class CloneService {
       for (const undo of rollback.reverse()) await undo().catch(() => {});
       throw e;
     }
+    this.creating.delete(entry.id);
     this.vms.machineFor(entry);
     this.bus.emit('vm.changed', { id: entry.id });
     if (o.linked) this.bus.emit('vm.changed', { id: src.id });
