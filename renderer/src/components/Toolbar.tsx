@@ -6,6 +6,8 @@ import { actionAvailability, type Action } from '../lib/vm-actions.ts';
 import { CloneDialog } from './clones/CloneDialog.tsx';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../../electron/shared/states.ts';
 import { StartOnceMenu } from './StartOnceMenu.tsx';
+import { ExportDialog } from './appliance/ExportDialog.tsx';
+import { ImportApplianceDialog } from './appliance/ImportApplianceDialog.tsx';
 import { useOvercommitStart } from './OvercommitDialog.tsx';
 import { PauseIcon, PlayIcon, StopIcon } from './icons.tsx';
 import { useVmShortcuts } from './useShortcuts.ts';
@@ -15,7 +17,7 @@ import { KeptDisksNotice, ShutdownNotice, type PendingShutdown } from './StopNot
 import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
-type Open = null | 'clone' | 'delete' | 'snapshot' | 'poweroff' | 'reset' | 'discardstate';
+type Open = null | 'clone' | 'delete' | 'snapshot' | 'poweroff' | 'reset' | 'discardstate' | 'import' | 'export';
 
 export function Toolbar({
   vm, allNames, onNew, onSettings,
@@ -84,6 +86,7 @@ export function Toolbar({
         <Button variant="primary" onClick={onNew}>
           <span aria-hidden="true">+</span> New
         </Button>
+        <Button onClick={() => setOpen('import')}>Import…</Button>
         <Button disabledReason={why('settings')} onClick={onSettings}>
           Settings
         </Button>
@@ -122,6 +125,9 @@ export function Toolbar({
         </Button>
         <Button disabledReason={why('clone')} onClick={() => setOpen('clone')}>
           Clone
+        </Button>
+        <Button disabledReason={!vm ? 'Select a VM first.' : busy ? 'Waiting for the previous action to finish.' : ['stopped', 'crashed'].includes(vm.state) ? null : `Shut ${vm.name} down first: an export copies its disks as they are at rest.`} onClick={() => setOpen('export')}>
+          Export…
         </Button>
         <Button disabledReason={why('delete')} onClick={() => setOpen('delete')}>
           Delete
@@ -169,6 +175,8 @@ export function Toolbar({
         {open === 'delete' && vm && <DeleteDialog vm={vm} onClose={() => setOpen(null)} onKept={(folder) => setKept({ name: vm.name, folder })} />}
         {open === 'clone' && vm && <CloneDialog vm={vm} allNames={allNames} onClose={() => setOpen(null)} />}
         {open === 'snapshot' && vm && <TakeSnapshotDialog vm={vm} onClose={() => setOpen(null)} />}
+        {open === 'import' && <ImportApplianceDialog allNames={allNames} onClose={() => setOpen(null)} />}
+        {open === 'export' && vm && <ExportDialog vm={vm} onClose={() => setOpen(null)} />}
       </div>
       {shutdown && <ShutdownNotice pending={shutdown} forcing={forcing} onPowerOff={() => void powerOffNow(shutdown)} />}
       {kept && <KeptDisksNotice name={kept.name} folder={kept.folder} onDismiss={() => setKept(null)} />}
