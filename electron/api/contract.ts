@@ -118,6 +118,8 @@ export const methods = {
       cpuPercent: z.number().int().min(1).max(100 * 1024).nullable().optional(),
       diskBytesPerSec: z.number().int().min(4096).max(2 ** 50).nullable().optional(),
       diskIops: z.number().int().min(1).max(10_000_000).nullable().optional(),
+      /** per network card and direction (bridged and private cards) */
+      netBytesPerSec: z.number().int().min(1000).max(2 ** 40).nullable().optional(),
     }).strict(),
     'Set limits (omitted ones stay; null removes one); a running VM gets them at once where it can (pending says what waits for the next start)',
   ),

@@ -20,7 +20,7 @@ export interface LimitsInfo {
     /** false while the VM runs without its disks behind the throttle group: a change then takes effect at the next start */
     live: boolean;
   };
-  /** per network backend: what bandwidth limiting this host and QEMU offer (none today, each with the reason) */
+  /** per network backend: whether limits.netBytesPerSec reaches its cards here, and how or why not */
   network: { backend: 'slirp' | 'passt' | 'bridged' | 'private' | 'hostonly'; available: boolean; reason: string }[];
   /** what was saved but waits for the next start, as sentences */
   pending: string[];

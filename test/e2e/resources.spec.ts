@@ -3,8 +3,8 @@ import type { VmConfig } from '../../electron/api/types.ts';
 import { expect, test, type Served } from './serve.ts';
 
 // Issue 18's GUI half against the real engine through `vireo serve`: Settings → Resources sets
-// a CPU cap and disk limits at once (read back from vm.json through the CLI) and says why
-// network bandwidth cannot be limited per backend; Start on a VM whose memory exceeds the
+// a CPU cap, disk limits and (for a VM with a private card) a network rate at once (read back
+// from vm.json through the CLI) and says per backend where network bandwidth cannot be limited; Start on a VM whose memory exceeds the
 // host's MemAvailable shows the overcommit dialog with the numbers instead of starting
 // (Cancel: nothing started; the dialog is never confirmed here).
 
@@ -15,7 +15,7 @@ async function json<T>(served: Served, args: string[]): Promise<T> {
 }
 const meminfoMiB = (k: string) => Math.floor(Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024);
 
-test('Settings → Resources: a CPU cap and disk limits are applied at once and saved; network limits say why not', async ({ page, served }) => {
+test('Settings → Resources: a CPU cap and disk limits are applied at once and saved; a NAT-only VM says why it has no network limit', async ({ page, served }) => {
   const name = 'Resources e2e';
   expect((await served.cli(['create', name, '--disk', '16M', '--memory', '64M'])).code).toBe(0);
   await page.goto(served.url);
@@ -27,14 +27,32 @@ test('Settings → Resources: a CPU cap and disk limits are applied at once and 
   await settings.getByLabel('Disk rate (MB/s, all disks)').fill('10');
   await settings.getByLabel('Disk IOPS (all disks)').fill('300');
   await settings.getByRole('button', { name: 'Apply limits' }).click();
-  await expect.poll(async () => (await json<{ config: VmConfig }>(served, ['show', name])).config.limits, { timeout: 60_000 }).toEqual({ cpuPercent: 50, diskBytesPerSec: 10_000_000, diskIops: 300 });
+  await expect.poll(async () => (await json<{ config: VmConfig }>(served, ['show', name])).config.limits, { timeout: 60_000 }).toEqual({ cpuPercent: 50, diskBytesPerSec: 10_000_000, diskIops: 300, netBytesPerSec: null });
   const net = settings.getByRole('region', { name: 'Network bandwidth' });
   await expect(net).toContainText('not possible with NAT (slirp)');
-  await expect(net).toContainText('not yet');
+  // A NAT-only VM: no rate field, and why.
+  await expect(net).toContainText('only bridged and private-network cards can');
+  await expect(settings.getByLabel(/Network rate/)).toHaveCount(0);
   // Emptied = removed.
   await settings.getByLabel('Disk IOPS (all disks)').fill('');
   await settings.getByRole('button', { name: 'Apply limits' }).click();
   await expect.poll(async () => (await json<{ config: VmConfig }>(served, ['show', name])).config.limits.diskIops, { timeout: 60_000 }).toBeNull();
+});
+
+test('Settings → Resources: a VM with a private-network card gets a network rate field, saved at once', async ({ page, served }) => {
+  const name = 'Net rate e2e';
+  expect((await served.cli(['create', name, '--disk', '16M', '--memory', '64M'])).code).toBe(0);
+  expect((await served.cli(['net', 'add', name, '--mode', 'private', '--network', 'lab'])).code).toBe(0);
+  await page.goto(served.url);
+  await page.getByRole('listbox', { name: 'Virtual machines' }).getByRole('option', { name }).click();
+  await page.getByRole('toolbar', { name: 'VM actions' }).getByRole('button', { name: 'Settings' }).click();
+  const settings = page.getByRole('dialog', { name: /Settings/ });
+  await settings.getByRole('navigation', { name: 'Settings sections' }).getByRole('button', { name: 'Resources', exact: true }).click();
+  await settings.getByLabel('Network rate (MB/s, each card and direction)').fill('2');
+  await settings.getByRole('button', { name: 'Apply limits' }).click();
+  await expect.poll(async () => (await json<{ config: VmConfig }>(served, ['show', name])).config.limits.netBytesPerSec, { timeout: 60_000 }).toBe(2_000_000);
+  // Its NAT card (the default one) says it is not limited.
+  await expect(settings.getByText(/card net0 is not limited: NAT/)).toBeVisible();
 });
 
 test('Start on a VM that needs more memory than the host has available shows the overcommit dialog with the numbers; Cancel starts nothing', async ({ page, served }) => {

@@ -56,16 +56,32 @@ describe('overcommit', () => {
 describe('vireo limits', () => {
   it('saves a CPU cap and disk limits on a stopped VM, shows them, and removes one', async () => {
     const r = await json(['limits', 'hungry', '--cpu', '50', '--disk-rate', '10M', '--disk-iops', '300']);
-    expect(r.limits).toEqual({ cpuPercent: 50, diskBytesPerSec: 10 * 1024 ** 2, diskIops: 300 });
-    expect(r.network.every((n: { available: boolean; reason: string }) => !n.available && /not (yet|possible)/.test(n.reason))).toBe(true);
+    expect(r.limits).toEqual({ cpuPercent: 50, diskBytesPerSec: 10 * 1024 ** 2, diskIops: 300, netBytesPerSec: null });
+    const net = Object.fromEntries(r.network.map((n: { backend: string; available: boolean; reason: string }) => [n.backend, n]));
+    for (const b of ['slirp', 'passt', 'hostonly']) expect(net[b]).toMatchObject({ available: false, reason: expect.stringMatching(/^not possible/) });
+    expect(net.private).toMatchObject({ available: true, reason: expect.stringContaining("Vireo's switch") });
     const human = await runVireo(home, ['limits', 'hungry', '--disk-iops', 'none']);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/CPU cap: +50% of one host CPU/);
     expect(human.stdout).toMatch(/Disk IOPS: +unlimited/);
     const vm = await json(['show', 'hungry']);
-    expect(vm.config.limits).toEqual({ cpuPercent: 50, diskBytesPerSec: 10 * 1024 ** 2, diskIops: null });
+    expect(vm.config.limits).toEqual({ cpuPercent: 50, diskBytesPerSec: 10 * 1024 ** 2, diskIops: null, netBytesPerSec: null });
     const bad = await runVireo(home, ['limits', 'hungry', '--cpu', 'lots']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--cpu "lots" is not a positive whole number/);
+  }, 60_000);
+
+  it('a network rate: refused for a VM with only NAT cards (nothing saved), saved once it has a private card', async () => {
+    const nat = await runVireo(home, ['limits', 'hungry', '--net-rate', '1M']);
+    expect(nat.code).toBe(1);
+    expect(nat.stderr).toMatch(/only bridged and private-network cards can be limited/);
+    expect((await json(['show', 'hungry'])).config.limits.netBytesPerSec).toBeNull();
+    expect((await runVireo(home, ['net', 'add', 'hungry', '--mode', 'private', '--network', 'lab'])).code).toBe(0);
+    const r = await json(['limits', 'hungry', '--net-rate', '2M']);
+    expect(r.limits.netBytesPerSec).toBe(2 * 1024 ** 2);
+    expect(r.pending.join('\n')).toMatch(/card net0 is not limited: NAT/);
+    const human = await runVireo(home, ['limits', 'hungry', '--net-rate', 'none']);
+    expect(human.stdout).toMatch(/Network: +unlimited/);
+    expect((await runVireo(home, ['limits', 'hungry', '--net-rate', 'fast'])).code).toBe(2);
   }, 60_000);
 });

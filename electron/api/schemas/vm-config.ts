@@ -295,6 +295,8 @@ export const VmConfigSchema = z.object({
     diskBytesPerSec: z.number().int().min(4096).max(2 ** 50).nullable().default(null),
     /** all of the VM's disks together, I/O operations per second */
     diskIops: z.number().int().min(1).max(10_000_000).nullable().default(null),
+    /** each network card, each direction, bytes per second: bridged cards through tc on their tap, private ones in Vireo's switch (NAT and host-only cannot) */
+    netBytesPerSec: z.number().int().min(1000).max(2 ** 40).nullable().default(null),
   }).prefault({}),
   shares: Shares.default([]),
   /** a cloud image's NoCloud seed (schemas/cloud-init.ts), attached as a CD on every start; null = none */

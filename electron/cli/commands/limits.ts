@@ -3,7 +3,7 @@ import type { HostResources, LimitsInfo } from '../../api/limits-types.ts';
 import { formatBytes, parseSize } from '../../shared/size.ts';
 import type { CliKit, Registrar } from '../kit.ts';
 
-// `vireo limits VM [--cpu P|none] [--disk-rate SIZE|none] [--disk-iops N|none]` and
+// `vireo limits VM [--cpu P|none] [--disk-rate SIZE|none] [--disk-iops N|none] [--net-rate SIZE|none]` and
 // `vireo host-meter`: the resources area (engine/resources/). Without options `limits` shows
 // them; with options it sets them, at once on a running VM where the host allows.
 
@@ -21,6 +21,7 @@ export function formatLimits(r: LimitsInfo): string {
     `CPU cap:    ${l.cpuPercent === null ? 'none' : `${l.cpuPercent}% of one host CPU`}${r.cpu.available ? ` (${r.cpu.mechanism}${r.cpu.cgroup ? `, ${r.cpu.cgroup}` : ''})` : ` — not available: ${r.cpu.reason}`}`,
     `Disk rate:  ${l.diskBytesPerSec === null ? 'unlimited' : `${formatBytes(l.diskBytesPerSec)}/s`}`,
     `Disk IOPS:  ${l.diskIops === null ? 'unlimited' : String(l.diskIops)}`,
+    `Network:    ${l.netBytesPerSec === null ? 'unlimited' : `${formatBytes(l.netBytesPerSec)}/s per card and direction`}`,
     ...r.network.map((n) => `Network (${n.backend}): ${n.reason}`),
     ...r.pending.map((p) => `pending: ${p}`),
   ];
@@ -34,20 +35,26 @@ export const formatHostMeter = (h: HostResources) =>
 export const registerLimits: Registrar = (kit: CliKit) => {
   kit.program
     .command('limits <vm>')
-    .description("show or set a VM's CPU cap and disk limits (live on a running VM where the host allows)")
+    .description("show or set a VM's CPU cap, disk and network limits (live on a running VM where the host allows)")
     .option('--cpu <percent>', 'CPU cap in percent of one host CPU (100 = one CPU), or none')
     .option('--disk-rate <size>', 'disk bytes per second for all its disks together (10M = 10 MiB; a bare number is MiB), or none')
     .option('--disk-iops <n>', 'disk I/O operations per second, or none')
-    .action(kit.action(async (vm: string, o: { cpu?: string; diskRate?: string; diskIops?: string }) => {
+    .option('--net-rate <size>', 'network bytes per second for each bridged or private-network card, each direction (1M = 1 MiB; a bare number is MiB), or none')
+    .action(kit.action(async (vm: string, o: { cpu?: string; diskRate?: string; diskIops?: string; netRate?: string }) => {
       const int = (what: string) => (s: string) => (/^\d+$/.test(s) && Number(s) > 0 ? Number(s) : usage(`${what} "${s}" is not a positive whole number (or none)`));
-      const bytes = (s: string) => {
+      const bytes = (flag: string) => (s: string) => {
         try {
           return parseSize(s, 'M');
         } catch (e) {
-          return usage(`--disk-rate "${s}": ${(e as Error).message}`);
+          return usage(`${flag} "${s}": ${(e as Error).message}`);
         }
       };
-      const patch = { cpuPercent: orNone(o.cpu, int('--cpu')), diskBytesPerSec: orNone(o.diskRate, bytes), diskIops: orNone(o.diskIops, int('--disk-iops')) };
+      const patch = {
+        cpuPercent: orNone(o.cpu, int('--cpu')),
+        diskBytesPerSec: orNone(o.diskRate, bytes('--disk-rate')),
+        diskIops: orNone(o.diskIops, int('--disk-iops')),
+        netBytesPerSec: orNone(o.netRate, bytes('--net-rate')),
+      };
       const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
       const r = Object.keys(set).length ? await kit.call('limits.set', { vm, ...set }) : await kit.call('limits.get', { vm });
       kit.print(r, formatLimits as (r: never) => string);

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { Handlers } from '../../api/contract.ts';
 import type { LimitsInfo } from '../../api/limits-types.ts';
@@ -6,7 +7,7 @@ import type { LibraryEntry } from '../library/library.ts';
 import type { EngineParts } from '../parts.ts';
 import { THROTTLE_GROUP, throttleLimits } from '../qemu/argv/limits.ts';
 import { cgroupPids, cpuCapHost, moveIntoCgroup, setCpuCap, vmCgroup } from './cgroup.ts';
-import { networkLimitSupport } from './network.ts';
+import { networkLimitSupport, shapeBridged, unlimitedCards, writeSwitchRates } from './net-limits.ts';
 import { hostResources, overcommitReport } from './overcommit.ts';
 
 // Settings → Resources and `vireo limits`: the limits saved in vm.json and, while the VM runs,
@@ -38,7 +39,7 @@ export function resourcesHandlers(p: EngineParts): Pick<Handlers, 'limits.get' |
         live,
       },
       network: networkLimitSupport(),
-      pending: [...pending, ...(m.isActive && !live && (c.limits.diskBytesPerSec !== null || c.limits.diskIops !== null) ? ['the disk limits apply from the next start: this run started without them, so its disks have no throttle filter to adjust'] : [])],
+      pending: [...pending, ...unlimitedCards(c), ...(m.isActive && !live && (c.limits.diskBytesPerSec !== null || c.limits.diskIops !== null) ? ['the disk limits apply from the next start: this run started without them, so its disks have no throttle filter to adjust'] : [])],
     };
   }
 
@@ -52,6 +53,12 @@ export function resourcesHandlers(p: EngineParts): Pick<Handlers, 'limits.get' |
     const diskChanged = next.diskBytesPerSec !== before.diskBytesPerSec || next.diskIops !== before.diskIops;
     if (diskChanged && runThrottled(entry)) {
       await m.monitor('change the disk limits of').execute('qom-set', { path: `/objects/${THROTTLE_GROUP}`, property: 'limits', value: throttleLimits(next) });
+    }
+    if (next.netBytesPerSec !== before.netBytesPerSec) {
+      const c = entry.config!;
+      // A stopped VM's switch rates are written by its launch (resources/net-limits.ts).
+      await writeSwitchRates(dirname(entry.paths.runtime), c, next.netBytesPerSec);
+      if (c.networks.some((n) => n.mode === 'bridged')) await shapeBridged(entry.id, m.pid, next.netBytesPerSec);
     }
   }
 
@@ -71,10 +78,14 @@ export function resourcesHandlers(p: EngineParts): Pick<Handlers, 'limits.get' |
           cpuPercent: a.cpuPercent === undefined ? c.limits.cpuPercent : a.cpuPercent,
           diskBytesPerSec: a.diskBytesPerSec === undefined ? c.limits.diskBytesPerSec : a.diskBytesPerSec,
           diskIops: a.diskIops === undefined ? c.limits.diskIops : a.diskIops,
+          netBytesPerSec: a.netBytesPerSec === undefined ? c.limits.netBytesPerSec : a.netBytesPerSec,
         };
         if (next.cpuPercent !== null) {
           const host = await cpuCapHost();
           if (!host.available) throw new VireoError('UNSUPPORTED', `no CPU cap on this host: ${host.reason}`, { field: 'cpuPercent' });
+        }
+        if (next.netBytesPerSec !== null && !c.networks.some((n) => n.mode === 'private' || n.mode === 'bridged')) {
+          throw new VireoError('UNSUPPORTED', `"${c.name}" has no card a network limit can apply to: only bridged and private-network cards can be limited (NAT and host-only traffic leaves through QEMU's own sockets)`, { field: 'netBytesPerSec' });
         }
         // Applied first: a cap the host refuses is not saved as if it held.
         await applyLive(entry, c.limits, next);

@@ -21,6 +21,7 @@ import { switchDir } from '../../net/switch/paths.ts';
 import { bridgeHelpers, findBridgeHelper } from '../../net/bridge.ts';
 import { applyProcessPolicy } from '../../vm/policy.ts';
 import { cpuCapHelper } from '../../resources/helper.ts';
+import { netRateHelper } from '../../resources/net-limits.ts';
 import { NVRAM_FILES } from '../../paths.ts';
 import type { Availability, Backend, LaunchOptions, VmEndpoints } from '../types.ts';
 import { bootOnceConfig } from '../../vm/boot-once.ts';
@@ -56,6 +57,7 @@ export class QemuBackend implements Backend {
     helpers.push(...natHelpers(entry, config, nat));
     // Last: its attach moves the paused QEMU into the VM's CPU-cap cgroup before the guest runs.
     helpers.push(cpuCapHelper(entry, config));
+    helpers.push(netRateHelper(entry, config, dirname(entry.paths.runtime)));
     helpers.push(...cloudSeedHelpers(entry.paths.dir, config));
     return helpers;
   }

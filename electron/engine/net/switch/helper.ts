@@ -68,7 +68,7 @@ async function startSwitch(rtRoot: string, network: string, timeoutMs: number): 
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const f = switchFiles(dir, network);
   const log = await open(f.log, 'a', 0o600);
-  const args = [switchScript(), f.socket, f.pidFile, f.seen];
+  const args = [switchScript(), f.socket, f.pidFile, f.seen, f.rates];
   let started;
   try {
     // process.execPath is Node under the CLI and serve, Electron in the app: there it runs as Node.

@@ -13,4 +13,6 @@ export const switchFiles = (dir: string, network: string) => ({
   /** what the switch learnt: MAC → IPv4 from ARP and DHCP it forwarded (JSON) */
   seen: posix.join(dir, `${network}.seen.json`),
   log: posix.join(dir, `${network}.log`),
+  /** bandwidth limits: one file per limited MAC (aa-bb-cc-dd-ee-ff) holding bytes per second, written by engines, read by the switch */
+  rates: posix.join(dir, `${network}.rates`),
 });

@@ -6,8 +6,8 @@ import { Button, ErrorAlert, Field, inputClass } from '../ui.tsx';
 import type { SectionProps } from './types.ts';
 
 // Settings → Resources: the CPU cap and disk limits (applied at once through limits.set, to a
-// running VM too, not with Save), what this host cannot do and why, network limits per
-// backend (none today, each with its reason), and for a running VM a memory slider that sets
+// running VM too, not with Save), what this host cannot do and why, the network rate for the
+// cards that can have one (bridged, private) and each backend's reason, and for a running VM a memory slider that sets
 // the balloon's target.
 
 const MB = 1_000_000;
@@ -19,6 +19,7 @@ export function LimitsSection({ cfg, vm, running }: SectionProps) {
   const [cpu, setCpu] = useState('');
   const [rate, setRate] = useState('');
   const [iops, setIops] = useState('');
+  const [net, setNet] = useState('');
   const [error, setError] = useState<WireError | null>(null);
   const [busy, setBusy] = useState(false);
   const [balloon, setBalloon] = useState(cfg.system.memoryMiB);
@@ -29,6 +30,7 @@ export function LimitsSection({ cfg, vm, running }: SectionProps) {
     setCpu(r.limits.cpuPercent === null ? '' : String(r.limits.cpuPercent));
     setRate(r.limits.diskBytesPerSec === null ? '' : String(r.limits.diskBytesPerSec / MB));
     setIops(r.limits.diskIops === null ? '' : String(r.limits.diskIops));
+    setNet(r.limits.netBytesPerSec === null ? '' : String(r.limits.netBytesPerSec / MB));
   };
   useEffect(() => {
     client.call('limits.get', { vm: vm.id }).then(show, (e) => setError(asWireError(e)));
@@ -37,13 +39,17 @@ export function LimitsSection({ cfg, vm, running }: SectionProps) {
   const c = num(cpu);
   const r = num(rate);
   const i = num(iops);
-  const bad = c === 'bad' || r === 'bad' || i === 'bad';
+  const n = num(net);
+  const bad = c === 'bad' || r === 'bad' || i === 'bad' || n === 'bad';
+  // Only bridged and private cards can be limited, and bridged ones only where tc may run.
+  const netBackends = (info?.network ?? []).filter((b) => b.available).map((b) => b.backend);
+  const limitable = cfg.networks.some((x) => (x.mode === 'private' && netBackends.includes('private')) || (x.mode === 'bridged' && netBackends.includes('bridged')));
   const apply = async () => {
     if (bad) return;
     setBusy(true);
     setError(null);
     try {
-      show(await client.call('limits.set', { vm: vm.id, cpuPercent: c === null ? null : Math.round(c), diskBytesPerSec: r === null ? null : Math.round(r * MB), diskIops: i === null ? null : Math.round(i) }));
+      show(await client.call('limits.set', { vm: vm.id, cpuPercent: c === null ? null : Math.round(c), diskBytesPerSec: r === null ? null : Math.round(r * MB), diskIops: i === null ? null : Math.round(i), ...(limitable || n === null ? { netBytesPerSec: n === null ? null : Math.round(n * MB) } : {}) }));
     } catch (e) {
       setError(asWireError(e));
     } finally {
@@ -82,6 +88,13 @@ export function LimitsSection({ cfg, vm, running }: SectionProps) {
       ))}
       <section aria-label="Network bandwidth" className="flex flex-col gap-1">
         <h3 className="text-xs font-medium text-zinc-700 dark:text-zinc-300">Network bandwidth</h3>
+        {limitable ? (
+          <Field label="Network rate (MB/s, each card and direction)" error={n === 'bad' ? 'a number, or empty for unlimited' : undefined} hint="Empty = unlimited. Applies to bridged and private-network cards; Apply limits sets it.">
+            {(p) => <input {...p} className={inputClass} inputMode="decimal" placeholder="unlimited" value={net} onChange={(e) => setNet(e.target.value)} />}
+          </Field>
+        ) : (
+          <p className="text-xs text-zinc-600 dark:text-zinc-400">None of this VM's cards can be limited here: only bridged and private-network cards can.</p>
+        )}
         <ul className="text-xs text-zinc-600 dark:text-zinc-400">
           {info?.network.map((n) => <li key={n.backend}>{n.reason}</li>)}
         </ul>
