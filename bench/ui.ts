@@ -87,7 +87,8 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
     for (let i = 0; i < runs; i++) {
       for (const [srv, samples, ready] of [
         [empty!, tti0, (p: import('playwright-core').Page) => p.getByText('No virtual machines yet').waitFor({ timeout: 60_000 })],
-        [big!, tti500, (p: import('playwright-core').Page) => p.waitForFunction((n) => document.querySelectorAll('[role=listbox][aria-label="Virtual machines"] [role=option]').length === n, LIBRARY_SIZE, { timeout: 60_000, polling: 'raf' })],
+        // The list is virtualised: shown means its first rows are drawn and say they are of all 500.
+        [big!, tti500, (p: import('playwright-core').Page) => p.waitForFunction((n) => document.querySelector(`[role=listbox][aria-label="Virtual machines"] [role=option][aria-setsize="${n}"]`) !== null, LIBRARY_SIZE, { timeout: 60_000, polling: 'raf' })],
       ] as const) {
         // A fresh context each time: no HTTP cache, a cold start as after opening the URL.
         const ctx = await browser.newContext();
@@ -104,7 +105,7 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
           // One input event with the whole query (fill), so the figure is the filter and the
           // re-render of the list, not CDP's per-key round trips.
           await box.fill('vm-499');
-          await page.waitForFunction(() => document.querySelectorAll('[role=listbox][aria-label="Virtual machines"] [role=option]').length === 1, undefined, { timeout: 30_000, polling: 'raf' });
+          await page.waitForFunction(() => document.querySelectorAll('[role=listbox][aria-label="Virtual machines"] [role=option][aria-setsize="1"]').length === 1, undefined, { timeout: 30_000, polling: 'raf' });
           filter.push((await page.evaluate(() => performance.now())) - t);
         }
         await ctx.close();
@@ -127,9 +128,9 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
       vireo: `${s5.median} (${s5.min}–${s5.max})`,
       peer: `empty library ${s0.median}`,
       ratio,
-      goal: '≤ 2 × empty library',
-      met: ratio <= 2,
-      ...(ratio > 2 ? { note: 'rendering 500 rows at once (no list virtualisation) and the vms.list payload' } : {}),
+      goal: '≤ 1.2 × empty library',
+      met: ratio <= 1.2,
+      ...(ratio > 1.2 ? { note: 'the list is virtualised (only the rows in view are drawn): what is left is the vms.list payload and sorting 500 summaries' } : {}),
     },
     {
       figure: `filter ${LIBRARY_SIZE} VMs: enter "vm-499" → 1 row (ms)`,
@@ -138,7 +139,7 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
       ratio: null,
       goal: '≤ 100 ms (perceived as instant)',
       met: sf.median <= 100,
-      ...(sf.median > 100 ? { note: 'React re-renders the 500-row list (no virtualisation); the query is applied at deferred priority' } : {}),
+      ...(sf.median > 100 ? { note: 'filtering 500 summaries and re-rendering the rows in view; the query is applied at deferred priority' } : {}),
     },
     { figure: 'JS bundle (bytes, gzip)', vireo: `${bundle.jsBytes} (${bundle.jsGzipBytes} gzip), CSS ${bundle.cssBytes}`, peer: '—', ratio: null, goal: 'informational', met: null },
   ];
@@ -158,7 +159,7 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
       ttiEmptyMs: s0,
       tti500Ms: s5,
       filterMs: sf,
-      ttiMethod: "performance.now() in the page (from its navigation start, token redirect included) when the sidebar shows the empty state, or all 500 rows",
+      ttiMethod: "performance.now() in the page (from its navigation start, token redirect included) when the sidebar shows the empty state, or the first rows of the virtualised list of 500 (an option with aria-setsize 500)",
       filterMethod: 'click the search box, fill "vm-499" (one input event), time on the page clock until the list holds exactly one row',
     },
   };

@@ -91,11 +91,7 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
 
       {status !== 'open' && (
         <div role="status" className="bg-amber-100 px-4 py-1.5 text-sm text-amber-900 dark:bg-amber-900 dark:text-amber-100">
-          {status === 'connecting'
-            ? 'Connecting to Vireo…'
-            : status === 'refused'
-              ? 'The Vireo server has changed: it was restarted with a new access token, so this page’s link no longer works. Open the new link that `vireo serve` printed when it started.'
-              : 'Connection to Vireo lost; reconnecting…'}
+          {status === 'connecting' ? 'Connecting to Vireo…' : 'Connection to Vireo lost; reconnecting…'}
         </div>
       )}
       {(errors.length > 0 || loadError) && (
@@ -108,7 +104,7 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
       )}
 
       <div className="grid min-h-0 flex-1 grid-cols-[minmax(14rem,16rem)_1fr] xl:grid-cols-[minmax(16rem,20rem)_1fr]">
-        <Sidebar vms={vms} loaded={loaded} selectedId={selectedId} onSelect={setSelectedId} onNew={openNew} />
+        <Sidebar vms={vms} loaded={loaded} selectedId={selectedId} onSelect={setSelectedId} onNew={openNew} home={host?.home ?? null} />
         <main className="flex min-h-0 min-w-0 flex-col" aria-label={selected ? `Details of ${selected.name}` : 'Overview'}>
           <Toolbar vm={selected} allNames={names} onNew={openNew} onSettings={() => setSettings(true)} />
           {selected ? (
