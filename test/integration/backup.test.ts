@@ -247,9 +247,13 @@ describe('backups of a running VM', () => {
 
   it('a stopped VM: an offline incremental through its image, then a restore in place gives the disk of the full backup back', async () => {
     sh.close();
-    await engine.client.call('vms.stop', { vm: vm.id, force: true });
+    // Saved to disk: its state resumes only on the disks it was saved with, so no restore in place.
+    const saved = await engine.client.call('vms.saveState', { vm: vm.id });
+    expect(saved.state).toBe('saved');
+    await expect(engine.client.call('backup.restore', { vm: vm.id, backup: full.id })).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/has a saved state that needs its current disks: discard it/) });
+    await engine.client.call('vms.discardState', { vm: vm.id });
     const off = await engine.client.call('backup.run', { vm: vm.id, incremental: true });
-    // Killed (force) QEMU wrote no bitmap on close: the engine says so and takes a full one.
+    // QEMU ended cleanly after the save, writing its bitmaps: incremental (else full, saying why).
     expect(off).toEqual(expect.objectContaining({ state: 'good', source: 'stopped' }));
     if (off.type === 'full') expect(off.note).toMatch(/incremental asked, but .*: this one is full/);
     const off2 = await engine.client.call('backup.run', { vm: vm.id, incremental: true });

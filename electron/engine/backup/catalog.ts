@@ -102,11 +102,11 @@ export function newestGood(c: CatalogFile): StoredEntry | null {
 }
 
 /**
- * Running entries of engines that are gone become failed, their partial files removed, and
- * partial files no entry claims (an engine killed between creating one and recording it
- * cannot happen: the entry is written first; this is for hand-copied folders) go too.
+ * Running entries of engines that are gone become failed, their partial files removed. With
+ * `sweep` (at engine start, when nothing of this engine runs yet) partial files no entry
+ * claims go too: a killed verify's temp copy, or a folder copied by hand mid-backup.
  */
-export async function recoverCatalog(dir: string, c: CatalogFile): Promise<{ changed: boolean; interrupted: StoredEntry[] }> {
+export async function recoverCatalog(dir: string, c: CatalogFile, sweep = false): Promise<{ changed: boolean; interrupted: StoredEntry[] }> {
   const interrupted: StoredEntry[] = [];
   for (const b of c.backups) {
     if (b.state !== 'running' || (b.engine && isAlive(b.engine))) continue;
@@ -124,6 +124,7 @@ export async function recoverCatalog(dir: string, c: CatalogFile): Promise<{ cha
     delete b.partials;
     interrupted.push(b);
   }
+  if (!sweep) return { changed: interrupted.length > 0, interrupted };
   const claimed = new Set(c.backups.filter((b) => b.state === 'running').flatMap((b) => (b.partials ?? []).map((p) => basename(p))));
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (PARTIAL_RE.test(name) && !claimed.has(name)) await removePartial(join(dir, name));

@@ -93,7 +93,7 @@ export class BackupService {
     try {
       const cat = await this.mutate(dir, async () => {
         const c = await readCatalog(dir, entry.id, config.name);
-        await recoverCatalog(dir, c);
+        if ((await recoverCatalog(dir, c)).changed) await writeCatalog(dir, c);
         return c;
       });
       // The parent: the chain's newest good backup, if its bitmap is still there and whole.
@@ -236,7 +236,7 @@ export class BackupService {
           const qmp = m.monitor('clean up an interrupted backup of');
           for (const b of dead) await cleanupAfterFailure(qmp, disks, b.id).catch(() => {});
         }
-        const r = await recoverCatalog(dir, c);
+        const r = await recoverCatalog(dir, c, true);
         if (r.changed) await writeCatalog(dir, c);
       }).catch(() => {});
     }
@@ -317,7 +317,10 @@ export class BackupService {
     const img = new QemuImg(await this.p.host.qemuImg());
     await this.p.vms.locks.run(entry.id, 'a restore', () =>
       this.p.jobs.run({ kind: 'backup', title: `Restore "${config.name}" from backup ${backup.id}`, vmId: entry.id }, async (job) => {
-        if (this.p.vms.machineFor(entry).isActive) throw new VireoError('INVALID_STATE', `"${config.name}" is running: stop it to restore a backup in place, or restore to a new VM`);
+        const m = this.p.vms.machineFor(entry);
+        if (m.isActive) throw new VireoError('INVALID_STATE', `"${config.name}" is running: stop it to restore a backup in place, or restore to a new VM`);
+        // A saved state resumes on the disks it was saved with: new disks under it would corrupt the guest.
+        if (m.state === 'saved') throw new VireoError('INVALID_STATE', `"${config.name}" has a saved state that needs its current disks: discard it (vireo discard-state) or resume and shut it down first, or restore to a new VM`);
         const disks = this.disksOf(entry, config);
         for (const h of heads) {
           const d = disks.find((x) => x.id === h.disk);
