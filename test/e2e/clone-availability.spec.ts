@@ -1,4 +1,5 @@
 import type { Page } from '@playwright/test';
+import { expectNoAxeViolations } from './axe.ts';
 import { expect, startServe, test } from './serve.ts';
 
 // Refusals before the click (issue 23, Found: "Refusals arrive late and raw") and templates in
@@ -66,10 +67,28 @@ test("deleting a linked clone's base says why in the GUI's words; Details shows 
   await expect(alert).toContainText('make a full clone of it and delete the linked one');
   await expect(dialog).not.toContainText(/vireo |<clone>/);
   await expect(dialog.getByRole('button', { name: 'Delete VM' })).toHaveAttribute('aria-disabled', 'true');
+  await expectNoAxeViolations(page, 'delete dialog of a base');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 
   await select(page, 'h3-linked');
   await expect(page.getByRole('region', { name: 'Clones and template' })).toContainText('Linked to“h3-base”');
+  await expectNoAxeViolations(page, 'details of a linked clone');
+
+  // With a snapshot: clone from it, linked (the base is shared by its linked clones).
+  await cli(['snapshot', 'save', 'h3-linked', 'clean']);
+  await page.getByRole('toolbar', { name: 'VM actions' }).getByRole('button', { name: 'Clone', exact: true }).click();
+  const clone = page.getByRole('dialog', { name: 'Clone h3-linked' });
+  await clone.getByLabel('Clone from').selectOption({ label: 'Snapshot “clean”' });
+  const linked = clone.getByRole('checkbox', { name: 'Linked clone' });
+  await expect(linked).toBeEnabled();
+  await expect(clone.getByRole('checkbox', { name: 'Keep the snapshot tree' })).toBeDisabled();
+  await expectNoAxeViolations(page, 'clone dialog with snapshots');
+  await linked.check();
+  await clone.getByLabel('Name of the clone').fill('h3-from-clean');
+  await clone.getByRole('button', { name: 'Clone', exact: true }).click();
+  await expect(clone).toBeHidden();
+  await select(page, 'h3-from-clean');
+  await expect(page.getByRole('region', { name: 'Clones and template' })).toContainText('Linked to“h3-linked” at snapshot “clean”');
 });
 
 test('a template: Start disabled with the reason, and a new VM made from it in the UI', async ({ page }) => {
