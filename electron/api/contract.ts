@@ -23,6 +23,7 @@ import type {
 import type { GuestToolsInfo, ShareMountResult, SharesList } from './types.ts';
 import type { HostResources, LimitsInfo, OvercommitReport } from './limits-types.ts';
 import type { HostStats, StatsWatch, VmStatsEvent, VmStatsHistory } from './types.ts';
+import { hostMethods } from './hosts-contract.ts';
 import type { BackupCatalog, BackupEntry, BackupPruneResult, BackupVerifyResult } from './backup-types.ts';
 import { BackupId, BackupScheduleArgs } from './schemas/backup.ts';
 import type { GroupList, GroupRunResult, LastUsedList, VmFace } from './library-types.ts';
@@ -342,6 +343,8 @@ export const methods = {
   ),
   // ---- appliances: OVA/OVF, VirtualBox machines, Vireo bundles (engine/appliance/) ----
   ...applianceMethods,
+  // ---- remote libvirt hosts (engine/remote/, hosts-contract.ts) ----
+  ...hostMethods,
 } satisfies Record<string, MethodDef>;
 
 export const events = {

@@ -1,0 +1,80 @@
+// Remote hosts (engine/remote/): libvirt hosts reached by URI, their domains and snapshots.
+
+export interface RemoteHost {
+  id: string;
+  name: string;
+  /** libvirt URI: qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system, qemu+unix:///session?socket=… */
+  uri: string;
+  addedAt: string;
+}
+
+export interface RemoteHostStatus extends RemoteHost {
+  /** whether the last look reached libvirt, and if not, why */
+  reachable: boolean;
+  reason: string | null;
+  /** libvirt's and the hypervisor's versions when reached */
+  libvirtVersion: string | null;
+  hypervisorVersion: string | null;
+  /** screen and console through this connection: only where libvirt's sockets are on this machine */
+  localSockets: boolean;
+}
+
+export type RemoteDomainState = 'running' | 'paused' | 'stopped' | 'crashed' | 'suspended' | 'other';
+
+export interface RemoteDomainDisk {
+  device: 'disk' | 'cdrom' | 'floppy' | 'lun';
+  file: string | null;
+  format: string | null;
+  target: string;
+  bus: string;
+  readOnly: boolean;
+}
+
+/** A domain's config as read back from its XML (engine/remote/domxml.ts). */
+export interface RemoteDomainInfo {
+  name: string;
+  uuid: string;
+  domainType: string;
+  arch: string;
+  machine: string;
+  memoryMiB: number;
+  vcpus: number;
+  firmware: 'bios' | 'uefi';
+  secureBoot: boolean;
+  tpm: boolean;
+  cpuMode: string | null;
+  disks: RemoteDomainDisk[];
+  nics: { type: string; mac: string | null; model: string | null; source: string | null }[];
+  graphics: { type: string; socket: string | null; port: number | null; listen: string | null } | null;
+  video: string | null;
+  serial: boolean;
+  os: { id: string; name: string; family: string } | null;
+  /** the domain carries Vireo's metadata (created from a Vireo config) */
+  madeByVireo: boolean;
+}
+
+export interface RemoteDomain {
+  hostId: string;
+  name: string;
+  uuid: string;
+  state: RemoteDomainState;
+  /** libvirt's own word for the state (virsh domstate) */
+  libvirtState: string;
+  persistent: boolean;
+}
+
+export interface RemoteDomainDetails extends RemoteDomain {
+  info: RemoteDomainInfo;
+  snapshots: RemoteSnapshot[];
+  /** features of the Vireo config the host did not get (create only) */
+  dropped?: string[];
+}
+
+export interface RemoteSnapshot {
+  name: string;
+  parent: string | null;
+  createdAt: string | null;
+  state: string;
+  current: boolean;
+  description: string;
+}

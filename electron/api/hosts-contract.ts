@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { method } from './define.ts';
+import type { DisplaySession } from './types.ts';
+import type { RemoteDomain, RemoteDomainDetails, RemoteHostStatus, RemoteSnapshot } from './host-types.ts';
+import { DomainName, HostRef, LibvirtUri, RemoteCreate, SnapshotName, VmRef } from './schemas/hosts.ts';
+
+// Remote hosts (issue 24, engine/remote/): libvirt hosts by URI, their domains, snapshots,
+// screen, and VMs created on them from the wizard's config. Spread into contract.ts's methods.
+
+const dom = { host: HostRef, domain: DomainName };
+
+export const hostMethods = {
+  'hosts.list': method<RemoteHostStatus[]>()(z.object({}).strict(), "The library's libvirt hosts, each with whether it answers now and why not"),
+  'hosts.add': method<RemoteHostStatus>()(
+    z.object({ name: z.string().min(1).max(64), uri: LibvirtUri }).strict(),
+    'Add a libvirt host by URI (qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system); refused when libvirt does not answer there',
+  ),
+  'hosts.remove': method<{ removed: string }>()(z.object({ host: HostRef }).strict(), 'Forget a host (its domains stay on it)'),
+  'hosts.domains': method<RemoteDomain[]>()(z.object({ host: HostRef }).strict(), "A host's domains with their state"),
+  'hosts.domain': method<RemoteDomainDetails>()(z.object(dom).strict(), 'One domain: state, its config read back from its XML, its snapshots'),
+  'hosts.control': method<RemoteDomainDetails>()(
+    z.object({ ...dom, action: z.enum(['start', 'shutdown', 'poweroff', 'pause', 'resume', 'reboot']) }).strict(),
+    'Start, shut down (ACPI), power off, pause, resume or reboot a domain',
+  ),
+  'hosts.snapshot': method<RemoteSnapshot[]>()(
+    z.object({ ...dom, op: z.enum(['save', 'restore', 'delete']), name: SnapshotName, description: z.string().max(1000).optional() }).strict(),
+    "Save, restore or delete a domain's snapshot (libvirt's snapshot-create-as / -revert / -delete); the snapshots after",
+  ),
+  'hosts.create': method<RemoteDomainDetails>()(RemoteCreate, "Create a VM on a host from the wizard's answers: Vireo's config as domain XML, the disk a volume of the host's pool, the ISO uploaded (a job)"),
+  'hosts.undefine': method<{ removed: string }>()(z.object({ ...dom, removeStorage: z.boolean().optional() }).strict(), 'Remove a stopped domain (and with removeStorage its volumes)'),
+  'hosts.display': method<DisplaySession>()(z.object(dom).strict(), "A domain's screen through the display bridge (libvirt's VNC unix socket; local URIs only)"),
+  'hosts.domainXml': method<{ xml: string; dropped: string[] }>()(
+    z.object({ vm: VmRef, domainType: z.enum(['kvm', 'qemu']).optional(), storageDir: z.string().min(1).max(1024).optional() }).strict(),
+    "A library VM's config as libvirt domain XML (what a host would be given), and what it cannot carry",
+  ),
+};

@@ -1,0 +1,41 @@
+import type { RemoteDomain, RemoteHostStatus } from '../../api/host-types.ts';
+import type { CliKit, Registrar } from '../kit.ts';
+
+// `vireo host add NAME URI | ls | rm NAME` and `vireo host vms|start|stop|… HOST DOMAIN`:
+// libvirt hosts (engine/remote/). Adding checks the connection first and stores nothing when
+// libvirt does not answer.
+
+export const formatHosts = (hs: RemoteHostStatus[]) =>
+  hs.length === 0
+    ? 'no hosts: vireo host add NAME URI (for example qemu+ssh://user@server/system)'
+    : hs.map((h) => `${h.name.padEnd(16)} ${h.uri}  ${h.reachable ? `libvirt ${h.libvirtVersion ?? '?'}, ${h.hypervisorVersion ?? '?'}` : `unreachable: ${h.reason}`}`).join('\n');
+
+export const formatDomains = (ds: RemoteDomain[]) => (ds.length === 0 ? 'no domains' : ds.map((d) => `${d.name.padEnd(24)} ${d.state.padEnd(9)} ${d.uuid}`).join('\n'));
+
+export const registerHost: Registrar = (kit: CliKit) => {
+  // `vireo host` alone is this machine (main.ts); its subcommands are the libvirt hosts.
+  const host = kit.program.commands.find((c) => c.name() === 'host') ?? kit.program.command('host');
+  host.description(`${host.description()}; with a subcommand, libvirt hosts (add, ls, rm, vms, start …)`);
+  host
+    .command('add <name> <uri>')
+    .description('add a libvirt host (qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system); it must answer')
+    .action(kit.action(async (name: string, uri: string) => kit.print(await kit.call('hosts.add', { name, uri }), (h: RemoteHostStatus) => `added ${h.name} (${h.uri}): libvirt ${h.libvirtVersion}, ${h.hypervisorVersion}`)));
+  host
+    .command('ls')
+    .description("the library's hosts and whether each answers")
+    .action(kit.action(async () => kit.print(await kit.call('hosts.list', {}), formatHosts as (r: never) => string)));
+  host
+    .command('rm <host>')
+    .description('forget a host (its VMs stay on it)')
+    .action(kit.action(async (ref: string) => kit.print(await kit.call('hosts.remove', { host: ref }), (r: { removed: string }) => `removed ${r.removed}`)));
+  host
+    .command('vms <host>')
+    .description("a host's VMs (libvirt domains) with their state")
+    .action(kit.action(async (ref: string) => kit.print(await kit.call('hosts.domains', { host: ref }), formatDomains as (r: never) => string)));
+  for (const action of ['start', 'shutdown', 'poweroff', 'pause', 'resume', 'reboot'] as const) {
+    host
+      .command(`${action} <host> <domain>`)
+      .description(`${action} a VM on a host`)
+      .action(kit.action(async (ref: string, domain: string) => kit.print(await kit.call('hosts.control', { host: ref, domain, action }), (d: RemoteDomain) => `${d.name}: ${d.state}`)));
+  }
+};

@@ -1,0 +1,96 @@
+import { VireoError } from '../../api/errors.ts';
+import type { Handlers } from '../../api/contract.ts';
+import type { Caller } from '../../api/define.ts';
+import type { RemoteHost } from '../../api/host-types.ts';
+import type { EngineParts } from '../parts.ts';
+import { createOnHost } from './create.ts';
+import { configToDomainXml } from './domxml.ts';
+import { RemoteHosts } from './hosts.ts';
+import { isLocalUri } from './virsh.ts';
+
+// Remote hosts (issue 24): libvirt hosts as a second place VMs live. The methods are thin over
+// RemoteHosts (hosts.ts) and virsh; the display of a domain goes through the engine's display
+// bridge behind its token, reaching libvirt's VNC unix socket, so no port is opened.
+
+type HostMethods = 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.domainXml';
+
+const ACTIONS = {
+  start: ['start'],
+  shutdown: ['shutdown'],
+  poweroff: ['destroy'],
+  pause: ['suspend'],
+  resume: ['resume'],
+  reboot: ['reboot'],
+} as const;
+
+/** The display bridge's id for a domain: never a Vireo VM id (those are UUIDs without a prefix). */
+export const remoteDisplayId = (h: RemoteHost, domain: string) => `host:${h.id}:${domain}`;
+
+function localOnly(c: Caller, what: string): void {
+  // A web client could otherwise make this machine open connections (ssh, TLS) anywhere.
+  if (c.kind === 'web') throw new VireoError('UNAUTHORIZED', `${what} is refused over the web: run \`vireo host ${what === 'adding a host' ? 'add' : 'rm'} …\` on the machine that runs serve`);
+}
+
+export function remoteHandlers(p: EngineParts, hosts = new RemoteHosts(p.home)): Pick<Handlers, HostMethods> {
+  const { jobs, bridge, confine } = p;
+  const virshOf = async (ref: string) => {
+    const h = await hosts.resolve(ref);
+    return { h, v: hosts.virsh(h) };
+  };
+  return {
+    'hosts.list': () => hosts.list(),
+    'hosts.add': async (a, c) => (localOnly(c, 'adding a host'), hosts.add(a.name, a.uri)),
+    'hosts.remove': async (a, c) => {
+      localOnly(c, 'removing a host');
+      return hosts.remove(a.host);
+    },
+    'hosts.domains': (a) => hosts.domains(a.host),
+    'hosts.domain': (a) => hosts.details(a.host, a.domain),
+    'hosts.control': async (a) => {
+      const { h, v } = await virshOf(a.host);
+      await v.run([...ACTIONS[a.action], '--domain', a.domain], { timeoutMs: 120_000 });
+      if (a.action === 'poweroff' || a.action === 'shutdown') bridge.revoke(remoteDisplayId(h, a.domain));
+      return hosts.details(h.id, a.domain);
+    },
+    'hosts.snapshot': async (a) => {
+      const { h, v } = await virshOf(a.host);
+      const kind = a.op === 'save' ? 'snapshot-save' : a.op === 'restore' ? 'snapshot-restore' : 'snapshot-delete';
+      await jobs.run({ kind, title: `${a.op} snapshot "${a.name}" of ${a.domain} on ${h.name}` }, async (job) => {
+        job.progress(null);
+        if (a.op === 'save') await v.run(['snapshot-create-as', '--domain', a.domain, '--name', a.name, ...(a.description ? ['--description', a.description] : [])], { timeoutMs: 30 * 60_000, signal: job.signal });
+        else if (a.op === 'restore') await v.run(['snapshot-revert', '--domain', a.domain, '--snapshotname', a.name], { timeoutMs: 30 * 60_000 });
+        else await v.run(['snapshot-delete', '--domain', a.domain, '--snapshotname', a.name], { timeoutMs: 30 * 60_000 });
+      });
+      return hosts.snapshots(h, a.domain);
+    },
+    'hosts.create': async (a, c) => {
+      const { h, v } = await virshOf(a.host);
+      const iso = a.iso ? await confine.existingFile(c, a.iso, 'iso', 'ISO') : undefined;
+      const made = await jobs.run({ kind: 'create', title: `Create "${a.name}" on ${h.name}`, cancellable: true }, (job) => createOnHost(v, h, { ...a, ...(iso ? { iso } : {}) }, job));
+      return { ...(await hosts.details(h.id, made.config.name)), dropped: made.dropped };
+    },
+    'hosts.undefine': async (a) => {
+      const { h, v } = await virshOf(a.host);
+      const d = await hosts.domain(h, a.domain);
+      if (d.state !== 'stopped') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: shut it down first`);
+      await v.run(['undefine', '--domain', a.domain, '--snapshots-metadata', '--nvram', ...(a.removeStorage ? ['--remove-all-storage'] : [])]);
+      bridge.revoke(remoteDisplayId(h, a.domain));
+      return { removed: a.domain };
+    },
+    'hosts.display': async (a) => {
+      const h = await hosts.resolve(a.host);
+      if (!isLocalUri(h.uri)) throw new VireoError('UNSUPPORTED', `not yet: the screen of a domain on ${h.uri} needs libvirt's VNC carried over the connection (an ssh tunnel), which Vireo does not make yet; use a local URI or virt-viewer`);
+      const d = await hosts.domain(h, a.domain);
+      if (d.state !== 'running' && d.state !== 'paused') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: start it to see its screen`);
+      const sock = await hosts.vncSocket(h, a.domain);
+      if (!sock) throw new VireoError('UNSUPPORTED', `${a.domain} on ${h.name} has no VNC screen on a unix socket: give it <graphics type='vnc'><listen type='socket'/></graphics> (Vireo-made domains have it)`);
+      return bridge.openSession({ kind: 'vnc', vmId: remoteDisplayId(h, a.domain), socketPath: () => sock });
+    },
+    'hosts.domainXml': async (a) => {
+      const v = p.vms.resolve(a.vm);
+      if (!v.config) throw new VireoError('BROKEN_CONFIG', `"${a.vm}" has a broken config: repair it first`);
+      const diskPaths = Object.fromEntries(v.config.disks.map((d) => [d.id, `${a.storageDir ?? '/var/lib/libvirt/images'}/${v.config!.name}-${d.id}.${d.format}`]));
+      return configToDomainXml(v.config, { domainType: a.domainType ?? 'qemu', diskPaths, isoPath: v.config.cdrom.iso });
+    },
+  };
+}
