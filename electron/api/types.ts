@@ -186,7 +186,7 @@ export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupte
 
 export interface Job {
   id: string;
-  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete' | 'file-copy' | 'save-state' | 'backup';
+  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete' | 'file-copy' | 'save-state' | 'backup' | 'export';
   title: string;
   vmId: string | null;
   state: JobState;
@@ -196,6 +196,11 @@ export interface Job {
   endedAt: string | null;
   error: WireError | null;
   cancellable: boolean;
+  /** of a copy of known size (bytesTotal): progress × bytesTotal; absent for other work */
+  bytesDone?: number | null;
+  bytesTotal?: number | null;
+  /** seconds left at the recent rate (shared/job-progress.ts), null while it cannot be told */
+  etaSec?: number | null;
 }
 
 export interface OsEntry {

@@ -38,7 +38,6 @@ import { assertStartFits } from './resources/overcommit.ts';
 import { unattendedHandlers } from './unattended/handlers.ts';
 import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
-import { remoteHandlers } from './remote/handlers.ts';
 import { backupArea } from './backup/handlers.ts';
 import { libraryArea } from './library/handlers.ts';
 import { applianceHandlers } from './appliance/handlers.ts';
@@ -251,9 +250,11 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       const out = await confine.newDiskFile(c, a.output, 'output', 'qcow2');
       // For a web caller, the format its check saw: a guest writing a new header into the
       // image in between must not change how qemu-img opens it.
-      await jobs.run({ kind: 'convert', title: `Convert ${a.path} to qcow2` }, async (job) =>
-        (await img()).convert(src, out, { ...(format ? { fromFormat: format } : {}), toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal, onTempFile: (p) => job.leftover(p) }),
-      );
+      await jobs.run({ kind: 'convert', title: `Convert ${a.path} to qcow2` }, async (job) => {
+        // qemu-img's -p counts through the image's virtual size: that many bytes in all.
+        job.bytes(await (await img()).info(src, format ? { format } : {}).then((i) => i.virtualSize, () => null));
+        return (await img()).convert(src, out, { ...(format ? { fromFormat: format } : {}), toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal, onTempFile: (p) => job.leftover(p) });
+      });
       return imageInfo(out);
     },
     'disks.check': async (a, c) => {
@@ -275,7 +276,6 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...unattendedHandlers(parts),
     ...stats.handlers,
     ...disposables.handlers,
-    ...remoteHandlers(parts),
     ...backups.handlers,
     ...libraryParts.handlers,
     ...applianceHandlers(parts),

@@ -6,6 +6,7 @@ import { VireoError, toWireError } from '../api/errors.ts';
 import type { Job } from '../api/types.ts';
 import type { EventBus } from '../api/dispatch.ts';
 import { writeJsonAtomic } from './util/fs-atomic.ts';
+import { ProgressRate } from '../shared/job-progress.ts';
 
 // Long work (disk creation, conversion, snapshots, clones) runs as a job: progress events,
 // cancel through an AbortSignal, and an error kept on the job for the UI's jobs panel.
@@ -16,6 +17,11 @@ import { writeJsonAtomic } from './util/fs-atomic.ts';
 export interface JobContext {
   signal: AbortSignal;
   progress(fraction: number | null): void;
+  /**
+   * The size of the work in bytes, when it is a copy of known size (a conversion, a clone's
+   * disks, a VM's memory): the job then shows bytes done (that share of it) beside its percent.
+   */
+  bytes(total: number | null): void;
   job: Job;
   /**
    * Record a temp file this job is about to write: if the engine dies before the job ends, the
@@ -140,11 +146,20 @@ export class Jobs {
     this.jobs.set(job.id, slot);
     this.emit(job, true);
     await this.persist();
+    const rate = new ProgressRate();
     const ctx: JobContext = {
       signal: controller.signal,
       job,
       progress: (f) => {
         job.progress = f === null ? null : Math.max(0, Math.min(1, f));
+        if (job.progress !== null) rate.add(job.progress, Date.now());
+        job.etaSec = job.progress === null ? null : rate.secondsLeft();
+        if (job.bytesTotal != null) job.bytesDone = job.progress === null ? null : Math.round(job.progress * job.bytesTotal);
+        this.emit(job, false);
+      },
+      bytes: (total) => {
+        job.bytesTotal = total;
+        job.bytesDone = total === null || job.progress === null ? null : Math.round(job.progress * total);
         this.emit(job, false);
       },
       leftover: async (path) => {
@@ -157,6 +172,7 @@ export class Jobs {
       if (controller.signal.aborted) throw new VireoError('CANCELLED', `${spec.title}: cancelled`);
       job.state = 'done';
       job.progress = 1;
+      if (job.bytesTotal != null) job.bytesDone = job.bytesTotal;
       return result;
     } catch (e) {
       const cancelled = controller.signal.aborted || (e instanceof VireoError && e.code === 'CANCELLED');
@@ -165,6 +181,7 @@ export class Jobs {
       throw cancelled && !(e instanceof VireoError && e.code === 'CANCELLED') ? new VireoError('CANCELLED', `${spec.title}: cancelled`) : e;
     } finally {
       job.endedAt = new Date().toISOString();
+      job.etaSec = null;
       slot.leftovers = [];
       this.emit(job, true);
       this.lastEmit.delete(job.id);

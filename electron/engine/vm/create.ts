@@ -127,7 +127,9 @@ const { library, host, jobs } = deps;
       const config = VmConfigSchema.parse(merged);
       const bus = config.disks[0]?.bus ?? (profile === 'legacy' ? 'ide' : 'virtio');
       if (importDisk) {
-        await img.convert(importDisk, join(staging, 'disk0.qcow2'), { toFormat: 'qcow2', onProgress: (f) => job.progress(f * 0.95), signal: job.signal });
+        // The copy is nearly all of the job: its share of the image's size is the bytes done.
+        job.bytes(await img.info(importDisk).then((i) => i.virtualSize, () => null));
+        await img.convert(importDisk, join(staging, 'disk0.qcow2'), { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal });
       } else if (diskBytes > 0) {
         await img.create(join(staging, 'disk0.qcow2'), { format: 'qcow2', sizeBytes: diskBytes });
       }

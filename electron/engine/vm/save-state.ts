@@ -53,7 +53,7 @@ interface MigrateInfo {
  * Streams the guest's state (QEMU already stopped it) to `savedFiles(p).state`, durably; returns
  * its size. On failure the partial file is removed and the VM is untouched (still in QEMU).
  */
-export async function migrateToFile(qmp: QmpClient, p: VmPaths, sockDir: string, onProgress: (fraction: number | null) => void): Promise<number> {
+export async function migrateToFile(qmp: QmpClient, p: VmPaths, sockDir: string, onProgress: (fraction: number | null, totalBytes?: number) => void): Promise<number> {
   const f = savedFiles(p);
   const sock = `${sockDir}/save.sock`;
   await rm(sock, { force: true });
@@ -86,7 +86,7 @@ export async function migrateToFile(qmp: QmpClient, p: VmPaths, sockDir: string,
       if (st === 'completed') break;
       if (st === 'failed' || st === 'cancelled') throw new VireoError('QEMU_FAILED', `saving the VM's state failed in QEMU: ${info['error-desc'] ?? st}`);
       const r = info.ram;
-      onProgress(r?.total ? Math.min(0.99, (r.transferred ?? 0) / r.total) : null);
+      onProgress(r?.total ? Math.min(0.99, (r.transferred ?? 0) / r.total) : null, r?.total);
       await new Promise((x) => setTimeout(x, 200));
     }
     const bytes = await written;

@@ -1,7 +1,19 @@
 import type { Job } from '../../../electron/api/types.ts';
 import { useClient, useErrors } from '../api/context.tsx';
 import { formatWhen } from '../lib/format.ts';
+import { formatBytes } from '../../../electron/shared/size.ts';
+import { formatTimeLeft } from '../../../electron/shared/job-progress.ts';
 import { Button, ErrorAlert, Progress, cx } from './ui.tsx';
+
+/** "120 MiB of 256 MiB · about 12 s left": what a running job has done and has left, where known. */
+export function jobDetail(j: Pick<Job, 'state' | 'bytesDone' | 'bytesTotal' | 'etaSec'>): string | null {
+  if (j.state !== 'running') return null;
+  const parts = [
+    j.bytesTotal != null && j.bytesDone != null ? `${formatBytes(j.bytesDone)} of ${formatBytes(j.bytesTotal)}` : null,
+    formatTimeLeft(j.etaSec),
+  ].filter(Boolean);
+  return parts.length ? parts.join(' · ') : null;
+}
 
 const STATE_TEXT: Record<Job['state'], string> = { running: 'Running', done: 'Done', failed: 'Failed', cancelled: 'Cancelled', interrupted: 'Interrupted (engine stopped)' };
 
@@ -36,6 +48,7 @@ export function JobsPanel({ jobs }: { jobs: Job[] }) {
             )}
           </div>
           {j.state === 'running' && <Progress value={j.progress} label={j.title} />}
+          {jobDetail(j) && <span className="text-xs text-zinc-700 dark:text-zinc-300" data-testid="job-detail">{jobDetail(j)}</span>}
           {j.error && <ErrorAlert error={j.error} />}
           <span className="text-xs text-zinc-600 dark:text-zinc-400">Started {formatWhen(j.startedAt)}</span>
         </li>

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Engine } from '../../electron/engine/index.ts';
+import type { Job } from '../../electron/api/types.ts';
+import { disposeEngine, tempEngine } from './helpers.ts';
+
+// Issue 23, progress everywhere a job runs: a real qemu-img convert of a disk full of data
+// reports rising percent and bytes (of the image's size) with time left, and cancelling it
+// leaves neither the output nor its hidden temp file.
+
+const SIZE = 384 * 1024 ** 2;
+let engine: Engine;
+let dir: string;
+let src: string;
+
+beforeAll(async () => {
+  engine = await tempEngine();
+  dir = mkdtempSync(join(tmpdir(), 'vireo-h4-jobs-'));
+  src = join(dir, 'data.raw');
+  // Random data: nothing for qemu-img to skip, so the copy takes a while and reports as it goes.
+  const dd = spawnSync('dd', ['if=/dev/urandom', `of=${src}`, 'bs=4M', `count=${SIZE / (4 * 1024 ** 2)}`, 'status=none'], { stdio: 'ignore' });
+  expect(dd.status).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await disposeEngine(engine);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function updatesOf(kind: Job['kind']): Job[] {
+  const seen: Job[] = [];
+  engine.bus.on('job.update', (j) => j.kind === kind && seen.push({ ...j }));
+  return seen;
+}
+
+describe('job progress', () => {
+  it('a conversion reports rising percent and bytes of the image size, ends done with all bytes', async () => {
+    const seen = updatesOf('convert');
+    const t0 = Date.now();
+    await engine.client.call('disks.convert', { path: src, output: join(dir, 'out.qcow2') });
+    const took = Date.now() - t0;
+    const running = seen.filter((j) => j.state === 'running' && (j.progress ?? 0) > 0);
+    expect(running.length, 'no progress was reported while it ran').toBeGreaterThan(1);
+    for (const j of running) expect(j.bytesTotal).toBe(SIZE);
+    for (let i = 1; i < running.length; i++) {
+      expect(running[i]!.progress!).toBeGreaterThanOrEqual(running[i - 1]!.progress!);
+      expect(running[i]!.bytesDone!).toBeGreaterThanOrEqual(running[i - 1]!.bytesDone!);
+    }
+    expect(running.at(-1)!.bytesDone!).toBeGreaterThan(running[0]!.bytesDone!);
+    for (const j of running) expect(j.bytesDone).toBe(Math.round(j.progress! * SIZE));
+    // Time left needs a second of progress to go on; a copy that took longer said it.
+    if (took > 3000) expect(running.some((j) => typeof j.etaSec === 'number' && j.etaSec >= 0)).toBe(true);
+    const last = seen.at(-1)!;
+    expect(last).toEqual(expect.objectContaining({ state: 'done', progress: 1, bytesDone: SIZE, bytesTotal: SIZE, etaSec: null }));
+  }, 120_000);
+
+  it('cancel mid-copy: the job says cancelled, and neither the output nor its temp file is left', async () => {
+    const out = join(dir, 'cancelled.qcow2');
+    let cancelled: Promise<unknown> | null = null;
+    const off = engine.bus.on('job.update', (j) => {
+      if (j.kind === 'convert' && j.state === 'running' && (j.progress ?? 0) > 0 && !cancelled) cancelled = engine.client.call('jobs.cancel', { id: j.id });
+    });
+    const r = await engine.client.call('disks.convert', { path: src, output: out }).then(() => null, (e: unknown) => e);
+    off();
+    expect(cancelled, 'the conversion ended before it reported progress').not.toBeNull();
+    expect(r).toEqual(expect.objectContaining({ code: 'CANCELLED' }));
+    const job = (await engine.client.call('jobs.list', {})).find((j) => j.kind === 'convert' && j.title.includes(src) && j.state === 'cancelled');
+    expect(job).toBeDefined();
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.includes('cancelled'))).toEqual([]);
+  }, 120_000);
+});
