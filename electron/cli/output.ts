@@ -53,6 +53,10 @@ export function formatVm(v: VmDetails): string {
     for (const n of c.networks) lines.push(`  network:  ${n.mode} ${n.model} ${n.mac}${c.networks.length > 1 ? ` (${n.id})` : ''}`);
   }
   for (const d of v.disks) lines.push(`  disk:     ${d.id} ${d.path} (${d.format}, ${d.bus}${d.virtualSize ? `, ${formatBytes(d.virtualSize)}` : ''})${d.error ? ` — ${d.error}` : ''}`);
+  const k = v.clones;
+  if (k?.template) lines.push('  template: yes (not started; vireo clone <template> <name> --from-template makes a VM from it)');
+  if (k?.linkedTo) lines.push(`  linked to: ${k.linkedTo.name}${k.linkedTo.snapshot ? ` at snapshot "${k.linkedTo.snapshot}"` : ''}${k.linkedTo.vmId ? '' : ' (deleted; its base stays for this clone)'}`);
+  if (k?.baseOf.length) lines.push(`  base of:  ${k.baseOf.map((b) => (b.snapshot ? `${b.name} (snapshot "${b.snapshot}")` : b.name)).join(', ')}`);
   lines.push(`  serial:   ${v.paths.serialLog}`);
   lines.push(`  log:      ${v.paths.qemuLog}`);
   lines.push(`  folder:   ${v.dir}`);

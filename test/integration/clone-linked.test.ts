@@ -6,6 +6,7 @@ import type { VmDetails } from '../../electron/api/types.ts';
 import { SerialShell, directBootArgs } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 import { run } from '../../electron/engine/util/proc.ts';
+import { formatVm } from '../../electron/cli/output.ts';
 
 // Linked clones from snapshots and of a VM with snapshots (issue 22, acceptance 4), templates
 // (acceptance 5's engine half), and availability said before the click (issue 23). One source
@@ -109,6 +110,9 @@ describe('linked clones from snapshots, templates', () => {
     // The clone shows what it is linked to, the source what builds on it.
     expect((await engine.client.call('vms.get', { vm: a.id })).clones!.linkedTo).toEqual({ vmId: src.id, name: 'h3-src', snapshot: 's2' });
     expect((await engine.client.call('vms.get', { vm: src.id })).clones!.baseOf.map((x) => x.name).sort()).toEqual(['h3-s2-a', 'h3-s2-b']);
+    // and vireo info says the same
+    expect(formatVm(await engine.client.call('vms.get', { vm: a.id }))).toContain('linked to: h3-src at snapshot "s2"');
+    expect(formatVm(await engine.client.call('vms.get', { vm: src.id }))).toMatch(/base of: {2}h3-s2-[ab] \(snapshot "s2"\), h3-s2-[ab] \(snapshot "s2"\)/);
 
     // A running VM: a linked clone of its current state is not possible, and says why.
     expect(await markerSeenByGuest(a, async () => {
@@ -144,6 +148,7 @@ describe('linked clones from snapshots, templates', () => {
     expect((await engine.client.call('vms.list', {})).find((v) => v.id === src.id)?.template).toBe(true);
     await expect(engine.client.call('vms.start', { vm: src.id })).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/"h3-src" is a template, and templates are not started/) });
     expect(qemuPidsFor([src.id])).toEqual([]);
+    expect(formatVm(await engine.client.call('vms.get', { vm: src.id }))).toContain('template: yes');
 
     await hostWrite(disk0(src), 'template');
     const made = await engine.client.call('vms.clone', { vm: src.id, name: 'h3-from-template', fromTemplate: true });
