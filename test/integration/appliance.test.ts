@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,7 @@ describe('export', () => {
     const out = join(work, 'exported.ova');
     const x = await engine.client.call('appliance.export', { vm: imported.id, format: 'ova', output: out });
     expect(x).toMatchObject({ path: out, format: 'ova' });
+    expect((await engine.client.call('jobs.list', {})).find((j) => j.kind === 'export')).toMatchObject({ state: 'done', vmId: imported.id, title: 'Export "ova-guest" to exported.ova' });
     // An OVA any importer reads: a tar with the descriptor first, then the manifest, then the disk.
     const members = (await run('tar', ['-tf', out])).stdout.trim().split('\n');
     expect(members).toEqual(['exported.ovf', 'exported.mf', 'exported-disk1.vmdk']);
@@ -220,4 +221,29 @@ describe('CLI', () => {
     expect(bad.stderr).toMatch(/ova-guest-disk001\.vmdk does not match its SHA256 digest in ova-guest\.mf/);
     expect(engine.vms.list().some((v) => v.name === 'never made')).toBe(false);
   }, 120_000);
+});
+
+describe('web mode (vireo serve) confinement', () => {
+  const web = { kind: 'web' as const, roots: [] as string[], allowExtraArgs: false };
+  it('an API client reaches only the library: appliances, their disks and export targets outside it are refused', async () => {
+    expect(await engine.dispatch('appliance.preview', { path: ova.ova }, web)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    expect(await engine.dispatch('appliance.import', { path: ova.ova, name: 'web import' }, web)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    expect(await engine.dispatch('appliance.export', { vm: imported.id, format: 'ova', output: join(work, 'web.ova') }, web)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    // A .vbox inside the library whose disk lives outside it.
+    const dir = join(engine.home, 'incoming');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'Outside.vbox'), `<?xml version="1.0"?>
+<VirtualBox xmlns="http://www.virtualbox.org/" version="1.19-linux">
+  <Machine uuid="{0b0c0d0e-0000-4000-8000-000000000009}" name="Outside" OSType="Debian_64">
+    <MediaRegistry><HardDisks><HardDisk uuid="{00000000-0000-4000-8000-0000000000aa}" location="${ova.vmdk}" format="VMDK"/></HardDisks></MediaRegistry>
+    <Hardware><CPU count="1"/><Memory RAMSize="128"/></Hardware>
+    <StorageControllers><StorageController name="SATA" type="AHCI"><AttachedDevice type="HardDisk" port="0" device="0"><Image uuid="{00000000-0000-4000-8000-0000000000aa}"/></AttachedDevice></StorageController></StorageControllers>
+  </Machine>
+</VirtualBox>
+`);
+    expect(await engine.dispatch('appliance.preview', { path: join(dir, 'Outside.vbox') }, web)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    // The same OVA inside the library is fine.
+    copyFileSync(ova.ova, join(dir, 'inside.ova'));
+    expect(await engine.dispatch('appliance.preview', { path: join(dir, 'inside.ova') }, web)).toMatchObject({ ok: true, result: { kind: 'ova', name: 'ova-guest' } });
+  });
 });

@@ -195,7 +195,7 @@ export class ApplianceService {
     const temps: string[] = [];
     const tmpOut = partialName(out);
     try {
-      const files = await this.p.jobs.run({ kind: 'convert', title: `Export "${c.name}" to ${basename(out)}`, vmId: entry.id, cancellable: true }, async (job) => {
+      const files = await this.p.jobs.run({ kind: 'export', title: `Export "${c.name}" to ${basename(out)}`, vmId: entry.id, cancellable: true }, async (job) => {
         await job.leftover(tmpOut);
         temps.push(tmpOut);
         if (format === 'bundle') return exportBundle(entry, this.p, tmpOut, { signal: job.signal, onProgress: (f) => job.progress(f) });

@@ -17,7 +17,7 @@ export function ExportDialog({ vm, onClose }: { vm: VmSummary; onClose: () => vo
   const [error, setError] = useState<WireError | null>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<ApplianceExport | null>(null);
-  const progress = useJobProgress('convert', `Export "${vm.name}"`);
+  const progress = useJobProgress('export', `Export "${vm.name}"`);
   const ext = format === 'ova' ? '.ova' : '.vireo';
   const problem = !output.trim() ? 'Give the file to write.' : !output.trim().toLowerCase().endsWith(ext) ? `The file name must end in ${ext}.` : null;
   const submit = async () => {
