@@ -59,7 +59,9 @@ export class HostService {
   }
 
   qemuBinary(arch: GuestArch = DEFAULT_ARCH): Promise<DiscoveredQemu> {
-    return this.qemu.get(arch, () => discoverQemu({ setting: arch === DEFAULT_ARCH ? this.opts.qemuSetting : undefined, resourcesDir: this.opts.resourcesDir, guestArch: arch }));
+    // VIREO_QEMU: the x86_64 QEMU path setting for a whole engine (tests hide QEMU with a path that is none).
+    const setting = arch === DEFAULT_ARCH ? (this.opts.qemuSetting ?? process.env.VIREO_QEMU) : undefined;
+    return this.qemu.get(arch, () => discoverQemu({ setting, resourcesDir: this.opts.resourcesDir, guestArch: arch }));
   }
 
   async qemuImg(): Promise<string> {

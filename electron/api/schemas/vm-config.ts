@@ -6,6 +6,7 @@ import {
   MAX_SHARES, SHARE_TYPES,
 } from '../../shared/config-enums.ts';
 import { archIssues } from '../../shared/arch-rules.ts';
+import { v86Issues } from '../../shared/v86-rules.ts';
 import { RESOLUTION_MAX, RESOLUTION_MIN, resolutionAvailability } from '../../shared/display-caps.ts';
 import { Accel, StoredVmName } from './common.ts';
 import { CloudInitConfig } from './cloud-init.ts';
@@ -299,6 +300,8 @@ export const VmConfigSchema = z.object({
     netBytesPerSec: z.number().int().min(1000).max(2 ** 40).nullable().default(null),
   }).prefault({}),
   shares: Shares.default([]),
+  /** a floppy image (absolute path, or relative to the VM folder); run only by the wasm/v86 backend for now */
+  floppy: z.string().min(1).nullable().default(null),
   /** a cloud image's NoCloud seed (schemas/cloud-init.ts), attached as a CD on every start; null = none */
   cloudInit: CloudInitConfig.nullable().default(null),
   advanced: z.object({
@@ -308,6 +311,8 @@ export const VmConfigSchema = z.object({
 }).superRefine((c, ctx) => {
   // The machine, buses and devices must exist for the guest architecture (virt has no IDE, VGA or BIOS).
   for (const i of archIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  // The wasm/v86 backend emulates one 32-bit PC: its limits (shared/v86-rules.ts).
+  for (const i of v86Issues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 });
 
 export type VmConfig = z.infer<typeof VmConfigSchema>;

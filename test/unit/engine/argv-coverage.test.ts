@@ -21,6 +21,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'limits.cpuPercent': "the engine moves the QEMU process into a cgroup with this CPU quota (resources/cgroup.ts), live too",
   arch: 'chooses the QEMU binary; changed alone the config is invalid (arch-rules.ts: q35/pc are x86-only), so its argv is pinned by the aarch64 goldens (argv-aarch64.test.ts)',
   backend: 'chooses which backend runs the VM, not the argv of the QEMU one',
+  floppy: 'read by the wasm/v86 backend only; a QEMU VM with a floppy is refused by the schema (shared/v86-rules.ts)',
   'usb[].label': 'what the person saw when choosing the device, shown in the UI',
   'networks[].natBackend': 'the engine resolves it (auto: is passt installed?) into ArgvContext.nat, which argv uses (golden nat-passt)',
   'networks[].hostPorts': 'the list itself on cards that have none (other modes); its elements, networks[].hostPorts[], reach argv',
