@@ -170,6 +170,19 @@ describe('library groups', () => {
     expect((await engine.client.call('groups.list', {})).groups.map((g) => g.name)).toEqual(['Lab']);
   }, 120_000);
 
+  it('a stop takes the face as it begins: a VM nobody looked at while it ran still shows its last screen', async () => {
+    const file = join(engine.vms.resolve(c.id).paths.dir, 'face.png');
+    expect(existsSync(file)).toBe(false);
+    await engine.client.call('vms.start', { vm: c.id });
+    await waitForReady(await engine.client.call('vms.get', { vm: c.id }));
+    // a shutdown request the tiny guest ignores: the engine escalates after 2 s
+    await engine.client.call('vms.stop', { vm: c.id, timeoutSec: 2 });
+    expect(qemuPidsFor([c.id])).toEqual([]);
+    const kept = await engine.client.call('vms.face', { vm: c.id });
+    expect(kept.live).toBe(false);
+    expect(distinctColours(pngPixels(Buffer.from(kept.png!, 'base64')).rgb)).toBeGreaterThan(1);
+  }, 120_000);
+
   it('a deleted VM drops out of its group', async () => {
     await engine.client.call('vms.delete', { vm: b.id });
     expect((await engine.client.call('groups.list', {})).groups[0]!.vms).toEqual([a.id]);
