@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
@@ -67,6 +68,17 @@ async function markerSeenByGuest(vm: VmDetails, during?: () => Promise<void>): P
 }
 
 const disk0 = (vm: VmDetails) => join(vm.dir, 'disk0.qcow2');
+
+const cliMain = join(import.meta.dirname, '..', '..', 'electron', 'cli', 'main.ts');
+/** The vireo command against this engine's library. */
+function vireo(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', cliMain, '--home', engine.home, ...args], { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => done({ code, stderr }));
+  });
+}
 
 describe('linked clones from snapshots, templates', () => {
   it('a VM with three snapshots: linked clones from snapshot 2 and from its current state boot; two clones of one snapshot share one base; every snapshot still restores', async () => {
@@ -144,14 +156,17 @@ describe('linked clones from snapshots, templates', () => {
   });
 
   it('a template is not started; a VM made from it boots; full clones with and without the tree', async () => {
-    await engine.client.call('vms.update', { vm: src.id, patch: { template: true } });
+    // Through the CLI, a client of this engine (it owns the library).
+    expect(await vireo('template', 'h3-src', 'maybe')).toMatchObject({ code: 1, stderr: expect.stringContaining('say on or off') });
+    expect(await vireo('template', 'h3-src', 'on')).toMatchObject({ code: 0 });
     expect((await engine.client.call('vms.list', {})).find((v) => v.id === src.id)?.template).toBe(true);
     await expect(engine.client.call('vms.start', { vm: src.id })).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/"h3-src" is a template, and templates are not started/) });
     expect(qemuPidsFor([src.id])).toEqual([]);
     expect(formatVm(await engine.client.call('vms.get', { vm: src.id }))).toContain('template: yes');
 
     await hostWrite(disk0(src), 'template');
-    const made = await engine.client.call('vms.clone', { vm: src.id, name: 'h3-from-template', fromTemplate: true });
+    expect(await vireo('clone', 'h3-src', 'h3-from-template', '--from-template')).toMatchObject({ code: 0 });
+    const made = await engine.client.call('vms.get', { vm: 'h3-from-template' });
     ids.push(made.id);
     expect(made.config!.template).toBe(false);
     expect((await engine.client.call('vms.get', { vm: made.id })).clones!.linkedTo).toMatchObject({ vmId: src.id, name: 'h3-src' });
