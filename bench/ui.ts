@@ -42,6 +42,20 @@ async function ensureRendererBuilt(): Promise<'fresh' | 'built'> {
   return 'built';
 }
 
+/** The JS the page loads before its first paint: index.html's module script and its modulepreloads. */
+async function initialJs(): Promise<{ bytes: number; gzipBytes: number; files: number }> {
+  const html = await readFile(join(RENDERER_OUT, 'index.html'), 'utf8');
+  const refs = [...html.matchAll(/<(?:script[^>]*\bsrc|link[^>]*rel="modulepreload"[^>]*\bhref)="\.\/([^"]+\.js)"/g)].map((m) => m[1]!);
+  const out = { bytes: 0, gzipBytes: 0, files: 0 };
+  for (const f of new Set(refs)) {
+    const buf = await readFile(join(RENDERER_OUT, f));
+    out.files++;
+    out.bytes += buf.length;
+    out.gzipBytes += gzipSync(buf).length;
+  }
+  return out;
+}
+
 async function bundleSize(): Promise<{ jsBytes: number; jsGzipBytes: number; cssBytes: number; otherBytes: number; files: number }> {
   const assets = join(RENDERER_OUT, 'assets');
   const out = { jsBytes: 0, jsGzipBytes: 0, cssBytes: 0, otherBytes: 0, files: 0 };
@@ -74,6 +88,7 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
   const t0 = performance.now();
   const build = await ensureRendererBuilt();
   const bundle = await bundleSize();
+  const start = await initialJs();
   const emptyHome = await mkdtemp(join(tmpdir(), 'vireo-bench-ui0-'));
   const bigHome = await mkdtemp(join(tmpdir(), 'vireo-bench-ui5-'));
   await seedLibrary(bigHome, LIBRARY_SIZE);
@@ -122,7 +137,15 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
   const sf = spread(filter, 0);
   const ratio = round(s5.median / s0.median);
   const rows: Row[] = [
-    { figure: 'renderer time to interactive, empty library (ms)', vireo: `${s0.median} (${s0.min}–${s0.max})`, peer: '—', ratio: null, goal: 'informational', met: null },
+    {
+      figure: 'renderer time to interactive, empty library (ms)',
+      vireo: `${s0.median} (${s0.min}–${s0.max})`,
+      peer: '—',
+      ratio: null,
+      goal: '≤ 300 ms',
+      met: s0.median <= 300,
+      ...(s0.median > 300 ? { note: `the start-up JS is ${start.files} files, ${start.bytes} bytes (${start.gzipBytes} gzip): React and the library view; the screen, console, graphs, wizard and settings load on demand. Read the load average: the page shares the cores with the other work` } : {}),
+    },
     {
       figure: `time to show a ${LIBRARY_SIZE}-VM library (ms)`,
       vireo: `${s5.median} (${s5.min}–${s5.max})`,
@@ -141,7 +164,8 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
       met: sf.median <= 100,
       ...(sf.median > 100 ? { note: 'filtering 500 summaries and re-rendering the rows in view; the query is applied at deferred priority' } : {}),
     },
-    { figure: 'JS bundle (bytes, gzip)', vireo: `${bundle.jsBytes} (${bundle.jsGzipBytes} gzip), CSS ${bundle.cssBytes}`, peer: '—', ratio: null, goal: 'informational', met: null },
+    { figure: 'JS loaded at start: entry + modulepreloads (bytes, gzip)', vireo: `${start.bytes} (${start.gzipBytes} gzip) in ${start.files} files`, peer: `all JS ${bundle.jsBytes}`, ratio: round(start.bytes / bundle.jsBytes, 3), goal: 'informational (heavy views on demand)', met: null },
+    { figure: 'JS bundle, all chunks (bytes, gzip)', vireo: `${bundle.jsBytes} (${bundle.jsGzipBytes} gzip), CSS ${bundle.cssBytes}`, peer: '—', ratio: null, goal: 'informational', met: null },
   ];
   const result: BenchResult = {
     name: BENCH,

@@ -4,12 +4,10 @@ import { useClient } from '../api/context.tsx';
 import { asWireError, type WireError } from '../api/client.ts';
 import { formatBytes, formatMiB } from '../../../electron/shared/size.ts';
 import { basename, formatWhen } from '../lib/format.ts';
-import { DisplayView, SerialConsole } from '../display/index.ts';
 import { OsIcon, StateBadge } from './OsIcon.tsx';
 import { SnapshotsView } from './Snapshots.tsx';
 import { AgentCard } from './agent/AgentCard.tsx';
-import { PerformanceView } from './stats/PerformanceView.tsx';
-import { BackupsView } from './backup/BackupsView.tsx';
+import { BackupsView, Deferred, DisplayView, PerformanceView, SerialConsole } from './lazy.tsx';
 import { NetworkCard } from './NetworkCard.tsx';
 import { ClonesCard } from './clones/ClonesCard.tsx';
 import { ErrorAlert, KV, Section, Tabs } from './ui.tsx';
@@ -197,11 +195,13 @@ export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whos
               </div>
             )}
             {tab === 'overview' && details && <Overview d={details} />}
-            {tab === 'screen' && <DisplayView vmId={vm.id} client={client} vmName={vm.name} />}
-            {tab === 'console' && <SerialConsole vmId={vm.id} client={client} />}
             {tab === 'snapshots' && <SnapshotsView vm={vm} />}
-            {tab === 'performance' && <PerformanceView vmId={vm.id} running={isGuestUp(vm.state)} />}
-            {tab === 'backups' && <BackupsView vm={vm} />}
+            <Deferred>
+              {tab === 'screen' && <DisplayView vmId={vm.id} client={client} vmName={vm.name} />}
+              {tab === 'console' && <SerialConsole vmId={vm.id} client={client} />}
+              {tab === 'performance' && <PerformanceView vmId={vm.id} running={isGuestUp(vm.state)} />}
+              {tab === 'backups' && <BackupsView vm={vm} />}
+            </Deferred>
           </div>
         </>
       )}
