@@ -1,7 +1,6 @@
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { BackupCatalog, BackupEntry, BackupKeep, BackupPruneResult, BackupSchedule, BackupVerifyResult } from '../../api/backup-types.ts';
 import type { VmDetails } from '../../api/types.ts';
@@ -12,15 +11,15 @@ import type { JobContext } from '../jobs.ts';
 import type { QmpCommander } from '../qmp/types.ts';
 import { QEMU_IDS } from '../qemu/argv/index.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
-import { convertImage } from '../disk/convert.ts';
-import { run } from '../util/proc.ts';
 import {
   chainTo, engineSelf, newBackupId, newestGood, publicEntry, readCatalog, readSettings, recoverCatalog, vmBackupDir, writeCatalog, writeSettings,
   isAlive, type CatalogFile, type StoredEntry,
 } from './catalog.ts';
 import { bitmapName, bitmapsOf, cleanupAfterFailure, runBackup, type DiskTarget } from './qmp-backup.ts';
 import { openStorageDaemon, storageDaemonBinary, type StorageDaemon } from './offline.ts';
-import { nextDueAt, selectKept } from './retention.ts';
+import { selectKept } from './retention.ts';
+import { BackupScheduler } from './schedule.ts';
+import { restoreBackup, verifyBackup } from './restore.ts';
 
 // Backups of a VM's disks into a folder the user chose: full or incremental (qmp-backup.ts),
 // of a running VM through its QEMU or of a stopped one through qemu-storage-daemon
@@ -28,8 +27,6 @@ import { nextDueAt, selectKept } from './retention.ts';
 // (catalog.ts). Verify, restore (to a new VM, or in place while stopped), retention and a
 // schedule that runs while the engine does.
 
-const SCHEDULE_TICK_MS = 60_000;
-const MIN_TICK_MS = 1000;
 const hex8 = () => randomBytes(4).toString('hex');
 
 interface BackupDisk {
@@ -40,11 +37,11 @@ interface BackupDisk {
 
 export class BackupService {
   private mutations = new Map<string, Promise<unknown>>();
-  private timer: NodeJS.Timeout | null = null;
-  private scheduling = false;
-  private schedulerOn = false;
+  private readonly scheduler: BackupScheduler;
 
-  constructor(private readonly p: EngineParts) {}
+  constructor(private readonly p: EngineParts) {
+    this.scheduler = new BackupScheduler(p, this);
+  }
 
   // ---- taking a backup ------------------------------------------------------------------
 
@@ -66,7 +63,7 @@ export class BackupService {
     );
   }
 
-  private disksOf(entry: LibraryEntry, config: VmConfig): BackupDisk[] {
+  disksOf(entry: LibraryEntry, config: VmConfig): BackupDisk[] {
     const disks = config.disks.filter((d) => !d.readOnly);
     if (disks.length === 0) throw new VireoError('UNSUPPORTED', `"${config.name}" has no writable disk to back up`);
     const raw = disks.filter((d) => d.format !== 'qcow2');
@@ -198,7 +195,7 @@ export class BackupService {
     return next;
   }
 
-  private update<T>(dir: string, entry: LibraryEntry, config: VmConfig, change: (c: CatalogFile) => T): Promise<T> {
+  update<T>(dir: string, entry: LibraryEntry, config: VmConfig, change: (c: CatalogFile) => T): Promise<T> {
     return this.mutate(dir, async () => {
       const c = await readCatalog(dir, entry.id, config.name);
       const r = change(c);
@@ -242,7 +239,7 @@ export class BackupService {
     }
   }
 
-  private async resolveBackup(ref: string, backupId: string | undefined) {
+  async resolveBackup(ref: string, backupId: string | undefined) {
     const entry = this.p.vms.resolve(ref);
     const config = this.configOf(entry);
     const s = await readSettings(entry.paths.dir);
@@ -256,98 +253,14 @@ export class BackupService {
     return { entry, config, dir, backup: b, chain };
   }
 
-  // ---- verify ---------------------------------------------------------------------------
-
-  async verify(ref: string, backupId?: string): Promise<BackupVerifyResult> {
-    const { entry, config, dir, backup, chain } = await this.resolveBackup(ref, backupId);
-    const img = new QemuImg(await this.p.host.qemuImg());
-    const result: BackupVerifyResult = await this.p.jobs.run({ kind: 'backup', title: `Verify backup ${backup.id} of "${config.name}"`, vmId: entry.id }, async (job) => {
-      const files = chain.flatMap((b) => b.disks.map((d) => join(dir, d.file)));
-      const problems: string[] = [];
-      for (const f of files) {
-        const r = await img.check(f).catch((e: Error) => ({ ok: false, corruptions: -1, leaks: 0, message: e.message }));
-        if (!r.ok) problems.push(`${basename(f)}: ${'message' in r ? r.message : `${r.corruptions} corruptions`}`);
-      }
-      let step = 0;
-      for (const d of backup.disks) {
-        if (job.signal.aborted) throw new VireoError('CANCELLED', 'verify cancelled');
-        const head = join(dir, d.file);
-        // Restored to a temp copy (a hidden .partial, removed after, or by the next engine).
-        const copy = join(dir, `.verify-${backup.id}-${d.disk}.${hex8()}.partial`);
-        await job.leftover(copy);
-        try {
-          await convertImage(img.binary, head, copy, { fromFormat: 'qcow2', toFormat: 'qcow2', signal: job.signal, onProgress: (f) => job.progress((step + f) / backup.disks.length), onTempFile: (p) => job.leftover(p) });
-          const cmp = await run(img.binary, ['compare', '-f', 'qcow2', '-F', 'qcow2', copy, head], { okCodes: [0, 1], timeoutMs: 24 * 3600_000, signal: job.signal });
-          if (cmp.code !== 0) problems.push(`${d.file}: the restored copy differs from the backup chain (${cmp.stdout.trim()})`);
-          const size = (await img.info(copy)).virtualSize;
-          if (size !== d.virtualSize) problems.push(`${d.file}: restores to ${size} bytes, the catalog says ${d.virtualSize}`);
-        } finally {
-          await rm(copy, { force: true });
-        }
-        step++;
-      }
-      const ok = problems.length === 0;
-      const message = ok ? `restored ${backup.disks.length} disk(s) from ${files.length} file(s) and compared: identical` : problems.join('; ');
-      return { backup: backup.id, ok, files: files.map((f) => basename(f)), message };
-    });
-    await this.update(dir, entry, config, (c) => {
-      const b = c.backups.find((x) => x.id === backup.id);
-      if (b) b.verified = { at: new Date().toISOString(), ok: result.ok, message: result.message };
-    });
-    return result;
+  verify(ref: string, backupId?: string): Promise<BackupVerifyResult> {
+    return verifyBackup(this.p, this, ref, backupId);
   }
 
-  // ---- restore --------------------------------------------------------------------------
-
-  async restore(ref: string, opts: { backup?: string; newName?: string }): Promise<VmDetails> {
-    const { entry, config, dir, backup } = await this.resolveBackup(ref, opts.backup);
-    const heads = backup.disks.map((d) => ({ ...d, path: join(dir, d.file) }));
-    if (opts.newName) {
-      if (heads.length !== 1) throw new VireoError('UNSUPPORTED', `not yet: restoring a backup of ${heads.length} disks to a new VM (only one-disk VMs); restore it in place instead`);
-      const saved = readSavedConfig(join(dir, `${backup.id}.vm.json`)) ?? config;
-      return this.p.vms.create({
-        name: opts.newName,
-        importDisk: heads[0]!.path,
-        cpus: saved.system.cpus,
-        memory: `${saved.system.memoryMiB}M`,
-        firmware: saved.system.firmware,
-        ...(saved.os?.id && saved.os.id !== 'unknown' ? { os: saved.os.id } : {}),
-      } as Parameters<typeof this.p.vms.create>[0]);
-    }
-    const img = new QemuImg(await this.p.host.qemuImg());
-    await this.p.vms.locks.run(entry.id, 'a restore', () =>
-      this.p.jobs.run({ kind: 'backup', title: `Restore "${config.name}" from backup ${backup.id}`, vmId: entry.id }, async (job) => {
-        const m = this.p.vms.machineFor(entry);
-        if (m.isActive) throw new VireoError('INVALID_STATE', `"${config.name}" is running: stop it to restore a backup in place, or restore to a new VM`);
-        // A saved state resumes on the disks it was saved with: new disks under it would corrupt the guest.
-        if (m.state === 'saved') throw new VireoError('INVALID_STATE', `"${config.name}" has a saved state that needs its current disks: discard it (vireo discard-state) or resume and shut it down first, or restore to a new VM`);
-        const disks = this.disksOf(entry, config);
-        for (const h of heads) {
-          const d = disks.find((x) => x.id === h.disk);
-          if (!d) throw new VireoError('INVALID_STATE', `backup ${backup.id} holds disk ${h.disk}, which "${config.name}" no longer has: restore it to a new VM`);
-          const snaps = (await img.info(d.path)).snapshots.length;
-          if (snaps) throw new VireoError('INVALID_STATE', `disk ${d.id} of "${config.name}" holds ${snaps} snapshot(s) that restoring in place would drop: delete them first, or restore to a new VM`);
-        }
-        // Every disk converted beside its image first; only then renamed over: all or nothing.
-        const staged: Array<{ tmp: string; path: string }> = [];
-        try {
-          let i = 0;
-          for (const h of heads) {
-            const d = disks.find((x) => x.id === h.disk)!;
-            const tmp = join(dirname(d.path), `.${basename(d.path)}.${hex8()}.partial`);
-            await job.leftover(tmp);
-            await convertImage(img.binary, h.path, tmp, { fromFormat: 'qcow2', toFormat: 'qcow2', signal: job.signal, onProgress: (f) => job.progress((i + f) / heads.length), onTempFile: (p) => job.leftover(p) });
-            staged.push({ tmp, path: d.path });
-            i++;
-          }
-          for (const s of staged) await rename(s.tmp, s.path);
-        } finally {
-          for (const s of staged) await rm(s.tmp, { force: true });
-        }
-      }),
-    );
-    return this.p.vms.details(entry.id);
+  restore(ref: string, opts: { backup?: string; newName?: string }): Promise<VmDetails> {
+    return restoreBackup(this.p, this, ref, opts);
   }
+
 
   // ---- retention and schedule -----------------------------------------------------------
 
@@ -384,71 +297,16 @@ export class BackupService {
       if (!st?.isDirectory()) throw new VireoError('NOT_FOUND', `backup folder ${to} does not exist or is not a folder: create it first`, { field: 'to', path: to });
     }
     await writeSettings(entry.paths.dir, { version: 1, target: target ?? null, schedule });
-    void this.rearm();
+    void this.scheduler.rearm();
     return this.list(entry.id);
   }
 
-  /**
-   * Scheduled backups while this engine runs: a timer set for the earliest due backup (checked
-   * at least every minute, so a clock change or another engine's backup is noticed), re-set
-   * after each round and whenever a schedule changes.
-   */
   startScheduler(): void {
-    this.schedulerOn = true;
-    void this.rearm();
+    this.scheduler.start();
   }
 
   stopScheduler(): void {
-    this.schedulerOn = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private async rearm(): Promise<void> {
-    if (!this.schedulerOn) return;
-    const now = new Date();
-    let next = now.getTime() + SCHEDULE_TICK_MS;
-    for (const s of await this.schedules()) next = Math.min(next, s.dueAt);
-    if (!this.schedulerOn) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(new Date()).finally(() => void this.rearm()), Math.max(MIN_TICK_MS, next - now.getTime()));
-    this.timer.unref();
-  }
-
-  private async schedules(): Promise<Array<{ entry: LibraryEntry; target: string; schedule: BackupSchedule; dueAt: number }>> {
-    const out = [];
-    for (const entry of this.p.library.list()) {
-      if (!entry.config) continue;
-      const s = await readSettings(entry.paths.dir);
-      if (!s.schedule || !s.target) continue;
-      const c = await readCatalog(vmBackupDir(s.target, entry.id), entry.id, entry.config.name).catch(() => null);
-      if (!c) continue;
-      const newest = [...c.backups].sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
-      out.push({ entry, target: s.target, schedule: s.schedule, dueAt: nextDueAt(s.schedule.everyHours, newestGood(c)?.startedAt ?? null, newest?.startedAt ?? null, new Date()) });
-    }
-    return out;
-  }
-
-  /** Takes every scheduled backup due at `now`; returns the VMs backed up. */
-  async tick(now: Date): Promise<string[]> {
-    if (this.scheduling) return [];
-    this.scheduling = true;
-    const ran: string[] = [];
-    try {
-      for (const s of await this.schedules()) {
-        if (s.dueAt > now.getTime()) continue;
-        try {
-          await this.backup(s.entry.id, { to: s.target, incremental: s.schedule.incremental, scheduled: true });
-          if (s.schedule.keep) await this.prune(s.entry.id, s.schedule.keep);
-          ran.push(s.entry.id);
-        } catch {
-          /* recorded as a failed entry and a failed job; retried once the retry wait has passed */
-        }
-      }
-    } finally {
-      this.scheduling = false;
-    }
-    return ran;
+    this.scheduler.stop();
   }
 
   private configOf(entry: LibraryEntry): VmConfig {
@@ -457,10 +315,3 @@ export class BackupService {
   }
 }
 
-function readSavedConfig(file: string): VmConfig | null {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as VmConfig;
-  } catch {
-    return null;
-  }
-}
