@@ -38,6 +38,7 @@ import { assertStartFits } from './resources/overcommit.ts';
 import { unattendedHandlers } from './unattended/handlers.ts';
 import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
+import { remoteHandlers } from './remote/handlers.ts';
 import { backupArea } from './backup/handlers.ts';
 import { libraryArea } from './library/handlers.ts';
 import { applianceHandlers } from './appliance/handlers.ts';
@@ -276,6 +277,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...unattendedHandlers(parts),
     ...stats.handlers,
     ...disposables.handlers,
+    ...remoteHandlers(parts),
     ...backups.handlers,
     ...libraryParts.handlers,
     ...applianceHandlers(parts),
