@@ -17,6 +17,7 @@ const ARGV_NEUTRAL: Record<string, string> = {
   'os.family': 'used by the wizard to pick defaults (defaults.ts), not by QEMU',
   'system.accel': 'the engine resolves it (auto, self-test) into ArgvContext.accel, which argv uses',
   'system.pinCpus[]': 'the engine applies CPU affinity to the QEMU process after spawning it',
+  'limits.netBytesPerSec': "applied outside QEMU: tc on a bridged card's tap and Vireo's switch for private cards (resources/net-limits.ts)",
   'system.priority': 'the engine applies the scheduling priority to the QEMU process',
   'limits.cpuPercent': "the engine moves the QEMU process into a cgroup with this CPU quota (resources/cgroup.ts), live too",
   arch: 'chooses the QEMU binary; changed alone the config is invalid (arch-rules.ts: q35/pc are x86-only), so its argv is pinned by the aarch64 goldens (argv-aarch64.test.ts)',
