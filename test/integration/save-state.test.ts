@@ -64,6 +64,9 @@ describe('save state', () => {
     // A job recorded it, done, with its progress at the end.
     const job = (await engine.client.call('jobs.list', {})).find((j) => j.kind === 'save-state' && j.vmId === vm.id);
     expect(job).toEqual(expect.objectContaining({ state: 'done', progress: 1 }));
+    // No QEMU, no memory: the host meter and the overcommit check count nothing for it.
+    const res = await engine.client.call('host.resources', {});
+    expect(res).toEqual(expect.objectContaining({ running: 0, vmsMemoryMiB: 0 }));
     // The CLI's list (through this engine, the library's owner) says saved too.
     const list = await runVireo(engine.home, ['list', '--json']);
     expect(list.code, list.stderr).toBe(0);

@@ -3,6 +3,7 @@ import { cpus as hostCpus, freemem, totalmem } from 'node:os';
 import { VireoError } from '../../api/errors.ts';
 import type { HostResources, OvercommitReport } from '../../api/limits-types.ts';
 import type { VmService } from '../vm/service.ts';
+import { isActive } from '../../shared/states.ts';
 
 // Overcommit awareness before a start. The host's MemAvailable already leaves out what running
 // VMs' QEMUs have taken; what they have not taken yet (a guest that booted small and will grow
@@ -30,7 +31,8 @@ async function residentMiB(pid: number | null): Promise<number> {
 async function running(vms: VmService, exceptId?: string) {
   const out: { memoryMiB: number; cpus: number; residentMiB: number }[] = [];
   for (const v of vms.list()) {
-    if (v.id === exceptId || v.state === 'stopped' || v.state === 'crashed') continue;
+    // Only a QEMU takes memory: a VM saved to disk ('saved') holds none until it resumes.
+    if (v.id === exceptId || !isActive(v.state)) continue;
     out.push({ memoryMiB: v.memoryMiB, cpus: v.cpus, residentMiB: await residentMiB(vms.machineFor(vms.resolve(v.id)).pid) });
   }
   return out;
