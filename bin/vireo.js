@@ -59,7 +59,13 @@ async function rebuild() {
   } catch {
     return false;
   }
-  await buildCli();
+  try {
+    await buildCli();
+  } catch (e) {
+    // esbuild has printed what it could not bundle; say what that means for this call.
+    process.stderr.write(`vireo: the CLI could not be bundled from this checkout's sources (${String(e.message).split('\n')[0]}): fix the error above, or run an installed vireo\n`);
+    process.exit(1);
+  }
   return (rebuilt = true);
 }
 

@@ -88,6 +88,13 @@ describe('the vireo bin', () => {
       const l2 = spawnSync(process.execPath, [join(dir, 'bin', 'vireo.js'), 'list', '--home', home], { cwd: dir, encoding: 'utf8', env });
       expect(l2.status, l2.stderr).toBe(0);
       expect(l2.stdout).toMatch(/^Nothing here yet\./);
+      // A source that does not bundle: a clear error and exit 1, not a stale bundle or a stack.
+      writeFileSync(out, `${readFileSync(out, 'utf8')}\nexport const = ;\n`);
+      utimesSync(out, new Date(later.getTime() + 5000), new Date(later.getTime() + 5000));
+      const bad = spawnSync(process.execPath, [join(dir, 'bin', 'vireo.js'), 'list', '--home', home], { cwd: dir, encoding: 'utf8', env });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/vireo: the CLI could not be bundled from this checkout's sources/);
+      expect(bad.stdout).toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
