@@ -9,11 +9,12 @@ import { DetailsPane } from './Details.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { HostMeter } from './HostMeter.tsx';
 import { JobsPanel } from './JobsPanel.tsx';
+import { SettingsDialog } from './settings/SettingsDialog.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { Toolbar } from './Toolbar.tsx';
 import { useLastVm } from './useLastView.ts';
 import { AutoThemeIcon, MoonIcon, SunIcon } from './icons.tsx';
-import { Deferred, NewVmWizard, SettingsDialog } from './lazy.tsx';
+import { NewVmWizard } from './wizard/NewVmWizard.tsx';
 import { Button, Dialog, ErrorAlert, cx } from './ui.tsx';
 
 type Panel = null | 'host' | 'jobs';
@@ -103,7 +104,7 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
       )}
 
       <div className="grid min-h-0 flex-1 grid-cols-[minmax(14rem,16rem)_1fr] xl:grid-cols-[minmax(16rem,20rem)_1fr]">
-        <Sidebar vms={vms} loaded={loaded} selectedId={selectedId} onSelect={setSelectedId} onNew={openNew} home={host?.home ?? null} />
+        <Sidebar vms={vms} loaded={loaded} selectedId={selectedId} onSelect={setSelectedId} onNew={openNew} home={host?.home ?? null} epoch={epoch} />
         <main className="flex min-h-0 min-w-0 flex-col" aria-label={selected ? `Details of ${selected.name}` : 'Overview'}>
           <Toolbar vm={selected} allNames={names} onNew={openNew} onSettings={() => setSettings(true)} />
           {selected ? (
@@ -137,10 +138,8 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
           {panel === 'host' ? <HostPanel host={host} error={hostError} onHost={setHost} /> : <JobsPanel jobs={jobs} />}
         </Dialog>
       )}
-      <Deferred>
-        {wizard && <NewVmWizard host={host} takenNames={names} onClose={() => setWizard(false)} onCreated={setSelectedId} />}
-        {settings && selected && <SettingsDialog vmId={selected.id} host={host} otherNames={otherNames} onClose={() => setSettings(false)} />}
-      </Deferred>
+      {wizard && <NewVmWizard host={host} takenNames={names} onClose={() => setWizard(false)} onCreated={setSelectedId} />}
+      {settings && selected && <SettingsDialog vmId={selected.id} host={host} otherNames={otherNames} onClose={() => setSettings(false)} />}
       <span className={cx('sr-only')} aria-live="polite">{selected ? `${selected.name}: ${selected.state}` : ''}</span>
     </div>
   );

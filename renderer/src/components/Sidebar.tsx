@@ -11,6 +11,7 @@ import { asWireError } from '../api/client.ts';
 import { useGroups, useLastUsed } from '../state/groups.ts';
 import { GroupHeader } from './library/GroupHeader.tsx';
 import { VmItem } from './library/VmItem.tsx';
+import { HostsSection } from './hosts/HostsSection.tsx';
 import { Button, cx, inputClass } from './ui.tsx';
 
 // The VM library: search, state filter, list or grid, sort, groups (folders with
@@ -26,8 +27,18 @@ function groupRunError(r: GroupRunResult): Error | null {
 }
 
 export function Sidebar({
-  vms, loaded, selectedId, onSelect, onNew, home = null,
-}: { vms: VmSummary[]; loaded: boolean; selectedId: string | null; onSelect: (id: string) => void; onNew: () => void; home?: string | null }) {
+  vms, loaded, selectedId, onSelect, onNew, home = null, epoch = 0,
+}: {
+  vms: VmSummary[];
+  loaded: boolean;
+  selectedId: string | null;
+  onSelect: (id: string) => void;
+  onNew: () => void;
+  /** the library's folder: view settings are remembered per library */
+  home?: string | null;
+  /** bumped on every reconnect: groups changed meanwhile are read again */
+  epoch?: number;
+}) {
   const client = useClient();
   const { report } = useErrors();
   const [query, setQuery] = useState('');
@@ -46,7 +57,7 @@ export function Sidebar({
       }),
     [home],
   );
-  const { groups } = useGroups(client, loaded);
+  const { groups } = useGroups(client, epoch);
   const lastUsed = useLastUsed(client, prefs.sort === 'lastUsed', vms);
   // Typing stays responsive with a large library: filtering runs at lower priority.
   const deferred = useDeferredValue(query);
@@ -207,6 +218,7 @@ export function Sidebar({
           </div>
         )}
       </div>
+      <HostsSection />
     </nav>
   );
 }

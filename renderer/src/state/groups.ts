@@ -4,10 +4,10 @@ import type { VmGroup } from '../../../electron/api/library-types.ts';
 import type { VmSummary } from '../../../electron/api/types.ts';
 
 // The library's groups as the sidebar sees them: groups.list at start and again on every
-// groups.changed event (any client's change: the CLI, another window), and when the library
-// reloads (a reconnect brings a new VM list).
+// groups.changed event (any client's change: the CLI, another window), and after a reconnect
+// (`epoch`), when events may have been missed.
 
-export function useGroups(client: ApiClient, reloadKey: unknown): { groups: VmGroup[]; error: unknown } {
+export function useGroups(client: ApiClient, epoch: number): { groups: VmGroup[]; error: unknown } {
   const [groups, setGroups] = useState<VmGroup[]>([]);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
@@ -23,7 +23,7 @@ export function useGroups(client: ApiClient, reloadKey: unknown): { groups: VmGr
       live = false;
       off();
     };
-  }, [client, reloadKey]);
+  }, [client, epoch]);
   return { groups, error };
 }
 
