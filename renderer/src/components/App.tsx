@@ -9,12 +9,11 @@ import { DetailsPane } from './Details.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { HostMeter } from './HostMeter.tsx';
 import { JobsPanel } from './JobsPanel.tsx';
-import { SettingsDialog } from './settings/SettingsDialog.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { Toolbar } from './Toolbar.tsx';
 import { useLastVm } from './useLastView.ts';
 import { AutoThemeIcon, MoonIcon, SunIcon } from './icons.tsx';
-import { NewVmWizard } from './wizard/NewVmWizard.tsx';
+import { Deferred, NewVmWizard, SettingsDialog } from './lazy.tsx';
 import { Button, Dialog, ErrorAlert, cx } from './ui.tsx';
 
 type Panel = null | 'host' | 'jobs';
@@ -138,8 +137,10 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
           {panel === 'host' ? <HostPanel host={host} error={hostError} onHost={setHost} /> : <JobsPanel jobs={jobs} />}
         </Dialog>
       )}
-      {wizard && <NewVmWizard host={host} takenNames={names} onClose={() => setWizard(false)} onCreated={setSelectedId} />}
-      {settings && selected && <SettingsDialog vmId={selected.id} host={host} otherNames={otherNames} onClose={() => setSettings(false)} />}
+      <Deferred>
+        {wizard && <NewVmWizard host={host} takenNames={names} onClose={() => setWizard(false)} onCreated={setSelectedId} />}
+        {settings && selected && <SettingsDialog vmId={selected.id} host={host} otherNames={otherNames} onClose={() => setSettings(false)} />}
+      </Deferred>
       <span className={cx('sr-only')} aria-live="polite">{selected ? `${selected.name}: ${selected.state}` : ''}</span>
     </div>
   );
