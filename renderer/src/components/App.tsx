@@ -90,7 +90,11 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
 
       {status !== 'open' && (
         <div role="status" className="bg-amber-100 px-4 py-1.5 text-sm text-amber-900 dark:bg-amber-900 dark:text-amber-100">
-          {status === 'connecting' ? 'Connecting to Vireo…' : 'Connection to Vireo lost; reconnecting…'}
+          {status === 'connecting'
+            ? 'Connecting to Vireo…'
+            : status === 'refused'
+              ? 'The Vireo server has changed: it was restarted with a new access token, so this page’s link no longer works. Open the new link that `vireo serve` printed when it started.'
+              : 'Connection to Vireo lost; reconnecting…'}
         </div>
       )}
       {(errors.length > 0 || loadError) && (
