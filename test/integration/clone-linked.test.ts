@@ -171,6 +171,11 @@ describe('linked clones from snapshots, templates', () => {
     expect(made.config!.template).toBe(false);
     expect((await engine.client.call('vms.get', { vm: made.id })).clones!.linkedTo).toMatchObject({ vmId: src.id, name: 'h3-src' });
     expect(await markerSeenByGuest(made)).toBe('template');
+    // A second VM from the unchanged template builds on the same base, one overlay deep.
+    const again = await engine.client.call('vms.clone', { vm: src.id, name: 'h3-from-template-2', fromTemplate: true });
+    ids.push(again.id);
+    expect(await backingOf(disk0(again))).toBe(await backingOf(disk0(made)));
+    expect((await run('qemu-img', ['info', '-U', '--output=json', await backingOf(disk0(made))]).then((r) => JSON.parse(r.stdout) as Record<string, unknown>))['backing-filename']).toBeUndefined();
     // Not a template: refused, saying so.
     await expect(engine.client.call('vms.clone', { vm: made.id, name: 'h3-x', fromTemplate: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('is not a template') });
 

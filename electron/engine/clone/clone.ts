@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { EventBus } from '../../api/dispatch.ts';
@@ -26,7 +26,8 @@ import { copyDisks, copyNvramAndTpm, copyWithTree } from './copy.ts';
 //  - From a snapshot, or of the current state of a VM with snapshots (whose internal snapshots
 //    an overlay could not restore), the state is exported once into a shared base under
 //    <home>/bases (bases.ts), reused by every linked clone of that snapshot; the source keeps
-//    its disks and its whole tree.
+//    its disks and its whole tree. A template's current state likewise, shared by the VMs made
+//    from it while its disks stay unchanged (so no chain of bases grows with each one).
 // One clone at a time per source (the VM lock): two linked clones of one VM must not both turn
 // its disks into bases.
 
@@ -241,7 +242,7 @@ export class CloneService {
           this.creating.add(id);
           rollback.push(async () => void this.creating.delete(id));
           const disks = o.linked
-            ? node || hasSnapshots
+            ? node || hasSnapshots || srcConfig.template
               ? await this.linkToSharedBase(src, staging, id, name, node, job, rollback)
               : await this.linkDisks(src, staging, id, name, rollback)
             : o.withSnapshots
@@ -274,8 +275,8 @@ export class CloneService {
   }
 
   /**
-   * Overlays on the shared base of a snapshot (or of the current state of a VM whose images
-   * hold snapshots), exported on first use. The source's images are only read.
+   * Overlays on the shared base of a snapshot (or of the current state of a template, or of a
+   * VM whose images hold snapshots), exported on first use. The source's images are only read.
    */
   private async linkToSharedBase(
     src: LibraryEntry,
@@ -298,8 +299,15 @@ export class CloneService {
         }
       }
     }
-    // The current state is not shared: the source goes on changing after the export.
-    const key = node ? `${src.id}:snapshot:${node.id}` : `${src.id}:current:${cloneId}`;
+    // A template's current state is shared while its disks stay as they are (it never runs:
+    // only a restore or a Template switched off and on changes them), so every VM made from
+    // it builds on one base, one overlay deep. Another VM's current state is not: it goes on
+    // changing after the export.
+    const stamp = async () => (await Promise.all(writable.map(async (d) => {
+      const st = await stat(this.vms.diskPath(src, d.file));
+      return `${d.id}@${st.mtimeMs}:${st.size}`;
+    }))).join(',');
+    const key = node ? `${src.id}:snapshot:${node.id}` : c.template ? `${src.id}:template:${await stamp()}` : `${src.id}:current:${cloneId}`;
     const { record, dir } = await this.bases.acquire(key, { vmId: src.id, vmName: c.name, snapshotId: node?.id ?? null, snapshotName: node?.name ?? null }, { id: cloneId, name: cloneName }, async (baseDir) => {
       const files: Record<string, string> = {};
       for (const [i, d] of writable.entries()) {

@@ -81,7 +81,7 @@ export function CloneDialog({ vm, allNames, fromTemplate = false, onClose }: { v
         </Field>
         {fromTemplate ? (
           <p className="text-sm text-zinc-700 dark:text-zinc-300">
-            The new VM is a linked clone of the template as it is now: it starts small and builds on the template&apos;s disks, which stay unchanged.
+            The new VM is a linked clone of the template as it is now: it starts small and builds on a read-only copy of the template&apos;s disks, shared by every VM made from it.
           </p>
         ) : (
           <>
