@@ -1,0 +1,70 @@
+import { writeFile } from 'node:fs/promises';
+import { ensureFixtures, guestCmdline } from '../fixtures/guest.ts';
+import { libvirtMissing, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from '../integration/libvirt-helpers.ts';
+import { expect, test } from './serve.ts';
+
+// Issue 24, acceptance 1 in the app: a private libvirt session daemon (started here, its own
+// dirs) added as a host with `vireo host add` appears in the sidebar's Hosts section with its
+// domain and state; the domain's screen opens in the app (noVNC through the engine's display
+// bridge in front of libvirt's VNC unix socket) and draws the guest; Power off from the
+// section stops it. The domain boots the test guest's kernel directly, so this stays short.
+
+const missing = libvirtMissing();
+let lv: SessionLibvirt | null = null;
+const DOM = 'h8-e2e-guest';
+
+test.describe.configure({ mode: 'serial', timeout: 120_000 });
+test.skip(!!missing, missing ?? '');
+
+test.beforeAll(async ({ served }) => {
+  test.setTimeout(120_000);
+  const fx = await ensureFixtures();
+  lv = await startSessionLibvirt('e2e');
+  const xml = `<domain type='qemu'><name>${DOM}</name><memory unit='MiB'>192</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type><kernel>${fx.vmlinux}</kernel><initrd>${fx.initrd}</initrd><cmdline>${await guestCmdline()}</cmdline></os>
+  <cpu mode='maximum'/><devices><serial type='pty'><target port='0'/></serial><graphics type='vnc'><listen type='socket'/></graphics><video><model type='vga'/></video></devices></domain>`;
+  await writeFile(`${lv.dir}/dom.xml`, xml);
+  await lv.virsh(['define', `${lv.dir}/dom.xml`]);
+  await lv.virsh(['start', DOM]);
+  const added = await served.cli(['host', 'add', 'lab', lv.uri]);
+  expect(added.code, added.stderr).toBe(0);
+});
+
+test.afterAll(async () => {
+  if (lv) {
+    await removeAllDomains(lv);
+    await lv.stop();
+  }
+});
+
+test("a libvirt host's running domain is listed in the sidebar and its screen opens in the app", async ({ page, served }) => {
+  await page.goto(served.url);
+  const hosts = page.getByRole('region', { name: 'Hosts' });
+  await expect(hosts.getByText('lab', { exact: true })).toBeVisible({ timeout: 20_000 });
+  const row = hosts.getByRole('listitem', { name: `${DOM} on lab, running` });
+  await expect(row).toBeVisible();
+  await row.getByRole('button', { name: 'Screen' }).click();
+  const dialog = page.getByRole('dialog', { name: `${DOM} on lab` });
+  await expect(dialog.getByText('Connected')).toBeVisible({ timeout: 20_000 });
+  // The guest draws: the canvas has a size and more than one colour once the kernel prints.
+  await expect
+    .poll(
+      () =>
+        page.evaluate(() => {
+          const c = document.querySelector<HTMLCanvasElement>('[data-testid="remote-screen"] canvas');
+          if (!c || c.width === 0) return 0;
+          const ctx = c.getContext('2d');
+          if (!ctx) return 0;
+          const d = ctx.getImageData(0, 0, c.width, c.height).data;
+          const seen = new Set<number>();
+          for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+          return seen.size;
+        }),
+      { timeout: 60_000 },
+    )
+    .toBeGreaterThan(1);
+  await page.screenshot({ path: 'test-results/hosts-remote-screen.png' });
+  await dialog.getByRole('button', { name: /close/i }).first().click();
+  await row.getByRole('button', { name: 'Power off' }).click();
+  await expect(hosts.getByRole('listitem', { name: `${DOM} on lab, stopped` })).toBeVisible({ timeout: 20_000 });
+});
