@@ -12,6 +12,7 @@ import { runtimeRoot } from '../../electron/engine/paths.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 import { SerialShell, directBootArgs } from '../fixtures/guest.ts';
 import { createGuestVm, qemuPidsFor, serialSocketOf, waitForReady } from './helpers.ts';
+import { runVireo } from './cli-helpers.ts';
 
 // Backups of one running test guest (direct-kernel boot, shared by the file, in order): a full
 // backup, 10 MiB written by the guest, an incremental one smaller than twice that, the chain
@@ -276,4 +277,25 @@ describe('backups of a running VM', () => {
     expect(left).toEqual(chain.flatMap((b) => b.disks.map((d) => d.file)).sort());
     expect((await engine.client.call('backup.verify', { vm: vm.id })).ok).toBe(true);
   }, 240_000);
+  it('the CLI: vireo backup ls, verify, schedule and restore --new, through the engine that owns the library', async () => {
+    const ls = await runVireo(home, ['backup', 'ls', 'bk-guest']);
+    expect(ls.code, ls.stderr).toBe(0);
+    const cat = await engine.client.call('backup.list', { vm: vm.id });
+    expect(ls.stdout).toContain(`backups of "bk-guest" in ${dirOf()}`);
+    for (const b of cat.backups) expect(ls.stdout).toContain(b.id);
+    const verify = await runVireo(home, ['backup', 'verify', 'bk-guest']);
+    expect({ code: verify.code, out: verify.stdout.trim() }).toEqual({ code: 0, out: expect.stringMatching(/: ok: restored 1 disk\(s\) from \d+ file\(s\) and compared: identical$/) });
+    const sched = await runVireo(home, ['--json', 'backup', 'schedule', 'bk-guest', '--every', '12', '--keep-daily', '3']);
+    expect(sched.code, sched.stderr).toBe(0);
+    expect(JSON.parse(sched.stdout).schedule).toEqual({ everyHours: 12, incremental: true, keep: { daily: 3, weekly: 0 } });
+    await engine.client.call('backup.schedule', { vm: vm.id, schedule: null });
+    const restored = await runVireo(home, ['--json', 'backup', 'restore', 'bk-guest', '--new', 'bk-cli']);
+    expect(restored.code, restored.stderr).toBe(0);
+    const v = JSON.parse(restored.stdout) as VmDetails;
+    expect(v.name).toBe('bk-cli');
+    // The newest good backup's content (the disk itself was put back to the full one above).
+    const newest = cat.backups.find((b) => b.state === 'good')!;
+    expect(await identical(v.disks[0]!.path, join(dirOf(), newest.disks[0]!.file))).toBe('identical');
+    await engine.client.call('vms.delete', { vm: v.id });
+  }, 120_000);
 });
