@@ -135,7 +135,8 @@ export class CloneService {
     await this.sweepOnce();
     const sources = new Set<string>();
     for (const e of this.vms.library.list()) if ((await readLinked(e)).clones.some((c) => c.id === id)) sources.add(e.id);
-    for (const s of await this.bases.release(id, { keptDisks })) sources.add(s);
+    // The VM is gone already: a base that cannot be removed now is left to the next engine's sweep.
+    for (const s of await this.bases.release(id, { keptDisks }).catch(() => [] as string[])) sources.add(s);
     for (const s of sources) if (this.vms.library.get(s)) this.bus.emit('vm.changed', { id: s });
   }
 
