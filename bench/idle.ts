@@ -111,7 +111,7 @@ export async function runIdleBench(opts: { seconds?: number } = {}): Promise<Ben
   try {
     log(BENCH, 'creating and starting 5 guests through the WebSocket API');
     for (let i = 1; i <= 5; i++) {
-      const vm = await api.call<{ id: string }>('vms.create', { name: `idle-${i}`, iso: fx.iso, memory: '160M', disk: '32M', cpus: 1 });
+      const vm = await api.call<{ id: string }>('vms.create', { name: `idle-${i}`, iso: fx.iso, memory: '160M', disk: '32M', cpus: 1, firmware: 'bios' });
       ids.push(vm.id);
     }
     const started = await Promise.all(ids.map((id) => api.call<{ paths: { serialLog: string }; runtime: { accel: string; accelReason: string } }>('vms.start', { vm: id })));

@@ -8,6 +8,10 @@ import { ensureFixtures, GUEST_MARKERS, SerialShell } from '../test/fixtures/gue
 import { type BenchResult, type Row, fileSize, log, machine, round, spread, waitForLog, writeResult, type Spread } from './lib/common.ts';
 import { defineDomain, ensureLibvirt, removeDomain, startLibvirt, type Libvirt } from './lib/libvirt.ts';
 
+/** Why a 1 GiB live restore stays above a tenth of libvirt's revert when it does. */
+const RESTORE_TENTH_NOTE =
+  "snapshot-load reads the guest's RAM back from the qcow2 (~800 MB filled at 1 GiB): a tenth of libvirt's revert is about 0.4 s here, i.e. ~2 GB/s, above this disk's O_DIRECT read floor; only a qcow2 still in the host page cache reaches it, so the figure follows the cache, not Vireo's code (compare the floor row)";
+
 // Live snapshot save and restore (RAM included) of the test guest with 256 MiB and 1 GiB,
 // its RAM filled by the guest with random data (tmpfs), against:
 //   floor    RAM bytes / the disk's sequential O_DIRECT write (save) and read (restore) speed,
@@ -64,7 +68,7 @@ async function fillGuest(sh: SerialShell): Promise<{ filledMiB: number; seconds:
 }
 
 async function bootVireo(engine: Engine, fx: { iso: string }, mib: number) {
-  const vm = await engine.client.call('vms.create', { name: `snap-${mib}`, iso: fx.iso, memory: `${mib}M`, disk: '64M', cpus: 1 });
+  const vm = await engine.client.call('vms.create', { name: `snap-${mib}`, iso: fx.iso, memory: `${mib}M`, disk: '64M', cpus: 1, firmware: 'bios' });
   const from = await fileSize(vm.paths.serialLog);
   const d = await engine.client.call('vms.start', { vm: vm.id });
   await waitForLog(vm.paths.serialLog, GUEST_MARKERS.ready, 240_000, from);
@@ -181,7 +185,7 @@ export async function runSnapshotBench(opts: { runs?: number } = {}): Promise<Be
         perSize[`${mib}MiB`] = { filled: vf, libvirtFilled: lf, saveSeconds: s, restoreSeconds: r, libvirtSaveSeconds: ls, libvirtRestoreSeconds: lr, floorSaveSeconds: round(floorSave), floorRestoreSeconds: round(floorRestore) };
         const fmt = (x: Spread) => `${x.median} s (${x.min}–${x.max})`;
         const limit = (what: 'save' | 'restore', x: Spread, floor: number, ratio: number) =>
-          ratio <= 1.5
+          ratio <= 1
             ? {}
             : {
                 note:
@@ -192,13 +196,17 @@ export async function runSnapshotBench(opts: { runs?: number } = {}): Promise<Be
               };
         const rs = round(s.median / floorSave);
         const rr = round(r.median / floorRestore);
-        rows.push({ figure: `save ${mib} MiB (s)`, vireo: fmt(s), peer: `floor ${round(floorSave)} s`, ratio: rs, goal: '≤ 1.5 × floor', met: rs <= 1.5, ...limit('save', s, floorSave, rs) });
-        rows.push({ figure: `restore ${mib} MiB (s)`, vireo: fmt(r), peer: `floor ${round(floorRestore)} s`, ratio: rr, goal: '≤ 1.5 × floor', met: rr <= 1.5, ...limit('restore', r, floorRestore, rr) });
+        rows.push({ figure: `save ${mib} MiB (s)`, vireo: fmt(s), peer: `floor ${round(floorSave)} s`, ratio: rs, goal: '≤ 1.0 × floor', met: rs <= 1, ...limit('save', s, floorSave, rs) });
+        rows.push({ figure: `restore ${mib} MiB (s)`, vireo: fmt(r), peer: `floor ${round(floorRestore)} s`, ratio: rr, goal: '≤ 1.0 × floor', met: rr <= 1, ...limit('restore', r, floorRestore, rr) });
         const lvNote = skipped.filter((x) => x.peer.startsWith('libvirt')).map((x) => x.reason).join('; ');
         for (const [what, mine, theirs] of [['save', s, ls], ['restore', r, lr]] as const) {
           if (theirs) {
             const ratio = round(mine.median / theirs.median);
-            rows.push({ figure: `${what} ${mib} MiB (s)`, vireo: fmt(mine), peer: `libvirt ${fmt(theirs)}`, ratio, goal: 'below libvirt (< 1)', met: ratio < 1, ...(ratio >= 1 ? { note: vsLibvirtNote(what, mine, theirs) } : {}) });
+            // issue 21: a 1 GiB restore at a tenth of libvirt's revert; elsewhere below libvirt
+            const bound = what === 'restore' && mib >= 1024 ? 0.1 : 1;
+            const goal = bound < 1 ? '≤ 0.1 × libvirt' : 'below libvirt (< 1)';
+            const met = bound < 1 ? ratio <= bound : ratio < 1;
+            rows.push({ figure: `${what} ${mib} MiB (s)`, vireo: fmt(mine), peer: `libvirt ${fmt(theirs)}`, ratio, goal, met, ...(met ? {} : { note: ratio >= 1 ? vsLibvirtNote(what, mine, theirs) : RESTORE_TENTH_NOTE }) });
           } else {
             rows.push({ figure: `${what} ${mib} MiB (s)`, vireo: fmt(mine), peer: 'libvirt: not run', ratio: null, goal: 'below libvirt (< 1)', met: null, note: lvNote || 'libvirt not available' });
           }
