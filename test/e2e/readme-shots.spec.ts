@@ -11,13 +11,12 @@ import { expect, startServe, test } from './serve.ts';
 // dark, written to docs/screenshots/library-<view>-<theme>.png. Each shot is checked by axe.
 
 const OUT = resolve(import.meta.dirname, '../../docs/screenshots');
-const TAG = Date.now() % 1000;
 const VMS = [
-  { name: `Debian web ${TAG}`, os: 'debian12', run: true, group: 'Web servers' },
-  { name: `Alpine proxy ${TAG}`, os: 'alpinelinux3.17', run: true, group: 'Web servers' },
-  { name: `Fedora build ${TAG}`, os: 'fedora37', run: 'then stop', group: 'Testing' },
-  { name: `Windows 10 QA ${TAG}`, os: 'win10', run: false, group: 'Testing' },
-  { name: `FreeBSD lab ${TAG}`, os: 'freebsd14.0', run: false, group: null },
+  { name: 'Debian web', os: 'debian12', run: true, group: 'Web servers' },
+  { name: 'Alpine proxy', os: 'alpinelinux3.17', run: true, group: 'Web servers' },
+  { name: 'Fedora build', os: 'fedora37', run: 'then stop', group: 'Testing' },
+  { name: 'Windows 10 QA', os: 'win10', run: false, group: 'Testing' },
+  { name: 'FreeBSD lab', os: 'freebsd14.0', run: false, group: null },
 ] as const;
 
 test.describe.configure({ mode: 'serial', timeout: 240_000 });
