@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdtempSync, readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { build } from 'plist';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../../electron/engine/index.ts';
 import type { VmConfig } from '../../electron/api/schemas/vm-config.ts';
@@ -220,6 +221,41 @@ describe('CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/ova-guest-disk001\.vmdk does not match its SHA256 digest in ova-guest\.mf/);
     expect(engine.vms.list().some((v) => v.name === 'never made')).toBe(false);
+  }, 120_000);
+});
+
+describe('UTM import', () => {
+  it('reads a .utm folder (config.plist, Data/ disk) and converts its disk', async () => {
+    const dir = join(work, 'Lab Box.utm');
+    mkdirSync(join(dir, 'Data'), { recursive: true });
+    const img = join(dir, 'Data', '5A1B2C3D-0000-4000-8000-000000000001.qcow2');
+    await run('qemu-img', ['convert', '-O', 'qcow2', bootDisk, img]);
+    // UTM 4's configuration (format version 4), as its Configuration/*.swift encode it.
+    writeFileSync(join(dir, 'config.plist'), build({
+      Backend: 'QEMU',
+      ConfigurationVersion: 4,
+      Information: { Name: 'Lab Box', UUID: '0F0E0D0C-0000-4000-8000-000000000002', Icon: 'linux', IconCustom: false },
+      System: { Architecture: 'x86_64', Target: 'q35', CPU: 'default', CPUCount: 2, MemorySize: 320, ForceMulticore: false, JITCacheSize: 0 },
+      QEMU: { UEFIBoot: false, RNGDevice: true, BalloonDevice: false, TPMDevice: false, Hypervisor: true, AdditionalArguments: ['-device', 'whatever'] },
+      Input: { UsbBusSupport: '3.0', UsbSharing: false, MaximumUsbShare: 3 },
+      Sharing: { DirectoryShareMode: 'WebDAV', DirectoryShareReadOnly: false, ClipboardSharing: true },
+      Display: [{ Hardware: 'virtio-vga', DynamicResolution: true, NativeResolution: false, UpscalingFilter: 'Linear', DownscalingFilter: 'Linear' }],
+      Drive: [
+        { ImageName: basename(img), ImageType: 'Disk', Interface: 'VirtIO', InterfaceVersion: 1, Identifier: '5A1B2C3D-0000-4000-8000-000000000001', ReadOnly: false },
+        { ImageType: 'CD', Interface: 'IDE', InterfaceVersion: 1, Identifier: '5A1B2C3D-0000-4000-8000-000000000009', ReadOnly: true },
+      ],
+      Network: [{ Mode: 'Shared', Hardware: 'virtio-net-pci', MacAddress: '9E:6A:01:02:03:04', IsolateFromHost: false, PortForward: [] }],
+      Serial: [],
+      Sound: [{ Hardware: 'intel-hda' }],
+    }));
+    const p = await engine.client.call('appliance.preview', { path: dir });
+    expect(p).toMatchObject({ kind: 'utm', name: 'Lab Box', cpus: 2, memoryMiB: 320, firmware: 'bios', manifest: null });
+    expect(p.nics).toEqual([{ model: 'virtio-net-pci', mode: 'user', mac: '9e:6a:01:02:03:04' }]);
+    expect(p.dropped.map((d) => d.item)).toEqual(expect.arrayContaining(['CD drive', 'sound', 'shared folders and clipboard']));
+    const vm = await engine.client.call('appliance.import', { path: dir });
+    expect(vm.config).toMatchObject({ name: 'Lab Box', arch: 'x86_64', system: { cpus: 2, memoryMiB: 320 }, advanced: { extraArgs: [] } });
+    expect(vm.config!.disks).toEqual([expect.objectContaining({ file: 'disk0.qcow2', bus: 'virtio' })]);
+    expect((await runSettled('qemu-img', ['compare', img, join(vm.dir, 'disk0.qcow2')])).code).toBe(0);
   }, 120_000);
 });
 

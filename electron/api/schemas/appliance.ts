@@ -9,14 +9,14 @@ import type { VmDetails } from '../types.ts';
 
 const AppliancePath = z
   .string()
-  .min(1, 'no appliance given: the path of an .ova, .ovf, .vbox or .vireo file')
+  .min(1, 'no appliance given: the path of an .ova, .ovf, .vbox or .vireo file, or a .utm folder')
   .max(4096)
   .refine((p) => !p.includes('\0'), 'the path contains a NUL character');
 
 export const applianceMethods = {
   'appliance.preview': method<AppliancePreview>()(
     z.object({ path: AppliancePath }).strict(),
-    'Read an appliance (OVA, OVF, VirtualBox .vbox, Vireo bundle) and say what an import would make of it: the settings mapped and those dropped, with why',
+    'Read an appliance (OVA, OVF, VirtualBox .vbox, UTM .utm, Vireo bundle) and say what an import would make of it: the settings mapped and those dropped, with why',
   ),
   'appliance.import': method<VmDetails>()(
     z.object({ path: AppliancePath, name: VmName.optional() }).strict(),

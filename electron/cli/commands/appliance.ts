@@ -27,7 +27,7 @@ const human = <T>(f: (r: T) => string) => f as (r: never) => string;
 export const registerAppliance: Registrar = (kit: CliKit) => {
   kit.program
     .command('import <file>')
-    .description('import an appliance as a new VM: .ova/.ovf (VirtualBox, VMware), a VirtualBox .vbox machine file, a Vireo bundle (.vireo)')
+    .description('import an appliance as a new VM: .ova/.ovf (VirtualBox, VMware), a VirtualBox .vbox machine file, a UTM .utm folder, a Vireo bundle (.vireo)')
     .option('--name <name>', 'the new VM\'s name (default: the appliance\'s)')
     .option('--dry-run', 'only show what would be mapped and what dropped; create nothing')
     .action(kit.action(async (file: string, o: { name?: string; dryRun?: boolean }) => {

@@ -19,6 +19,7 @@ import { writeOvf, type OvfDiskOut } from './ovf-write.ts';
 import { digestFile, formatManifest, parseManifest, verifyManifest, type DigestAlgo } from './manifest.ts';
 import { checkMemberName, extractOva, readOvaDescriptor, writeTar } from './tar.ts';
 import { readVboxFile } from './vbox-file.ts';
+import { readUtmBundle } from './utm.ts';
 import { specToConfig, type ApplianceSpec } from './spec.ts';
 import { exportBundle, importBundle, readBundleManifest } from './bundle.ts';
 
@@ -42,7 +43,7 @@ export function kindOf(path: string): ApplianceKind {
   if (ext === '.vbox') return 'vbox';
   if (ext === '.utm') return 'utm';
   if (ext === '.vireo') return 'bundle';
-  throw new VireoError('INVALID_ARGUMENT', `${basename(path)} is not an appliance Vireo imports: give an .ova, an .ovf, a VirtualBox .vbox file or a Vireo bundle (.vireo)`, { field: 'path', path });
+  throw new VireoError('INVALID_ARGUMENT', `${basename(path)} is not an appliance Vireo imports: give an .ova, an .ovf, a VirtualBox .vbox file, a UTM .utm folder or a Vireo bundle (.vireo)`, { field: 'path', path });
 }
 
 export class ApplianceService {
@@ -77,8 +78,11 @@ export class ApplianceService {
         const b = await readBundleManifest(path);
         return { kind, spec: b.spec, manifest: 'vireo-bundle.json' };
       }
-      case 'utm':
-        throw new VireoError('UNSUPPORTED', `not yet: UTM bundles (${basename(path)}) cannot be imported yet: in UTM, share the VM's disk (it is a qcow2 under Data/) and import it with vireo create --import-disk`, { path });
+      case 'utm': {
+        const r = await readUtmBundle(path);
+        for (const d of r.spec.disks) await this.p.confine.existingFile(caller, d.source, 'path', 'disk of the UTM virtual machine');
+        return { kind, spec: r.spec, manifest: null };
+      }
     }
   }
 
@@ -176,10 +180,10 @@ export class ApplianceService {
       }
       return { spec, sources };
     }
-    // .vbox: the disks where VirtualBox keeps them, read in place.
-    const r = await readVboxFile(path);
+    // .vbox, .utm: the disks where VirtualBox or UTM keeps them, read in place.
+    const r = first.kind === 'utm' ? await readUtmBundle(path) : await readVboxFile(path);
     const sources: string[] = [];
-    for (const d of r.spec.disks) sources.push(await this.p.confine.existingFile(caller, d.source, 'path', 'disk of the VirtualBox machine'));
+    for (const d of r.spec.disks) sources.push(await this.p.confine.existingFile(caller, d.source, 'path', 'disk of the appliance'));
     return { spec: r.spec, sources };
   }
 

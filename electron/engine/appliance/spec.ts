@@ -3,6 +3,7 @@ import type { ApplianceItem } from '../../api/appliance-types.ts';
 import { baseConfig, newMac } from '../library/library.ts';
 import { mergePatch } from '../library/config-store.ts';
 import { defaultsForOs } from '../qemu/defaults.ts';
+import { aarch64Defaults } from '../qemu/defaults-aarch64.ts';
 import type { MappedOs } from './os-map.ts';
 
 // What an appliance (OVF, a .vbox file, a Vireo extension section) says about a machine, in
@@ -24,6 +25,8 @@ export interface SpecNic {
 
 export interface ApplianceSpec {
   name: string;
+  /** the guest architecture when the appliance says (UTM); x86_64 otherwise */
+  arch?: 'x86_64' | 'aarch64';
   os: MappedOs | null;
   cpus: number | null;
   memoryMiB: number | null;
@@ -76,6 +79,7 @@ export function specToConfig(spec: ApplianceSpec, id: string, name: string, disk
   const base = baseConfig(id, name);
   const defaults = defaultsForOs({ family, id: spec.os?.id ?? 'unknown', profile: 'modern', firmware, secureBoot: false, tpm: false });
   let merged = mergePatch(base, defaults) as Record<string, unknown>;
+  if (spec.arch === 'aarch64') merged = mergePatch(mergePatch(merged, aarch64Defaults(family)), { arch: 'aarch64', profile: 'modern' }) as Record<string, unknown>;
   const v = spec.vireo;
   if (v) {
     // Only the settings that stay inside the VM (vireoSection in ovf-read.ts kept no others).

@@ -94,7 +94,7 @@ export function ImportApplianceDialog({ allNames, onClose, onImported }: { allNa
       }
     >
       <div className="flex flex-col gap-3">
-        <Field label="Appliance file" hint="An .ova or .ovf (VirtualBox, VMware), a VirtualBox machine's .vbox file (in ~/VirtualBox VMs/), or a Vireo bundle (.vireo).">
+        <Field label="Appliance file" hint="An .ova or .ovf (VirtualBox, VMware), a VirtualBox machine's .vbox file (in ~/VirtualBox VMs/), a UTM .utm folder (type its path), or a Vireo bundle (.vireo).">
           {(p) => (
             <div className="flex gap-2">
               <input {...p} data-autofocus className={cx(inputClass, 'font-mono')} value={path} placeholder="/path/to/appliance.ova" onChange={(e) => (setPath(e.target.value), setPreview(null))} />
