@@ -39,6 +39,7 @@ import { unattendedHandlers } from './unattended/handlers.ts';
 import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
 import { remoteHandlers } from './remote/handlers.ts';
+import { WasmDrives } from './wasm/drives.ts';
 import { backupArea } from './backup/handlers.ts';
 import { libraryArea } from './library/handlers.ts';
 import { applianceHandlers } from './appliance/handlers.ts';
@@ -70,6 +71,8 @@ export interface Engine {
   vms: VmService;
   host: HostService;
   bridge: DisplayBridge;
+  /** the wasm/v86 backend's leases and drives, served by `vireo serve` (server/wasm-routes.ts) */
+  wasm: WasmDrives;
   /** stop watching; running VMs keep running */
   dispose(): Promise<void>;
 }
@@ -324,6 +327,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     vms,
     host,
     bridge,
+    wasm: new WasmDrives(library),
     async dispose() {
       // Clients' requests already read still run on this engine: drain them first.
       await ownerServer.close();
