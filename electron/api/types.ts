@@ -1,6 +1,7 @@
 // Result and event payload types of the API. Plain data only: these cross IPC and WebSocket,
 // and the renderer imports them (types only).
 import type { PortForward, VmConfig } from './schemas/vm-config.ts';
+import type { CloneInfo } from './clone-types.ts';
 import type { WireError } from './errors.ts';
 import { VM_STATE_NAMES } from '../shared/states.ts';
 
@@ -134,28 +135,6 @@ export interface VmDetails extends VmSummary {
   shares?: SharesList;
   /** what cloning can do with this VM and why not, its base and its linked clones (filled by the clone area) */
   clones?: CloneInfo;
-}
-
-/** Whether a kind of clone is possible now; `reason` is in words the GUI shows as they are. */
-export interface CloneAvailability {
-  available: boolean;
-  reason: string | null;
-}
-
-export interface CloneInfo {
-  template: boolean;
-  /** a linked clone of the current state */
-  linked: CloneAvailability;
-  /** a linked clone from one of its snapshots (a shared base exported once per snapshot) */
-  linkedFromSnapshot: CloneAvailability;
-  /** a full clone that keeps the snapshot tree */
-  withSnapshots: CloneAvailability;
-  /** what this VM's disks build on, when it is a linked clone (vmId null: that VM was deleted, the base stays) */
-  linkedTo: { vmId: string | null; name: string; snapshot: string | null } | null;
-  /** linked clones built on this VM's disks or on one of its snapshots */
-  baseOf: Array<{ id: string; name: string; snapshot: string | null }>;
-  /** why deleting it is refused (linked clones need its disks), in the GUI's words; null when it can go */
-  deleteBlocked: string | null;
 }
 
 export interface SnapshotNode {

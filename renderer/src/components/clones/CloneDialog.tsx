@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { CloneInfo, SnapshotNode, VmSummary } from '../../../../electron/api/types.ts';
+import type { SnapshotNode, VmSummary } from '../../../../electron/api/types.ts';
+import type { CloneInfo } from '../../../../electron/api/clone-types.ts';
 import { useClient } from '../../api/context.tsx';
 import { asWireError, type WireError } from '../../api/client.ts';
 import { nameProblem, suggestName } from '../../lib/names.ts';
