@@ -29,7 +29,7 @@ export interface LaunchSpec {
   /** applied to the process once it runs (pinning, priority) */
   afterSpawn?: (pid: number) => void;
   /** resume from a saved state: the open state file, QEMU's fd 3 (argv carries `-incoming fd:3`) */
-  incoming?: { fd: number; resumeRunning: boolean };
+  incoming?: { fd: number; resumeRunning: boolean; loaded?: () => Promise<void> };
 }
 
 export interface MachineEvents {
@@ -183,6 +183,8 @@ export class Machine extends EventEmitter<MachineEvents> {
       if (spec.incoming) {
         // The whole saved state is read before the guest may run; a guest saved paused stays paused.
         await Promise.race([waitIncoming(this.qmp), exited]);
+        // Before the guest runs (and anyone is told so): the state now lives in this QEMU only.
+        await spec.incoming.loaded?.();
         if (!spec.incoming.resumeRunning) {
           this.change('paused', 'resumed from its saved state, paused as it was saved');
           return;

@@ -357,15 +357,15 @@ export class VmService {
     }
     const fh = await open(savedFiles(entry.paths).state, 'r');
     try {
-      await m.start({ ...spec, argv: [...spec.argv, '-incoming', 'fd:3'], incoming: { fd: fh.fd, resumeRunning: meta.wasRunning } });
+      // Resumed: once QEMU has read it the state is inside that QEMU; the file would only resume it twice.
+      const loaded = () => removeSavedState(entry.paths);
+      await m.start({ ...spec, argv: [...spec.argv, '-incoming', 'fd:3'], incoming: { fd: fh.fd, resumeRunning: meta.wasRunning, loaded } });
     } catch (e) {
       m.keepSaved();
       throw e;
     } finally {
       await fh.close();
     }
-    // Resumed: the state is inside the running QEMU now; the file would only resume it twice.
-    await removeSavedState(entry.paths);
     const ep = this.endpoints(entry);
     await Promise.all([ep?.display?.socket, ep?.console?.socket].map((p) => p && secureSocket(p).catch(() => {})));
     return this.details(entry.id);
