@@ -36,3 +36,11 @@ export interface ApplianceExport {
   sizeBytes: number;
   files: Array<{ name: string; sizeBytes: number; sha256: string }>;
 }
+
+/** The machines of a VirtualBox library folder (`~/VirtualBox VMs` by default). */
+export interface VirtualBoxLibrary {
+  dir: string;
+  /** why nothing could be listed (no such folder), else null */
+  note: string | null;
+  machines: Array<{ name: string; path: string; os: string | null; cpus: number | null; memoryMiB: number | null; disks: number; error: string | null }>;
+}

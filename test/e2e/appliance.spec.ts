@@ -23,6 +23,9 @@ test('Import appliance: preview of mapped and dropped settings, then the import;
   await d.getByLabel('Appliance file').fill('/etc/hostname.ova');
   await d.getByRole('button', { name: 'Show what is imported' }).click();
   await expect(d.getByRole('alert')).toContainText(/hostname\.ova/);
+  // The VirtualBox library (~/VirtualBox VMs) is outside what a web client may reach: refused, saying which folder.
+  await d.getByRole('button', { name: 'VirtualBox machines on this host…' }).click();
+  await expect(d.getByRole('alert')).toContainText(/VirtualBox VMs/);
 
   await d.getByLabel('Appliance file').fill(ova.ova);
   await d.getByRole('button', { name: 'Show what is imported' }).click();

@@ -197,6 +197,13 @@ describe('VirtualBox library import', () => {
     expect(readdirSync(vm.dir).some((f) => /^nvram\./.test(f))).toBe(true);
     expect((await runSettled('qemu-img', ['compare', '-f', 'vdi', '-F', 'qcow2', vdi, join(vm.dir, 'disk0.qcow2')])).code).toBe(0);
     expect(existsSync(vdi)).toBe(true);
+    // The library as a list, through the API and the CLI.
+    const lib = await engine.client.call('appliance.virtualbox', { dir: join(work, 'VirtualBox VMs') });
+    expect(lib).toMatchObject({ note: null, machines: [{ name: 'Lib Guest', path: join(dir, 'Lib Guest.vbox'), cpus: 2, memoryMiB: 256, disks: 1, error: null }] });
+    const cli = await runVireo(engine.home, ['import', '--virtualbox', join(work, 'VirtualBox VMs')]);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/^Lib Guest\tUbuntu 22\.04 LTS, 2 CPU, 256 MiB, 1 disk\t/);
+    expect((await engine.client.call('appliance.virtualbox', { dir: join(work, 'nowhere') })).note).toMatch(/is not a folder/);
   }, 120_000);
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { method } from '../define.ts';
 import { VmName, VmRef } from './common.ts';
-import type { AppliancePreview, ApplianceExport } from '../appliance-types.ts';
+import type { AppliancePreview, ApplianceExport, VirtualBoxLibrary } from '../appliance-types.ts';
 import type { VmDetails } from '../types.ts';
 
 // Appliance methods (electron/engine/appliance/), spread into the one contract. Paths are
@@ -21,6 +21,10 @@ export const applianceMethods = {
   'appliance.import': method<VmDetails>()(
     z.object({ path: AppliancePath, name: VmName.optional() }).strict(),
     'Import an appliance as a new VM (a job with progress and cancel): manifest verified, disks converted to qcow2; a failed or cancelled import leaves nothing behind',
+  ),
+  'appliance.virtualbox': method<VirtualBoxLibrary>()(
+    z.object({ dir: AppliancePath.optional() }).strict(),
+    "The machines of a VirtualBox library (<dir>/*/*.vbox; default ~/VirtualBox VMs), each with what it is, to import with appliance.import",
   ),
   'appliance.export': method<ApplianceExport>()(
     z.object({ vm: VmRef, format: z.enum(['ova', 'bundle']), output: AppliancePath }).strict(),

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Option } from 'commander';
-import type { AppliancePreview, ApplianceExport } from '../../api/appliance-types.ts';
+import type { AppliancePreview, ApplianceExport, VirtualBoxLibrary } from '../../api/appliance-types.ts';
 import type { VmDetails } from '../../api/types.ts';
 import { formatBytes } from '../../shared/size.ts';
 import type { CliKit, Registrar } from '../kit.ts';
@@ -22,15 +22,33 @@ export function formatPreview(p: AppliancePreview): string {
   return lines.join('\n');
 }
 
+export function formatVirtualBox(r: VirtualBoxLibrary): string {
+  if (!r.machines.length) return r.note ?? `no machines in ${r.dir}`;
+  return r.machines
+    .map((m) => (m.error ? `${m.name}\t(unreadable: ${m.error})\t${m.path}` : `${m.name}\t${m.os ?? 'unknown OS'}, ${m.cpus ?? '?'} CPU, ${m.memoryMiB ?? '?'} MiB, ${m.disks} disk${m.disks === 1 ? '' : 's'}\t${m.path}`))
+    .join('\n');
+}
+
 const human = <T>(f: (r: T) => string) => f as (r: never) => string;
 
 export const registerAppliance: Registrar = (kit: CliKit) => {
   kit.program
-    .command('import <file>')
+    .command('import [file]')
     .description('import an appliance as a new VM: .ova/.ovf (VirtualBox, VMware), a VirtualBox .vbox machine file, a UTM .utm folder, a Vireo bundle (.vireo)')
     .option('--name <name>', 'the new VM\'s name (default: the appliance\'s)')
     .option('--dry-run', 'only show what would be mapped and what dropped; create nothing')
-    .action(kit.action(async (file: string, o: { name?: string; dryRun?: boolean }) => {
+    .option('--virtualbox [dir]', "list the machines of a VirtualBox library (default ~/VirtualBox VMs) to import, instead of importing")
+    .action(kit.action(async (file: string | undefined, o: { name?: string; dryRun?: boolean; virtualbox?: string | true }) => {
+      if (o.virtualbox) {
+        const r = await kit.call('appliance.virtualbox', o.virtualbox === true ? {} : { dir: resolve(o.virtualbox) });
+        kit.print(r, human(formatVirtualBox));
+        return;
+      }
+      if (!file) {
+        process.exitCode = 2;
+        process.stderr.write('vireo import: give the appliance file (or --virtualbox to list a VirtualBox library)\n');
+        return;
+      }
       const path = resolve(file);
       if (o.dryRun) {
         kit.print(await kit.call('appliance.preview', { path }), human(formatPreview));

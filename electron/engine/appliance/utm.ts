@@ -79,6 +79,9 @@ export async function readUtmBundle(dir: string): Promise<{ spec: ApplianceSpec 
     if (!/^(emulated|shared)$/i.test(mode)) spec.dropped.push({ item: `NIC ${i + 1} mode`, value: mode, note: "the other host's networks and bridges are not this host's: NAT" });
     if (!nicModelOf(hw)) spec.dropped.push({ item: `NIC ${i + 1} adapter type`, value: hw, note: 'not an adapter Vireo emulates: e1000 instead' });
   });
+  if (Array.isArray(qemu.AdditionalArguments) && qemu.AdditionalArguments.length) {
+    spec.dropped.push({ item: 'additional QEMU arguments', value: (qemu.AdditionalArguments as unknown[]).map(String).join(' ').slice(0, 200), note: "an appliance may not choose QEMU arguments: add them in Settings → Advanced if you trust them" });
+  }
   for (const [k, what] of [['Sharing', 'shared folders and clipboard'], ['Sound', 'sound'], ['Display', 'display'], ['Serial', 'serial ports']] as const) {
     const v = doc[k];
     if (Array.isArray(v) ? v.length : v) spec.dropped.push({ item: what, value: k, note: "Vireo's defaults for the OS are used" });

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import type { VirtualBoxLibrary } from '../../api/appliance-types.ts';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import { child, parseXml } from './xml.ts';
@@ -25,4 +27,28 @@ export async function readVboxFile(path: string): Promise<{ spec: ApplianceSpec 
   spec.disks = spec.disks.map((d, i) => ({ ...d, source: isAbsolute(disks[i]!.location) ? disks[i]!.location : join(dirname(path), disks[i]!.location) }));
   if (!spec.firmware) spec.firmware = 'bios';
   return { spec };
+}
+
+/** VirtualBox's default machine folder. */
+export const defaultVirtualBoxDir = () => join(homedir(), 'VirtualBox VMs');
+
+/** Every <dir>/<machine>/<machine>.vbox (and any other .vbox there), read for the list. */
+export async function listVirtualBoxMachines(dir: string): Promise<VirtualBoxLibrary> {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory()) return { dir, note: `${dir} is not a folder: VirtualBox keeps its machines in ~/VirtualBox VMs unless its preferences name another`, machines: [] };
+  const machines: VirtualBoxLibrary['machines'] = [];
+  for (const sub of (await readdir(dir)).sort()) {
+    const mdir = join(dir, sub);
+    if (!(await stat(mdir).catch(() => null))?.isDirectory()) continue;
+    for (const f of (await readdir(mdir).catch(() => [] as string[])).filter((n) => n.endsWith('.vbox'))) {
+      const path = join(mdir, f);
+      try {
+        const { spec } = await readVboxFile(path);
+        machines.push({ name: spec.name, path, os: spec.os?.name ?? null, cpus: spec.cpus, memoryMiB: spec.memoryMiB, disks: spec.disks.length, error: null });
+      } catch (e) {
+        machines.push({ name: basename(f, '.vbox'), path, os: null, cpus: null, memoryMiB: null, disks: 0, error: (e as Error).message });
+      }
+    }
+  }
+  return { dir, note: machines.length ? null : `no VirtualBox machines (<name>/<name>.vbox) in ${dir}`, machines };
 }

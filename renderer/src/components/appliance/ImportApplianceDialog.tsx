@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { AppliancePreview, ApplianceItem } from '../../../../electron/api/appliance-types.ts';
+import type { AppliancePreview, ApplianceItem, VirtualBoxLibrary } from '../../../../electron/api/appliance-types.ts';
 import { useClient } from '../../api/context.tsx';
 import { asWireError, type WireError } from '../../api/client.ts';
 import { nameProblem } from '../../lib/names.ts';
@@ -39,6 +39,15 @@ export function ImportApplianceDialog({ allNames, onClose, onImported }: { allNa
   const [name, setName] = useState('');
   const [error, setError] = useState<WireError | null>(null);
   const [busy, setBusy] = useState<null | 'reading' | 'importing'>(null);
+  const [vbox, setVbox] = useState<VirtualBoxLibrary | null>(null);
+  const listVirtualBox = async () => {
+    setError(null);
+    try {
+      setVbox(await client.call('appliance.virtualbox', {}));
+    } catch (e) {
+      setError(asWireError(e));
+    }
+  };
   const progress = useJobProgress('import', `Import ${baseName(path)}`);
   const problem = preview ? nameProblem(name, allNames) : null;
 
@@ -113,6 +122,32 @@ export function ImportApplianceDialog({ allNames, onClose, onImported }: { allNa
               void read(p);
             }}
           />
+        )}
+        <div>
+          <Button size="sm" onClick={() => void listVirtualBox()}>VirtualBox machines on this host…</Button>
+        </div>
+        {vbox && (
+          <section aria-label="VirtualBox machines" className="flex flex-col gap-1 text-sm">
+            {vbox.note && <p>{vbox.note}</p>}
+            <ul className="flex flex-col gap-1">
+              {vbox.machines.map((m) => (
+                <li key={m.path} className="flex items-center gap-2">
+                  <Button
+                    size="sm"
+                    disabledReason={m.error ? `Unreadable: ${m.error}` : null}
+                    onClick={() => {
+                      setPath(m.path);
+                      setVbox(null);
+                      void read(m.path);
+                    }}
+                  >
+                    {m.name}
+                  </Button>
+                  <span className="text-xs text-zinc-600 dark:text-zinc-400">{m.error ? m.path : `${m.os ?? 'unknown OS'}, ${m.cpus ?? '?'} CPU, ${m.memoryMiB ?? '?'} MiB, ${m.disks} disk${m.disks === 1 ? '' : 's'}`}</span>
+                </li>
+              ))}
+            </ul>
+          </section>
         )}
         {error && <ErrorAlert error={error} />}
         {busy === 'reading' && <p className="text-sm text-zinc-600 dark:text-zinc-400">Reading the appliance…</p>}
