@@ -29,6 +29,17 @@ export const hostMethods = {
   'hosts.create': method<RemoteDomainDetails>()(RemoteCreate, "Create a VM on a host from the wizard's answers: Vireo's config as domain XML, the disk a volume of the host's pool, the ISO uploaded (a job)"),
   'hosts.undefine': method<{ removed: string }>()(z.object({ ...dom, removeStorage: z.boolean().optional() }).strict(), 'Remove a stopped domain (and with removeStorage its volumes)'),
   'hosts.display': method<DisplaySession>()(z.object(dom).strict(), "A domain's screen through the display bridge (libvirt's VNC unix socket; local URIs only)"),
+  'hosts.migrate': method<RemoteDomainDetails>()(
+    z.object({
+      ...dom,
+      to: HostRef,
+      /** the address the source's QEMU reaches the target on; by default the target URI's host name */
+      address: z.string().min(1).max(255).regex(/^[A-Za-z0-9.:[\]-]+$/, 'address: a host name or IP address').optional(),
+      pool: z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+      bandwidthMiB: z.number().int().min(1).max(100_000).optional(),
+    }).strict(),
+    "Live-migrate a running domain with its disks to another libvirt host (virsh migrate --live --copy-storage-all, a job with progress; cancel leaves it running on the source); the domain as it runs on the target",
+  ),
   'hosts.domainXml': method<{ xml: string; dropped: string[] }>()(
     z.object({ vm: VmRef, domainType: z.enum(['kvm', 'qemu']).optional(), storageDir: z.string().min(1).max(1024).optional() }).strict(),
     "A library VM's config as libvirt domain XML (what a host would be given), and what it cannot carry",

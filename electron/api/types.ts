@@ -165,7 +165,7 @@ export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'interrupte
 
 export interface Job {
   id: string;
-  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete' | 'file-copy' | 'save-state' | 'backup' | 'export';
+  kind: 'create' | 'import' | 'convert' | 'snapshot-save' | 'snapshot-restore' | 'snapshot-delete' | 'clone' | 'disk-create' | 'disk-resize' | 'self-test' | 'delete' | 'file-copy' | 'save-state' | 'backup' | 'export' | 'migrate';
   title: string;
   vmId: string | null;
   state: JobState;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../electron/engine/util/proc.ts';
 
@@ -35,7 +36,11 @@ export async function startSessionLibvirt(label: string, opts: { netns?: string 
   const own = async (p: string) => {
     if (asRoot()) await chown(p, NOBODY, NOBODY);
   };
-  for (const d of ['', 'run', 'cfg', 'cache', 'data', 'pool']) await own(join(dir, d));
+  // Each daemon is its own "host" to libvirt: a migration between two with one host UUID would
+  // be refused as a migration to the same host.
+  await mkdir(join(dir, 'cfg', 'libvirt'), { mode: 0o700 });
+  await writeFile(join(dir, 'cfg', 'libvirt', 'libvirtd.conf'), `host_uuid = "${randomUUID()}"\n`);
+  for (const d of ['', 'run', 'cfg', 'cfg/libvirt', 'cfg/libvirt/libvirtd.conf', 'cache', 'data', 'pool']) await own(join(dir, d));
   const argv = [...(opts.netns ? ['ip', 'netns', 'exec', opts.netns] : []), ...(asRoot() ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : []), '/usr/sbin/libvirtd', '--timeout', '0'];
   const daemon: ChildProcess = spawn(argv[0]!, argv.slice(1), { env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -15,10 +15,11 @@ import { registerVmFile } from './vmfile.ts';
 import { registerCloud } from './cloud.ts';
 import { registerTop } from './top.ts';
 import { registerHost } from './host.ts';
+import { registerMigrate } from './migrate.ts';
 import { registerBackup } from './backup.ts';
 import { registerGroups } from './groups.ts';
 import { registerAppliance } from './appliance.ts';
 
 // Feature areas' command groups, in the order `vireo --help` lists them after the core ones.
 // `net` comes first: other areas attach subcommands to its group (netGroup in net.ts).
-export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerUnattended, registerRun, registerWait, registerSsh, registerTop, registerVmFile, registerCloud, registerLimits, registerGroups, registerBackup, registerAppliance, registerHost];
+export const REGISTRARS: Registrar[] = [registerNet, registerForwards, registerDisplay, registerAgent, registerUsb, registerDrives, registerShares, registerUnattended, registerRun, registerWait, registerSsh, registerTop, registerVmFile, registerCloud, registerLimits, registerGroups, registerBackup, registerAppliance, registerHost, registerMigrate];

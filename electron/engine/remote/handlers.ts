@@ -7,12 +7,13 @@ import { createOnHost } from './create.ts';
 import { configToDomainXml } from './domxml.ts';
 import { RemoteHosts } from './hosts.ts';
 import { isLocalUri } from './virsh.ts';
+import { migrateLive } from './migrate.ts';
 
 // Remote hosts (issue 24): libvirt hosts as a second place VMs live. The methods are thin over
 // RemoteHosts (hosts.ts) and virsh; the display of a domain goes through the engine's display
 // bridge behind its token, reaching libvirt's VNC unix socket, so no port is opened.
 
-type HostMethods = 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.domainXml';
+type HostMethods = 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.domainXml' | 'hosts.migrate';
 
 const ACTIONS = {
   start: ['start'],
@@ -85,6 +86,17 @@ export function remoteHandlers(p: EngineParts, hosts = new RemoteHosts(p.home)):
       const sock = await hosts.vncSocket(h, a.domain);
       if (!sock) throw new VireoError('UNSUPPORTED', `${a.domain} on ${h.name} has no VNC screen on a unix socket: give it <graphics type='vnc'><listen type='socket'/></graphics> (Vireo-made domains have it)`);
       return bridge.openSession({ kind: 'vnc', vmId: remoteDisplayId(h, a.domain), socketPath: () => sock });
+    },
+    'hosts.migrate': async (a) => {
+      const src = await virshOf(a.host);
+      const dst = await virshOf(a.to);
+      if (src.h.id === dst.h.id) throw new VireoError('INVALID_ARGUMENT', `${a.domain} is already on ${src.h.name}: choose another host`, { field: 'to' });
+      await jobs.run({ kind: 'migrate', title: `Move ${a.domain} from ${src.h.name} to ${dst.h.name} (live)`, cancellable: true }, (job) =>
+        migrateLive(src, dst, a.domain, { address: a.address, pool: a.pool, bandwidthMiB: a.bandwidthMiB }, job),
+      );
+      // Its screen now comes from the target: the old session's socket is gone with the source's QEMU.
+      bridge.revoke(remoteDisplayId(src.h, a.domain));
+      return hosts.details(dst.h.id, a.domain);
     },
     'hosts.domainXml': async (a) => {
       const v = p.vms.resolve(a.vm);
