@@ -12,6 +12,11 @@ import { sameOrigin } from './guard.ts';
 //   DELETE /wasm/vms/<id>/hold?lease=..           give it back
 //   GET|HEAD /wasm/vms/<id>/drives/<drive>         the image, with Range requests (206)
 //   PUT  /wasm/vms/<id>/drives/<drive>?offset=N    changed blocks, X-Vireo-Lease: <lease>
+//   GET  /wasm/vms/<id>/snapshots                   the VM's v86 snapshots (JSON)
+//   POST /wasm/vms/<id>/snapshots?name=..          take one: body = v86's state (holder only)
+//   PUT  /wasm/vms/<id>/snapshots/<s>/thumb         its thumbnail (PNG); GET reads it
+//   GET  /wasm/vms/<id>/snapshots/<s>/state         its v86 state
+//   POST /wasm/vms/<id>/snapshots/<s>/restore       put its drives back (holder only)
 // The image is never sent whole unless asked: v86 reads it in ranges as the guest does.
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -19,6 +24,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 const HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' };
 const ROUTE = /^\/wasm\/vms\/([0-9a-f-]{36})\/(hold|drives\/([a-z0-9]{1,16}))$/;
+const SNAP_ROUTE = /^\/wasm\/vms\/([0-9a-f-]{36})\/snapshots(?:\/([a-z0-9]{12})\/(state|thumb|restore))?$/;
+const MAX_THUMB_BYTES = 4 * 1024 * 1024;
 
 function fail(res: ServerResponse, e: unknown) {
   const w = toWireError(e);
@@ -82,6 +89,8 @@ export async function wasmRoute(drives: WasmDrives | undefined, req: IncomingMes
       return await sendFile(req, res, p, (await stat(p)).size, 'application/octet-stream');
     }
     if (!drives) throw new VireoError('UNSUPPORTED', 'not yet: this server reaches the library through another engine (the owner), which does not serve wasm/v86 drives; stop the other Vireo and serve again');
+    const snap = SNAP_ROUTE.exec(url.pathname);
+    if (snap) return await snapshotRoute(drives, req, res, url, snap[1]!, snap[2], snap[3]);
     const m = ROUTE.exec(url.pathname);
     if (!m) throw new VireoError('NOT_FOUND', `no such wasm route: ${url.pathname.slice(0, 100)}`);
     const [, id, what, drive] = m as unknown as [string, string, string, string | undefined];
@@ -109,4 +118,27 @@ export async function wasmRoute(drives: WasmDrives | undefined, req: IncomingMes
   } catch (e) {
     fail(res, e);
   }
+}
+
+async function snapshotRoute(drives: WasmDrives, req: IncomingMessage, res: ServerResponse, url: URL, id: string, snap: string | undefined, what: string | undefined) {
+  const method = req.method ?? 'GET';
+  const lease = typeof req.headers['x-vireo-lease'] === 'string' ? req.headers['x-vireo-lease'] : undefined;
+  const s = drives.snapshots;
+  if (!snap) {
+    if (method === 'GET') return json(res, await s.list(id));
+    if (method === 'POST') return json(res, await s.save(id, lease, url.searchParams.get('name') ?? '', req, null));
+  } else if (what === 'state' && method === 'GET') {
+    const p = await s.statePath(id, snap);
+    return await sendFile(req, res, p, (await stat(p)).size, 'application/octet-stream');
+  } else if (what === 'thumb' && method === 'GET') {
+    const png = await s.thumbnail(id, snap);
+    if (!png) throw new VireoError('NOT_FOUND', `snapshot ${snap} has no thumbnail`);
+    res.writeHead(200, { 'Content-Type': 'image/png', ...HEADERS }).end(png);
+    return;
+  } else if (what === 'thumb' && method === 'PUT') {
+    return json(res, await s.setThumbnail(id, lease, snap, await readBody(req, MAX_THUMB_BYTES)));
+  } else if (what === 'restore' && method === 'POST') {
+    return json(res, await s.restoreDrives(id, lease, snap));
+  }
+  throw new VireoError('BAD_REQUEST', `${method} is not an operation on ${url.pathname.slice(0, 100)}`);
 }

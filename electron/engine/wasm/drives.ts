@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { VireoError } from '../../api/errors.ts';
 import type { VmConfig } from '../../api/schemas/vm-config.ts';
 import type { LibraryEntry } from '../library/library.ts';
+import { WasmSnapshots } from './snapshots.ts';
 
 // The engine's side of the wasm/v86 backend (issue 20): the guest runs in a renderer, the
 // engine keeps its config and its images. A renderer holds a VM by a lease (one holder at a
@@ -48,10 +49,12 @@ export function isV86(c: VmConfig): boolean {
 
 export class WasmDrives {
   private readonly leases = new Map<string, { lease: string; until: number }>();
+  /** v86 state + drive copies per snapshot (snapshots.ts) */
+  readonly snapshots = new WasmSnapshots(this);
 
   constructor(private readonly library: Lookup, private readonly now: () => number = Date.now) {}
 
-  private v86Entry(ref: string): { entry: LibraryEntry; config: VmConfig } {
+  v86Entry(ref: string): { entry: LibraryEntry; config: VmConfig } {
     const entry = this.library.resolve(ref);
     const config = entry.config;
     if (!config) throw new VireoError('BROKEN_CONFIG', `VM ${entry.id} cannot be used: ${entry.broken}`, { id: entry.id });
@@ -85,7 +88,7 @@ export class WasmDrives {
     if (this.holder(entry.id) === lease) this.leases.delete(entry.id);
   }
 
-  private requireLease(id: string, name: string, lease: string | undefined) {
+  requireLease(id: string, name: string, lease: string | undefined) {
     const h = this.holder(id);
     if (!h || h !== lease) throw new VireoError('INVALID_STATE', `this window no longer holds "${name}" (another took it over, or the lease ran out): reload to run it here`, { id });
     this.leases.set(id, { lease: h, until: this.now() + LEASE_TTL_MS });

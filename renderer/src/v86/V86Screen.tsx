@@ -75,6 +75,7 @@ export function V86Screen({ vmId, vmName, config }: { vmId: string; vmName?: str
       </div>
       {runner.error && <p role="alert" className="border-b border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">{runner.error}</p>}
       {runner.state === 'idle' && <p className="px-3 py-2 text-sm text-zinc-700 dark:text-zinc-300">This VM uses the wasm/v86 backend: it {V86_TRADE_OFF}.</p>}
+      <V86Snapshots runner={runner} config={config} />
       <div
         ref={areaRef}
         data-testid="vm-screen"
@@ -118,5 +119,57 @@ export function V86Console({ vmId }: { vmId: string }) {
         <button type="submit" className={btn} disabled={!running}>Send</button>
       </form>
     </div>
+  );
+}
+
+/** The VM's v86 snapshots: take one of the running guest, restore one (also after a page reload). */
+function V86Snapshots({ runner, config }: { runner: V86Runner; config: VmConfig }) {
+  const [list, setList] = useState<{ id: string; name: string; createdAt: string; hasThumbnail: boolean }[]>([]);
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const reload = () => void runner.listSnapshots().then(setList, () => {});
+  useEffect(reload, [runner]);
+  const run = async (what: string, fn: () => Promise<void>) => {
+    setBusy(what);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(null);
+      reload();
+    }
+  };
+  return (
+    <section aria-label="v86 snapshots" className="border-b border-zinc-200 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900">
+      <form
+        className="flex flex-wrap items-center gap-1.5"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const n = name.trim() || `Snapshot ${new Date().toLocaleString()}`;
+          void run('take', () => runner.takeSnapshot(n)).then(() => setName(''));
+        }}
+      >
+        <label htmlFor={`v86-snap-name-${runner.vmId}`} className="text-xs text-zinc-600 dark:text-zinc-400">Snapshot name</label>
+        <input id={`v86-snap-name-${runner.vmId}`} value={name} onChange={(e) => setName(e.target.value)} className="rounded border border-zinc-300 px-1 py-0.5 text-sm dark:border-zinc-600 dark:bg-zinc-800" />
+        <button type="submit" className={btn} disabled={runner.state !== 'running' || !!busy}>{busy === 'take' ? 'Taking…' : 'Take snapshot'}</button>
+        {error && <span role="alert" className="text-red-700 dark:text-red-300">{error}</span>}
+      </form>
+      {list.length > 0 && (
+        <ul aria-label="Snapshots of this VM" className="mt-1 flex flex-wrap gap-2">
+          {list.map((s) => (
+            <li key={s.id} className="flex items-center gap-1.5 rounded border border-zinc-200 p-1 dark:border-zinc-700">
+              {s.hasThumbnail && <img src={runner.thumbnailUrl(s.id)} alt={`Screen when ${s.name} was taken`} width={64} className="rounded" />}
+              <span>{s.name}</span>
+              <button type="button" className={btn} disabled={!!busy} aria-label={`Restore ${s.name}`} onClick={() => void run(`restore ${s.id}`, () => runner.restoreSnapshot(config, s.id))}>
+                Restore
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }

@@ -193,6 +193,50 @@ export class V86Runner {
     return this.emu.save_state();
   }
 
+  private snapUrl(rest = '') {
+    return `${location.origin}/wasm/vms/${encodeURIComponent(this.vmId)}/snapshots${rest}`;
+  }
+
+  /** Take a snapshot: RAM and devices from v86, the drives copied by the engine, a thumbnail of the screen. */
+  async takeSnapshot(name: string): Promise<void> {
+    const state = await this.saveState();
+    const lease = this.lease?.current() ?? '';
+    const r = await fetch(this.snapUrl(`?name=${encodeURIComponent(name)}`), { method: 'POST', body: state, headers: { 'Content-Type': 'application/octet-stream', 'X-Vireo-Lease': lease }, credentials: 'same-origin' });
+    const snap = (await r.json().catch(() => null)) as { id?: string; error?: { message?: string } } | null;
+    if (!r.ok || !snap?.id) throw new Error(snap?.error?.message ?? `the snapshot was not taken (HTTP ${r.status})`);
+    const png = pngOf(this.screenshot());
+    if (png) await fetch(this.snapUrl(`/${snap.id}/thumb`), { method: 'PUT', body: png.buffer as ArrayBuffer, headers: { 'Content-Type': 'image/png', 'X-Vireo-Lease': lease }, credentials: 'same-origin' }).catch(() => {});
+  }
+
+  async listSnapshots(): Promise<{ id: string; name: string; createdAt: string; hasThumbnail: boolean }[]> {
+    const r = await fetch(this.snapUrl(), { credentials: 'same-origin' });
+    return r.ok ? ((await r.json()) as { id: string; name: string; createdAt: string; hasThumbnail: boolean }[]) : [];
+  }
+
+  thumbnailUrl(id: string): string {
+    return this.snapUrl(`/${id}/thumb`);
+  }
+
+  /** Restore one: stop the guest here, have the engine put the drives back, boot from its state. */
+  async restoreSnapshot(config: VmConfig, id: string): Promise<void> {
+    if (this.emu) await this.stop();
+    const lease = new V86Lease(location.origin, this.vmId);
+    try {
+      const l = await lease.take(true);
+      const r = await fetch(this.snapUrl(`/${id}/restore`), { method: 'POST', headers: { 'X-Vireo-Lease': l }, credentials: 'same-origin' });
+      if (!r.ok) throw new Error(((await r.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? `restoring the drives failed (HTTP ${r.status})`);
+      const st = await fetch(this.snapUrl(`/${id}/state`), { credentials: 'same-origin' });
+      if (!st.ok) throw new Error(`reading the snapshot's state failed (HTTP ${st.status})`);
+      const state = await st.arrayBuffer();
+      await lease.release();
+      this.state = 'idle';
+      await this.start(config, state);
+    } catch (e) {
+      await lease.release();
+      throw e;
+    }
+  }
+
   async stop(): Promise<void> {
     const emu = this.emu;
     this.emu = null;
@@ -230,4 +274,15 @@ export function bootOrder(config: Pick<VmConfig, 'boot'> & { floppy?: string | n
   const seq = [...(config.floppy ? [1] : []), ...config.boot.order.map((d) => code[d]).filter((n) => n > 0)];
   for (const n of [3, 2, 1]) if (!seq.includes(n)) seq.push(n);
   return seq.slice(0, 3).reduce((acc, n, i) => acc | (n << (4 * i)), 0);
+}
+
+/** The PNG bytes of v86's screenshot (an <img> with a data: URL), decoded here: the CSP allows no fetch of data: URLs. */
+function pngOf(el: HTMLElement | null): Uint8Array | null {
+  const src = (el as HTMLImageElement | null)?.src ?? '';
+  const m = /^data:image\/png;base64,(.*)$/.exec(src);
+  if (!m) return null;
+  const bin = atob(m[1]!);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
