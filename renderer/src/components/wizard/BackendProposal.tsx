@@ -18,9 +18,9 @@ export function BackendProposal({ w }: { w: Wizard }) {
       alive = false;
     };
   }, [client]);
-  if (!qemu) return null;
   const os = w.state.os;
-  const p = proposeV86(os ? { id: os.id, name: os.name, family: os.family, releaseDate: os.releaseDate } : null, qemu);
+  // Until host.info answers (its first call probes QEMU, slow on a busy host) only the OS speaks.
+  const p = proposeV86(os ? { id: os.id, name: os.name, family: os.family, releaseDate: os.releaseDate } : null, qemu ?? { found: true });
   if (!p.propose) return null;
   return (
     <section aria-label="Backend proposal" data-testid="backend-proposal" className="rounded-md border border-sky-300 bg-sky-50 p-3 text-sm dark:border-sky-800 dark:bg-sky-950">
