@@ -110,6 +110,7 @@ export class Machine extends EventEmitter<MachineEvents> {
     if (!deadPid) {
       // No QEMU, but a saved state in its folder: the VM is suspended to disk (save-state.ts).
       if (this.#state === 'stopped' && hasSavedState(this.paths)) this.change('saved', 'state saved earlier');
+      else if (this.#state === 'saved' && !hasSavedState(this.paths)) this.change('stopped', 'the saved state is gone');
       return;
     }
     if (!isQemuOf(deadPid, this.id) || isZombie(deadPid)) {

@@ -23,7 +23,8 @@ export const TRANSITIONS: Record<VmState, readonly VmState[]> = {
  * "stopped" only as far as this engine knew, so it may jump to what QEMU reports.
  */
 export const ADOPTABLE: { from: readonly VmState[]; to: readonly VmState[] } = {
-  from: ['stopped', 'crashed'],
+  // 'saved': another engine resumed it meanwhile.
+  from: ['stopped', 'crashed', 'saved'],
   to: ['running', 'paused'],
 };
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADOPTABLE, TRANSITIONS, assertTransition, canAdopt, canTransition } from '../../../electron/engine/vm/state-machine.ts';
 import { Machine } from '../../../electron/engine/vm/machine.ts';
+import { removeSavedState, savedFiles } from '../../../electron/engine/vm/save-state.ts';
 import { vmPaths } from '../../../electron/engine/paths.ts';
 import { VireoError } from '../../../electron/api/errors.ts';
 import type { VmState } from '../../../electron/api/types.ts';
@@ -117,5 +118,24 @@ describe('Machine is the only writer of state', () => {
     };
     walk(root);
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('a saved state found on disk (save-state.ts)', () => {
+  it('an engine finds a VM with a saved state file as saved, and as stopped once the file is gone', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vireo-h4-saved-'));
+    const id = '22222222-3333-4444-8555-666666666666';
+    const paths = vmPaths(home, id);
+    mkdirSync(paths.dir, { recursive: true });
+    const files = savedFiles(paths);
+    writeFileSync(files.state, 'QEVM');
+    writeFileSync(files.meta, JSON.stringify({ version: 1, savedAt: new Date().toISOString(), bytes: 4, argv: ['-S'], binary: 'qemu', wasRunning: true }));
+    const m = new Machine(id, 'saved-one', paths);
+    await m.attach();
+    expect(m.state).toBe('saved');
+    expect(m.isActive).toBe(false);
+    await removeSavedState(paths);
+    await m.attach();
+    expect(m.state).toBe('stopped');
   });
 });
