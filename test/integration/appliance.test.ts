@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdtempSync, readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -144,6 +144,18 @@ describe('export', () => {
     const tree = await engine.client.call('snapshots.list', { vm: moved.id });
     expect(tree.nodes.map((n) => n.name)).toEqual(['clean']);
     expect((await runSettled('qemu-img', ['compare', join(imported.dir, 'disk0.qcow2'), join(moved.dir, 'disk0.qcow2')])).code).toBe(0);
+    // A bundle whose config names a host file as a disk is refused, and leaves nothing.
+    const evil = join(work, 'evil');
+    mkdirSync(evil);
+    await run('tar', ['-xf', out, '-C', evil]);
+    const manifest = JSON.parse(readFileSync(join(evil, 'vireo-bundle.json'), 'utf8'));
+    manifest.config.disks[0].file = '/etc/hostname';
+    writeFileSync(join(evil, 'vireo-bundle.json'), JSON.stringify(manifest));
+    const members = (await run('tar', ['-tf', out])).stdout.trim().split('\n');
+    await run('tar', ['-cf', join(work, 'evil.vireo'), '-C', evil, ...members]);
+    const before = vmFolders().length;
+    await expect(engine.client.call('appliance.import', { path: join(work, 'evil.vireo'), name: 'evil' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/names \/etc\/hostname, which is not a file of the bundle/) });
+    expect(vmFolders().length).toBe(before);
   }, 180_000);
 });
 

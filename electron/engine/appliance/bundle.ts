@@ -124,6 +124,12 @@ export async function importBundle(path: string, staging: string, id: string, na
     await rename(join(staging, n), join(staging, mm[1]!, mm[2]!));
   }
   const c = m.config;
+  // Every disk is a file of the bundle: a config naming a host path (/dev/sda, ~/.ssh/id_rsa) as a disk is refused.
+  for (const d of c.disks) {
+    if (!MEMBER.test(d.file) || d.file.startsWith('tpm__') || d.file.startsWith('thumbnails__') || !m.files.some((f) => f.name === d.file)) {
+      throw new VireoError('INVALID_ARGUMENT', `disk ${d.id} of the bundle names ${d.file.slice(0, 200)}, which is not a file of the bundle: a bundle's disks travel inside it; nothing was imported`, { disk: d.id, file: d.file });
+    }
+  }
   // Host-specific settings stay behind (they name the other host's files and devices).
   return VmConfigSchema.parse({
     ...c,

@@ -21,6 +21,7 @@ import { checkMemberName, extractOva, readOvaDescriptor, writeTar } from './tar.
 import { readVboxFile } from './vbox-file.ts';
 import { readUtmBundle } from './utm.ts';
 import { specToConfig, type ApplianceSpec } from './spec.ts';
+import { baseConfig } from '../library/library.ts';
 import { exportBundle, importBundle, readBundleManifest } from './bundle.ts';
 
 // Appliances in and out of the library. Import: read the package into an ApplianceSpec
@@ -112,7 +113,12 @@ export class ApplianceService {
     const fwList = first.spec.firmware === 'uefi' || first.spec.vireo?.system?.firmware === 'uefi' ? await this.p.host.firmwareList('x86_64') : [];
     const entry = await this.p.jobs.run({ kind: 'import', title: `Import ${basename(path)} as "${name}"`, cancellable: true }, (job) =>
       this.p.library.create(name, async (staging, id) => {
-        if (first.kind === 'bundle') return importBundle(path, staging, id, name, { signal: job.signal, onProgress: (f) => job.progress(f) });
+        if (first.kind === 'bundle') {
+          const config = await importBundle(path, staging, id, name, { signal: job.signal, onProgress: (f) => job.progress(f) });
+          // A web client's bundle passes the same policy as its settings changes (vms.update).
+          await this.p.confine.vmConfig(caller, staging, baseConfig(id, name), config);
+          return config;
+        }
         const work = join(staging, '.appliance');
         await mkdir(work, { recursive: true });
         const { spec, sources } = await this.fetchVerified(path, first, work, job, caller);
