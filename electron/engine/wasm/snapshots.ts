@@ -7,7 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { VireoError } from '../../api/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import type { LibraryEntry } from '../library/library.ts';
-import type { WasmDrives } from './drives.ts';
+import type { VmConfig } from '../../api/schemas/vm-config.ts';
+
+/** What snapshots need of the drives (drives.ts WasmDrives; an interface here, so the two do not import each other). */
+export interface V86DriveAccess {
+  v86Entry(ref: string): { entry: LibraryEntry; config: VmConfig };
+  requireLease(id: string, name: string, lease: string | undefined): void;
+  drive(ref: string, name: string): Promise<{ path: string; size: number; writable: boolean }>;
+}
 
 // Snapshots of a wasm/v86 VM (issue 20): v86's save_state (RAM and devices, taken in the page
 // after its dirty blocks are flushed) plus a copy of every writable drive at that moment, so a
@@ -29,7 +36,7 @@ export interface V86Snapshot {
 const ID_RE = /^[a-z0-9]{12}$/;
 
 export class WasmSnapshots {
-  constructor(private readonly drives: WasmDrives) {}
+  constructor(private readonly drives: V86DriveAccess) {}
 
   private dir(entry: LibraryEntry) {
     return join(entry.paths.dir, 'v86-snapshots');
