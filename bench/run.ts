@@ -15,6 +15,7 @@ import { runNatBench } from './nat.ts';
 import { runSharesBench } from './shares.ts';
 import { runNoisyBench } from './noisy.ts';
 import { runBackupBench } from './backup.ts';
+import { runMigrateBench } from './migrate.ts';
 
 // `npm run bench [-- name...]`: runs the benchmarks (all, or the named ones) one after the
 // other, never in parallel (each is a ratio against a peer measured on the same quiet machine),
@@ -22,7 +23,7 @@ import { runBackupBench } from './backup.ts';
 // result file present. A benchmark that fails is recorded as failed with its error, so the
 // table never silently loses a row.
 
-const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'cli', 'scale', 'nat', 'shares', 'noisy', 'backup'] as const;
+const ORDER = ['start', 'snapshot', 'display', 'idle', 'ui', 'cli', 'scale', 'nat', 'shares', 'noisy', 'backup', 'migration'] as const;
 
 // Figures each new capability owes the table once it lands (issue 21): the runner says which
 // have none yet. `bench` is the result's name; a capability without a benchmark file is missing.
@@ -144,6 +145,7 @@ const RUNNERS: Record<Name, () => Promise<BenchResult>> = {
   shares: () => runSharesBench(),
   noisy: () => runNoisyBench(),
   backup: () => runBackupBench(),
+  migration: () => runMigrateBench(),
 };
 
 async function writeFailure(name: Name, e: Error, seconds: number): Promise<BenchResult> {
