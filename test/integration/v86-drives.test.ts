@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import { startServer, type RunningServer } from '../../electron/server/server.ts';
-import { WasmDrives } from '../../electron/engine/wasm/drives.ts';
 import { HttpDisk } from '../../renderer/src/v86/http-disk.ts';
 import { V86Lease } from '../../renderer/src/v86/lease.ts';
 import { ensureI386, I386_MARKERS, I386_PROMPT, type I386Fixtures } from '../fixtures/guest-i386.ts';
@@ -28,7 +27,7 @@ let vmId: string;
 async function up() {
   engine = await createEngine({ home });
   // What serve gives its server: the engine's dispatch and events, and its wasm drives.
-  server = await startServer({ engine: { dispatch: engine.dispatch, bus: engine.bus, bridge: engine.bridge, wasm: new WasmDrives(engine.vms.library) }, port: 0, token: TOKEN, staticDir: join(import.meta.dirname, '..', '..', '.vite', 'renderer', 'main_window') });
+  server = await startServer({ engine: { dispatch: engine.dispatch, bus: engine.bus, bridge: engine.bridge, wasm: engine.wasm }, port: 0, token: TOKEN, staticDir: join(import.meta.dirname, '..', '..', '.vite', 'renderer', 'main_window') });
 }
 async function down() {
   await server?.close();
