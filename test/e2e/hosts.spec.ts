@@ -6,11 +6,12 @@ import { expect, test } from './serve.ts';
 // Issue 24, acceptance 1 in the app: a private libvirt session daemon (started here, its own
 // dirs) added as a host with `vireo host add` appears in the sidebar's Hosts section with its
 // domain and state; the domain's screen opens in the app (noVNC through the engine's display
-// bridge in front of libvirt's VNC unix socket) and draws the guest; Power off from the
-// section stops it. The domain boots the test guest's kernel directly, so this stays short.
+// bridge in front of libvirt's VNC unix socket) and draws the guest; Move to host… moves it
+// live to a second daemon; Power off from the section stops it. The domain boots the test guest's kernel directly, so this stays short.
 
 const missing = libvirtMissing();
 let lv: SessionLibvirt | null = null;
+let lv2: SessionLibvirt | null = null;
 const DOM = 'h8-e2e-guest';
 
 test.describe.configure({ mode: 'serial', timeout: 120_000 });
@@ -28,12 +29,18 @@ test.beforeAll(async ({ served }) => {
   await lv.virsh(['start', DOM]);
   const added = await served.cli(['host', 'add', 'lab', lv.uri]);
   expect(added.code, added.stderr).toBe(0);
+  // A second host to move it to (same network namespace: the migration streams go over 127.0.0.1).
+  lv2 = await startSessionLibvirt('e2e2');
+  await lv2.addPool('default');
+  const added2 = await served.cli(['host', 'add', 'lab2', lv2.uri]);
+  expect(added2.code, added2.stderr).toBe(0);
 });
 
 test.afterAll(async () => {
-  if (lv) {
-    await removeAllDomains(lv);
-    await lv.stop();
+  for (const x of [lv, lv2]) {
+    if (!x) continue;
+    await removeAllDomains(x);
+    await x.stop();
   }
 });
 
@@ -65,6 +72,16 @@ test("a libvirt host's running domain is listed in the sidebar and its screen op
     .toBeGreaterThan(1);
   await page.screenshot({ path: 'test-results/hosts-remote-screen.png' });
   await dialog.getByRole('button', { name: /close/i }).first().click();
-  await row.getByRole('button', { name: 'Power off' }).click();
-  await expect(hosts.getByRole('listitem', { name: `${DOM} on lab, stopped` })).toBeVisible({ timeout: 20_000 });
+  // Move to host…: a live move to the second host, from the section.
+  await row.getByRole('button', { name: 'Move to host…' }).click();
+  const move = page.getByRole('dialog', { name: `Move ${DOM} to another host` });
+  await move.getByRole('combobox', { name: 'Host' }).selectOption({ label: 'lab2' });
+  await move.getByRole('textbox', { name: /Address/ }).fill('127.0.0.1');
+  await move.getByRole('button', { name: 'Move', exact: true }).click();
+  await expect(move).toBeHidden({ timeout: 60_000 });
+  const moved = hosts.getByRole('listitem', { name: `${DOM} on lab2, running` });
+  await expect(moved).toBeVisible({ timeout: 20_000 });
+  await expect(hosts.getByRole('list', { name: 'VMs on lab' }).getByText('no VMs')).toBeVisible();
+  await moved.getByRole('button', { name: 'Power off' }).click();
+  await expect(hosts.getByRole('listitem', { name: `${DOM} on lab2, stopped` })).toBeVisible({ timeout: 20_000 });
 });

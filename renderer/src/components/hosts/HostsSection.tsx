@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { RemoteDomain, RemoteHostStatus } from '../../../../electron/api/host-types.ts';
 import { useClient, useErrors } from '../../api/context.tsx';
 import { asWireError } from '../../api/client.ts';
-import { Button, Dialog, cx } from '../ui.tsx';
+import { Button, Dialog, cx, inputClass } from '../ui.tsx';
 import { RemoteScreen } from './RemoteScreen.tsx';
 
 // The sidebar's "Hosts" section (issue 24): the library's libvirt hosts, each with its domains
@@ -30,6 +30,7 @@ export function HostsSection() {
   const [views, setViews] = useState<HostView[] | null>(null);
   const [screen, setScreen] = useState<{ host: RemoteHostStatus; domain: string } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [moving, setMoving] = useState<{ host: RemoteHostStatus; domain: string } | null>(null);
 
   const refresh = useCallback(async () => {
     try {
@@ -97,6 +98,9 @@ export function HostsSection() {
                           <Button size="sm" disabled={busy === key || !host.localSockets} disabledReason={host.localSockets ? undefined : 'not yet: the screen of a domain on a remote host needs an ssh tunnel'} onClick={() => setScreen({ host, domain: d.name })}>
                             Screen
                           </Button>
+                          <Button size="sm" disabled={busy === key || views.length < 2} disabledReason={views.length < 2 ? 'add another host to move it to' : undefined} onClick={() => setMoving({ host, domain: d.name })}>
+                            Move to host…
+                          </Button>
                           <Button size="sm" disabled={busy === key} onClick={() => void act(host, d, 'poweroff')}>
                             Power off
                           </Button>
@@ -114,11 +118,75 @@ export function HostsSection() {
           </li>
         ))}
       </ul>
+      {moving && (
+        <MoveDialog
+          from={moving.host}
+          domain={moving.domain}
+          targets={views.map((v) => v.host).filter((h) => h.id !== moving.host.id)}
+          onClose={() => setMoving(null)}
+          onMoved={() => {
+            setMoving(null);
+            void refresh();
+          }}
+        />
+      )}
       {screen && (
         <Dialog title={`${screen.domain} on ${screen.host.name}`} onClose={() => setScreen(null)} wide>
           <RemoteScreen client={client} host={screen.host.id} domain={screen.domain} />
         </Dialog>
       )}
     </section>
+  );
+}
+
+/** "Move to host…": a live move with disks (hosts.migrate, libvirt's migration with storage copy). */
+function MoveDialog({ from, domain, targets, onClose, onMoved }: { from: RemoteHostStatus; domain: string; targets: RemoteHostStatus[]; onClose: () => void; onMoved: () => void }) {
+  const client = useClient();
+  const [to, setTo] = useState(targets[0]?.id ?? '');
+  const [address, setAddress] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [running, setRunning] = useState(false);
+  const move = async () => {
+    setRunning(true);
+    setError(null);
+    try {
+      await client.call('hosts.migrate', { host: from.id, domain, to, ...(address.trim() ? { address: address.trim() } : {}) });
+      onMoved();
+    } catch (e) {
+      setError(asWireError(e).message);
+    } finally {
+      setRunning(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Move ${domain} to another host`}
+      onClose={onClose}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button variant="primary" disabled={!to || running} onClick={() => void move()}>
+            {running ? 'Moving…' : 'Move'}
+          </Button>
+        </>
+      }
+    >
+      <p className="mb-2 text-sm">It keeps running: its memory and disks are copied to the other host while it runs (libvirt's live migration), then it continues there and is gone from {from.name}. A VM with snapshots is refused (libvirt does not move snapshots): delete them first.</p>
+      <label className="mb-2 flex flex-col gap-1 text-sm">
+        Host
+        <select className={inputClass} value={to} onChange={(e) => setTo(e.target.value)}>
+          {targets.map((h) => (
+            <option key={h.id} value={h.id}>
+              {h.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="flex flex-col gap-1 text-sm">
+        Address the VM's data goes to (optional: the host's name in its URI)
+        <input className={inputClass} value={address} onChange={(e) => setAddress(e.target.value)} placeholder="e.g. 10.0.0.2" />
+      </label>
+      {error && <p role="alert" className="mt-2 text-sm text-red-700 dark:text-red-400">{error}</p>}
+    </Dialog>
   );
 }
