@@ -1,9 +1,9 @@
 import { openSync, closeSync, mkdirSync } from 'node:fs';
-import { rm, writeFile, unlink } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { VireoError } from '../../api/errors.ts';
-import type { AccelName, CrashInfo, VmState } from '../../api/types.ts';
+import type { CrashInfo, VmState } from '../../api/types.ts';
 import type { VmPaths } from '../paths.ts';
 import { ensurePrivateDir } from '../paths.ts';
 import { isActive, SHUTDOWN_TIMEOUT_SEC } from '../../shared/states.ts';
@@ -12,25 +12,14 @@ import { spawnDetached } from '../util/proc.ts';
 import { assertTransition, canTransition, requireState } from './state-machine.ts';
 import { attachHelpers, startHelpers, stopHelpers, type HelperProcess } from './helpers.ts';
 import { hasSavedState, waitIncoming } from './save-state.ts';
-import { isQemuOf, pidAlive, readPidFile, tailFile, waitForExit, isZombie, lastErrorLine, readRuntimeState, unwatchedExit, ioPauseReason, pidOfUnrecordedQemu, type RuntimeState } from './process.ts';
+import type { LaunchSpec } from './launch-spec.ts';
+export type { LaunchSpec };
+import { isQemuOf, pidAlive, readPidFile, waitForExit, isZombie, readRuntimeState, unwatchedExit, ioPauseReason, pidOfUnrecordedQemu, killAndWait, startupExit, crashOf, removeRuntimeFiles, type RuntimeState } from './process.ts';
 
 // One VM's running QEMU, whoever started it, and the only writer of that VM's state. QEMU
 // runs detached (own process group, stdio to a log file, a pidfile) so it outlives this
 // engine; `attach()` lets a new engine pick it up again through its QMP socket. Every state
 // change goes through the transition table (state-machine.ts) and is emitted as 'state'.
-
-export interface LaunchSpec {
-  binary: string;
-  argv: string[];
-  accel: AccelName;
-  accelReason: string;
-  /** started in order before QEMU, rolled back in reverse, stopped after QEMU exits */
-  helpers?: HelperProcess[];
-  /** applied to the process once it runs (pinning, priority) */
-  afterSpawn?: (pid: number) => void;
-  /** resume from a saved state: the open state file, QEMU's fd 3 (argv carries `-incoming fd:3`) */
-  incoming?: { fd: number; resumeRunning: boolean; loaded?: () => Promise<void> };
-}
 
 export interface MachineEvents {
   state: [state: VmState, previous: VmState, reason?: string];
@@ -162,13 +151,7 @@ export class Machine extends EventEmitter<MachineEvents> {
       this.runtime = { pid, startedAt: new Date().toISOString(), accel: spec.accel, accelReason: spec.accelReason, argv: spec.argv, binary: spec.binary };
       spec.afterSpawn?.(pid);
       child.once('exit', (code, signal) => void this.onExit(code, signal));
-      const exited = new Promise<never>((_, reject) =>
-        child.once('exit', async (code, signal) => {
-          const tail = await tailFile(this.paths.qemuLog, 8);
-          reject(new VireoError('QEMU_FAILED', `QEMU exited during start-up (${signal ?? `exit code ${code}`}): ${lastErrorLine(tail)}`, { exitCode: code, signal, stderr: tail, argv: [spec.binary, ...spec.argv] }));
-        }),
-      );
-      exited.catch(() => {});
+      const exited = startupExit(child, this.paths.qemuLog, [spec.binary, ...spec.argv]);
       this.qmp = await Promise.race([
         this.connectQmp(QMP_TIMEOUT_MS).catch(async (e: unknown) => {
           // QEMU that dies at start-up takes its socket with it; its exit status and stderr
@@ -182,14 +165,11 @@ export class Machine extends EventEmitter<MachineEvents> {
       await writeFile(this.paths.stateFile, JSON.stringify(this.runtime), { mode: 0o600 });
       await Promise.race([attachHelpers(this.helpers), exited]);
       if (spec.incoming) {
-        // The whole saved state is read before the guest may run; a guest saved paused stays paused.
+        // All the saved state is read, and its file let go, before the guest runs (or anyone is told so).
         await Promise.race([waitIncoming(this.qmp), exited]);
-        // Before the guest runs (and anyone is told so): the state now lives in this QEMU only.
         await spec.incoming.loaded?.();
-        if (!spec.incoming.resumeRunning) {
-          this.change('paused', 'resumed from its saved state, paused as it was saved');
-          return;
-        }
+        // A guest saved paused stays paused.
+        if (!spec.incoming.resumeRunning) return this.change('paused', 'resumed from its saved state, paused as it was saved');
       }
       // Started paused (-S) so nothing ran before we were listening; now let it go.
       await Promise.race([this.qmp.execute('cont'), exited]);
@@ -197,14 +177,7 @@ export class Machine extends EventEmitter<MachineEvents> {
     } catch (e) {
       // Forget the runtime first so the exit handler sees a failed start, not a crash.
       this.runtime = null;
-      if (pid && pidAlive(pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-        await waitForExit(pid, 3000);
-      }
+      await killAndWait(pid, 3000);
       this.qmp?.close();
       this.qmp = null;
       await this.finish();
@@ -234,11 +207,8 @@ export class Machine extends EventEmitter<MachineEvents> {
     }
   }
 
-  /**
-   * Save state: the guest is stopped, `save` writes its state (save-state.ts migrateToFile), then
-   * QEMU quits and the VM is 'saved' (passing 'stopped', so what follows a QEMU's end runs as
-   * usual). A failed save leaves the VM running (or paused) as it was.
-   */
+  /** Save state: the guest stops, `save` writes its state (save-state.ts), QEMU quits, the VM is 'saved' (through 'stopped',
+   *  so what follows a QEMU's end runs as usual). A failed save leaves the VM running (or paused) as it was. */
   async suspend(save: (qmp: QmpClient, wasRunning: boolean) => Promise<void>): Promise<void> {
     requireState('save the state of', this.name, this.#state, ['running', 'paused']);
     const qmp = this.monitor('save the state of');
@@ -255,32 +225,15 @@ export class Machine extends EventEmitter<MachineEvents> {
       }
       throw e;
     }
-    const pid = this.runtime?.pid;
-    this.expectingExit = true;
-    await qmp.execute('quit', undefined, { timeoutMs: 3000 }).catch(() => {});
-    if (!(await this.waitUntilStopped(10_000)) && pid && pidAlive(pid)) {
-      // The state is on disk already; a QEMU that does not quit is only in the way.
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone meanwhile */
-      }
-      await waitForExit(pid, 5000);
-      if (this.isActive) await this.onExit(null, 'SIGKILL');
-    }
-    this.crash = null;
+    // The state is on disk already; a QEMU that does not quit is only in the way.
+    await this.quitOrKill(10_000);
     this.change('saved', 'state saved');
   }
 
-  /** A saved state that is gone (discarded, or consumed by a resume that then failed to start). */
-  forgetSaved(reason: string) {
-    if (this.#state === 'saved') this.change('stopped', reason);
-  }
-
+  /** A saved state that is gone (discarded, or unreadable): the VM is stopped. */
+  forgetSaved = (reason: string) => this.#state === 'saved' && this.change('stopped', reason);
   /** A start from the saved state failed but its file is still there: the VM stays saved. */
-  keepSaved() {
-    if (this.#state === 'stopped' && hasSavedState(this.paths)) this.change('saved', 'the saved state is kept');
-  }
+  keepSaved = () => this.#state === 'stopped' && hasSavedState(this.paths) && this.change('saved', 'the saved state is kept');
 
   private async connectQmp(timeoutMs: number, socket = this.paths.qmpSocket): Promise<QmpClient> {
     const qmp = await QmpClient.connect(socket, { timeoutMs, retryUntilMs: timeoutMs });
@@ -342,16 +295,7 @@ export class Machine extends EventEmitter<MachineEvents> {
       const clean = this.expectingExit || (code === 0 && signal === null);
       this.qmp?.close();
       this.qmp = null;
-      if (!clean) {
-        const tail = await tailFile(this.paths.qemuLog, 10);
-        this.crash = {
-          at: new Date().toISOString(),
-          exitCode: code,
-          signal,
-          stderrTail: tail,
-          reason: signal ? `QEMU was killed by ${signal}` : code !== null ? `QEMU exited with code ${code}` : 'QEMU exited unexpectedly',
-        };
-      }
+      if (!clean) this.crash = await crashOf(code, signal, this.paths.qemuLog);
       this.runtime = null;
       this.child = null;
       await this.finish();
@@ -372,12 +316,7 @@ export class Machine extends EventEmitter<MachineEvents> {
     await this.removeRuntimeFiles();
   }
 
-  private async removeRuntimeFiles(all = true) {
-    const p = this.paths;
-    const files = [p.pidFile, p.qmpSocket, p.qmpCmdSocket, p.vncSocket, p.serialSocket, p.stateFile];
-    await Promise.all(files.map((f) => unlink(f).catch(() => {})));
-    if (all) await rm(p.runtime, { recursive: true, force: true }).catch(() => {});
-  }
+  private removeRuntimeFiles = (all = true) => removeRuntimeFiles(this.paths, all);
 
   private exitPromise(): Promise<void> {
     if (!this.isActive && !this.ending) return Promise.resolve();
@@ -416,7 +355,6 @@ export class Machine extends EventEmitter<MachineEvents> {
   async stop(opts: { force?: boolean; timeoutMs?: number; guestShutdown?: () => Promise<boolean> } = {}): Promise<'acpi' | 'agent' | 'quit' | 'kill' | 'already'> {
     if (!this.isActive) return 'already';
     requireState('stop', this.name, this.#state, ['running', 'paused', 'stopping', 'starting']);
-    const pid = this.runtime?.pid;
     const prev = this.#state;
     if (!opts.force) {
       this.change('stopping');
@@ -434,22 +372,18 @@ export class Machine extends EventEmitter<MachineEvents> {
     }
     this.expectingExit = true;
     if (this.isActive && this.#state !== 'stopping') this.change('stopping');
-    try {
-      await this.qmp?.execute('quit', undefined, { timeoutMs: 3000 });
-    } catch {
-      /* QEMU may close the monitor before answering */
-    }
-    if (await this.waitUntilStopped(5000)) return 'quit';
-    if (pid && pidAlive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone meanwhile */
-      }
-    }
-    await waitForExit(pid ?? 0, 5000);
+    return (await this.quitOrKill(5000)) ? 'quit' : 'kill';
+  }
+
+  /** QMP quit (QEMU may close the monitor before answering), then SIGKILL; true when quit was enough. */
+  private async quitOrKill(waitMs: number): Promise<boolean> {
+    const pid = this.runtime?.pid;
+    this.expectingExit = true;
+    await this.qmp?.execute('quit', undefined, { timeoutMs: 3000 }).catch(() => {});
+    if (await this.waitUntilStopped(waitMs)) return true;
+    await killAndWait(pid, 5000);
     if (this.isActive) await this.onExit(null, 'SIGKILL');
-    return 'kill';
+    return false;
   }
 
   /** Stop watching without touching QEMU (engine shutdown: VMs keep running). */

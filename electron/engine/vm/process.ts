@@ -1,7 +1,10 @@
 import { readFileSync, readdirSync, existsSync, readFile } from 'node:fs';
-import { open, readFile as readFileP, stat } from 'node:fs/promises';
+import { open, readFile as readFileP, rm, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { AccelName, CrashInfo } from '../../api/types.ts';
+import { VireoError } from '../../api/errors.ts';
+import type { VmPaths } from '../paths.ts';
 
 // Facts about a QEMU process that may not be our child (a VM started by an engine that has
 // since exited): is it alive, is it really that VM's QEMU, and the tail of its log.
@@ -159,3 +162,47 @@ export async function pidOfUnrecordedQemu(pidFile: string, vmId: string, waitMs 
 }
 
 export { existsSync, readFile };
+
+/** SIGKILL a QEMU that is still there and wait (up to `ms`) until it is gone. */
+export async function killAndWait(pid: number | null | undefined, ms: number): Promise<void> {
+  if (!pid) return;
+  if (pidAlive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  await waitForExit(pid, ms);
+}
+
+/** Rejects, with the reason from QEMU's log, when a starting QEMU exits (its start-up failed). */
+export function startupExit(child: ChildProcess, qemuLog: string, argv: string[]): Promise<never> {
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', async (code, signal) => {
+      const tail = await tailFile(qemuLog, 8);
+      reject(new VireoError('QEMU_FAILED', `QEMU exited during start-up (${signal ?? `exit code ${code}`}): ${lastErrorLine(tail)}`, { exitCode: code, signal, stderr: tail, argv }));
+    }),
+  );
+  exited.catch(() => {});
+  return exited;
+}
+
+/** The crash record of a QEMU this engine watched end without being asked to. */
+export async function crashOf(code: number | null, signal: NodeJS.Signals | null, qemuLog: string): Promise<CrashInfo> {
+  const tail = await tailFile(qemuLog, 10);
+  return {
+    at: new Date().toISOString(),
+    exitCode: code,
+    signal,
+    stderrTail: tail,
+    reason: signal ? `QEMU was killed by ${signal}` : code !== null ? `QEMU exited with code ${code}` : 'QEMU exited unexpectedly',
+  };
+}
+
+/** A VM's runtime files (pidfile, sockets, state); with `all` its runtime folder too. */
+export async function removeRuntimeFiles(p: VmPaths, all = true): Promise<void> {
+  const files = [p.pidFile, p.qmpSocket, p.qmpCmdSocket, p.vncSocket, p.serialSocket, p.stateFile];
+  await Promise.all(files.map((f) => unlink(f).catch(() => {})));
+  if (all) await rm(p.runtime, { recursive: true, force: true }).catch(() => {});
+}

@@ -1,6 +1,5 @@
 import { join, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { totalmem, cpus as hostCpus } from 'node:os';
 import { VireoError } from '../../api/errors.ts';
 import { VmConfigSchema, type VmConfig } from '../../api/schemas/vm-config.ts';
 import type { EventBus } from '../../api/dispatch.ts';
@@ -25,8 +24,8 @@ import { osMinimumWarnings } from '../osdetect/vm-warnings.ts';
 import { secureSocket } from '../display/bridge.ts';
 import { assertKnownKeys } from '../policy/patch-keys.ts';
 import { natStatus, passtAvailability } from '../net/nat/plan.ts';
-import { argvDifference, migrateToFile, readSavedMeta, removeSavedState, savedFiles, writeSavedMeta } from './save-state.ts';
-import { open } from 'node:fs/promises';
+import { SavedStates, savedEditRefusal } from './saved-states.ts';
+import { hostFitWarnings } from './host-fit.ts';
 
 // VM operations on top of the library (folders + vm.json) and the machines (running QEMUs).
 
@@ -42,6 +41,7 @@ export class VmService {
   private readonly backends: Record<BackendId, Backend>;
   /** one operation at a time per VM: start, delete, settings, snapshots, clones */
   readonly locks = new VmLocks();
+  private readonly saved: SavedStates;
   /** areas' steps around a start (unattended/lifecycle.ts): `before` may change and save the config, `after` runs once QEMU is up */
   readonly startHooks: { before(e: LibraryEntry, c: VmConfig): Promise<VmConfig>; after(e: LibraryEntry, c: VmConfig): Promise<void> }[] = [];
 
@@ -52,6 +52,7 @@ export class VmService {
     private readonly bus: EventBus,
   ) {
     this.backends = { qemu: new QemuBackend(host), 'wasm/v86': new V86Backend() };
+    this.saved = new SavedStates(this, jobs);
   }
 
   backendFor(config: VmConfig): Backend {
@@ -182,20 +183,9 @@ export class VmService {
       paths: { serialLog: entry.paths.serialLog, qemuLog: entry.paths.qemuLog },
       disks,
       snapshots: this.snapshotAvailability(entry),
-      warnings: [...(m.state === 'paused' && m.ioPause ? [m.ioPause] : []), ...(c ? [...this.warnings(c), ...osMinimumWarnings(c, disks)] : [])],
+      warnings: [...(m.state === 'paused' && m.ioPause ? [m.ioPause] : []), ...(c ? [...hostFitWarnings(c), ...osMinimumWarnings(c, disks)] : [])],
       nat: c ? natStatus(c, await passtAvailability(), (await this.host.capabilities(c.arch).catch(() => null))?.versionParts ?? [0, 0, 0], m.isActive ? (rt?.argv ?? []) : null) : [],
     };
-  }
-
-  warnings(c: VmConfig): string[] {
-    const w: string[] = [];
-    const hostMiB = Math.floor(totalmem() / 1024 ** 2);
-    if (c.system.memoryMiB > hostMiB * 0.8) w.push(`memory ${c.system.memoryMiB} MiB is more than 80% of this host's ${hostMiB} MiB: the host may swap`);
-    if (c.system.firmware === 'uefi' && c.system.memoryMiB < 512) {
-      w.push(`UEFI with ${c.system.memoryMiB} MiB: many UEFI boot loaders (GRUB, shim) run out of memory below 512 MiB`);
-    }
-    if (c.system.cpus > hostCpus().length) w.push(`${c.system.cpus} vCPUs is more than this host's ${hostCpus().length} CPUs: the guest will run slowly`);
-    return w;
   }
 
   // ---- creation -------------------------------------------------------------------------
@@ -227,10 +217,7 @@ export class VmService {
     assertKnownKeys(VmConfigSchema, patch);
     if (m.isActive || m.state === 'saved') {
       const blocked = Object.keys(patch).filter((k) => !LIVE_EDITABLE_TOP.has(k));
-      if (blocked.length && m.state === 'saved') {
-        // The saved state is this machine's RAM and devices: other hardware could not take it back.
-        throw new VireoError('INVALID_STATE', `${blocked.join(', ')} cannot be changed while "${config.name}" has a saved state: start it (it resumes where it was) and shut it down, or discard the saved state first`, { fields: blocked, state: m.state });
-      }
+      if (blocked.length && m.state === 'saved') throw savedEditRefusal(config.name, blocked);
       if (blocked.length) {
         throw new VireoError('INVALID_STATE', `${blocked.join(', ')} can only be changed while "${config.name}" is stopped: shut it down first`, { fields: blocked, state: m.state });
       }
@@ -269,7 +256,7 @@ export class VmService {
     const entry = this.resolve(ref);
     let config = this.requireConfig(entry);
     const m = this.machineFor(entry);
-    if (m.state === 'saved') return this.resumeSaved(entry, config, m);
+    if (m.state === 'saved') return this.saved.resume(entry, config, m);
     requireState('start', config.name, m.state, ['stopped', 'crashed']);
     for (const h of this.startHooks) config = await h.before(entry, config);
 
@@ -290,87 +277,9 @@ export class VmService {
     return this.details(entry.id);
   }
 
-  // ---- save state (suspend to disk, save-state.ts) ----------------------------------------
-
-  /** Writes the running VM's state to its folder and ends QEMU: the VM is 'saved' until a start resumes it. */
-  saveState(ref: string): Promise<VmDetails> {
-    const { id } = this.resolve(ref);
-    return this.locks.run(id, 'a save of its state', async () => {
-      const entry = this.resolve(id);
-      const config = this.requireConfig(entry);
-      const m = this.machineFor(entry);
-      requireState('save the state of', config.name, m.state, ['running', 'paused']);
-      const rt = m.info;
-      if (!rt || !rt.argv.length) {
-        throw new VireoError('UNSUPPORTED', `cannot save the state of "${config.name}": this engine re-attached to it without its command line; shut it down instead`, { state: m.state });
-      }
-      await this.jobs.run({ kind: 'save-state', title: `Save the state of ${config.name}`, vmId: entry.id, cancellable: false }, async (job) => {
-        try {
-          await m.suspend(async (qmp, wasRunning) => {
-            const bytes = await migrateToFile(qmp, entry.paths, entry.paths.runtime, (f, total) => {
-              if (total && job.job.bytesTotal !== total) job.bytes(total);
-              job.progress(f);
-            });
-            await writeSavedMeta(entry.paths, { version: 1, savedAt: new Date().toISOString(), bytes, argv: rt.argv, binary: rt.binary, wasRunning });
-          });
-        } catch (e) {
-          if (m.state !== 'saved') await removeSavedState(entry.paths);
-          throw e;
-        }
-      });
-      return this.details(entry.id);
-    });
-  }
-
-  /** Forgets a saved state: the VM is stopped (as if powered off at the moment it was saved). */
-  discardState(ref: string): Promise<VmDetails> {
-    const { id } = this.resolve(ref);
-    return this.locks.run(id, 'a discard of its saved state', async () => {
-      const entry = this.resolve(id);
-      const m = this.machineFor(entry);
-      requireState('discard the saved state of', entry.config?.name ?? entry.id, m.state, ['saved']);
-      await removeSavedState(entry.paths);
-      m.forgetSaved('saved state discarded');
-      return this.details(entry.id);
-    });
-  }
-
-  /** Refuses an operation that would change a saved VM's disks under its saved state. */
-  assertNotSaved(ref: string, op: string): void {
-    const entry = this.resolve(ref);
-    if (this.machineFor(entry).state === 'saved') {
-      throw new VireoError('INVALID_STATE', `cannot ${op} "${entry.config?.name ?? entry.id}" while its state is saved: start it (it resumes where it was) or discard the saved state first`, { state: 'saved' });
-    }
-  }
-
-  private async resumeSaved(entry: LibraryEntry, config: VmConfig, m: Machine): Promise<VmDetails> {
-    const meta = await readSavedMeta(entry.paths);
-    if (!meta) {
-      await removeSavedState(entry.paths);
-      m.forgetSaved('the saved state is unreadable');
-      throw new VireoError('NOT_FOUND', `the saved state of "${config.name}" is missing or unreadable; it was discarded: start it again for a fresh boot`);
-    }
-    const spec = await this.backendFor(config).prepareLaunch(entry, config, {});
-    const diff = argvDifference(meta.argv, spec.argv) ?? (meta.binary !== spec.binary ? `QEMU was ${meta.binary}, now ${spec.binary}` : null);
-    if (diff) {
-      throw new VireoError('INVALID_STATE', `"${config.name}" cannot resume its saved state: its virtual hardware changed since it was saved (${diff}); undo the change, or discard the saved state`, { was: meta.argv, now: spec.argv });
-    }
-    const fh = await open(savedFiles(entry.paths).state, 'r');
-    try {
-      // Resumed: once QEMU has read it the state is inside that QEMU; the file would only resume it twice.
-      const loaded = () => removeSavedState(entry.paths);
-      await m.start({ ...spec, argv: [...spec.argv, '-incoming', 'fd:3'], incoming: { fd: fh.fd, resumeRunning: meta.wasRunning, loaded } });
-    } catch (e) {
-      m.keepSaved();
-      throw e;
-    } finally {
-      await fh.close();
-    }
-    const ep = this.endpoints(entry);
-    await Promise.all([ep?.display?.socket, ep?.console?.socket].map((p) => p && secureSocket(p).catch(() => {})));
-    return this.details(entry.id);
-  }
-
+  saveState = (ref: string): Promise<VmDetails> => this.saved.save(ref);
+  discardState = (ref: string): Promise<VmDetails> => this.saved.discard(ref);
+  assertNotSaved = (ref: string, op: string): void => this.saved.assertNotSaved(ref, op);
   async stop(ref: string, opts: { force?: boolean; timeoutSec?: number }): Promise<VmDetails> {
     const entry = this.resolve(ref);
     const m = this.machineFor(entry);
