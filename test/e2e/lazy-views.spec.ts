@@ -4,7 +4,7 @@ import { expect, test } from './serve.ts';
 // views — the screen (noVNC) and console (xterm.js, v86), the graphs (uPlot), the wizard and
 // the settings dialog — are chunks of their own, fetched when first opened.
 
-const HEAVY = /\/assets\/(display|libv86|v86|uplot-chunk|BackupsView|NewVmWizard|SettingsDialog)-[\w-]+\.(js|wasm)$/;
+const HEAVY = /\/assets\/(display|rfb|libv86|v86|uplot-chunk|BackupsView|NewVmWizard|SettingsDialog|RemoteScreen)-[\w-]+\.(js|wasm)$/;
 
 test('heavy views load on demand: none at start, the wizard when it opens, the screen when its tab opens', async ({ page, served }) => {
   const made = await served.cli(['create', 'lazy-a', '--disk', '16M', '--memory', '64M']);

@@ -3,7 +3,7 @@ import type { RemoteDomain, RemoteHostStatus } from '../../../../electron/api/ho
 import { useClient, useErrors } from '../../api/context.tsx';
 import { asWireError } from '../../api/client.ts';
 import { Button, Dialog, cx, inputClass } from '../ui.tsx';
-import { RemoteScreen } from './RemoteScreen.tsx';
+import { Deferred, RemoteScreen } from '../lazy.tsx';
 
 // The sidebar's "Hosts" section (issue 24): the library's libvirt hosts, each with its domains
 // and their state, start / shut down / power off, and the screen of a running one. Hosts are
@@ -132,7 +132,9 @@ export function HostsSection() {
       )}
       {screen && (
         <Dialog title={`${screen.domain} on ${screen.host.name}`} onClose={() => setScreen(null)} wide>
-          <RemoteScreen client={client} host={screen.host.id} domain={screen.domain} />
+          <Deferred>
+            <RemoteScreen client={client} host={screen.host.id} domain={screen.domain} />
+          </Deferred>
         </Dialog>
       )}
     </section>
