@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADOPTABLE, TRANSITIONS, assertTransition, canAdopt, canTransition } from '../../../electron/engine/vm/state-machine.ts';
@@ -137,5 +137,6 @@ describe('a saved state found on disk (save-state.ts)', () => {
     await removeSavedState(paths);
     await m.attach();
     expect(m.state).toBe('stopped');
+    rmSync(home, { recursive: true, force: true });
   });
 });

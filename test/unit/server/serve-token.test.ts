@@ -1,12 +1,18 @@
-import { describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { libraryServeToken, serveTokenFile } from '../../../electron/server/token.ts';
 
 // vireo serve's token per library (issue 23): created once with mode 0600, kept, rotated on request.
 
-const lib = () => mkdtempSync(join(tmpdir(), 'vireo-h4-token-'));
+const made: string[] = [];
+const lib = () => {
+  const d = mkdtempSync(join(tmpdir(), 'vireo-h4-token-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('libraryServeToken', () => {
   it('creates a token on first use in <home>/serve-token with mode 0600, then returns the same one', async () => {
