@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { VireoError } from '../api/errors.ts';
 import { EventBus, createDispatcher, inProcessClient, type Dispatch } from '../api/dispatch.ts';
 import type { ApiClient, Handlers } from '../api/contract.ts';
-import type { DetectResult, ImageInfo, OsEntry } from '../api/types.ts';
+import type { ImageInfo } from '../api/types.ts';
 import { formatBytes, parseSize } from '../api/schemas/common.ts';
 import { resolveHome, runtimeRoot, ensurePrivateDir, ownerSocketPath } from './paths.ts';
 import { acquireLibraryLock, type LibraryLock, type OwnerRole } from './owner/lock.ts';
@@ -19,7 +19,7 @@ import { CloneService } from './clone/clone.ts';
 import { screendump } from './display/screenshot.ts';
 import { DisplayBridge } from './display/bridge.ts';
 import { QemuImg } from './disk/qemu-img.ts';
-import { detectOs, getOs, listOses, type OsProfile } from './osdetect/detect.ts';
+import { osHandlers } from './osdetect/handlers.ts';
 import { Confinement } from './policy/confine.ts';
 import { listFiles } from './policy/browse.ts';
 import type { EngineParts } from './parts.ts';
@@ -224,12 +224,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       return bridge.openSession({ kind: 'serial', vmId: entry.id, socketPath: socketOf(entry.id, 'serial') });
     },
 
-    'os.detect': async (a, c) => toApiDetect(await detectOs(await confine.existingFile(c, a.path, 'path', 'ISO'))),
-    'os.list': async (a) =>
-      listOses(a.query)
-        .map((o) => getOs(o.id))
-        .filter((o): o is OsProfile => !!o)
-        .map(toOsEntry),
+    ...osHandlers(confine),
 
     'disks.create': async (a, c) => {
       const bytes = sizeOrThrow(a.size);
@@ -383,29 +378,3 @@ function sizeOrThrow(size: string | number): number {
     throw new VireoError('INVALID_ARGUMENT', (e as Error).message, { field: 'size' });
   }
 }
-
-function toOsEntry(o: OsProfile): OsEntry {
-  return {
-    id: o.id,
-    name: o.name,
-    family: o.family,
-    version: o.version ?? '',
-    vendor: o.vendor,
-    releaseDate: o.released,
-    recommended: o.recommended,
-    minimum: o.minimum,
-    firmware: o.firmware,
-    secureBoot: o.secureBoot,
-    tpm: o.tpm,
-    profile: o.profile,
-    ...(o.requires ? { requires: o.requires } : {}),
-  };
-}
-
-function toApiDetect(d: Awaited<ReturnType<typeof detectOs>>): DetectResult {
-  const iso = Object.fromEntries(Object.entries(d.iso ?? {}).map(([k, v]) => [k, String(v)]));
-  const fw = { firmwareReason: d.firmwareReason, boot: d.boot };
-  if (d.status !== 'detected') return { status: 'unknown', reason: d.reason, iso, ...(d.arch ? { arch: d.arch, archEvidence: d.archEvidence } : {}), firmware: d.firmware, ...fw };
-  return { ...toOsEntry(d), status: 'detected', arch: d.arch, archEvidence: d.archEvidence, ...(d.build ? { build: d.build } : {}), iso, ...fw, ...(d.newerThanList ? { newerThanList: d.newerThanList } : {}) };
-}
-

@@ -17,8 +17,9 @@ const SECTION_OF: Array<[RegExp, SectionName]> = [
   [/^(name|notes|disposable|template)(\.|$)/, 'General'],
   [/^(system|profile|os|arch|backend)(\.|$)/, 'System'],
   [/^disks(\.|$)/, 'Disks'],
-  // a cloud image's seed is a CD the engine writes (engine/cloud/); its errors show with the drives
-  [/^(cdrom|cloudInit)(\.|$)/, 'CD-ROM'],
+  // a cloud image's seed is a CD the engine writes (engine/cloud/); its errors show with the drives,
+  // and so do those of the wasm/v86 backend's floppy image (set through the API and the CLI for now)
+  [/^(cdrom|cloudInit|floppy)(\.|$)/, 'CD-ROM'],
   // unattended: an express install's first boot (engine/unattended/), engine-managed; with Boot
   [/^(boot|unattended)(\.|$)/, 'Boot'],
   [/^networks(\.|$)/, 'Network'],
