@@ -52,9 +52,10 @@ test('Import appliance: preview of mapped and dropped settings, then the import;
   expect(vm.config.networks[0]).toMatchObject({ mac: '08:00:27:a1:b2:c3', model: 'e1000' });
   expect(vm.config.disks[0]).toMatchObject({ bus: 'sata', format: 'qcow2' });
 
-  // Export… of the selected (stopped) VM.
+  // Export… of the selected (stopped) VM, from the toolbar's More actions menu.
   await page.getByRole('listbox', { name: 'Virtual machines' }).getByRole('option', { name: /From OVA/ }).click();
-  await page.getByRole('button', { name: 'Export…' }).click();
+  await page.getByRole('toolbar', { name: 'VM actions' }).getByRole('button', { name: 'More actions' }).click();
+  await page.getByRole('menuitem', { name: 'Export…' }).click();
   const x = page.getByRole('dialog', { name: 'Export From OVA' });
   const out = join(dir, 'from-ova.ova');
   await x.getByLabel('File to write').fill(out);

@@ -11,6 +11,7 @@ import { HostMeter } from './HostMeter.tsx';
 import { JobsPanel } from './JobsPanel.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { Toolbar } from './Toolbar.tsx';
+import { ImportApplianceDialog } from './appliance/ImportApplianceDialog.tsx';
 import { useLastVm } from './useLastView.ts';
 import { AutoThemeIcon, MoonIcon, SunIcon } from './icons.tsx';
 import { Deferred, NewVmWizard, SettingsDialog } from './lazy.tsx';
@@ -29,6 +30,7 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [wizard, setWizard] = useState(false);
   const [settings, setSettings] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [panel, setPanel] = useState<Panel>(null);
   const [theme, setTheme] = useState<ThemePref>(loadTheme);
 
@@ -76,6 +78,10 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
           Vireo
         </span>
         <span className="ml-auto" />
+        {/* Import is a library action (an OVA, a VirtualBox machine, a Vireo bundle): beside Jobs, not among the VM's actions. */}
+        <Button variant="ghost" onClick={() => setImporting(true)}>
+          Import…
+        </Button>
         <Button variant="ghost" aria-pressed={panel === 'jobs'} onClick={() => setPanel(panel === 'jobs' ? null : 'jobs')}>
           Jobs
           {running > 0 && <span className="rounded-full bg-accent-700 px-1.5 text-xs text-white" aria-label={`${running} running`}>{running}</span>}
@@ -143,6 +149,7 @@ export function App({ status, epoch }: { status: ConnectionStatus; epoch: number
       )}
       <Deferred>
         {wizard && <NewVmWizard host={host} takenNames={names} onClose={() => setWizard(false)} onCreated={setSelectedId} />}
+        {importing && <ImportApplianceDialog allNames={names} onClose={() => setImporting(false)} />}
         {settings && selected && <SettingsDialog vmId={selected.id} host={host} otherNames={otherNames} onClose={() => setSettings(false)} />}
       </Deferred>
       <span className={cx('sr-only')} aria-live="polite">{selected ? `${selected.name}: ${selected.state}` : ''}</span>

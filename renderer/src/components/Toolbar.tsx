@@ -7,7 +7,6 @@ import { CloneDialog } from './clones/CloneDialog.tsx';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../../electron/shared/states.ts';
 import { StartOnceMenu } from './StartOnceMenu.tsx';
 import { ExportDialog } from './appliance/ExportDialog.tsx';
-import { ImportApplianceDialog } from './appliance/ImportApplianceDialog.tsx';
 import { useOvercommitStart } from './OvercommitDialog.tsx';
 import { PauseIcon, PlayIcon, StopIcon } from './icons.tsx';
 import { useVmShortcuts } from './useShortcuts.ts';
@@ -17,7 +16,7 @@ import { KeptDisksNotice, ShutdownNotice, type PendingShutdown } from './StopNot
 import { Button, Check, Confirm, Dialog, ErrorAlert, Field, MenuButton, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
 
-type Open = null | 'clone' | 'delete' | 'snapshot' | 'poweroff' | 'reset' | 'discardstate' | 'import' | 'export';
+type Open = null | 'clone' | 'delete' | 'snapshot' | 'poweroff' | 'reset' | 'discardstate' | 'export';
 
 export function Toolbar({
   vm, allNames, onNew, onSettings,
@@ -82,11 +81,11 @@ export function Toolbar({
 
   return (
     <>
-      <div role="toolbar" aria-label="VM actions" className="flex flex-wrap items-center gap-1 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
+      {/* Buttons a little narrower than elsewhere, so the row still fits at 1024 px (review-small.spec). */}
+      <div role="toolbar" aria-label="VM actions" className="flex flex-wrap items-center gap-1 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800 [&>button]:px-2 [&>div>button]:px-2">
         <Button variant="primary" onClick={onNew}>
           <span aria-hidden="true">+</span> New
         </Button>
-        <Button onClick={() => setOpen('import')}>Import…</Button>
         <Button disabledReason={why('settings')} onClick={onSettings}>
           Settings
         </Button>
@@ -126,12 +125,17 @@ export function Toolbar({
         <Button disabledReason={why('clone')} onClick={() => setOpen('clone')}>
           Clone
         </Button>
-        <Button disabledReason={!vm ? 'Select a VM first.' : busy ? 'Waiting for the previous action to finish.' : ['stopped', 'crashed'].includes(vm.state) ? null : `Shut ${vm.name} down first: an export copies its disks as they are at rest.`} onClick={() => setOpen('export')}>
-          Export…
-        </Button>
         <Button disabledReason={why('delete')} onClick={() => setOpen('delete')}>
           Delete
         </Button>
+        {/* Less frequent actions on the selected VM; Import… (a library action) is in the header. */}
+        <MenuButton
+          label={<><span aria-hidden="true">⋯</span><span className="sr-only">More actions</span></>}
+          disabledReason={vm ? null : 'Select a VM first.'}
+          items={[
+            { label: 'Export…', disabledReason: !vm ? 'Select a VM first.' : busy ? 'Waiting for the previous action to finish.' : ['stopped', 'crashed'].includes(vm.state) ? null : `Shut ${vm.name} down first: an export copies its disks as they are at rest.`, onSelect: () => setOpen('export') },
+          ]}
+        />
 
         {open === 'poweroff' && vm && (
           <Confirm
@@ -175,7 +179,6 @@ export function Toolbar({
         {open === 'delete' && vm && <DeleteDialog vm={vm} onClose={() => setOpen(null)} onKept={(folder) => setKept({ name: vm.name, folder })} />}
         {open === 'clone' && vm && <CloneDialog vm={vm} allNames={allNames} onClose={() => setOpen(null)} />}
         {open === 'snapshot' && vm && <TakeSnapshotDialog vm={vm} onClose={() => setOpen(null)} />}
-        {open === 'import' && <ImportApplianceDialog allNames={allNames} onClose={() => setOpen(null)} />}
         {open === 'export' && vm && <ExportDialog vm={vm} onClose={() => setOpen(null)} />}
       </div>
       {shutdown && <ShutdownNotice pending={shutdown} forcing={forcing} onPowerOff={() => void powerOffNow(shutdown)} />}
