@@ -9,7 +9,8 @@ import { disposeEngine, tempEngine } from './helpers.ts';
 
 // Issue 23, progress everywhere a job runs: a real qemu-img convert of a disk full of data
 // reports rising percent and bytes (of the image's size) with time left, and cancelling it
-// leaves neither the output nor its hidden temp file.
+// leaves neither the output nor its hidden temp file; a full clone reports the bytes of its
+// disks too.
 
 const SIZE = 384 * 1024 ** 2;
 let engine: Engine;
@@ -72,4 +73,15 @@ describe('job progress', () => {
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('cancelled'))).toEqual([]);
   }, 120_000);
+
+  it('a full clone reports bytes of the disks it copies, ending with all of them', async () => {
+    const disk = join(dir, 'vmdisk.qcow2');
+    expect(spawnSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', src, disk]).status).toBe(0);
+    const vm = await engine.client.call('vms.create', { name: 'h4-clone-src', importDisk: disk, memory: '64M' });
+    const seen = updatesOf('clone');
+    await engine.client.call('vms.clone', { vm: vm.id, name: 'h4-clone-copy', linked: false });
+    const total = seen.find((j) => typeof j.bytesTotal === 'number')?.bytesTotal;
+    expect(total, 'the clone job never said how many bytes it copies').toBeGreaterThan(SIZE * 0.9);
+    expect(seen.at(-1)).toEqual(expect.objectContaining({ state: 'done', bytesDone: total, bytesTotal: total }));
+  }, 180_000);
 });

@@ -25,6 +25,8 @@ export async function copyDisks(x: CopyContext, src: LibraryEntry, staging: stri
   const inSnapshot = new Set(x.images(src).map((i) => i.node));
   const sizes = await Promise.all(c.disks.map(async (d) => (await stat(x.diskPath(src, d.file)).catch(() => null))?.size ?? 1));
   const total = sizes.reduce((a, b) => a + b, 0) || 1;
+  // Bytes shown beside the percent: the images' sizes on disk, which the weights below follow.
+  job.bytes(total);
   let done = 0;
   const out: Disk[] = [];
   for (const [i, d] of c.disks.entries()) {
@@ -56,6 +58,8 @@ export async function copyWithTree(x: CopyContext, src: LibraryEntry, staging: s
   const meta = await loadMeta(src.paths.snapshotsMeta);
   if (meta.pending) throw new VireoError('BUSY', `a snapshot operation on "${c.name}" did not finish: open its snapshots once (which completes or undoes it), then clone again`);
   const out: Disk[] = [];
+  const sizes = await Promise.all(c.disks.map(async (d) => (d.readOnly && isAbsolute(d.file) ? 0 : ((await stat(x.diskPath(src, d.file)).catch(() => null))?.size ?? 0))));
+  job.bytes(sizes.reduce((a, b) => a + b, 0) || null);
   for (const [i, d] of c.disks.entries()) {
     const path = x.diskPath(src, d.file);
     if (d.readOnly && isAbsolute(d.file)) {
