@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { lstat, readFile, rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { VireoError, toWireError } from '../api/errors.ts';
@@ -7,6 +6,7 @@ import type { Job } from '../api/types.ts';
 import type { EventBus } from '../api/dispatch.ts';
 import { writeJsonAtomic } from './util/fs-atomic.ts';
 import { ProgressRate } from '../shared/job-progress.ts';
+import { engineSelf, isAlive, type EngineId } from './util/engine-id.ts';
 
 // Long work (disk creation, conversion, snapshots, clones) runs as a job: progress events,
 // cancel through an AbortSignal, and an error kept on the job for the UI's jobs panel.
@@ -35,12 +35,6 @@ export interface JobsOptions {
   file?: string;
 }
 
-/** This engine, as a later one can tell it apart from another process that reuses its pid. */
-interface EngineId {
-  pid: number;
-  /** Linux: the process's start time in clock ticks since boot (/proc/<pid>/stat field 22) */
-  start: string | null;
-}
 
 interface JobRecord {
   job: Job;
@@ -65,7 +59,7 @@ export class Jobs {
   private foreign: JobRecord[] = [];
   private writing: Promise<void> = Promise.resolve();
   private persistFailing = false;
-  private readonly self: EngineId = { pid: process.pid, start: startTimeOf(process.pid) };
+  private readonly self: EngineId = engineSelf();
 
   constructor(
     private readonly bus: EventBus,
@@ -260,27 +254,3 @@ async function removeLeftovers(paths: string[]): Promise<string[]> {
   return removed;
 }
 
-function startTimeOf(pid: number): string | null {
-  if (process.platform !== 'linux') return null;
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): state is field 3, start time 22.
-    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Is the engine that wrote a record still running (and not a new process with its pid)? */
-function isAlive(e: EngineId): boolean {
-  // An earlier engine inside this same process (tests, an app re-opening its library) may
-  // still be finishing its jobs: alive. Our pid with another start time is pid reuse: dead.
-  if (e.pid === process.pid) return e.start === startTimeOf(process.pid);
-  try {
-    process.kill(e.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const now = startTimeOf(e.pid);
-  return e.start === null || now === null || now === e.start;
-}

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import type { BackupEntry, BackupSchedule } from '../../api/backup-types.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { isAlive, type EngineId } from '../util/engine-id.ts';
+
+export { engineSelf, isAlive, type EngineId } from '../util/engine-id.ts';
 
 // A VM's backup catalog: <target>/<vm id>/catalog.json beside the backup files, so a backup
 // folder carried to another host still says what it holds. Written whole and atomically
@@ -16,10 +18,6 @@ import { writeJsonAtomic } from '../util/fs-atomic.ts';
 // The VM's own backup settings (the folder last chosen and the schedule) live in its library
 // folder, <vm dir>/backup.json, so the engine finds every catalog at start.
 
-export interface EngineId {
-  pid: number;
-  start: string | null;
-}
 
 export interface StoredEntry extends BackupEntry {
   /** the engine writing it, while running */
@@ -140,28 +138,3 @@ async function removePartial(p: string): Promise<boolean> {
   return rm(p, { force: true }).then(() => true, () => false);
 }
 
-export function engineSelf(): EngineId {
-  return { pid: process.pid, start: startTimeOf(process.pid) };
-}
-
-function startTimeOf(pid: number): string | null {
-  if (process.platform !== 'linux') return null;
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** The engine that wrote an entry still runs (and is not a new process with its pid). */
-export function isAlive(e: EngineId): boolean {
-  if (e.pid === process.pid) return e.start === startTimeOf(process.pid);
-  try {
-    process.kill(e.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const now = startTimeOf(e.pid);
-  return e.start === null || now === null || now === e.start;
-}
