@@ -1,8 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` is pure and fast; `integration` boots real QEMU guests under TCG
-// and runs files one at a time per worker so that guests do not starve each other of the
-// machine's two cores.
+// Three projects: `unit` is pure and fast; `integration` boots real QEMU guests under TCG, two
+// files at a time (most of a file's time is spent waiting on a guest, a socket or qemu-img, so
+// two share the machine's two cores well); `integration-solo` holds the files that measure a
+// rate or a share of the CPU (limits, shaping, the accelerator self-test, a cache's speed) and
+// runs them one at a time after the others, on a machine no other test file loads.
+const SOLO = [
+  'test/integration/accel.test.ts',
+  'test/integration/accel-orphan.test.ts',
+  'test/integration/discover.test.ts',
+  'test/integration/netmode-bridge.test.ts',
+  'test/integration/resources-limits.test.ts',
+  'test/integration/stats.test.ts',
+  'test/integration/switch-rate.test.ts',
+];
+
+const integration = {
+  environment: 'node' as const,
+  testTimeout: 180_000,
+  hookTimeout: 180_000,
+  globalSetup: ['test/integration/global-setup.ts'],
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -16,13 +35,22 @@ export default defineConfig({
       },
       {
         test: {
+          ...integration,
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          environment: 'node',
-          testTimeout: 180_000,
-          hookTimeout: 180_000,
+          exclude: SOLO,
+          fileParallelism: true,
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...integration,
+          name: 'integration-solo',
+          include: SOLO,
           fileParallelism: false,
-          globalSetup: ['test/integration/global-setup.ts'],
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -18,7 +18,7 @@ stage() {
 stage typecheck npx tsc --noEmit -p tsconfig.json
 stage lint npx eslint --max-warnings=0 .
 stage unit npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=test-results/unit.json
-stage integration npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=test-results/integration.json
+stage integration npx vitest run --project integration --project integration-solo --reporter=default --reporter=json --outputFile.json=test-results/integration.json
 stage e2e env PLAYWRIGHT_JSON_OUTPUT_NAME="$PWD/test-results/e2e.json" npx playwright test --reporter=list,json
 stage electron env PLAYWRIGHT_JSON_OUTPUT_NAME="$PWD/test-results/electron.json" npx playwright test -c test/electron/playwright.config.ts --reporter=list,json
 
