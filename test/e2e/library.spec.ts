@@ -67,6 +67,9 @@ const colours = (img: Locator) =>
 test('a group: created, two VMs dragged in, started together (both run, faces not blank), collapsed; moved by keyboard too', async ({ page, served }) => {
   await page.goto(served.url);
   await expect(option(page, A)).toBeVisible();
+  // a library of ordinary size is whole in the DOM (only a big one is virtualised): every VM is an option
+  const all = listbox(page).getByRole('option');
+  expect(await all.count()).toBe(Number(await all.first().getAttribute('aria-setsize')));
   // no groups yet: the plain library, no headers
   await expect(page.locator('[data-group]')).toHaveCount(0);
 

@@ -20,6 +20,8 @@ import { Button, cx, inputClass } from './ui.tsx';
 // beside the listbox (not inside it: a listbox holds options only), in the same scroll area.
 
 const GRID_COLUMNS = 2;
+/** Up to this many rows the list renders them all; beyond, only those near the view (issue 21's 500-VM library). */
+const WHOLE_IN_DOM = 150;
 
 function groupRunError(r: GroupRunResult): Error | null {
   const failed = r.results.filter((x) => x.outcome === 'failed');
@@ -74,7 +76,9 @@ export function Sidebar({
     getScrollElement: () => scrollRef.current,
     estimateSize: (i) => (rows[i]?.kind === 'group' ? 30 : grid ? 150 : 52),
     getItemKey: (i) => `${prefs.view}:${rows[i]?.key ?? i}`,
-    overscan: 6,
+    // A library of ordinary size is whole in the DOM (find in page, screen readers and the e2e
+    // tests see every VM, scrolled or not); only a big one renders just the rows near the view.
+    overscan: rows.length <= WHOLE_IN_DOM ? rows.length : 6,
   });
   const items = virtualizer.getVirtualItems();
   const rowOf = useCallback((id: string) => rows.findIndex((r) => r.kind === 'vms' && r.vms.some((v) => v.id === id)), [rows]);
