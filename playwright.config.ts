@@ -5,7 +5,9 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: 'test/e2e',
   outputDir: 'test-results/playwright',
-  workers: 1,
+  // Two workers, each with its own vireo serve and library (serve.ts): a spec file runs in one
+  // worker, in order; the guests' waits leave room for a second file on the two cores.
+  workers: 2,
   fullyParallel: false,
   timeout: 60_000,
   expect: { timeout: 10_000 },
