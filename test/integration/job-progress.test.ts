@@ -12,19 +12,34 @@ import { disposeEngine, tempEngine } from './helpers.ts';
 // leaves neither the output nor its hidden temp file; a full clone reports the bytes of its
 // disks too.
 
-const SIZE = 384 * 1024 ** 2;
+const MiB = 1024 ** 2;
+let SIZE = 384 * MiB;
 let engine: Engine;
 let dir: string;
 let src: string;
+
+function makeSource(bytes: number) {
+  // Random data: nothing for qemu-img to skip, so the copy takes a while and reports as it goes.
+  const dd = spawnSync('dd', ['if=/dev/urandom', `of=${src}`, 'bs=4M', `count=${bytes / (4 * MiB)}`, 'status=none'], { stdio: 'ignore' });
+  expect(dd.status).toBe(0);
+}
 
 beforeAll(async () => {
   engine = await tempEngine();
   dir = mkdtempSync(join(tmpdir(), 'vireo-h4-jobs-'));
   src = join(dir, 'data.raw');
-  // Random data: nothing for qemu-img to skip, so the copy takes a while and reports as it goes.
-  const dd = spawnSync('dd', ['if=/dev/urandom', `of=${src}`, 'bs=4M', `count=${SIZE / (4 * 1024 ** 2)}`, 'status=none'], { stdio: 'ignore' });
-  expect(dd.status).toBe(0);
-}, 120_000);
+  makeSource(SIZE);
+  // Jobs send at most one progress event per 100 ms: on a fast, idle disk (a fresh CI machine
+  // copied 384 MiB in 0.2 s) the copy must be made big enough to last about two seconds.
+  const t0 = Date.now();
+  expect(spawnSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', src, join(dir, 'probe.qcow2')]).status).toBe(0);
+  const took = Date.now() - t0;
+  rmSync(join(dir, 'probe.qcow2'), { force: true });
+  if (took < 2000) {
+    SIZE = Math.min(2048 * MiB, Math.ceil((SIZE * (2000 / Math.max(took, 50))) / (64 * MiB)) * 64 * MiB);
+    makeSource(SIZE);
+  }
+}, 240_000);
 
 afterAll(async () => {
   await disposeEngine(engine);
