@@ -71,7 +71,8 @@ export function HostsSection() {
 
   if (!views || views.length === 0) return null;
   return (
-    <section aria-label="Hosts" className="border-t border-zinc-200 p-3 text-sm dark:border-zinc-800">
+    // At most a third of the sidebar, scrolled beyond: the library above stays usable with many hosts or long errors.
+    <section aria-label="Hosts" tabIndex={0} className="max-h-[33%] shrink-0 overflow-y-auto border-t border-zinc-200 p-3 text-sm dark:border-zinc-800">
       <h2 className="mb-1 text-xs font-semibold tracking-wide text-zinc-600 uppercase dark:text-zinc-400">Hosts</h2>
       <ul className="flex flex-col gap-2">
         {views.map(({ host, domains, error }) => (
@@ -81,7 +82,7 @@ export function HostsSection() {
               <span className="font-medium">{host.name}</span>
               <span className="truncate text-xs text-zinc-600 dark:text-zinc-400">{host.reachable ? host.hypervisorVersion : 'unreachable'}</span>
             </div>
-            {error && <p className="text-xs text-red-700 dark:text-red-400">{error}</p>}
+            {error && <p className="line-clamp-2 text-xs text-red-700 dark:text-red-400" title={error}>{error}</p>}
             {domains && (
               <ul aria-label={`VMs on ${host.name}`} className="mt-1 flex flex-col gap-1 pl-4">
                 {domains.length === 0 && <li className="text-xs text-zinc-600 dark:text-zinc-400">no VMs</li>}
