@@ -17,7 +17,7 @@ for (const name of ['unit', 'integration']) {
   failed += r.numFailedTests;
   skipped += r.numPendingTests + r.numTodoTests;
 }
-for (const name of ['e2e', 'electron']) {
+for (const name of ['e2e', 'e2e-solo', 'electron']) {
   const f = `test-results/${name}.json`;
   if (!existsSync(f)) continue;
   const r = JSON.parse(readFileSync(f, 'utf8')) as { stats: { expected: number; unexpected: number; skipped: number; flaky: number } };
@@ -25,7 +25,7 @@ for (const name of ['e2e', 'electron']) {
   failed += r.stats.unexpected;
   skipped += r.stats.skipped;
 }
-const extra = failedStages.filter((s) => !['unit', 'integration', 'e2e', 'electron'].includes(s) || failed === 0);
+const extra = failedStages.filter((s) => !['unit', 'integration', 'e2e', 'e2e-solo', 'electron'].includes(s) || failed === 0);
 failed += extra.length;
 if (failedStages.length) console.log(`\nfailed stages: ${failedStages.join(', ')}`);
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
