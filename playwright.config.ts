@@ -13,9 +13,9 @@ export default defineConfig({
   // at a time (project e2e-solo, its own run in scripts/test.sh).
   workers: 2,
   fullyParallel: false,
-  // In CI a failed test runs once more; one that passes then is reported as flaky (the list
-  // reporter says so), never hidden: two CPU-starved guests on two cores still have bad moments.
-  retries: process.env.CI ? 1 : 0,
+  // The whole suite (scripts/test.sh, CI) runs a failed test once more: one that passes then is
+  // reported as flaky, never hidden; two CPU-starved guests on two cores still have bad moments.
+  retries: 0,
   projects: [
     { name: 'e2e', testIgnore: SOLO },
     { name: 'e2e-solo', testMatch: SOLO, workers: 1 },

@@ -19,8 +19,8 @@ stage typecheck npx tsc --noEmit -p tsconfig.json
 stage lint npx eslint --max-warnings=0 .
 stage unit npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=test-results/unit.json
 stage integration npx vitest run --project integration --project integration-solo --reporter=default --reporter=json --outputFile.json=test-results/integration.json
-stage e2e env PLAYWRIGHT_JSON_OUTPUT_NAME="$PWD/test-results/e2e.json" npx playwright test --project=e2e --reporter=list,json
-stage e2e-solo env PLAYWRIGHT_JSON_OUTPUT_NAME="$PWD/test-results/e2e-solo.json" npx playwright test --project=e2e-solo --reporter=list,json
+stage e2e env PLAYWRIGHT_JSON_OUTPUT_NAME="$PWD/test-results/e2e.json" npx playwright test --project=e2e --retries=1 --reporter=list,json
+stage e2e-solo env PLAYWRIGHT_JSON_OUTPUT_NAME="$PWD/test-results/e2e-solo.json" npx playwright test --project=e2e-solo --retries=1 --reporter=list,json
 stage electron env PLAYWRIGHT_JSON_OUTPUT_NAME="$PWD/test-results/electron.json" npx playwright test -c test/electron/playwright.config.ts --reporter=list,json
 
 node_modules/.bin/tsx scripts/summarize-tests.ts "${failed[@]}"
