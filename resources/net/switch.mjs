@@ -12,7 +12,6 @@
 // or inject the traffic. A unix socket in the library's 0700 runtime folder is reachable only
 // by the library's owner.
 //
-//
 // Bandwidth limits (Settings → Resources): RATESDIR holds one file per limited MAC, named after
 // it, holding bytes per second. The port a limited MAC lives behind is shaped both ways with a
 // token bucket: frames from it stop being read while its bucket is empty (QEMU then holds the

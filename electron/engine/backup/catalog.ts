@@ -5,8 +5,6 @@ import type { BackupEntry, BackupSchedule } from '../../api/backup-types.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { isAlive, type EngineId } from '../util/engine-id.ts';
 
-export { engineSelf, isAlive, type EngineId } from '../util/engine-id.ts';
-
 // A VM's backup catalog: <target>/<vm id>/catalog.json beside the backup files, so a backup
 // folder carried to another host still says what it holds. Written whole and atomically
 // (temp file, fsync, rename) at every step: a kill -9 at any moment leaves the previous or the

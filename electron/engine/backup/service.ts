@@ -12,9 +12,10 @@ import type { QmpCommander } from '../qmp/types.ts';
 import { QEMU_IDS } from '../qemu/argv/index.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
 import {
-  chainTo, engineSelf, newBackupId, newestGood, publicEntry, readCatalog, readSettings, recoverCatalog, vmBackupDir, writeCatalog, writeSettings,
-  isAlive, type CatalogFile, type StoredEntry,
+  chainTo, newBackupId, newestGood, publicEntry, readCatalog, readSettings, recoverCatalog, vmBackupDir, writeCatalog, writeSettings,
+  type CatalogFile, type StoredEntry,
 } from './catalog.ts';
+import { engineSelf, isAlive } from '../util/engine-id.ts';
 import { bitmapName, bitmapsOf, cleanupAfterFailure, runBackup, type DiskTarget } from './qmp-backup.ts';
 import { openStorageDaemon, storageDaemonBinary, type StorageDaemon } from './offline.ts';
 import { selectKept } from './retention.ts';

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { LimitsInfo } from '../../api/limits-types.ts';
 import type { VmConfig } from '../../api/schemas/vm-config.ts';
 import type { LibraryEntry } from '../library/library.ts';
 import { switchDir, switchFiles } from '../net/switch/paths.ts';
+import { writeFileAtomic } from '../util/fs-atomic.ts';
 import { run, runSettled } from '../util/proc.ts';
 import type { HelperProcess } from '../vm/helpers.ts';
 
@@ -49,10 +50,11 @@ export function networkLimitSupport(): LimitsInfo['network'] {
 /** What a limit on this config's cards cannot do, as sentences (empty when every card is limited or there is no limit). */
 export function unlimitedCards(config: VmConfig): string[] {
   if (config.limits.netBytesPerSec === null) return [];
+  const bridged = bridgedShaping();
   const out: string[] = [];
   for (const n of config.networks) {
-    if (n.mode === 'none' || n.mode === 'private' || (n.mode === 'bridged' && bridgedShaping().available)) continue;
-    const why = n.mode === 'bridged' ? bridgedShaping().reason : n.mode === 'user' ? "NAT traffic leaves through QEMU's or passt's own sockets, which have no rate limit" : "host-only traffic rides QEMU's user-mode stack, which has no rate limit";
+    if (n.mode === 'none' || n.mode === 'private' || (n.mode === 'bridged' && bridged.available)) continue;
+    const why = n.mode === 'bridged' ? bridged.reason : n.mode === 'user' ? "NAT traffic leaves through QEMU's or passt's own sockets, which have no rate limit" : "host-only traffic rides QEMU's user-mode stack, which has no rate limit";
     out.push(`card ${n.id} is not limited: ${why}`);
   }
   return out;
@@ -71,8 +73,7 @@ export async function writeSwitchRates(rtRoot: string, config: VmConfig, rate = 
       continue;
     }
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(`${file}.tmp`, `${rate}\n`, { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await writeFileAtomic(file, `${rate}\n`, 0o600);
   }
 }
 
@@ -121,16 +122,14 @@ export async function shapeTap(tap: string, ifb: string, rate: number | null): P
 }
 
 /** Applies `rate` to every bridged card of a running QEMU. */
-export async function shapeBridged(vmId: string, pid: number, rate: number | null): Promise<string[]> {
-  const taps = await tapsOf(pid);
-  for (const [i, tap] of taps.entries()) {
+export async function shapeBridged(vmId: string, pid: number, rate: number | null): Promise<void> {
+  for (const [i, tap] of (await tapsOf(pid)).entries()) {
     try {
       await shapeTap(tap, ifbName(vmId, i), rate);
     } catch (e) {
       throw new VireoError('TOOL_FAILED', `could not limit the bridged card's tap ${tap}: ${(e as Error).message}`, { tap });
     }
   }
-  return taps;
 }
 
 /** Removes the VM's ifb devices (after its QEMU and taps are gone). */
