@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 
-const SOLO = ['**/stats.spec.ts', '**/v86.spec.ts'];
+const SOLO = ['**/stats.spec.ts', '**/v86.spec.ts', '**/v86-create.spec.ts'];
 
 // e2e tests drive the real renderer in Debian's Chromium through `vireo serve` against the
 // real engine (see test/e2e/serve.ts). Playwright's bundled browsers cannot be downloaded here.

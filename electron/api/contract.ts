@@ -14,7 +14,7 @@ import type { ForwardsResult } from './types.ts';
 import type { BootProblem } from './types.ts';
 import { TYPE_TEXT_MAX } from '../shared/display-caps.ts';
 import { SHARE_TYPES } from '../shared/config-enums.ts';
-import { ARCHES } from '../shared/config-enums.ts';
+import { ARCHES, BACKENDS } from '../shared/config-enums.ts';
 import type {
   AgentExecResult, AgentInfo, FileCopyResult,
   AccelReport, CheckResult, DetectResult, DisplaySession, FileEntry, HostInfo, ImageInfo, Job,
@@ -66,6 +66,8 @@ export const methods = {
       arch: z.enum(ARCHES).optional(),
       /** an express install from the ISO with these answers (engine/unattended/; see unattended.availability) */
       unattended: UnattendedAnswers.optional(),
+      /** which emulator runs it: "wasm/v86" makes a 32-bit PC run in the window (engine/backend/v86/create.ts); default qemu */
+      backend: z.enum(BACKENDS).optional(),
       start: z.boolean().optional(),
     }).strict(),
     'Create a VM (a job with progress); optionally start it',

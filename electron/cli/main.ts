@@ -16,7 +16,7 @@ import { webCaller } from '../engine/policy/confine.ts';
 import { formatHost, formatList, formatTree, formatVm, table } from './output.ts';
 import type { MethodName, Args, Result } from '../api/contract.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../shared/states.ts';
-import { ARCHES } from '../shared/config-enums.ts';
+import { ARCHES, BACKENDS } from '../shared/config-enums.ts';
 import { BOOT_ONCE } from '../shared/config-enums.ts';
 import type { CliKit } from './kit.ts';
 import { REGISTRARS } from './commands/index.ts';
@@ -115,6 +115,7 @@ program.command('create <name>').description('create a VM')
   .addOption(new Option('--profile <p>', 'device profile').choices(['modern', 'legacy']))
   .addOption(new Option('--firmware <f>', 'firmware').choices(['bios', 'uefi']))
   .addOption(new Option('--arch <a>', 'guest architecture (default: the ISO\'s, else x86_64)').choices([...ARCHES]))
+  .addOption(new Option('--backend <b>', 'emulator: qemu, or wasm/v86 (a 32-bit PC run in the window or browser page)').choices([...BACKENDS]))
   .option('--secure-boot', 'UEFI Secure Boot')
   .option('--no-secure-boot', 'no Secure Boot')
   .option('--tpm', 'TPM 2.0 (swtpm)')
@@ -134,6 +135,7 @@ program.command('create <name>').description('create a VM')
       ...(o.profile ? { profile: o.profile as 'modern' } : {}),
       ...(o.firmware ? { firmware: o.firmware as 'bios' } : {}),
       ...(o.arch ? { arch: o.arch as 'aarch64' } : {}),
+      ...(o.backend ? { backend: o.backend as 'qemu' } : {}),
       ...(src('secureBoot') ? { secureBoot: !!o.secureBoot } : {}),
       ...(src('tpm') ? { tpm: !!o.tpm } : {}),
       // First: with --cloud-image it takes --user/--password/--hostname for the seed (commands/cloud.ts).

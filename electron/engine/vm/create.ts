@@ -18,6 +18,8 @@ import { detectOs, getOs, type OsProfile } from '../osdetect/detect.ts';
 import { applyUnattended, planUnattended } from '../unattended/prepare.ts';
 import { installCloud, planCloud } from '../cloud/image.ts';
 import { checkMinimums } from '../osdetect/minimums.ts';
+import { V86_MAX_MEMORY_MIB } from '../../shared/v86-rules.ts';
+import { checkV86Create, createRawDisk, v86ConfigPatch } from '../backend/v86/create.ts';
 
 // A new VM: every argument checked against the host and the OS's minimums before anything
 // touches the disk, then built in the library's staging folder (a job with progress) and
@@ -81,22 +83,26 @@ const { library, host, jobs } = deps;
   if (cpus > hostCpuCount) throw new VireoError('INVALID_ARGUMENT', `${cpus} CPUs is more than this host has (${hostCpuCount}): choose at most ${hostCpuCount}`, { field: 'cpus' });
   // by default never below what the OS's installer refuses (Windows 11: 4 GiB), if the host has it
   const floorMiB = Math.min(os?.requires?.memoryMiB ?? 0, hostMiB);
-  const memoryMiB = args.memory !== undefined ? sizeArg(args.memory, 'M', 'memory') / 1024 ** 2 : Math.max(floorMiB, Math.min(rec.memoryMiB, Math.floor(hostMiB / 2)));
+  const v86 = args.backend === 'wasm/v86';
+  const byDefaultMiB = Math.max(floorMiB, Math.min(rec.memoryMiB, Math.floor(hostMiB / 2)));
+  const memoryMiB = args.memory !== undefined ? sizeArg(args.memory, 'M', 'memory') / 1024 ** 2 : v86 ? Math.min(byDefaultMiB, V86_MAX_MEMORY_MIB) : byDefaultMiB;
   if (!Number.isInteger(memoryMiB)) throw new VireoError('INVALID_ARGUMENT', `memory must be a whole number of MiB (got ${memoryMiB} MiB)`, { field: 'memory' });
   if (memoryMiB < 16) throw new VireoError('INVALID_ARGUMENT', `memory ${memoryMiB} MiB is too small: give at least 16M`, { field: 'memory' });
   if (memoryMiB > hostMiB) throw new VireoError('INVALID_ARGUMENT', `memory ${formatBytes(memoryMiB * 1024 ** 2)} is more than this host has (${formatBytes(hostMiB * 1024 ** 2)}): choose less`, { field: 'memory' });
   const diskBytes = importDisk ? 0 : args.disk !== undefined ? sizeArg(args.disk, 'G', 'disk') : rec.diskGiB * 1024 ** 3;
   if (diskBytes > MAX_DISK_BYTES) throw new VireoError('INVALID_ARGUMENT', `disk size ${formatBytes(diskBytes)} is too large (at most 64 TiB)`, { field: 'disk' });
-  if (args.accel && args.accel !== 'auto' && args.accel !== 'tcg') {
+  // A v86 VM is one 32-bit PC run in the window: what it cannot have is refused here (backend/v86/create.ts).
+  if (v86) checkV86Create(args, arch, memoryMiB);
+  else if (args.accel && args.accel !== 'auto' && args.accel !== 'tcg') {
     const report = await host.accelReport(false, arch);
     resolveAccel(args.accel, report); // throws UNSUPPORTED with the reason when absent
   }
   const profile = args.profile ?? os?.profile ?? 'modern';
   // aarch64's virt machine boots only through UEFI.
-  const firmware = args.firmware ?? (arch === 'aarch64' ? 'uefi' : mediaFirmware ?? os?.firmware ?? 'bios');
+  const firmware = args.firmware ?? (arch === 'aarch64' ? 'uefi' : v86 ? 'bios' : mediaFirmware ?? os?.firmware ?? 'bios');
   if (arch === 'aarch64' && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'aarch64 guests boot only through UEFI: set firmware to uefi (or leave it out)', { field: 'firmware' });
   const secureBoot = args.secureBoot ?? (firmware === 'uefi' && (os?.secureBoot ?? false));
-  const tpm = args.tpm ?? os?.tpm ?? false;
+  const tpm = args.tpm ?? (!v86 && (os?.tpm ?? false));
   if (secureBoot && firmware !== 'uefi') throw new VireoError('INVALID_ARGUMENT', 'Secure Boot needs UEFI firmware: set firmware to uefi', { field: 'secureBoot' });
   // An express install: everything it needs checked now, its answer files written in staging (unattended/prepare.ts).
   const express = args.unattended ? await planUnattended({ answers: args.unattended, osId: os?.id, iso, arch, firmware, resourcesDir: host.resourcesDir }) : null;
@@ -107,7 +113,8 @@ const { library, host, jobs } = deps;
     if (refused) throw new VireoError('INVALID_ARGUMENT', refused.message, { field: refused.field });
   }
 
-  const img = new QemuImg(await host.qemuImg());
+  // v86 needs no QEMU (it is the backend offered when none is installed): no qemu-img for it.
+  const img = v86 ? null : new QemuImg(await host.qemuImg());
   const fwList = firmware === 'uefi' ? await host.firmwareList(arch) : [];
 
   const title = `Create VM "${name}"`;
@@ -124,17 +131,22 @@ const { library, host, jobs } = deps;
         cdrom: { iso },
         boot: { order: iso ? ['cdrom', 'disk'] : ['disk', 'cdrom'] },
       }) as Record<string, unknown>;
-      const config = VmConfigSchema.parse(merged);
+      const config = VmConfigSchema.parse(v86 ? mergePatch(merged, v86ConfigPatch(memoryMiB, diskBytes > 0)) : merged);
+      if (v86) {
+        if (diskBytes > 0) await createRawDisk(join(staging, 'disk0.img'), diskBytes);
+        job.progress(1);
+        return config;
+      }
       const bus = config.disks[0]?.bus ?? (profile === 'legacy' ? 'ide' : 'virtio');
       if (importDisk) {
         // The copy is nearly all of the job: its share of the image's size is the bytes done.
-        job.bytes(await img.info(importDisk).then((i) => i.virtualSize, () => null));
-        await img.convert(importDisk, join(staging, 'disk0.qcow2'), { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal });
+        job.bytes(await img!.info(importDisk).then((i) => i.virtualSize, () => null));
+        await img!.convert(importDisk, join(staging, 'disk0.qcow2'), { toFormat: 'qcow2', onProgress: (f) => job.progress(f), signal: job.signal });
       } else if (diskBytes > 0) {
-        await img.create(join(staging, 'disk0.qcow2'), { format: 'qcow2', sizeBytes: diskBytes });
+        await img!.create(join(staging, 'disk0.qcow2'), { format: 'qcow2', sizeBytes: diskBytes });
       }
       config.disks = importDisk || diskBytes > 0 ? [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus, readOnly: false, cache: 'writeback', discard: true }] : [];
-      if (cloud) await installCloud(cloud, staging, img, config, job.signal);
+      if (cloud) await installCloud(cloud, staging, img!, config, job.signal);
       if (firmware === 'uefi') {
         const fw = chooseFirmware(fwList, { machine: config.system.machine, secureBoot });
         await createNvram(fw, staging, await host.qemuImg(), { arch });

@@ -2,6 +2,7 @@ import type { DetectResult, Job, OsEntry } from '../../../electron/api/types.ts'
 import type { WireError } from '../../../electron/api/errors.ts';
 import { nameFromPath, suggestName } from './names.ts';
 import { defaultsFor, type Field, type WizardForm } from './wizard.ts';
+import { isV86Form, v86Form } from './wizard-v86.ts';
 
 // The New-VM wizard's state as one reducer (instead of a dozen useState): every transition is
 // a named action, pure, and unit-tested; components/wizard/useWizard.ts adds the API calls.
@@ -78,7 +79,7 @@ const without = (m: Record<string, string>, k: string) => {
 
 function withOs(s: WizardState, os: OsEntry | null, host: WizardHost): WizardState {
   const form = { ...s.form, ...defaultsFor(os, host.cpus, host.memoryBytes), name: s.nameEdited ? s.form.name : suggestName(os?.name ?? isoName(s.form) ?? 'New VM', host.taken) };
-  return { ...s, os, form: form.arch === 'aarch64' ? aarch64Form(form) : form };
+  return { ...s, os, form: isV86Form(form) ? v86Form(form, os) : form.arch === 'aarch64' ? aarch64Form(form) : form };
 }
 
 /** An unknown OS's VM is named after its ISO ("New VM" told the user nothing). */
@@ -92,7 +93,9 @@ export function wizardReducer(host: WizardHost) {
   return (s: WizardState, a: WizardAction): WizardState => {
     switch (a.type) {
       case 'set': {
-        const form = { ...s.form, [a.key]: a.value } as WizardForm;
+        let form = { ...s.form, [a.key]: a.value } as WizardForm;
+        // Taking the wasm/v86 proposal fits the form to its one PC; leaving it brings the OS's defaults back.
+        if (a.key === 'backend') form = a.value === 'wasm/v86' ? v86Form(form, s.os) : { ...form, ...defaultsFor(s.os, host.cpus, host.memoryBytes) };
         // Secure Boot exists only under UEFI.
         if (a.key === 'firmware' && a.value !== 'uefi') form.secureBoot = false;
         return {

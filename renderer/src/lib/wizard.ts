@@ -1,6 +1,7 @@
 import type { OsEntry } from '../../../electron/api/types.ts';
 import { GiB, MiB, formatBytes, readSize } from '../../../electron/shared/size.ts';
 import { nameProblem } from './names.ts';
+import { checkV86 } from './wizard-v86.ts';
 
 // The New-VM wizard's rules, kept pure so they are unit-tested and so the dialog can refuse
 // to call vms.create while any of them fails.
@@ -21,6 +22,8 @@ export interface WizardForm {
   start: boolean;
   /** guest architecture: follows the ISO's (OS detection), or the person's choice */
   arch: 'x86_64' | 'aarch64';
+  /** the emulator: QEMU unless the person takes the wasm/v86 proposal (lib/wizard-v86.ts) */
+  backend?: 'qemu' | 'wasm/v86';
 }
 
 export interface WizardContext {
@@ -94,7 +97,9 @@ export function checkWizard(f: WizardForm, ctx: WizardContext): WizardCheck {
       (f.arch === 'x86_64' ? '; Windows and desktop systems will feel very slow.' : '.');
   }
 
-  return { errors, warnings };
+  const out = { errors, warnings };
+  checkV86(f, out);
+  return out;
 }
 
 export const hasErrors = (c: WizardCheck) => Object.keys(c.errors).length > 0;
@@ -115,6 +120,7 @@ export function createArgs(f: WizardForm, osId: string | null) {
     secureBoot: f.secureBoot,
     tpm: f.tpm,
     arch: f.arch,
+    ...(f.backend === 'wasm/v86' ? { backend: 'wasm/v86' as const } : {}),
     start: f.start,
   };
 }

@@ -2,11 +2,13 @@ import { useEffect, useState } from 'react';
 import type { HostInfo } from '../../../../electron/api/types.ts';
 import { proposeV86, V86_TRADE_OFF } from '../../../../electron/shared/v86-rules.ts';
 import { useClient } from '../../api/context.tsx';
+import { Check } from '../ui.tsx';
 import type { Wizard } from './useWizard.ts';
 
 // The wizard's proposal of the wasm/v86 backend (issue 20) for legacy OSes (DOS, Windows 9x,
-// old Linux) and when no QEMU is installed, with its trade-off. The wizard itself still makes
-// QEMU VMs: turning a new VM into a v86 one is a settings change (backend, IDE, raw disk).
+// old Linux) and when no QEMU is installed, with its trade-off. Taking it makes the wizard
+// create a v86 VM (one CPU, BIOS, an IDE raw disk: lib/wizard-v86.ts), which then runs in the
+// window from its Screen tab.
 
 export function BackendProposal({ w }: { w: Wizard }) {
   const client = useClient();
@@ -21,15 +23,22 @@ export function BackendProposal({ w }: { w: Wizard }) {
   const os = w.state.os;
   // Until host.info answers (its first call probes QEMU, slow on a busy host) only the OS speaks.
   const p = proposeV86(os ? { id: os.id, name: os.name, family: os.family, releaseDate: os.releaseDate } : null, qemu ?? { found: true });
-  if (!p.propose) return null;
+  const taken = w.state.form.backend === 'wasm/v86';
+  // once taken it stays visible, so it can be left again after another OS was chosen
+  if (!p.propose && !taken) return null;
   return (
     <section aria-label="Backend proposal" data-testid="backend-proposal" className="rounded-md border border-sky-300 bg-sky-50 p-3 text-sm dark:border-sky-800 dark:bg-sky-950">
-      <p className="font-medium">Proposed: run it in this window with the wasm/v86 backend</p>
-      <p className="mt-1">Because {p.why}.</p>
+      <p className="font-medium">{p.propose ? 'Proposed: run it in this window with the wasm/v86 backend' : 'The wasm/v86 backend runs it in this window'}</p>
+      {p.why && <p className="mt-1">Because {p.why}.</p>}
       <p className="mt-1 text-zinc-700 dark:text-zinc-300">The trade-off: it {V86_TRADE_OFF}.</p>
-      <p className="mt-1 text-xs text-zinc-600 dark:text-zinc-400">
-        Not yet from this wizard: it creates a QEMU VM; make it a v86 one afterwards (settings: backend wasm/v86, machine pc, one CPU, IDE raw disk), or with vireo and the API.
-      </p>
+      <div className="mt-2">
+        <Check
+          label="Create it with the wasm/v86 backend"
+          checked={taken}
+          onChange={(v) => w.set('backend', v ? 'wasm/v86' : 'qemu')}
+          hint={taken ? 'One CPU, BIOS, an IDE disk as a raw image; start it from its Screen tab.' : undefined}
+        />
+      </div>
     </section>
   );
 }

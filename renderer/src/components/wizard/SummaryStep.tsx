@@ -9,6 +9,7 @@ export function SummaryStep({ w }: { w: Wizard }) {
   const { form, os, creating, job, createError } = w.state;
   const mem = readSize(form.memory, 'M');
   const disk = readSize(form.disk, 'G');
+  const v86 = form.backend === 'wasm/v86';
   return (
     <>
       <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1.5 text-sm">
@@ -27,7 +28,7 @@ export function SummaryStep({ w }: { w: Wizard }) {
         {form.source !== 'import' && (
           <>
             <dt className="text-zinc-600 dark:text-zinc-400">Disk</dt>
-            <dd>{'bytes' in disk ? formatBytes(disk.bytes) : form.disk} (qcow2, grows as used)</dd>
+            <dd>{'bytes' in disk ? formatBytes(disk.bytes) : form.disk} ({v86 ? 'raw image on IDE' : 'qcow2, grows as used'})</dd>
           </>
         )}
         <dt className="text-zinc-600 dark:text-zinc-400">Firmware</dt>
@@ -38,6 +39,8 @@ export function SummaryStep({ w }: { w: Wizard }) {
         </dd>
         <dt className="text-zinc-600 dark:text-zinc-400">Architecture</dt>
         <dd>{form.arch}{w.warn('arch') ? ' (emulated: slow)' : ''}</dd>
+        <dt className="text-zinc-600 dark:text-zinc-400">Backend</dt>
+        <dd>{v86 ? 'wasm/v86, in this window (32-bit PC)' : 'QEMU'}</dd>
       </dl>
       {hasErrors(w.check) && (
         <ul className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100" aria-label="Problems to fix">
@@ -47,7 +50,13 @@ export function SummaryStep({ w }: { w: Wizard }) {
         </ul>
       )}
       <ExpressInstall x={w.express} />
-      <Check label="Start the VM after creating it" checked={form.start} onChange={(v) => w.set('start', v)} />
+      <Check
+        label="Start the VM after creating it"
+        checked={form.start}
+        disabled={v86}
+        hint={v86 ? 'A wasm/v86 VM starts in this window: open its Screen tab and choose Start in this window.' : undefined}
+        onChange={(v) => w.set('start', v)}
+      />
       {creating && (
         <div className="flex flex-col gap-1" aria-live="polite">
           <p className="text-sm">{job ? job.title : 'Creating…'}{job?.progress != null ? ` ${Math.round(job.progress * 100)}%` : ''}</p>
