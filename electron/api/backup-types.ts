@@ -14,6 +14,14 @@ export interface BackupDiskFile {
   virtualSize: number;
 }
 
+/** The machine state beside the disks: file names inside the VM's backup folder */
+export interface BackupFirmware {
+  /** the UEFI variable store (a copy without its internal snapshots), null for BIOS VMs */
+  nvram: string | null;
+  /** swtpm's state files, [] without a TPM */
+  tpm: string[];
+}
+
 export interface BackupEntry {
   id: string;
   type: BackupType;
@@ -27,6 +35,9 @@ export interface BackupEntry {
   /** whether the VM ran while it was taken (live, through QMP) or was stopped (its image) */
   source: 'running' | 'stopped';
   disks: BackupDiskFile[];
+  /** UEFI variables and TPM state, copied whole in every backup (null: none, or a backup from before they were kept) */
+  firmware: BackupFirmware | null;
+  /** every file this backup added: disks and firmware state */
   bytes: number;
   /** the guest's file systems: frozen through its agent, or why not */
   quiesce: string | null;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { BackupCatalog, BackupEntry, BackupPruneResult, BackupVerifyResult } from '../../api/backup-types.ts';
 import type { VmDetails } from '../../api/types.ts';
 import { formatBytes } from '../../shared/size.ts';
+import { backupContents } from '../../shared/backup-contents.ts';
 import type { CliKit, Registrar } from '../kit.ts';
 import { table } from '../output.ts';
 
@@ -9,7 +10,7 @@ import { table } from '../output.ts';
 // the engine's backups (engine/backup/). Folders are resolved here, in the user's folder.
 
 function formatEntry(b: BackupEntry): string {
-  const lines = [`${b.id}: ${b.state} ${b.type} backup, ${formatBytes(b.bytes)}${b.parent ? ` on top of ${b.parent}` : ''}`];
+  const lines = [`${b.id}: ${b.state} ${b.type} backup of ${backupContents(b)}, ${formatBytes(b.bytes)}${b.parent ? ` on top of ${b.parent}` : ''}`];
   if (b.quiesce) lines.push(`  guest file systems: ${b.quiesce}`);
   if (b.note) lines.push(`  note: ${b.note}`);
   if (b.error) lines.push(`  error: ${b.error}`);
@@ -19,8 +20,8 @@ function formatEntry(b: BackupEntry): string {
 function formatCatalog(c: BackupCatalog): string {
   const head = `backups of "${c.vmName}" in ${c.dir ?? '(no folder chosen yet)'}${c.schedule ? `; every ${c.schedule.everyHours} h${c.schedule.incremental ? ', incremental' : ''}${c.schedule.keep ? `, keeping ${c.schedule.keep.daily} daily / ${c.schedule.keep.weekly} weekly` : ''}` : ''}`;
   if (!c.backups.length) return `${head}\nno backups yet`;
-  return [head, table([['ID', 'TYPE', 'STATE', 'SIZE', 'CHAIN', 'TAKEN', 'VERIFIED'], ...c.backups.map((b) => [
-    b.id, b.type, b.state, formatBytes(b.bytes), b.chain, b.startedAt, b.verified ? (b.verified.ok ? `ok ${b.verified.at}` : 'FAILED') : '-',
+  return [head, table([['ID', 'TYPE', 'STATE', 'HOLDS', 'SIZE', 'CHAIN', 'TAKEN', 'VERIFIED'], ...c.backups.map((b) => [
+    b.id, b.type, b.state, backupContents(b), formatBytes(b.bytes), b.chain, b.startedAt, b.verified ? (b.verified.ok ? `ok ${b.verified.at}` : 'FAILED') : '-',
   ])])].join('\n');
 }
 

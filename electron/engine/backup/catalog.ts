@@ -76,7 +76,7 @@ export const writeSettings = (vmDir: string, s: BackupSettings) => writeJsonAtom
 /** What the API shows of an entry: the engine's bookkeeping stays in the file. */
 export function publicEntry(e: StoredEntry): BackupEntry {
   const { engine: _e, partials: _p, ...rest } = e;
-  return rest;
+  return { ...rest, firmware: rest.firmware ?? null };
 }
 
 /** Good entries from the full one up to `id`, oldest first; null when a link is missing or not good. */

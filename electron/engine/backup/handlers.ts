@@ -16,7 +16,7 @@ export function backupArea(p: EngineParts): { service: BackupService; handlers: 
       'backup.run': async (a, c) => service.backup(a.vm, { to: a.to ? await p.confine.folder(c, a.to, 'to') : null, incremental: a.incremental }),
       'backup.list': (a) => service.list(a.vm),
       'backup.verify': (a) => service.verify(a.vm, a.backup),
-      'backup.restore': (a) => service.restore(a.vm, { backup: a.backup, newName: a.newName }),
+      'backup.restore': (a, c) => service.restore(a.vm, { backup: a.backup, newName: a.newName }, c),
       'backup.prune': (a) => service.prune(a.vm, { daily: a.daily, weekly: a.weekly }),
       'backup.schedule': async (a, c) => service.setSchedule(a.vm, a.to ? await p.confine.folder(c, a.to, 'to') : undefined, a.schedule),
     },

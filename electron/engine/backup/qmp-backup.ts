@@ -53,6 +53,8 @@ export interface RunBackupOptions {
   progress(fraction: number): void;
   /** freezes the guest's file systems; the jobs start while frozen, thaw follows at once */
   freeze?: () => Promise<() => Promise<void>>;
+  /** runs right after the transaction started the jobs (before the thaw): state kept beside the disks */
+  atPoint?: () => Promise<void>;
 }
 
 export async function runBackup(qmp: QmpCommander, disks: DiskTarget[], o: RunBackupOptions): Promise<void> {
@@ -90,6 +92,7 @@ export async function runBackup(qmp: QmpCommander, disks: DiskTarget[], o: RunBa
     try {
       await qmp.execute('transaction', { actions });
       started = true;
+      await o.atPoint?.();
     } finally {
       await thaw?.();
     }

@@ -1,12 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { constants, readFileSync } from 'node:fs';
+import { access, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { BackupVerifyResult } from '../../api/backup-types.ts';
 import type { VmDetails } from '../../api/types.ts';
-import type { VmConfig } from '../../api/schemas/vm-config.ts';
-import type { LibraryEntry } from '../library/library.ts';
+import { VmConfigSchema, type Disk, type VmConfig } from '../../api/schemas/vm-config.ts';
+import type { Caller } from '../../api/define.ts';
+import { baseConfig, newMac, type LibraryEntry } from '../library/library.ts';
+import { chooseFirmware, createNvram } from '../firmware/ovmf.ts';
+import { firmwareFiles, restoreFirmware } from './firmware.ts';
 import type { EngineParts } from '../parts.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
 import { convertImage } from '../disk/convert.ts';
@@ -29,9 +32,15 @@ export async function verifyBackup(p: EngineParts, svc: BackupAccess, ref: strin
   const { entry, config, dir, backup, chain } = await svc.resolveBackup(ref, backupId);
   const img = new QemuImg(await p.host.qemuImg());
   const result: BackupVerifyResult = await p.jobs.run({ kind: 'backup', title: `Verify backup ${backup.id} of "${config.name}"`, vmId: entry.id }, async (job) => {
-    const files = chain.flatMap((b) => b.disks.map((d) => join(dir, d.file)));
+    const firmware = firmwareFiles(backup.firmware).map((f) => join(dir, basename(f)));
+    const files = [...chain.flatMap((b) => b.disks.map((d) => join(dir, d.file))), ...firmware];
     const problems: string[] = [];
     for (const f of files) {
+      if (!f.endsWith('.qcow2')) {
+        // A raw variable store or a TPM state file: there, and readable.
+        await access(f, constants.R_OK).catch(() => problems.push(`${basename(f)}: missing or unreadable`));
+        continue;
+      }
       const r = await img.check(f).catch((e: Error) => ({ ok: false, corruptions: -1, leaks: 0, message: e.message }));
       if (!r.ok) problems.push(`${basename(f)}: ${'message' in r ? r.message : `${r.corruptions} corruptions`}`);
     }
@@ -54,7 +63,8 @@ export async function verifyBackup(p: EngineParts, svc: BackupAccess, ref: strin
       step++;
     }
     const ok = problems.length === 0;
-    const message = ok ? `restored ${backup.disks.length} disk(s) from ${files.length} file(s) and compared: identical` : problems.join('; ');
+    const fw = backup.firmware ? [backup.firmware.nvram ? 'UEFI variables' : null, backup.firmware.tpm.length ? 'TPM state' : null].filter(Boolean).join(' and ') : '';
+    const message = ok ? `restored ${backup.disks.length} disk(s) from ${files.length - firmware.length} file(s) and compared: identical${fw ? `; ${fw} checked` : ''}` : problems.join('; ');
     return { backup: backup.id, ok, files: files.map((f) => basename(f)), message };
   });
   await svc.update(dir, entry, config, (c) => {
@@ -64,21 +74,10 @@ export async function verifyBackup(p: EngineParts, svc: BackupAccess, ref: strin
   return result;
 }
 
-export async function restoreBackup(p: EngineParts, svc: BackupAccess, ref: string, opts: { backup?: string; newName?: string }): Promise<VmDetails> {
+export async function restoreBackup(p: EngineParts, svc: BackupAccess, ref: string, opts: { backup?: string; newName?: string }, caller?: Caller): Promise<VmDetails> {
   const { entry, config, dir, backup } = await svc.resolveBackup(ref, opts.backup);
-  const heads = backup.disks.map((d) => ({ ...d, path: join(dir, d.file) }));
-  if (opts.newName) {
-    if (heads.length !== 1) throw new VireoError('UNSUPPORTED', `not yet: restoring a backup of ${heads.length} disks to a new VM (only one-disk VMs); restore it in place instead`);
-    const saved = readSavedConfig(join(dir, `${backup.id}.vm.json`)) ?? config;
-    return p.vms.create({
-      name: opts.newName,
-      importDisk: heads[0]!.path,
-      cpus: saved.system.cpus,
-      memory: `${saved.system.memoryMiB}M`,
-      firmware: saved.system.firmware,
-      ...(saved.os?.id && saved.os.id !== 'unknown' ? { os: saved.os.id } : {}),
-    } as Parameters<EngineParts['vms']['create']>[0]);
-  }
+  const heads = backup.disks.map((d) => ({ ...d, path: join(dir, basename(d.file)) }));
+  if (opts.newName) return restoreToNewVm(p, { config, dir, backup, heads }, opts.newName, caller);
   const img = new QemuImg(await p.host.qemuImg());
   await p.vms.locks.run(entry.id, 'a restore', () =>
     p.jobs.run({ kind: 'backup', title: `Restore "${config.name}" from backup ${backup.id}`, vmId: entry.id }, async (job) => {
@@ -106,6 +105,7 @@ export async function restoreBackup(p: EngineParts, svc: BackupAccess, ref: stri
           i++;
         }
         for (const s of staged) await rename(s.tmp, s.path);
+        await restoreFirmware(backup.firmware, dir, entry.paths.dir, img, job.signal);
       } finally {
         for (const s of staged) await rm(s.tmp, { force: true });
       }
@@ -114,9 +114,68 @@ export async function restoreBackup(p: EngineParts, svc: BackupAccess, ref: stri
   return p.vms.details(entry.id);
 }
 
-function readSavedConfig(file: string): VmConfig | null {
+/**
+ * A new VM as the backed-up one was: the config saved with the backup (every setting; new id,
+ * name and MACs, as a clone gets), each disk from the chain, the UEFI variables and TPM state.
+ */
+async function restoreToNewVm(
+  p: EngineParts,
+  b: { config: VmConfig; dir: string; backup: StoredEntry; heads: Array<StoredEntry['disks'][number] & { path: string }> },
+  name: string,
+  caller: Caller | undefined,
+): Promise<VmDetails> {
+  const raw = readSavedConfig(join(b.dir, `${basename(b.backup.id)}.vm.json`));
+  const parsed = raw ? VmConfigSchema.safeParse(raw) : null;
+  // The config saved with the backup, else (a backup from before configs were kept) today's.
+  const saved = parsed?.success ? parsed.data : b.config;
+  const img = new QemuImg(await p.host.qemuImg());
+  const fwList = saved.system.firmware === 'uefi' && !b.backup.firmware?.nvram ? await p.host.firmwareList(saved.arch) : [];
+  const entry = await p.jobs.run({ kind: 'backup', title: `Restore backup ${b.backup.id} of "${b.config.name}" as "${name}"`, cancellable: true }, (job) =>
+    p.library.create(name, async (staging, id) => {
+      const disks: Disk[] = [];
+      let i = 0;
+      for (const d of saved.disks) {
+        const h = b.heads.find((x) => x.disk === d.id);
+        if (!h) {
+          // A shared read-only image kept elsewhere (an installer) is referenced, as a clone does.
+          if (d.readOnly && isAbsolute(d.file)) disks.push({ ...d });
+          else if (!d.readOnly) throw new VireoError('BROKEN_CONFIG', `backup ${b.backup.id} lacks disk ${d.id}, which the VM had when it was taken: restore another backup`, { disk: d.id });
+          continue;
+        }
+        const file = `${d.id}.qcow2`;
+        await convertImage(img.binary, h.path, join(staging, file), { fromFormat: 'qcow2', toFormat: 'qcow2', signal: job.signal, onProgress: (f) => job.progress(((i + f) / b.heads.length) * 0.95) });
+        disks.push({ ...d, file, format: 'qcow2' });
+        i++;
+      }
+      await restoreFirmware(b.backup.firmware, b.dir, staging, img, job.signal);
+      if (saved.system.firmware === 'uefi' && !b.backup.firmware?.nvram) {
+        // A backup from before variable stores were kept: a fresh one, as a new VM gets.
+        await createNvram(chooseFirmware(fwList, { machine: saved.system.machine, secureBoot: saved.system.secureBoot }), staging, img.binary, { arch: saved.arch });
+      }
+      const next = VmConfigSchema.parse({
+        ...structuredClone(saved),
+        id,
+        name,
+        createdAt: new Date().toISOString(),
+        template: false,
+        disposable: null,
+        networks: saved.networks.map((n) => ({ ...n, mac: newMac() })),
+        disks,
+      });
+      // The saved config is read from the backup folder: a web client's restore passes the policy its settings changes do.
+      if (caller) await p.confine.vmConfig(caller, staging, baseConfig(id, name), next);
+      job.progress(1);
+      return next;
+    }),
+  );
+  p.vms.machineFor(entry);
+  p.bus.emit('vm.changed', { id: entry.id });
+  return p.vms.details(entry.id);
+}
+
+function readSavedConfig(file: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as VmConfig;
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch {
     return null;
   }

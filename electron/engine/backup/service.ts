@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { BackupCatalog, BackupEntry, BackupKeep, BackupPruneResult, BackupSchedule, BackupVerifyResult } from '../../api/backup-types.ts';
 import type { VmDetails } from '../../api/types.ts';
+import type { Caller } from '../../api/define.ts';
 import type { VmConfig } from '../../api/schemas/vm-config.ts';
 import type { LibraryEntry } from '../library/library.ts';
 import type { EngineParts } from '../parts.ts';
@@ -21,6 +22,7 @@ import { openStorageDaemon, storageDaemonBinary, type StorageDaemon } from './of
 import { selectKept } from './retention.ts';
 import { BackupScheduler } from './schedule.ts';
 import { restoreBackup, verifyBackup } from './restore.ts';
+import { commitFirmware, copyFirmware, firmwareFiles, planFirmware, planPartials } from './firmware.ts';
 
 // Backups of a VM's disks into a folder the user chose: full or incremental (qmp-backup.ts),
 // of a running VM through its QEMU or of a stopped one through qemu-storage-daemon
@@ -113,16 +115,17 @@ export class BackupService {
         const virtualSize = (await img.info(d.path)).virtualSize;
         targets.push({ disk: d.id, node: d.node, tmp: join(dir, `.${final}.${hex8()}.partial`), final, virtualSize, parentFile: parent?.disks.find((x) => x.disk === d.id)?.file ?? null });
       }
+      const fw = await planFirmware(entry, dir, id);
       record = {
         id, type: parent ? 'incremental' : 'full', state: 'running', startedAt: new Date().toISOString(), endedAt: null,
         parent: parent?.id ?? null, chain: parent?.chain ?? id, source: live ? 'running' : 'stopped',
-        disks: [], bytes: 0, quiesce: null, note, error: null, verified: null,
-        engine: engineSelf(), partials: targets.map((t) => basename(t.tmp)),
+        disks: [], firmware: null, bytes: 0, quiesce: null, note, error: null, verified: null,
+        engine: engineSelf(), partials: [...targets.map((t) => t.tmp), ...planPartials(fw)].map((t) => basename(t)),
       };
       // Recorded (with its temp files) before the first byte: a kill from here on is found.
       const rec = record;
       await this.update(dir, entry, config, (c) => c.backups.push(rec));
-      for (const t of targets) await job.leftover(t.tmp);
+      for (const t of [...targets.map((x) => x.tmp), ...planPartials(fw)]) await job.leftover(t);
       for (const t of targets) {
         await img.create(t.tmp, t.parentFile ? { format: 'qcow2', backingFile: t.parentFile, backingFormat: 'qcow2' } : { format: 'qcow2', sizeBytes: t.virtualSize });
       }
@@ -132,6 +135,8 @@ export class BackupService {
         parentId: parent?.id ?? null,
         signal: job.signal,
         progress: (f) => job.progress(f),
+        // Firmware state at the disks' point in time (inside the freeze when there is one).
+        atPoint: () => copyFirmware(fw, img, live),
         freeze: live
           ? async () => {
               if (m.state !== 'running') {
@@ -147,10 +152,11 @@ export class BackupService {
       for (const t of targets) await rename(t.tmp, join(dir, t.final));
       const files: BackupEntry['disks'] = [];
       for (const t of targets) files.push({ disk: t.disk, file: t.final, bytes: (await stat(join(dir, t.final))).size, virtualSize: t.virtualSize });
+      const firmware = await commitFirmware(fw, dir);
       await copyFile(entry.paths.config, join(dir, `${id}.vm.json`)).catch(() => {});
       const done = await this.update(dir, entry, config, (c) => {
         const b = c.backups.find((x) => x.id === id)!;
-        Object.assign(b, { state: 'good', endedAt: new Date().toISOString(), disks: files, bytes: files.reduce((s, f) => s + f.bytes, 0), quiesce });
+        Object.assign(b, { state: 'good', endedAt: new Date().toISOString(), disks: files, firmware: firmware.firmware, bytes: files.reduce((s, f) => s + f.bytes, firmware.bytes), quiesce });
         delete b.engine;
         delete b.partials;
         return b;
@@ -258,8 +264,8 @@ export class BackupService {
     return verifyBackup(this.p, this, ref, backupId);
   }
 
-  restore(ref: string, opts: { backup?: string; newName?: string }): Promise<VmDetails> {
-    return restoreBackup(this.p, this, ref, opts);
+  restore(ref: string, opts: { backup?: string; newName?: string }, caller?: Caller): Promise<VmDetails> {
+    return restoreBackup(this.p, this, ref, opts, caller);
   }
 
 
@@ -281,6 +287,7 @@ export class BackupService {
       // Files after the catalog no longer lists them: a kill in between leaves stray files, never a listed backup without its files.
       for (const b of r.removed) {
         for (const d of b.disks) await rm(join(dir, basename(d.file)), { force: true });
+        for (const f of firmwareFiles(b.firmware)) await rm(join(dir, basename(f)), { force: true });
         await rm(join(dir, `${b.id}.vm.json`), { force: true });
       }
       return { removed: r.removed.map((b) => b.id), kept: r.kept };

@@ -4,6 +4,7 @@ import type { Job, VmSummary } from '../../../../electron/api/types.ts';
 import { useClient, useErrors } from '../../api/context.tsx';
 import { asWireError, type WireError } from '../../api/client.ts';
 import { formatBytes } from '../../../../electron/shared/size.ts';
+import { backupContents } from '../../../../electron/shared/backup-contents.ts';
 import { isInactive } from '../../../../electron/shared/states.ts';
 import { formatWhen } from '../../lib/format.ts';
 import { Button, Check, ErrorAlert, Field, Progress, Section, inputClass } from '../ui.tsx';
@@ -112,6 +113,7 @@ function BackupTable({ vm, backups, busy, act }: { vm: VmSummary; backups: Backu
           <tr className="text-xs text-zinc-600 dark:text-zinc-400">
             <th className="py-1">Taken</th>
             <th>Type</th>
+            <th>Holds</th>
             <th>Size</th>
             <th>State</th>
             <th>Verified</th>
@@ -126,6 +128,7 @@ function BackupTable({ vm, backups, busy, act }: { vm: VmSummary; backups: Backu
               <tr key={b.id} aria-label={`Backup ${b.id}`} className="border-t border-zinc-200 align-top dark:border-zinc-700">
                 <td className="py-1" title={b.id}>{formatWhen(b.startedAt)}</td>
                 <td>{b.type}</td>
+                <td>{backupContents(b)}</td>
                 <td>{formatBytes(b.bytes)}</td>
                 <td title={b.error ?? b.note ?? undefined}>{b.state}{b.error ? `: ${b.error}` : ''}</td>
                 <td>{b.verified ? (b.verified.ok ? 'ok' : `failed: ${b.verified.message}`) : '—'}</td>
