@@ -46,6 +46,8 @@ test('Backups tab: full, then incremental, listed and verified; a folder outside
   const table = page.getByRole('table', { name: 'Backups' });
   await expect(table.getByRole('row', { name: /^Backup / })).toHaveCount(1);
   await expect(table).toContainText('full');
+  // What it holds: the one disk (a BIOS VM without a TPM has no firmware state to keep).
+  await expect(table.getByRole('row', { name: /^Backup / }).first()).toContainText('1 disk');
 
   await page.getByRole('button', { name: 'Back up now' }).click();
   await expect(page.getByRole('status')).toContainText(/Incremental backup \S+: /);
