@@ -63,9 +63,11 @@ test('the Performance graphs move while the guest burns CPU and writes its disk'
   await expect.poll(() => frames.length, { timeout: 30_000 }).toBeGreaterThan(3);
   const vmId = frames[0]!.vmId;
   const mine = () => frames.filter((f) => f.vmId === vmId);
+  // The guest has two vCPUs and its scheduler puts the loop on either: the busiest one's figure.
+  const hottest = (f: VmStatsEvent) => Math.max(0, ...f.sample.vcpus.map((v) => v.percent ?? 0));
   // Idle guest first: the process is mostly asleep.
-  const idle = mine().filter((f) => f.sample.vcpus[0]?.percent != null).slice(-3);
-  const idleCpu = idle.reduce((t, f) => t + (f.sample.vcpus[0]?.percent ?? 0), 0) / idle.length;
+  const idle = mine().filter((f) => f.sample.vcpus.some((v) => v.percent != null)).slice(-3);
+  const idleCpu = idle.reduce((t, f) => t + hottest(f), 0) / idle.length;
   const baseWrite = idle.at(-1)!.sample.diskWriteBytes!;
   expect(baseWrite).toBeGreaterThanOrEqual(0);
   // ~100 % of a core on an idle host; on a shared host only the vCPU's share: a relative bar.
@@ -75,7 +77,7 @@ test('the Performance graphs move while the guest burns CPU and writes its disk'
   expect(pid).toMatch(/^\d+$/);
   const hotSince = Date.now();
   await expect
-    .poll(() => Math.max(0, ...mine().filter((f) => f.sample.t > hotSince).map((f) => f.sample.vcpus[0]?.percent ?? 0)), { timeout: 60_000, message: `vCPU 0 above ${bar.toFixed(0)} % (idle: ${idleCpu.toFixed(0)} %) during the busy loop` })
+    .poll(() => Math.max(0, ...mine().filter((f) => f.sample.t > hotSince).map(hottest)), { timeout: 60_000, message: `a vCPU above ${bar.toFixed(0)} % (idle: ${idleCpu.toFixed(0)} %) during the busy loop` })
     .toBeGreaterThan(bar);
   expect(Math.max(...mine().filter((f) => f.sample.t > hotSince).map((f) => f.sample.cpuPercent ?? 0))).toBeGreaterThan(bar);
 
