@@ -113,3 +113,38 @@ test('a template: Start disabled with the reason, and a new VM made from it in t
   await expect(made).toContainText('TemplateNo');
   await expect(page.getByRole('toolbar', { name: 'VM actions' }).getByRole('button', { name: 'Start', exact: true })).not.toHaveAttribute('aria-disabled', 'true');
 });
+
+test('a running VM is cloned from one of its snapshots; its current state waits until it stops', async ({ page }) => {
+  // Running with nothing to boot (the firmware waits): enough for QEMU to hold the disks.
+  await cli(['create', 'h3-live', '--memory', '64M', '--disk', '64M']);
+  await cli(['start', 'h3-live']);
+  try {
+    await page.goto(s().url);
+    await select(page, 'h3-live');
+    const cloneButton = page.getByRole('toolbar', { name: 'VM actions' }).getByRole('button', { name: 'Clone', exact: true });
+    await expect(cloneButton).not.toHaveAttribute('aria-disabled', 'true');
+    await cloneButton.click();
+    const dialog = page.getByRole('dialog', { name: 'Clone h3-live' });
+    // No snapshot yet: the dialog says what to do, and Clone waits.
+    await expect(dialog).toContainText('Stop the VM first: a running VM is cloned from one of its snapshots, and it has none.');
+    await expect(dialog.getByRole('button', { name: 'Clone', exact: true })).toHaveAttribute('aria-disabled', 'true');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    await cli(['snapshot', 'save', 'h3-live', 'live-1']);
+    await cloneButton.click();
+    const again = page.getByRole('dialog', { name: 'Clone h3-live' });
+    const from = again.getByLabel('Clone from');
+    // The snapshot is chosen; the current state is offered only once the VM is stopped.
+    await expect(from.locator('option:checked')).toHaveText('Snapshot “live-1”');
+    await expect(from.locator('option', { hasText: 'Current state' })).toBeDisabled();
+    await expectNoAxeViolations(page, 'clone dialog of a running VM');
+    await again.getByLabel('Name of the clone').fill('h3-of-live');
+    await again.getByRole('button', { name: 'Clone', exact: true }).click();
+    await expect(again).toBeHidden();
+    await select(page, 'h3-of-live');
+    const made = JSON.parse((await cli(['--json', 'show', 'h3-of-live'])).stdout) as { state: string };
+    expect(made.state).toBe('stopped');
+  } finally {
+    await s().cli(['stop', 'h3-live', '--force']);
+  }
+});

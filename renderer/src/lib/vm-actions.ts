@@ -45,6 +45,9 @@ export function actionAvailability(vm: VmSummary | null | undefined, action: Act
     case 'discardstate':
       return s === 'saved' ? yes : no('The VM has no saved state.');
     case 'clone':
+      // A running VM is cloned from one of its snapshots (the dialog says so when it has none).
+      if (isInactive(s) || s === 'running' || s === 'paused') return yes;
+      return busy ?? no(`Stop the VM first (it is ${s}).`);
     case 'delete':
       if (isInactive(s)) return yes;
       return no(`Stop the VM first (it is ${s}).`);

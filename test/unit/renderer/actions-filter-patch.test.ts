@@ -22,6 +22,13 @@ describe('actionAvailability', () => {
     expect(actionAvailability(vm({ broken: 'bad json' }), 'start')).toMatchObject({ ok: false, reason: expect.stringMatching(/bad json/) });
     expect(actionAvailability(vm({ broken: 'bad json' }), 'delete').ok).toBe(true);
   });
+
+  it('lets a running or paused VM be cloned (from a snapshot, the dialog says), not one in transition', () => {
+    expect(actionAvailability(vm({ state: 'running' }), 'clone').ok).toBe(true);
+    expect(actionAvailability(vm({ state: 'paused' }), 'clone').ok).toBe(true);
+    expect(actionAvailability(vm({ state: 'saved' }), 'clone').ok).toBe(true);
+    expect(actionAvailability(vm({ state: 'starting' }), 'clone')).toMatchObject({ ok: false, reason: expect.stringMatching(/starting; wait/) });
+  });
 });
 
 describe('filterVms', () => {

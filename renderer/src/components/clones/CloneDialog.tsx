@@ -4,6 +4,7 @@ import type { CloneInfo } from '../../../../electron/api/clone-types.ts';
 import { useClient } from '../../api/context.tsx';
 import { asWireError, type WireError } from '../../api/client.ts';
 import { nameProblem, suggestName } from '../../lib/names.ts';
+import { isInactive } from '../../../../electron/shared/states.ts';
 import { Button, Check, Dialog, ErrorAlert, Field, inputClass } from '../ui.tsx';
 
 // Clone, and New VM from template. What the engine can do is read first (vms.get's clones):
@@ -27,6 +28,8 @@ function useCloneFacts(vmId: string) {
   return facts;
 }
 
+const NO_SNAPSHOTS: SnapshotNode[] = [];
+
 export function CloneDialog({ vm, allNames, fromTemplate = false, onClose }: { vm: VmSummary; allNames?: string[]; fromTemplate?: boolean; onClose: () => void }) {
   const client = useClient();
   const facts = useCloneFacts(vm.id);
@@ -41,6 +44,17 @@ export function CloneDialog({ vm, allNames, fromTemplate = false, onClose }: { v
   const [busy, setBusy] = useState(false);
   const problem = nameProblem(shownName, taken);
 
+  // A running VM's current state is cloned once it is stopped; a snapshot of it, at once.
+  const active = !isInactive(vm.state) && !fromTemplate;
+  const snaps = facts?.snapshots ?? NO_SNAPSHOTS;
+  useEffect(() => {
+    if (active && source === '' && snaps.length > 0) setSource(snaps[snaps.length - 1]!.id);
+  }, [active, source, snaps]);
+  const activeWhy = active && !source
+    ? facts && snaps.length === 0
+      ? `Stop the VM first: a ${vm.state} VM is cloned from one of its snapshots, and it has none.`
+      : 'Choose a snapshot: the current state of a running VM is cloned once it is stopped.'
+    : null;
   const info = facts?.info ?? null;
   const linkedWhy = !info ? 'Reading what this VM allows…' : (source ? info.linkedFromSnapshot : info.linked).reason;
   const treeWhy = !info ? 'Reading what this VM allows…' : source ? 'Only a clone of the current state can keep the snapshot tree.' : linked ? 'A linked clone starts without snapshots of its own.' : info.withSnapshots.reason;
@@ -70,7 +84,7 @@ export function CloneDialog({ vm, allNames, fromTemplate = false, onClose }: { v
       footer={
         <>
           <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" disabledReason={busy ? (fromTemplate ? 'Creating…' : 'Cloning…') : templateWhy} onClick={submit}>
+          <Button variant="primary" disabledReason={busy ? (fromTemplate ? 'Creating…' : 'Cloning…') : (templateWhy ?? activeWhy)} onClick={submit}>
             {fromTemplate ? 'Create VM' : 'Clone'}
           </Button>
         </>
@@ -90,7 +104,7 @@ export function CloneDialog({ vm, allNames, fromTemplate = false, onClose }: { v
               <Field label="Clone from">
                 {(p) => (
                   <select {...p} className={inputClass} value={source} onChange={(e) => setSource(e.target.value)}>
-                    <option value="">Current state</option>
+                    <option value="" disabled={active}>{active ? `Current state (stop the VM first)` : 'Current state'}</option>
                     {facts.snapshots.map((s) => (
                       <option key={s.id} value={s.id}>
                         Snapshot “{s.name}”
@@ -123,6 +137,7 @@ export function CloneDialog({ vm, allNames, fromTemplate = false, onClose }: { v
           </>
         )}
         {templateWhy && <p className="text-sm text-red-700 dark:text-red-400">Not available: {templateWhy}</p>}
+        {active && facts && snaps.length === 0 && <p className="text-sm text-zinc-700 dark:text-zinc-300">{activeWhy}</p>}
         {error && <ErrorAlert error={error} />}
       </form>
     </Dialog>
