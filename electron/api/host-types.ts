@@ -6,6 +6,8 @@ export interface RemoteHost {
   /** libvirt URI: qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system, qemu+unix:///session?socket=… */
   uri: string;
   addedAt: string;
+  /** a Vireo host (vireo://addr:port, a `vireo serve` there): the pairing secret it printed; never sent to API clients */
+  secret?: string;
 }
 
 export interface RemoteHostStatus extends RemoteHost {
@@ -17,6 +19,8 @@ export interface RemoteHostStatus extends RemoteHost {
   hypervisorVersion: string | null;
   /** screen and console through this connection: only where libvirt's sockets are on this machine */
   localSockets: boolean;
+  /** libvirt (reached by URI through virsh) or another Vireo engine (paired, vireo://) */
+  kind: 'libvirt' | 'vireo';
 }
 
 export type RemoteDomainState = 'running' | 'paused' | 'stopped' | 'crashed' | 'suspended' | 'other';
@@ -77,4 +81,16 @@ export interface RemoteSnapshot {
   state: string;
   current: boolean;
   description: string;
+}
+
+/** A live move of a library VM to a paired Vireo host (engine/migrate/). */
+export interface VmMoveResult {
+  vm: string;
+  host: string;
+  /** the guest's stop at the switch-over as QEMU measured it (query-migrate downtime), ms */
+  downtimeMs: number | null;
+  /** the whole move, disk mirror included, ms */
+  totalMs: number;
+  /** what became of the snapshot tree: a live move refuses a VM with snapshots, so there were none */
+  snapshots: 'none';
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { method } from './define.ts';
 import type { DisplaySession } from './types.ts';
-import type { RemoteDomain, RemoteDomainDetails, RemoteHostStatus, RemoteSnapshot } from './host-types.ts';
+import type { RemoteDomain, RemoteDomainDetails, RemoteHostStatus, RemoteSnapshot, VmMoveResult } from './host-types.ts';
 import { DomainName, HostRef, LibvirtUri, RemoteCreate, SnapshotName, VmRef } from './schemas/hosts.ts';
 
 // Remote hosts (issue 24, engine/remote/): libvirt hosts by URI, their domains, snapshots,
@@ -12,8 +12,8 @@ const dom = { host: HostRef, domain: DomainName };
 export const hostMethods = {
   'hosts.list': method<RemoteHostStatus[]>()(z.object({}).strict(), "The library's libvirt hosts, each with whether it answers now and why not"),
   'hosts.add': method<RemoteHostStatus>()(
-    z.object({ name: z.string().min(1).max(64), uri: LibvirtUri }).strict(),
-    'Add a libvirt host by URI (qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system); refused when libvirt does not answer there',
+    z.object({ name: z.string().min(1).max(64), uri: LibvirtUri, secret: z.string().min(1).max(200).optional() }).strict(),
+    "Add a libvirt host by URI (qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system), or a Vireo host (vireo://addr:port, another machine's `vireo serve`) with the pairing secret it printed; refused when it does not answer or the secret is wrong",
   ),
   'hosts.remove': method<{ removed: string }>()(z.object({ host: HostRef }).strict(), 'Forget a host (its domains stay on it)'),
   'hosts.domains': method<RemoteDomain[]>()(z.object({ host: HostRef }).strict(), "A host's domains with their state"),
@@ -39,6 +39,10 @@ export const hostMethods = {
       bandwidthMiB: z.number().int().min(1).max(100_000).optional(),
     }).strict(),
     "Live-migrate a running domain with its disks to another libvirt host (virsh migrate --live --copy-storage-all, a job with progress; cancel leaves it running on the source); the domain as it runs on the target",
+  ),
+  'vms.migrate': method<VmMoveResult>()(
+    z.object({ vm: VmRef, to: HostRef, bandwidthMiB: z.number().int().min(1).max(100_000).optional() }).strict(),
+    "Move a running VM of this library live to a paired Vireo host: its disks mirrored and its RAM migrated over TLS-PSK (a job; cancel leaves it running here); afterwards it runs there and is gone from this library. Refused, with the reasons, when it has snapshots, a TPM, UEFI, shared folders, passthrough devices or files of this machine, or the target's QEMU, machine type, CPU or accelerator differ",
   ),
   'hosts.domainXml': method<{ xml: string; dropped: string[] }>()(
     z.object({ vm: VmRef, domainType: z.enum(['kvm', 'qemu']).optional(), storageDir: z.string().min(1).max(1024).optional() }).strict(),

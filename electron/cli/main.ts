@@ -263,6 +263,9 @@ program.command('serve').description('serve the app in a browser (headless hosts
     const server = await startServer({ engine: eng, host: o.host, port: o.port, token, staticDir, allowedHosts: o.allowHost, caller });
     if (!loopback) process.stderr.write(`warning: serving on ${o.host}: anyone who can reach it and has the token controls your VMs\n`);
     process.stdout.write(`Vireo is serving at ${server.url}\n`);
+    // Another Vireo engine adds this one as a host with it, to move VMs here (engine/migrate/).
+    const pairing = 'migrations' in eng && eng.migrations ? await eng.migrations.secret() : null;
+    if (pairing) process.stdout.write(`Pair another Vireo with: vireo host add NAME vireo://${loopback || !['0.0.0.0', '::'].includes(server.host) ? (server.host.includes(':') ? `[${server.host}]` : server.host) : 'THIS-ADDRESS'}:${server.port} --secret ${pairing}\n`);
     const stop = async () => {
       // Viewers and sockets are closed at once (server.close); should anything still hold on,
       // the process goes anyway: VMs run detached and a later engine re-attaches.

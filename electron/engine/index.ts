@@ -39,6 +39,7 @@ import { unattendedHandlers } from './unattended/handlers.ts';
 import { statsArea } from './stats/handlers.ts';
 import { disposableArea } from './vm/disposable-handlers.ts';
 import { remoteHandlers } from './remote/handlers.ts';
+import { Migrations } from './migrate/service.ts';
 import { WasmDrives } from './wasm/drives.ts';
 import { backupArea } from './backup/handlers.ts';
 import { libraryArea } from './library/handlers.ts';
@@ -73,6 +74,8 @@ export interface Engine {
   bridge: DisplayBridge;
   /** the wasm/v86 backend's leases and drives, served by `vireo serve` (server/wasm-routes.ts) */
   wasm: WasmDrives;
+  /** Vireo↔Vireo moves: the target's /migrate route of `vireo serve`, the pairing secret (engine/migrate/) */
+  migrations: Migrations;
   /** stop watching; running VMs keep running */
   dispose(): Promise<void>;
 }
@@ -141,6 +144,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   };
 
   const parts: EngineParts = { home, rtRoot, resourcesDir, library, vms, host, jobs, bus, snapshots, clones, bridge, confine, agent };
+  const migrations = new Migrations(parts);
   const shares = sharesArea(parts);
   const stats = statsArea(parts);
   const disposables = disposableArea(parts);
@@ -275,7 +279,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     ...unattendedHandlers(parts),
     ...stats.handlers,
     ...disposables.handlers,
-    ...remoteHandlers(parts),
+    ...remoteHandlers(parts, migrations),
     ...backups.handlers,
     ...libraryParts.handlers,
     ...applianceHandlers(parts),
@@ -322,7 +326,8 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     vms,
     host,
     bridge,
-    wasm: new WasmDrives(library),
+    wasm: WasmDrives.attach(library, vms, bus),
+    migrations,
     async dispose() {
       // Clients' requests already read still run on this engine: drain them first.
       await ownerServer.close();

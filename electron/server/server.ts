@@ -15,6 +15,9 @@ import { allowedHostHeaders, cookieValue, hostAllowed, safeUrl, sameOrigin, wsBa
 import { CSP } from '../shared/csp.ts';
 import type { WasmDrives } from '../engine/wasm/drives.ts';
 import { wasmRoute } from './wasm-routes.ts';
+import type { Migrations } from '../engine/migrate/service.ts';
+import { MIGRATE_PATH } from '../engine/migrate/channel.ts';
+import { migrateUpgrade } from './migrate-route.ts';
 
 // `vireo serve`: the built renderer over HTTP and the API over a WebSocket, both behind a
 // random token (printed once, in the URL). The token is exchanged for an HttpOnly,
@@ -30,7 +33,7 @@ const COOKIE = 'vireo_token';
  * What the server needs of an engine: the dispatch, the events and, for screens and consoles,
  * something that takes their upgrades (the engine's bridge, or a pass-through to the owner's).
  */
-export type ServeEngine = Pick<Engine, 'dispatch' | 'bus'> & { bridge?: Pick<DisplayBridge, 'handleUpgrade'>; wasm?: WasmDrives };
+export type ServeEngine = Pick<Engine, 'dispatch' | 'bus'> & { bridge?: Pick<DisplayBridge, 'handleUpgrade'>; wasm?: WasmDrives; migrations?: Pick<Migrations, 'handleUpgrade' | 'secret'> };
 
 export interface ServeOptions {
   engine: ServeEngine;
@@ -165,6 +168,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         refuseUpgrade(socket, 400, 'Bad Request', 'malformed request target');
         return;
       }
+      // Another Vireo engine moving a VM here: paired by its secret, not the token (migrate-route.ts).
+      if (url.pathname === MIGRATE_PATH) return migrateUpgrade(engine.migrations, req, socket, head);
       const session = SESSION_ROUTE.test(url.pathname);
       if (url.pathname !== '/api' && !session) {
         refuseUpgrade(socket, 404, 'Not Found', 'nothing upgrades here: /api, /display/<vm> and /console/<vm> do');

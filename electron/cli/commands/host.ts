@@ -2,13 +2,14 @@ import type { RemoteDomain, RemoteHostStatus } from '../../api/host-types.ts';
 import type { CliKit, Registrar } from '../kit.ts';
 
 // `vireo host add NAME URI | ls | rm NAME` and `vireo host vms|start|stop|… HOST DOMAIN`:
-// libvirt hosts (engine/remote/). Adding checks the connection first and stores nothing when
-// libvirt does not answer.
+// libvirt hosts (engine/remote/) and Vireo hosts (vireo://addr:port --secret S, paired with
+// another machine's `vireo serve`, engine/migrate/). Adding checks the connection (and the
+// pairing) first and stores nothing when it fails.
 
 export const formatHosts = (hs: RemoteHostStatus[]) =>
   hs.length === 0
     ? 'no hosts: vireo host add NAME URI (for example qemu+ssh://user@server/system)'
-    : hs.map((h) => `${h.name.padEnd(16)} ${h.uri}  ${h.reachable ? `libvirt ${h.libvirtVersion ?? '?'}, ${h.hypervisorVersion ?? '?'}` : `unreachable: ${h.reason}`}`).join('\n');
+    : hs.map((h) => `${h.name.padEnd(16)} ${h.uri}  ${h.reachable ? (h.kind === 'vireo' ? `${h.hypervisorVersion ?? '?'}` : `libvirt ${h.libvirtVersion ?? '?'}, ${h.hypervisorVersion ?? '?'}`) : `unreachable: ${h.reason}`}`).join('\n');
 
 export const formatDomains = (ds: RemoteDomain[]) => (ds.length === 0 ? 'no domains' : ds.map((d) => `${d.name.padEnd(24)} ${d.state.padEnd(9)} ${d.uuid}`).join('\n'));
 
@@ -18,8 +19,10 @@ export const registerHost: Registrar = (kit: CliKit) => {
   host.description(`${host.description()}; with a subcommand, libvirt hosts (add, ls, rm, vms, start …)`);
   host
     .command('add <name> <uri>')
-    .description('add a libvirt host (qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system); it must answer')
-    .action(kit.action(async (name: string, uri: string) => kit.print(await kit.call('hosts.add', { name, uri }), (h: RemoteHostStatus) => `added ${h.name} (${h.uri}): libvirt ${h.libvirtVersion}, ${h.hypervisorVersion}`)));
+    .description('add a libvirt host (qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system) or a Vireo host (vireo://addr:port with --secret); it must answer')
+    .option('--secret <s>', "a Vireo host's pairing secret, as its `vireo serve` prints it")
+    .action(kit.action(async (name: string, uri: string, o: { secret?: string }) =>
+      kit.print(await kit.call('hosts.add', { name, uri, ...(o.secret ? { secret: o.secret } : {}) }), (h: RemoteHostStatus) => `added ${h.name} (${h.uri}): ${h.kind === 'vireo' ? h.hypervisorVersion : `libvirt ${h.libvirtVersion}, ${h.hypervisorVersion}`}`)));
   host
     .command('ls')
     .description("the library's hosts and whether each answers")

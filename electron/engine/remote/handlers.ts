@@ -8,12 +8,13 @@ import { configToDomainXml } from './domxml.ts';
 import { RemoteHosts } from './hosts.ts';
 import { isLocalUri } from './virsh.ts';
 import { migrateLive } from './migrate.ts';
+import type { Migrations } from '../migrate/service.ts';
 
 // Remote hosts (issue 24): libvirt hosts as a second place VMs live. The methods are thin over
 // RemoteHosts (hosts.ts) and virsh; the display of a domain goes through the engine's display
 // bridge behind its token, reaching libvirt's VNC unix socket, so no port is opened.
 
-type HostMethods = 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.domainXml' | 'hosts.migrate';
+type HostMethods = 'vms.migrate' | 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.domainXml' | 'hosts.migrate';
 
 const ACTIONS = {
   start: ['start'],
@@ -32,7 +33,7 @@ function localOnly(c: Caller, what: string): void {
   if (c.kind === 'web') throw new VireoError('UNAUTHORIZED', `${what} is refused over the web: run \`vireo host ${what === 'adding a host' ? 'add' : 'rm'} …\` on the machine that runs serve`);
 }
 
-export function remoteHandlers(p: EngineParts, hosts = new RemoteHosts(p.home)): Pick<Handlers, HostMethods> {
+export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = new RemoteHosts(p.home)): Pick<Handlers, HostMethods> {
   const { jobs, bridge, confine } = p;
   const virshOf = async (ref: string) => {
     const h = await hosts.resolve(ref);
@@ -40,7 +41,12 @@ export function remoteHandlers(p: EngineParts, hosts = new RemoteHosts(p.home)):
   };
   return {
     'hosts.list': () => hosts.list(),
-    'hosts.add': async (a, c) => (localOnly(c, 'adding a host'), hosts.add(a.name, a.uri)),
+    'hosts.add': async (a, c) => (localOnly(c, 'adding a host'), hosts.add(a.name, a.uri, a.secret)),
+    'vms.migrate': async (a) => {
+      const h = await hosts.resolve(a.to);
+      if (!h.secret) throw new VireoError('UNSUPPORTED', `not yet: moving a VM of this library onto the libvirt host ${h.name}; live moves go to Vireo hosts (vireo host add NAME vireo://ADDR:PORT --secret S)`, { field: 'to' });
+      return migrations.move(h, a.vm, { bandwidthMiB: a.bandwidthMiB });
+    },
     'hosts.remove': async (a, c) => {
       localOnly(c, 'removing a host');
       return hosts.remove(a.host);

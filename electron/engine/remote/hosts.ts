@@ -7,10 +7,14 @@ import { writeFileAtomic } from '../util/fs-atomic.ts';
 import { domainXmlToInfo } from './domxml.ts';
 import { child, parseXml, textOf } from './xml.ts';
 import { checkUri, isLocalUri, Virsh } from './virsh.ts';
+import { parseVireoUri, PeerChannel } from '../migrate/channel.ts';
+import { PAIRING_RE } from '../migrate/pairing.ts';
 
-// The library's libvirt hosts: a URI and a name each, kept in <library>/hosts.json (written
-// atomically). Everything about a host's domains is asked of libvirt through virsh each time:
-// libvirt owns those domains, Vireo keeps no copy that could go stale.
+// The library's hosts: a URI and a name each, kept in <library>/hosts.json (written atomically,
+// mode 0600). Everything about a libvirt host's domains is asked of libvirt through virsh each
+// time: libvirt owns those domains, Vireo keeps no copy that could go stale. A Vireo host
+// (vireo://addr:port, another engine's `vireo serve`) also keeps the pairing secret it printed,
+// which no API answer carries; it is asked over the paired control channel (migrate/channel.ts).
 
 const FILE = 'hosts.json';
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
@@ -58,22 +62,32 @@ export class RemoteHosts {
   }
 
   virsh(h: RemoteHost): Virsh {
+    if (h.secret) throw new VireoError('UNSUPPORTED', `not yet: ${h.name} is a Vireo host; Vireo moves VMs there (vireo migrate VM --to ${h.name}), and manages them through its own \`vireo serve\``);
     return new Virsh(h.uri);
   }
 
-  /** Adds a host after reaching it: a URI libvirt does not answer on is not stored. */
-  async add(name: string, uri: string): Promise<RemoteHostStatus> {
+  /** Adds a host after reaching it: a URI libvirt (or a paired Vireo serve) does not answer on is not stored. */
+  async add(name: string, uri: string, secret?: string): Promise<RemoteHostStatus> {
     if (!NAME_RE.test(name)) throw new VireoError('INVALID_ARGUMENT', `host name "${name}": use 1-64 letters, digits, spaces, ".", "_" or "-", starting with a letter or digit`, { field: 'name' });
-    const bad = checkUri(uri);
+    const vireo = uri.startsWith('vireo:');
+    const bad = vireo ? (parseVireoUri(uri) ? null : `${uri} is not a Vireo host address: write vireo://ADDRESS:PORT (what \`vireo serve\` listens on there)`) : checkUri(uri);
     if (bad) throw new VireoError('INVALID_ARGUMENT', bad, { field: 'uri' });
+    if (vireo && !secret) throw new VireoError('INVALID_ARGUMENT', `a Vireo host is paired by the secret its \`vireo serve\` prints ("pairing secret: …"): give it with --secret`, { field: 'secret' });
+    if (secret && (!vireo || !PAIRING_RE.test(secret))) throw new VireoError('INVALID_ARGUMENT', vireo ? 'the pairing secret is 20-200 letters, digits, "-" or "_": copy it whole from the target\'s `vireo serve`' : 'a secret pairs Vireo hosts (vireo://…); libvirt hosts authenticate through their URI', { field: 'secret' });
     const hosts = await this.all();
     if (hosts.some((h) => h.name === name)) throw new VireoError('ALREADY_EXISTS', `a host named "${name}" exists: choose another name or remove it first`, { field: 'name' });
     if (hosts.some((h) => h.uri === uri)) throw new VireoError('ALREADY_EXISTS', `${uri} is already added as "${hosts.find((h) => h.uri === uri)!.name}"`, { field: 'uri' });
-    const host: RemoteHost = { id: randomUUID(), name, uri, addedAt: new Date().toISOString() };
+    const host: RemoteHost = { id: randomUUID(), name, uri, addedAt: new Date().toISOString(), ...(secret ? { secret } : {}) };
     const st = await this.status(host);
-    if (!st.reachable) throw new VireoError('TOOL_FAILED', `cannot reach libvirt at ${uri}: ${st.reason} — check that libvirtd (or virtqemud) runs there and the URI is right; nothing was added`, { field: 'uri' });
+    if (!st.reachable) throw new VireoError(vireo && /pairing secret/.test(st.reason ?? '') ? 'UNAUTHORIZED' : 'TOOL_FAILED', vireo ? `cannot pair with ${uri}: ${st.reason}; nothing was added` : `cannot reach libvirt at ${uri}: ${st.reason} — check that libvirtd (or virtqemud) runs there and the URI is right; nothing was added`, { field: vireo ? 'secret' : 'uri' });
     await this.save([...hosts, host]);
     return st;
+  }
+
+  /** A Vireo host's control channel, paired (the caller closes it). */
+  peer(h: RemoteHost): Promise<PeerChannel> {
+    if (!h.secret) throw new VireoError('INVALID_ARGUMENT', `${h.name} is a libvirt host, not a Vireo one`);
+    return PeerChannel.connect(h.uri, h.secret);
   }
 
   async remove(ref: string): Promise<{ removed: string }> {
@@ -83,7 +97,22 @@ export class RemoteHosts {
   }
 
   async status(h: RemoteHost): Promise<RemoteHostStatus> {
-    const base = { ...h, localSockets: isLocalUri(h.uri) };
+    const { secret: _secret, ...shown } = h;
+    if (h.secret) {
+      const base = { ...shown, localSockets: false, kind: 'vireo' as const, libvirtVersion: null };
+      try {
+        const ch = await this.peer(h);
+        try {
+          const hello = await ch.call<{ qemuVersion: string; hostname: string }>('hello', {}, 20_000);
+          return { ...base, reachable: true, reason: null, hypervisorVersion: `QEMU ${hello.qemuVersion} (Vireo on ${hello.hostname})` };
+        } finally {
+          ch.close();
+        }
+      } catch (e) {
+        return { ...base, reachable: false, reason: (e as Error).message, hypervisorVersion: null };
+      }
+    }
+    const base = { ...shown, localSockets: isLocalUri(h.uri), kind: 'libvirt' as const };
     try {
       const out = await this.virsh(h).run(['version'], { timeoutMs: 20_000 });
       const lib = /Using library: libvirt (\S+)/.exec(out)?.[1] ?? null;
@@ -100,6 +129,15 @@ export class RemoteHosts {
 
   async domains(ref: string): Promise<RemoteDomain[]> {
     const h = await this.resolve(ref);
+    if (h.secret) {
+      const ch = await this.peer(h);
+      try {
+        const list = await ch.call<{ id: string; name: string; state: string }[]>('list', {}, 20_000);
+        return list.map((x) => ({ hostId: h.id, name: x.name, uuid: x.id, state: vireoState(x.state), libvirtState: x.state, persistent: true }));
+      } finally {
+        ch.close();
+      }
+    }
     const v = this.virsh(h);
     const names = (await v.run(['list', '--all', '--name'])).split('\n').map((s) => s.trim()).filter(Boolean);
     const out = await Promise.allSettled(names.map((n) => this.domain(h, n)));
@@ -165,5 +203,11 @@ export function mapState(s: string): RemoteDomainState {
   if (s === 'shut off') return 'stopped';
   if (s === 'crashed') return 'crashed';
   if (s === 'pmsuspended') return 'suspended';
+  return 'other';
+}
+
+function vireoState(s: string): RemoteDomainState {
+  if (s === 'running' || s === 'paused' || s === 'stopped' || s === 'crashed') return s;
+  if (s === 'saved') return 'suspended';
   return 'other';
 }

@@ -130,7 +130,7 @@ export class Machine extends EventEmitter<MachineEvents> {
   }
 
   async start(spec: LaunchSpec): Promise<void> {
-    requireState('start', this.name, this.#state, spec.incoming ? ['saved'] : ['stopped', 'crashed']);
+    requireState('start', this.name, this.#state, spec.incoming?.fd !== undefined ? ['saved'] : ['stopped', 'crashed']);
     this.crash = null;
     this.expectingExit = false;
     this.change('starting');
@@ -144,7 +144,7 @@ export class Machine extends EventEmitter<MachineEvents> {
       await startHelpers(this.helpers);
       logFd = openSync(this.paths.qemuLog, 'a');
       await writeFile(this.paths.qemuLog, `\n--- ${new Date().toISOString()} starting ${spec.binary} (accel ${spec.accel})\n`, { flag: 'a' });
-      const stdio: StdioOptions = spec.incoming ? ['ignore', logFd, logFd, spec.incoming.fd] : ['ignore', logFd, logFd];
+      const stdio: StdioOptions = spec.incoming?.fd !== undefined ? ['ignore', logFd, logFd, spec.incoming.fd] : ['ignore', logFd, logFd];
       const { child, spawnFailed } = await spawnDetached(spec.binary, spec.argv, { stdio, errorCode: 'QEMU_FAILED' });
       this.child = child;
       pid = child.pid!;
@@ -166,7 +166,7 @@ export class Machine extends EventEmitter<MachineEvents> {
       await Promise.race([attachHelpers(this.helpers), exited]);
       if (spec.incoming) {
         // All the saved state is read, and its file let go, before the guest runs (or anyone is told so).
-        await Promise.race([waitIncoming(this.qmp), exited]);
+        await Promise.race([spec.incoming.receive ? spec.incoming.receive(this.qmp) : waitIncoming(this.qmp), exited]);
         await spec.incoming.loaded?.();
         // A guest saved paused stays paused.
         if (!spec.incoming.resumeRunning) return this.change('paused', 'resumed from its saved state, paused as it was saved');

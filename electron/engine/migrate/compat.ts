@@ -1,0 +1,56 @@
+import type { VmConfig } from '../../api/schemas/vm-config.ts';
+
+// What a live move between two Vireo engines can carry, checked before anything moves (on the
+// source to say why at once, again on the target, which trusts nothing it is sent). Every
+// refusal names the thing and what to do. Whatever names a file or a device of the source
+// machine is refused rather than carried: the target opens only files in its own library.
+
+export interface Compat {
+  qemuVersion: string;
+  /** QEMU's concrete machine type (qom-get /machine type), "pc-q35-7.2-machine" */
+  machineType: string;
+  accel: string;
+  /** the -cpu value the VM runs with */
+  cpu: string | null;
+}
+
+export function liveRefusals(c: VmConfig, snapshots: number): string[] {
+  const r: string[] = [];
+  if (c.backend !== 'qemu') r.push(`it runs on the ${c.backend} backend, in a browser page: there is no QEMU to move`);
+  if (c.shares.length) r.push(`shared folders (${c.shares.map((s) => s.tag).join(', ')}) are folders of this machine: remove them in Settings → Shared folders first`);
+  for (const u of c.usb) {
+    if (u.kind === 'host') r.push(`USB device ${u.id} is passed through from this machine: detach it first`);
+    if (u.file) r.push(`USB drive ${u.id} is an image file of this machine: detach it first`);
+  }
+  if (c.system.tpm) r.push('not yet: its TPM state (swtpm) is not carried by a live move: shut it down and move it stopped');
+  if (c.system.firmware === 'uefi') r.push('not yet: its UEFI variables are not carried by a live move: shut it down and move it stopped');
+  const isos = [c.cdrom.iso, ...c.cdrom.extra.map((x) => x.iso)].filter(Boolean);
+  if (isos.length) r.push(`the CD drive holds ${isos.join(', ')}, a file of this machine: eject it first`);
+  if (c.floppy) r.push(`the floppy drive holds ${c.floppy}, a file of this machine: eject it first`);
+  if (c.cloudInit) r.push('not yet: its cloud-init seed CD is made on this machine at each start: remove it (Settings → Cloud-init) first');
+  if (c.unattended) r.push('an unattended install is in progress: let it finish first');
+  if (c.advanced.extraArgs.length) r.push('it has extra QEMU arguments, which can name files and devices of this machine: clear them in Settings → Advanced first');
+  if (c.disposable) r.push('it is a disposable VM: it ends with its owner, make a clone to move instead');
+  for (const n of c.networks) {
+    if (n.mode !== 'user' && n.mode !== 'none') r.push(`network card ${n.id} is ${n.mode}: not yet moved live (only NAT cards are); switch it to NAT or move the VM stopped`);
+  }
+  for (const d of c.disks) if (d.format !== 'qcow2' && d.format !== 'raw') r.push(`disk ${d.id} is ${d.format}: only qcow2 and raw disks are copied`);
+  if (snapshots > 0) r.push(`it has ${snapshots} snapshot${snapshots === 1 ? '' : 's'}: a live move copies what the guest sees, not QEMU's snapshots inside the disk images; delete them, or shut it down and move it stopped (that carries them)`);
+  return r;
+}
+
+/** The target's own checks of the source's QEMU against the one it starts for the VM. */
+export function qemuRefusals(source: Compat, target: Compat): string[] {
+  const r: string[] = [];
+  const minor = (v: string) => v.split('.').slice(0, 2).join('.');
+  if (minor(source.qemuVersion) !== minor(target.qemuVersion)) r.push(`QEMU differs: the source runs ${source.qemuVersion}, this host has ${target.qemuVersion} (a live move needs the same QEMU release on both)`);
+  if (source.machineType !== target.machineType) r.push(`machine type differs: the source runs ${source.machineType}, this host's QEMU makes ${target.machineType}`);
+  if (source.accel !== target.accel) r.push(`accelerator differs: the source runs under ${source.accel}, this host would use ${target.accel} (a VM cannot change accelerator while it runs)`);
+  if (source.cpu !== target.cpu) r.push(`CPU model differs: the source runs -cpu ${source.cpu ?? '(default)'}, this host would use ${target.cpu ?? '(default)'}`);
+  return r;
+}
+
+export const argAfter = (argv: readonly string[], flag: string): string | null => {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? (argv[i + 1] ?? null) : null;
+};
