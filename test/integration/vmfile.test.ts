@@ -180,4 +180,23 @@ describe('vireo up / status / down of a VM file', () => {
     const again = JSON.parse((await vireo(['down', '--json'])).stdout) as { vms: Array<{ vm: string; action: string }> };
     expect(again.vms.map((v) => [v.vm, v.action])).toEqual([['one', 'absent'], ['two', 'already stopped']]);
   }, 200_000);
+
+  it('a VM from a snapshot of its base: up makes a linked clone of that snapshot (the base keeps its tree) and starts it', async () => {
+    const snap = (await engine.client.call('snapshots.save', { vm: base.id, name: 'clean' })).nodes.find((n) => n.name === 'clean')!;
+    // After the snapshot: the base moves on; the clone must start from "clean", not from this.
+    await engine.client.call('snapshots.save', { vm: base.id, name: 'later' });
+    const file = join(dir, 'snap.yaml');
+    writeFileSync(file, 'project: snap\nvms:\n  three:\n    base: { vm: base, snapshot: clean }\n    memory: 160M\n');
+    const r = await vireo(['up', '-f', file, '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { vms: Array<{ vm: string; name: string; action: string }> }).vms.map((v) => [v.vm, v.name, v.action])).toEqual([['three', 'snap-three', 'created']]);
+    const three = await engine.client.call('vms.get', { vm: 'snap-three' });
+    ids.push(three.id);
+    expect(three.state).toBe('running');
+    expect(three.clones?.linkedTo).toMatchObject({ vmId: base.id, snapshot: snap.name });
+    expect((await engine.client.call('snapshots.list', { vm: base.id })).nodes.map((n) => n.name)).toEqual(['clean', 'later']);
+    const down = await vireo(['down', '-f', file, '--json', '--timeout', '30']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(byName('snap-three')!.state).toBe('stopped');
+  }, 300_000);
 });
