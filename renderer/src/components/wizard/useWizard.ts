@@ -5,6 +5,7 @@ import { useExpressInstall } from './ExpressInstall.tsx';
 import { useCloudImage } from './CloudImageSource.tsx';
 import { asWireError } from '../../api/client.ts';
 import { issuesByField } from '../../lib/issues.ts';
+import { retryUntilAnswered } from '../../lib/retry.ts';
 import { checkWizard, createArgs, hasErrors, type Field, type WizardForm } from '../../lib/wizard.ts';
 import { ALL_FIELDS, LAST_STEP, STEP_FIELDS, fieldStep, initialWizard, wizardReducer, type Step } from '../../lib/wizard-state.ts';
 
@@ -22,9 +23,8 @@ export function useWizard({ host, takenNames, onCreated }: { host: HostInfo | nu
   const cloud = useCloudImage(s.form.source === 'import' ? s.form.importDisk : null);
   const submittedAt = useRef<string | null>(null);
 
-  useEffect(() => {
-    client.call('os.list', {}).then((list) => dispatch({ type: 'oses', list }), () => undefined);
-  }, [client]);
+  // Asked again until it answers: a call lost to a dropped connection would leave the OS picker empty.
+  useEffect(() => retryUntilAnswered(() => client.call('os.list', {}), (list) => dispatch({ type: 'oses', list })).stop, [client]);
 
   // Progress of our create/import job: the first such job that starts after we submitted.
   useEffect(
