@@ -15,6 +15,7 @@ import { allowedHostHeaders, cookieValue, hostAllowed, safeUrl, sameOrigin, wsBa
 import { CSP } from '../shared/csp.ts';
 import type { WasmDrives } from '../engine/wasm/drives.ts';
 import { wasmRoute } from './wasm-routes.ts';
+import { pageAnswers, withPageAnswers } from './page-answers.ts';
 import type { Migrations } from '../engine/migrate/service.ts';
 import { MIGRATE_PATH } from '../engine/migrate/channel.ts';
 import { migrateUpgrade } from './migrate-route.ts';
@@ -144,7 +145,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         res.end();
         return;
       }
-      await serveStatic(root, url.pathname, res);
+      await serveStatic(root, url.pathname, res, () => pageAnswers(engine.dispatch, webAccess));
     } catch {
       if (!res.headersSent) res.writeHead(500, SECURITY_HEADERS);
       res.end('internal error\n');
@@ -284,7 +285,8 @@ function deny(res: ServerResponse) {
   res.end('Unauthorized: open the URL that `vireo serve` printed (it carries the access token).\n');
 }
 
-async function serveStatic(root: string, pathname: string, res: ServerResponse) {
+/** `answers`: the library's first API answers, written into index.html (page-answers.ts). */
+async function serveStatic(root: string, pathname: string, res: ServerResponse, answers: () => Promise<Record<string, unknown>>) {
   let rel: string;
   try {
     rel = decodeURIComponent(pathname);
@@ -308,7 +310,8 @@ async function serveStatic(root: string, pathname: string, res: ServerResponse) 
     res.writeHead(404, SECURITY_HEADERS).end('not found\n');
     return;
   }
-  const body = await readFile(file);
+  const raw = await readFile(file);
+  const body = rel === '/index.html' ? withPageAnswers(raw.toString('utf8'), await answers()) : raw;
   res.writeHead(200, {
     'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
     'Cache-Control': extname(file) === '.html' ? 'no-store' : 'private, max-age=3600',

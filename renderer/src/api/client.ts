@@ -4,6 +4,7 @@ import type {
   ApiClient, Args, EventName, EventPayload, MethodName, Result,
 } from '../../../electron/api/contract.ts';
 import type { WireError } from '../../../electron/api/errors.ts';
+import { PAGE_ANSWERS_ID, type PageAnswerMethod } from '../../../electron/shared/page-answers.ts';
 
 export type { ApiClient, Args, EventName, EventPayload, MethodName, Result };
 export type { WireError };
@@ -208,6 +209,37 @@ export function apiUrlFor(loc: { origin: string; search: string }): string {
   const base = `${loc.origin.replace(/^http/, 'ws')}/api`;
   const token = new URLSearchParams(loc.search).get('token');
   return token ? `${base}?token=${encodeURIComponent(token)}` : base;
+}
+
+/**
+ * The first answers `vireo serve` wrote into this page (electron/server/page-answers.ts), by
+ * method; empty when there are none (Electron, a page saved elsewhere) or they do not parse.
+ */
+export function readPageAnswers(doc: Pick<Document, 'getElementById'>): Map<string, unknown> {
+  const text = doc.getElementById(PAGE_ANSWERS_ID)?.textContent;
+  if (!text) return new Map();
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? new Map(Object.entries(parsed)) : new Map();
+  } catch {
+    return new Map();
+  }
+}
+
+let pageAnswers: Map<string, unknown> | null = null;
+
+/**
+ * The page's own answer to an argument-free call, for a view's first state: the library is
+ * then drawn in the first render, not after a render, an effect and an API round trip. It is
+ * only a first state: the view still makes its call at once, whose answer replaces it, so
+ * nothing that changed since the page was served is lost. Each answer is taken once, by the
+ * first view that asks (at start), so no view mounted later starts from it.
+ */
+export function pageAnswer<M extends PageAnswerMethod>(method: M): Result<M> | undefined {
+  pageAnswers ??= typeof document === 'undefined' ? new Map() : readPageAnswers(document);
+  const answer = pageAnswers.get(method) as Result<M> | undefined;
+  pageAnswers.delete(method);
+  return answer;
 }
 
 /** Electron (preload present) → IPC bridge; a browser → WebSocket to the serving origin. */

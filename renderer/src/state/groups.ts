@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { ApiClient } from '../api/client.ts';
+import { pageAnswer, type ApiClient } from '../api/client.ts';
 import type { VmGroup } from '../../../electron/api/library-types.ts';
 import type { VmSummary } from '../../../electron/api/types.ts';
 
@@ -8,7 +8,7 @@ import type { VmSummary } from '../../../electron/api/types.ts';
 // (`epoch`), when events may have been missed.
 
 export function useGroups(client: ApiClient, epoch: number): { groups: VmGroup[]; error: unknown } {
-  const [groups, setGroups] = useState<VmGroup[]>([]);
+  const [groups, setGroups] = useState<VmGroup[]>(() => pageAnswer('groups.list')?.groups ?? []);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     let live = true;

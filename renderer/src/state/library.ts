@@ -2,7 +2,7 @@ import { useEffect, useMemo, useReducer, useState } from 'react';
 import type { ApiClient } from '../api/client.ts';
 import type { HostInfo, Job, VmSummary } from '../../../electron/api/types.ts';
 import { sortVms } from '../lib/filter.ts';
-import { asWireError, type WireError } from '../api/client.ts';
+import { asWireError, pageAnswer, type WireError } from '../api/client.ts';
 
 // The library as the UI sees it: one vms.list at start (and after a reconnect), then events
 // only. vm.state patches a row in place; vm.changed re-reads that one VM.
@@ -55,7 +55,12 @@ function toSummary(v: VmSummary): VmSummary {
 }
 
 export function useLibrary(client: ApiClient, epoch: number) {
-  const [s, dispatch] = useReducer(reducer, { byId: new Map(), loaded: false });
+  // Served by `vireo serve`, the page carries the library's first answer: drawn at once, and
+  // replaced by this hook's vms.list as soon as the socket answers it.
+  const [s, dispatch] = useReducer(reducer, null, (): State => {
+    const first = pageAnswer('vms.list');
+    return first ? { byId: new Map(first.map((v) => [v.id, v])), loaded: true } : { byId: new Map(), loaded: false };
+  });
   const [loadError, setLoadError] = useState<WireError | null>(null);
 
   useEffect(() => {
