@@ -98,6 +98,8 @@ export interface VmSummary {
   crash: CrashInfo | null;
   /** a template: not started, VMs are made from it (config.template) */
   template?: boolean;
+  /** a wasm/v86 VM running in a window or tab (its lease holder): which browser at which address, since when */
+  heldBy?: { who: string; since: string };
 }
 
 export interface DiskDetails {

@@ -326,7 +326,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
     vms,
     host,
     bridge,
-    wasm: new WasmDrives(library),
+    wasm: WasmDrives.attach(library, vms, bus),
     migrations,
     async dispose() {
       // Clients' requests already read still run on this engine: drain them first.

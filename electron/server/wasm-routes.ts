@@ -76,6 +76,14 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, path: string,
   createReadStream(path).on('error', () => res.destroy()).pipe(res);
 }
 
+/** A page as a second page (and the library) is told of it: its browser and its address. */
+export function clientLabel(req: IncomingMessage): string {
+  const ua = req.headers['user-agent'] ?? '';
+  const browser = /\bElectron\//.test(ua) ? 'the Vireo window' : /\bEdg\//.test(ua) ? 'Edge' : /\bFirefox\//.test(ua) ? 'Firefox' : /\b(HeadlessChrome|Chromium|Chrome)\//.exec(ua)?.[1]?.replace('HeadlessChrome', 'Chrome') ?? (/\bSafari\//.test(ua) ? 'Safari' : 'a browser');
+  const addr = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+  return `${browser} at ${addr}`;
+}
+
 /** Handles a /wasm/ request of an authorised client. */
 export async function wasmRoute(drives: WasmDrives | undefined, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   try {
@@ -96,7 +104,7 @@ export async function wasmRoute(drives: WasmDrives | undefined, req: IncomingMes
     const [, id, what, drive] = m as unknown as [string, string, string, string | undefined];
     if (what === 'hold') {
       const lease = url.searchParams.get('lease') ?? undefined;
-      if (method === 'POST') return json(res, drives.hold(id, { lease, takeOver: url.searchParams.get('take') === '1' }));
+      if (method === 'POST') return json(res, drives.hold(id, { lease, takeOver: url.searchParams.get('take') === '1', who: clientLabel(req) }));
       if (method === 'DELETE') {
         drives.release(id, lease ?? '');
         return json(res, { ok: true });

@@ -6,7 +6,8 @@ import { expect, test } from './serve.ts';
 // Issue 20: the New VM wizard creates a wasm/v86 VM. The 32-bit test guest's ISO, an old
 // Linux chosen as its OS (the wizard then proposes v86), the proposal taken: the VM is made
 // as v86's one PC (one CPU, BIOS, an IDE raw disk, NE2000, SB16), and it boots in the page from
-// its Screen tab to the guest's serial marker, which also says the IDE disk is there.
+// its Screen tab to the guest's serial marker, which also says the IDE disk is there. While
+// that tab runs it, the engine shows it running and a second tab is told who holds it.
 
 const VM = `v86 wizard ${Date.now() % 100000}`;
 test.describe.configure({ timeout: 300_000 });
@@ -62,7 +63,25 @@ test('creates a v86 VM from the wizard, which then boots in the page', async ({ 
   await page.getByRole('tab', { name: 'Console' }).click();
   await expect(page.getByTestId('v86-serial')).toContainText(I386_MARKERS.boot, { timeout: 240_000 });
   await expect(page.getByTestId('v86-serial')).toContainText('VIREO-I386-READY disk=1', { timeout: 120_000 });
-  await page.getByRole('tab', { name: 'Screen' }).click();
-  await page.getByRole('button', { name: 'Power off' }).click();
-  await expect(page.getByTestId('v86-state')).toHaveText('Powered off', { timeout: 60_000 });
+
+  // One holder at a time (the engine's lease): the library shows it running in a second tab,
+  // which is told who runs it; once the first tab is closed, the VM is free and starts there.
+  const other = await page.context().newPage();
+  await other.goto(served.url);
+  const row = other.getByRole('listbox', { name: 'Virtual machines' }).getByRole('option', { name: VM });
+  await expect(row).toContainText('Running');
+  await row.click();
+  await other.getByRole('tab', { name: 'Screen' }).click();
+  await other.getByRole('button', { name: 'Start in this window' }).click();
+  await expect(other.getByTestId('v86-state')).toHaveText('Running in another window or tab');
+  await expect(other.getByTestId('v86-held')).toContainText(`${VM} runs in another window or tab: Chrome at 127.0.0.1, since`);
+  await page.close({ runBeforeUnload: true });
+  // its pagehide gives the lease back (or, should that not arrive, the lease runs out)
+  await expect(row).toContainText('Stopped', { timeout: 30_000 });
+  await other.getByRole('button', { name: 'Start in this window' }).click();
+  await expect(other.getByTestId('v86-state')).toHaveText('Running in this window', { timeout: 60_000 });
+  await expect(row).toContainText('Running');
+  await other.getByRole('button', { name: 'Power off' }).click();
+  await expect(other.getByTestId('v86-state')).toHaveText('Powered off', { timeout: 60_000 });
+  await expect(row).toContainText('Stopped');
 });

@@ -91,7 +91,7 @@ describe('wasm/v86 drives over the server', () => {
     const first = (await (await hold()).json()) as { lease: string };
     const second = await hold();
     expect(second.status).toBe(409);
-    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(/already running in another window/);
+    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(/is running in another window or tab \(a browser at 127\.0\.0\.1, since /);
     // A reloaded page takes over; the old page's writes are refused from then on.
     const taken = (await (await hold('?take=1')).json()) as { lease: string };
     expect((await put(first.lease)).status).toBe(409);

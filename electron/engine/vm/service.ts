@@ -32,7 +32,6 @@ import { hostFitWarnings } from './host-fit.ts';
 /** A check of a settings change by who asks for it; throws to refuse. */
 export type UpdateGuard = (before: VmConfig, after: VmConfig, vmDir: string) => Promise<void>;
 
-
 /** Fields whose change only takes effect at the next start, so they are refused while it runs. */
 const LIVE_EDITABLE_TOP = new Set(['name', 'notes', 'os']);
 
@@ -105,6 +104,7 @@ export class VmService {
   /** Snapshot availability comes from the snapshot service, which knows every reason. */
   snapshotAvailability: (entry: LibraryEntry) => { available: boolean; reason: string | null } = (e) =>
     e.config ? { available: true, reason: null } : { available: false, reason: 'the VM configuration is broken' };
+  inRenderer: (id: string) => Partial<Pick<VmSummary, 'state' | 'heldBy'>> = () => ({}); // a wasm/v86 VM held by a page runs there (wasm/drives.ts attach)
 
   /** The guest agent (engine/agent/ sets it): what vms.get shows, and the stop path's second try. */
   agent: { info(id: string): AgentInfo; shutdown(id: string): Promise<boolean> } = {
@@ -127,6 +127,7 @@ export class VmService {
       accel: m.info?.accel ?? null,
       crash: m.crash,
       template: c?.template ?? false,
+      ...this.inRenderer(entry.id),
     };
   }
 
@@ -360,9 +361,8 @@ export class VmService {
    */
   private async deleteNow(ref: string, keepDisks: boolean): Promise<{ deleted: string; keptIn?: string }> {
     const entry = this.resolve(ref);
-    const m = this.machineFor(entry);
-    // A saved state lives in the VM's folder and goes with it.
-    requireState('delete', entry.config?.name ?? entry.id, m.state, ['stopped', 'crashed', 'saved']);
+    // A saved state lives in the VM's folder and goes with it; a v86 VM a page runs stays (summary's state).
+    requireState('delete', entry.config?.name ?? entry.id, this.summary(entry).state, ['stopped', 'crashed', 'saved']);
     const kept = keepDisks ? await keepVmFiles(this.library.home, entry) : null;
     await this.library.remove(entry.id);
     this.machines.delete(entry.id);

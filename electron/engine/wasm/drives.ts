@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { VireoError } from '../../api/errors.ts';
 import type { VmConfig } from '../../api/schemas/vm-config.ts';
 import type { LibraryEntry } from '../library/library.ts';
+import type { EventBus } from '../../api/dispatch.ts';
+import type { VmSummary } from '../../api/types.ts';
 import { WasmSnapshots } from './snapshots.ts';
 
 // The engine's side of the wasm/v86 backend (issue 20): the guest runs in a renderer, the
@@ -43,16 +45,60 @@ export interface Drive {
   writable: boolean;
 }
 
+/** Who holds a VM: the page's browser and address, and since when (for a second page's refusal and the library). */
+export interface Holder {
+  who: string;
+  since: string;
+}
+
+/** What the engine shows of a held VM (VmService.inRenderer): running, and by whom. */
+export interface RunningInRenderer {
+  inRenderer: (id: string) => Partial<Pick<VmSummary, 'state' | 'heldBy'>>;
+}
+
 export function isV86(c: VmConfig): boolean {
   return (c.backend as string) === 'wasm/v86';
 }
 
 export class WasmDrives {
-  private readonly leases = new Map<string, { lease: string; until: number }>();
+  private readonly leases = new Map<string, { lease: string; until: number; holder: Holder; expiry: ReturnType<typeof setTimeout> }>();
   /** v86 state + drive copies per snapshot (snapshots.ts) */
   readonly snapshots = new WasmSnapshots(this);
+  /** told when a VM becomes held (running in a page) or free again (released, taken over, expired) */
+  onHeld: (id: string, held: boolean) => void = () => {};
+  /** how long a lease lives unrenewed (a test shortens it to see one run out) */
+  ttlMs = LEASE_TTL_MS;
 
   constructor(private readonly library: Lookup, private readonly now: () => number = Date.now) {}
+
+  /**
+   * The engine's drives, wired so a VM a page holds shows as running (vms.list, vms.get, the
+   * vm.state event), with who holds it; a lease that dies without a release (the page closed
+   * or crashed) turns it back to stopped when it runs out.
+   */
+  static attach(library: Lookup, vms: RunningInRenderer, bus: EventBus): WasmDrives {
+    const d = new WasmDrives(library);
+    vms.inRenderer = (id) => {
+      const h = d.holderInfo(id);
+      return h ? { state: 'running', heldBy: h } : {};
+    };
+    d.onHeld = (id, held) => bus.emit('vm.state', { id, state: held ? 'running' : 'stopped', previous: held ? 'stopped' : 'running', ...(held ? {} : { reason: 'the window or tab running it let it go' }) });
+    return d;
+  }
+
+  /** Who holds the VM (browser, address, since when), if a live lease does. */
+  holderInfo(id: string): Holder | null {
+    const l = this.leases.get(id);
+    return l && l.until > this.now() ? l.holder : null;
+  }
+
+  private drop(id: string) {
+    const l = this.leases.get(id);
+    if (!l) return;
+    clearTimeout(l.expiry);
+    this.leases.delete(id);
+    this.onHeld(id, false);
+  }
 
   v86Entry(ref: string): { entry: LibraryEntry; config: VmConfig } {
     const entry = this.library.resolve(ref);
@@ -72,26 +118,44 @@ export class WasmDrives {
    * Take the VM for one renderer. A second holder is refused while the first renews its lease,
    * unless it asks to take over (a reloaded page: the old one gets CONFLICT on its next write).
    */
-  hold(ref: string, opts: { lease?: string; takeOver?: boolean } = {}): { id: string; lease: string; ttlMs: number } {
+  hold(ref: string, opts: { lease?: string; takeOver?: boolean; who?: string } = {}): { id: string; lease: string; ttlMs: number } {
     const { entry, config } = this.v86Entry(ref);
     const current = this.holder(entry.id);
-    if (current && current !== opts.lease && !opts.takeOver) {
-      throw new VireoError('INVALID_STATE', `"${config.name}" is already running in another window or tab: close it there, or take it over here`, { id: entry.id });
+    const held = this.leases.get(entry.id);
+    if (current && held && current !== opts.lease && !opts.takeOver) {
+      throw new VireoError('INVALID_STATE', `"${config.name}" is running in another window or tab (${held.holder.who}, since ${held.holder.since}): close it there, or take it over here`, { id: entry.id, heldBy: held.holder });
     }
-    const lease = current && current === opts.lease ? current : randomBytes(18).toString('base64url');
-    this.leases.set(entry.id, { lease, until: this.now() + LEASE_TTL_MS });
-    return { id: entry.id, lease, ttlMs: LEASE_TTL_MS };
+    const renew = !!current && current === opts.lease;
+    if (held && !renew) this.drop(entry.id); // taken over, or expired without a release
+    const lease = renew ? current : randomBytes(18).toString('base64url');
+    const holder = renew && held ? held.holder : { who: (opts.who ?? 'a page').slice(0, 120), since: new Date(this.now()).toISOString() };
+    this.keep(entry.id, lease, holder);
+    if (!renew) this.onHeld(entry.id, true);
+    return { id: entry.id, lease, ttlMs: this.ttlMs };
+  }
+
+  /** (Re)arm the lease's ttl: when it runs out with nobody renewing, the VM is free again. */
+  private keep(id: string, lease: string, holder: Holder) {
+    const old = this.leases.get(id);
+    if (old) clearTimeout(old.expiry);
+    const expiry = setTimeout(() => {
+      const l = this.leases.get(id);
+      if (l?.lease === lease && l.until <= this.now()) this.drop(id);
+    }, this.ttlMs + 50);
+    expiry.unref();
+    this.leases.set(id, { lease, until: this.now() + this.ttlMs, holder, expiry });
   }
 
   release(ref: string, lease: string): void {
     const { entry } = this.v86Entry(ref);
-    if (this.holder(entry.id) === lease) this.leases.delete(entry.id);
+    if (this.holder(entry.id) === lease) this.drop(entry.id);
   }
 
   requireLease(id: string, name: string, lease: string | undefined) {
     const h = this.holder(id);
-    if (!h || h !== lease) throw new VireoError('INVALID_STATE', `this window no longer holds "${name}" (another took it over, or the lease ran out): reload to run it here`, { id });
-    this.leases.set(id, { lease: h, until: this.now() + LEASE_TTL_MS });
+    const held = this.leases.get(id);
+    if (!h || !held || h !== lease) throw new VireoError('INVALID_STATE', `this window no longer holds "${name}" (another took it over, or the lease ran out): reload to run it here`, { id });
+    this.keep(id, h, held.holder);
   }
 
   /** The file behind one of the VM's drives (disk0.., cdrom, floppy), as its config names it. */

@@ -16,6 +16,8 @@ const no = (reason: string): Availability => ({ ok: false, reason });
 export function actionAvailability(vm: VmSummary | null | undefined, action: Action): Availability {
   if (!vm) return no('Select a VM first.');
   if (vm.broken && action !== 'delete') return no(`This VM's configuration cannot be read: ${vm.broken}`);
+  // A wasm/v86 VM a page runs (its lease holder) is started, stopped and snapshotted in that page.
+  if (vm.heldBy && action !== 'settings') return no(`It runs in a window or tab (${vm.heldBy.who}): use its Screen tab there.`);
   const s = vm.state;
   const busy = isTransitional(s) ? no(`The VM is ${s}; wait until it finishes.`) : null;
   switch (action) {

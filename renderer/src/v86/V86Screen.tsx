@@ -58,6 +58,11 @@ export function V86Screen({ vmId, vmName, config }: { vmId: string; vmName?: str
       <div role="toolbar" aria-label="Screen controls" className="flex flex-wrap items-center gap-1.5 border-b border-zinc-200 bg-white px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900">
         {running || runner.state === 'starting' ? (
           <button type="button" className={btn} disabled={!running} onClick={() => void runner.stop()}>Power off</button>
+        ) : runner.state === 'held' ? (
+          <>
+            <button type="button" className={btn} onClick={() => void runner.start(config)}>Start in this window</button>
+            <button type="button" className={btn} onClick={() => void runner.start(config, undefined, true)} title="The other window or tab stops running it">Take it over here</button>
+          </>
         ) : (
           <button type="button" className={btn} onClick={() => void runner.start(config)}>Start in this window</button>
         )}
@@ -71,9 +76,15 @@ export function V86Screen({ vmId, vmName, config }: { vmId: string; vmName?: str
           {runner.state === 'running' && 'Running in this window'}
           {runner.state === 'stopped' && 'Powered off'}
           {runner.state === 'failed' && 'Stopped with an error'}
+          {runner.state === 'held' && 'Running in another window or tab'}
         </span>
       </div>
-      {runner.error && <p role="alert" className="border-b border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">{runner.error}</p>}
+      {runner.state === 'held' && (
+        <p role="status" data-testid="v86-held" className="border-b border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+          {runner.heldBy ? `${vmName ?? 'This VM'} runs in another window or tab: ${runner.heldBy.who}, since ${new Date(runner.heldBy.since).toLocaleTimeString()}.` : runner.error} Close it there, or take it over here.
+        </p>
+      )}
+      {runner.error && runner.state !== 'held' && <p role="alert" className="border-b border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">{runner.error}</p>}
       {runner.state === 'idle' && <p className="px-3 py-2 text-sm text-zinc-700 dark:text-zinc-300">This VM uses the wasm/v86 backend: it {V86_TRADE_OFF}.</p>}
       <V86Snapshots runner={runner} config={config} />
       <div

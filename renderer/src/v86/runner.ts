@@ -1,6 +1,6 @@
 import type { VmConfig } from '../../../electron/api/types.ts';
 import { HttpDisk } from './http-disk.ts';
-import { V86Lease } from './lease.ts';
+import { LeaseHeld, V86Lease } from './lease.ts';
 
 // One running wasm/v86 guest in this page (issue 20). The emulator outlives the Screen and
 // Console tabs (they attach to it and detach again), so it lives here, one per VM, not in a
@@ -8,11 +8,12 @@ import { V86Lease } from './lease.ts';
 // mouse adapters work on the page's DOM (its own builds have no worker mode for them); its
 // x86→wasm JIT is what takes the time either way.
 //
-// The engine holds the drives: the runner takes the VM's lease (taking over from a page that
-// was reloaded), reads the drives in ranges and flushes the guest's writes every second and
+// The engine holds the drives: the runner takes the VM's lease (its own again after a reload;
+// another page's only when the person asks to take it over), reads the drives in ranges and flushes the guest's writes every second and
 // when the page goes away.
 
-export type RunnerState = 'idle' | 'starting' | 'running' | 'stopped' | 'failed';
+/** `held`: another window or tab runs it (heldBy says which); this page may take it over */
+export type RunnerState = 'idle' | 'starting' | 'running' | 'stopped' | 'failed' | 'held';
 
 interface V86Emulator {
   add_listener(ev: string, fn: (arg: never) => void): void;
@@ -48,6 +49,7 @@ export class V86Runner {
   readonly screen: HTMLDivElement;
   state: RunnerState = 'idle';
   error: string | null = null;
+  heldBy: { who: string; since: string } | null = null;
   serial = '';
   private emu: V86Emulator | null = null;
   private disks: HttpDisk[] = [];
@@ -109,8 +111,8 @@ export class V86Runner {
     return { buffer: await r.arrayBuffer() };
   }
 
-  /** Boot the VM in this page (an initial state: a snapshot being restored). */
-  async start(config: VmConfig, initialState?: ArrayBuffer): Promise<void> {
+  /** Boot the VM in this page (an initial state: a snapshot being restored; takeOver: from the page that holds it). */
+  async start(config: VmConfig, initialState?: ArrayBuffer, takeOver = false): Promise<void> {
     if (this.state === 'starting' || this.state === 'running') return;
     if (location.protocol !== 'http:' && location.protocol !== 'https:') {
       this.set('failed', 'not yet: in the desktop window the wasm/v86 backend has no route to the engine\'s drives; run it through `vireo serve` in a browser');
@@ -120,7 +122,16 @@ export class V86Runner {
     this.serial = '';
     try {
       this.lease = new V86Lease(location.origin, this.vmId, {}, (why) => void this.fail(`the VM was taken by another window or tab: ${why}`));
-      await this.lease.take(true);
+      try {
+        await this.lease.take(takeOver);
+      } catch (e) {
+        this.lease = null;
+        if (!(e instanceof LeaseHeld)) throw e;
+        this.heldBy = e.heldBy;
+        this.set('held', e.message);
+        return;
+      }
+      this.heldBy = null;
       const [{ V86 }, wasm] = await Promise.all([import('v86'), import('v86/build/v86.wasm?url')]);
       const opts: Record<string, unknown> = {
         wasm_path: (wasm as { default: string }).default,
@@ -162,7 +173,7 @@ export class V86Runner {
 
   private readonly onPageHide = () => {
     void this.flush().catch(() => {});
-    void this.lease?.release();
+    void this.lease?.release(true);
   };
 
   /** Every drive's dirty blocks to the engine; resolves when they are on its disk. */
@@ -222,7 +233,7 @@ export class V86Runner {
     if (this.emu) await this.stop();
     const lease = new V86Lease(location.origin, this.vmId);
     try {
-      const l = await lease.take(true);
+      const l = await lease.take();
       const r = await fetch(this.snapUrl(`/${id}/restore`), { method: 'POST', headers: { 'X-Vireo-Lease': l }, credentials: 'same-origin' });
       if (!r.ok) throw new Error(((await r.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? `restoring the drives failed (HTTP ${r.status})`);
       const st = await fetch(this.snapUrl(`/${id}/state`), { credentials: 'same-origin' });
