@@ -1,21 +1,26 @@
-import { connect, type Socket } from 'node:net';
+import { existsSync } from 'node:fs';
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { VireoError } from '../../../api/errors.ts';
 import type { PortForward } from '../../../api/schemas/vm-config.ts';
-import { spawnDetached, tail } from '../../util/proc.ts';
+import { cleanEnv, spawnDetached, tail } from '../../util/proc.ts';
 import type { HelperProcess } from '../../vm/helpers.ts';
 import { pidAlive, terminate } from '../../vm/process.ts';
 import { natFiles, passtAvailability, PASST_INSTALL_HINT } from './plan.ts';
 import { assertPortFree, inodesFor, processOfInodes } from './port-holder.ts';
 
 // passt as a NAT card's helper process. QEMU serves the card's stream socket (network-nat.ts);
-// once QEMU is up (paused, before the guest runs) the engine connects to it and hands that
-// connection to `passt -f -F 3`, spawned detached with its output in the VM's log folder, so
-// it outlives this engine like QEMU does. The engine writes its pidfile into the runtime folder:
+// once QEMU is up (paused, before the guest runs) the engine starts Vireo's passt relay
+// (resources/net/passt-relay.mjs), detached with its output in the VM's log folder so it
+// outlives this engine like QEMU does: the relay connects to QEMU's socket and runs
+// `passt -f -F 3` on a socketpair of its own. Handing passt a connection of the engine's
+// stalled bulk downloads (the relay's header says why: QEMU 7.2 and passt 2023-03 each block or
+// lose step on a full socket). The engine writes the relay's pidfile into the runtime folder:
 // a later engine stops it (VM gone) or replaces it (forwards changed) from that file alone.
-// passt 2023-03 cannot change forwards at run time; a change starts a new passt with the new
-// list on a new connection (QEMU 7.2's stream server accepts the next client when the old one
-// goes). Connections open through the card drop then: passt holds them, and it is replaced.
+// passt 2023-03 cannot change forwards at run time; a change starts a new relay and passt with
+// the new list on a new connection (QEMU 7.2's stream server accepts the next client when the
+// old one goes). Connections open through the card drop then: passt holds them, and it is replaced.
 
 export interface PasstOptions {
   runtimeDir: string;
@@ -33,43 +38,57 @@ export function passtForwardArgs(forwards: readonly PortForward[]): string[] {
   return forwards.flatMap((f) => [f.protocol === 'tcp' ? '-t' : '-u', `${f.hostAddress}/${f.hostPort}:${f.guestPort}`]);
 }
 
-/** The pid in the card's pidfile when that process is alive and is passt. */
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The relay program: in the packaged app's resources, else the source tree's (as the switch's). */
+export function relayScript(): string {
+  const resources = (process as { resourcesPath?: string }).resourcesPath;
+  const candidates = [
+    ...(resources ? [join(resources, 'resources', 'net', 'passt-relay.mjs')] : []),
+    join(here, '..', '..', '..', '..', 'resources', 'net', 'passt-relay.mjs'),
+    // the bundled CLI: .vite/build/cli.mjs in a checkout
+    join(here, '..', '..', 'resources', 'net', 'passt-relay.mjs'),
+    join(process.cwd(), 'resources', 'net', 'passt-relay.mjs'),
+  ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new VireoError('INTERNAL', `Vireo's passt relay is missing (looked in ${candidates.join(', ')}): reinstall Vireo`);
+  return found;
+}
+
+/** The pid in the card's pidfile when that process is alive and is the passt relay (or, left by an older Vireo, passt). */
 export async function findPasst(runtimeDir: string, nicId: string): Promise<number | null> {
   const text = await readFile(natFiles(runtimeDir, nicId).pidFile, 'utf8').catch(() => null);
   const pid = text === null ? NaN : Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return null;
   // A stale pidfile may name a pid the OS has since reused; never signal a stranger.
   if (process.platform === 'linux') {
-    const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')[0] ?? '';
-    if (!/(^|\/)passt[^/]*$/.test(argv0)) return null;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (!/(^|\/)passt[^/]*$/.test(argv[0] ?? '') && !argv.some((a) => a.endsWith('passt-relay.mjs'))) return null;
   }
   return pid;
+}
+
+/** The passt the relay with this pid runs (its pid file, checked to be the relay's child). */
+async function passtOf(relayPid: number, pidFile: string): Promise<number | null> {
+  const pid = Number.parseInt((await readFile(`${pidFile}.passt`, 'utf8').catch(() => '')).trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  if (process.platform !== 'linux') return pid;
+  // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return ppid === relayPid ? pid : null;
 }
 
 /** Stops the card's passt (SIGTERM, then SIGKILL) and removes its pidfile; idempotent. */
 export async function stopPasst(runtimeDir: string, nicId: string, graceMs = 2000): Promise<void> {
   const pid = await findPasst(runtimeDir, nicId);
   if (pid !== null) await terminate(pid, graceMs);
-  await rm(natFiles(runtimeDir, nicId).pidFile, { force: true });
+  const { pidFile } = natFiles(runtimeDir, nicId);
+  await rm(pidFile, { force: true });
+  await rm(`${pidFile}.passt`, { force: true });
 }
 
-function connectWithin(path: string, timeoutMs: number): Promise<Socket> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = connect(path);
-      s.once('connect', () => resolve(s));
-      s.once('error', (e: NodeJS.ErrnoException) => {
-        s.destroy();
-        if (Date.now() > deadline) reject(new VireoError('TIMEOUT', `QEMU's network socket ${path} did not accept passt within ${timeoutMs} ms: ${e.message}`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
-
-/** Every forward's host port is bound by this pid (passt binds them all before it serves). */
+/** Every forward's host port is bound by this passt (it binds them all before it serves). */
 async function portsBoundBy(pid: number, forwards: readonly PortForward[]): Promise<boolean> {
   for (const f of forwards) {
     const inodes = await inodesFor(f.protocol, f.hostAddress, f.hostPort);
@@ -88,44 +107,45 @@ async function portsBoundBy(pid: number, forwards: readonly PortForward[]): Prom
 export async function launchPasst(opts: PasstOptions, forwards: readonly PortForward[], timeoutMs = 10_000): Promise<number> {
   const binary = opts.binary ?? 'passt';
   const { socket, pidFile } = natFiles(opts.runtimeDir, opts.nicId);
-  const conn = await connectWithin(socket, timeoutMs);
   const log = await open(opts.logFile, 'a', 0o600);
-  // -f: stay in the foreground (no fork), so the pid we spawn is passt's and goes in the pidfile.
-  // -q: only warnings and errors in the log. fd 3 is the connection to QEMU.
-  const args = ['-f', '-q', '-F', '3', ...passtForwardArgs(forwards)];
+  // -f: stay in the foreground (no fork), so the relay's child is passt itself. -q: only warnings
+  // and errors in the log. fd 3 is the relay's socketpair.
+  const passtArgs = ['-f', '-q', '-F', '3', ...passtForwardArgs(forwards)];
+  const args = [relayScript(), socket, pidFile, binary, ...passtArgs];
   let started;
   try {
-    await log.write(`--- ${new Date().toISOString()} ${binary} ${args.join(' ')}\n`);
-    started = await spawnDetached(binary, args, { stdio: ['ignore', log.fd, log.fd, conn] });
-  } catch (e) {
-    const missing = ((e as VireoError).details as { errno?: string } | undefined)?.errno === 'ENOENT';
-    throw missing ? new VireoError('UNSUPPORTED', `passt is not installed (this VM's NAT card ${opts.nicId} uses it): ${PASST_INSTALL_HINT}; or set the card's NAT backend to slirp`) : e;
+    await log.write(`--- ${new Date().toISOString()} ${binary} ${passtArgs.join(' ')}\n`);
+    // process.execPath is Node under the CLI and serve, Electron in the app: there it runs as Node.
+    started = await spawnDetached(process.execPath, args, { env: { ...cleanEnv(), ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', log.fd, log.fd] });
   } finally {
-    // passt has its own copy of both now.
-    conn.destroy();
     await log.close();
   }
   const pid = started.pid;
   await writeFile(pidFile, `${pid}\n`, { mode: 0o600 });
   let exit: string | null = null;
   started.child.once('exit', (code, signal) => (exit = signal ? `killed by ${signal}` : `exit code ${code}`));
+  started.spawnFailed.catch(() => {});
+  started.child.unref();
+  const failed = async (how: string) => {
+    await rm(pidFile, { force: true });
+    const text = await readFile(opts.logFile, 'utf8').catch(() => '');
+    if (/could not run .*ENOENT/.test(text.slice(-400))) return new VireoError('UNSUPPORTED', `passt is not installed (this VM's NAT card ${opts.nicId} uses it): ${PASST_INSTALL_HINT}; or set the card's NAT backend to slirp`);
+    return new VireoError('TOOL_FAILED', `passt for NIC ${opts.nicId} exited ${how} (${exit}): ${tail(text.split('\n').filter((l) => !l.startsWith('Failed to send')).join('\n'), 2)}; see ${opts.logFile}`, { argv: [binary, ...passtArgs] });
+  };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exit !== null) {
-      await rm(pidFile, { force: true });
-      const text = await readFile(opts.logFile, 'utf8').catch(() => '');
-      throw new VireoError('TOOL_FAILED', `passt for NIC ${opts.nicId} exited while starting (${exit}): ${tail(text.split('\n').filter((l) => !l.startsWith('Failed to send')).join('\n'), 2)}; see ${opts.logFile}`, { argv: [binary, ...args] });
-    }
-    if (await portsBoundBy(pid, forwards)) break;
+    if (exit !== null) throw await failed('while starting');
+    const passt = await passtOf(pid, pidFile);
+    if (passt !== null && (await portsBoundBy(passt, forwards))) break;
     if (Date.now() > deadline) {
       await stopPasst(opts.runtimeDir, opts.nicId);
-      throw new VireoError('TIMEOUT', `passt for NIC ${opts.nicId} did not bind its forwarded ports within ${timeoutMs} ms; see ${opts.logFile}`, { argv: [binary, ...args] });
+      throw new VireoError('TIMEOUT', `passt for NIC ${opts.nicId} did not start and bind its forwarded ports within ${timeoutMs} ms; see ${opts.logFile}`, { argv: [binary, ...passtArgs] });
     }
     await sleep(25);
   }
   // Without forwards there is nothing to wait for; a passt that dies at once still says why.
   if (!forwards.length) await sleep(100);
-  if (exit !== null) throw new VireoError('TOOL_FAILED', `passt for NIC ${opts.nicId} exited at once (${exit}); see ${opts.logFile}`);
+  if (exit !== null) throw await failed('at once');
   return pid;
 }
 
