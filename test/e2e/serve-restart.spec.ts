@@ -1,5 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { runCli, spawnServe } from './serve.ts';
 import { mkdtemp, rm, stat, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,8 +11,6 @@ import { join, resolve } from 'node:path';
 // these tests stop and restart the server themselves).
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const MAIN = join(ROOT, 'electron/cli/main.ts');
 const MEDIA = process.env.VIREO_FIXTURES_CACHE ?? join(ROOT, 'test/fixtures/.cache');
 
 interface Serve {
@@ -22,25 +21,7 @@ interface Serve {
 }
 
 async function serve(home: string, args: string[] = []): Promise<Serve> {
-  const child = spawn(TSX, [MAIN, '--home', home, 'serve', '--media', MEDIA, ...args], { cwd: ROOT, shell: false, env: { ...process.env, VIREO_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`vireo serve printed no URL within 30 s; stderr:\n${stderr}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /Vireo is serving at (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`vireo serve exited (${code}) before serving; stderr:\n${stderr}`));
-    });
-  });
+  const { child, url } = await spawnServe(home, ['--media', MEDIA, ...args]);
   const u = new URL(url);
   return { child, url, token: u.searchParams.get('token')!, port: Number(u.port) };
 }
@@ -57,16 +38,7 @@ async function terminate(s: Serve, killAfterMs = 60_000): Promise<number> {
   return (Date.now() - t0) / 1000;
 }
 
-function cli(home: string, args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    const p = spawn(TSX, [MAIN, '--home', home, ...args], { cwd: ROOT, shell: false, env: { ...process.env, VIREO_HOME: home } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 const banner = (page: Page) => page.getByRole('status').filter({ hasText: /Vireo/ });
 

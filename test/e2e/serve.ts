@@ -22,27 +22,9 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const MAIN = join(ROOT, 'electron/cli/main.ts');
 
-function runCli(home: string, args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    const p = spawn(TSX, [MAIN, '--home', home, ...args], { cwd: ROOT, shell: false, env: { ...process.env, VIREO_HOME: home } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
-
-export async function startServe(): Promise<Served & { stop(): Promise<void> }> {
-  if (!existsSync(join(ROOT, '.vite/renderer/main_window/index.html'))) {
-    throw new Error('the renderer is not built: run `npx vite build --config vite.renderer.config.ts` first');
-  }
-  const home = await mkdtemp(join(tmpdir(), 'vireo-e2e-'));
-  const token = randomBytes(16).toString('hex');
-  // Browser clients are confined to the library and the media folders (issue 13): the test
-  // guest's ISO and disks live in the fixture cache, outside both unless it is named here.
-  const media = process.env.VIREO_FIXTURES_CACHE ?? join(ROOT, 'test/fixtures/.cache');
-  const child: ChildProcess = spawn(TSX, [MAIN, '--home', home, 'serve', '--port', '0', '--token', token, '--media', media], {
+/** `vireo serve` on library `home` with `args`, once it prints the URL it serves at. */
+export async function spawnServe(home: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child: ChildProcess = spawn(TSX, [MAIN, '--home', home, 'serve', ...args], {
     cwd: ROOT,
     shell: false,
     env: { ...process.env, VIREO_HOME: home },
@@ -66,6 +48,31 @@ export async function startServe(): Promise<Served & { stop(): Promise<void> }> 
       fail(new Error(`vireo serve exited (${code}) before serving; stderr:\n${stderr}`));
     });
   });
+  return { child, url };
+}
+
+/** The CLI (`vireo --home H …`) on library `home`. */
+export function runCli(home: string, args: string[]) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+    const p = spawn(TSX, [MAIN, '--home', home, ...args], { cwd: ROOT, shell: false, env: { ...process.env, VIREO_HOME: home } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+export async function startServe(): Promise<Served & { stop(): Promise<void> }> {
+  if (!existsSync(join(ROOT, '.vite/renderer/main_window/index.html'))) {
+    throw new Error('the renderer is not built: run `npx vite build --config vite.renderer.config.ts` first');
+  }
+  const home = await mkdtemp(join(tmpdir(), 'vireo-e2e-'));
+  const token = randomBytes(16).toString('hex');
+  // Browser clients are confined to the library and the media folders (issue 13): the test
+  // guest's ISO and disks live in the fixture cache, outside both unless it is named here.
+  const media = process.env.VIREO_FIXTURES_CACHE ?? join(ROOT, 'test/fixtures/.cache');
+  const { child, url } = await spawnServe(home, ['--port', '0', '--token', token, '--media', media]);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
