@@ -94,3 +94,18 @@ export interface VmMoveResult {
   /** what became of the snapshot tree: a live move refuses a VM with snapshots, so there were none */
   snapshots: 'none';
 }
+
+/** An offline move or copy of a stopped VM to a host (engine/migrate/offline.ts, engine/remote/offline.ts). */
+export interface VmOfflineMoveResult {
+  vm: string;
+  /** its id there: the same for a move to a Vireo host, a new one for a copy */
+  id: string;
+  host: string;
+  copied: boolean;
+  /** snapshots carried with it (the whole tree) */
+  snapshots: number;
+  /** whether TPM state went with it */
+  tpm: boolean;
+  /** what was left behind, each with why */
+  dropped: string[];
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { method } from './define.ts';
 import type { DisplaySession } from './types.ts';
-import type { RemoteDomain, RemoteDomainDetails, RemoteHostStatus, RemoteSnapshot, VmMoveResult } from './host-types.ts';
+import type { RemoteDomain, RemoteDomainDetails, RemoteHostStatus, RemoteSnapshot, VmMoveResult, VmOfflineMoveResult } from './host-types.ts';
 import { DomainName, HostRef, LibvirtUri, RemoteCreate, SnapshotName, VmRef } from './schemas/hosts.ts';
 
 // Remote hosts (issue 24, engine/remote/): libvirt hosts by URI, their domains, snapshots,
@@ -43,6 +43,10 @@ export const hostMethods = {
   'vms.migrate': method<VmMoveResult>()(
     z.object({ vm: VmRef, to: HostRef, bandwidthMiB: z.number().int().min(1).max(100_000).optional() }).strict(),
     "Move a running VM of this library live to a paired Vireo host: its disks mirrored and its RAM migrated over TLS-PSK (a job; cancel leaves it running here); afterwards it runs there and is gone from this library. Refused, with the reasons, when it has snapshots, a TPM, UEFI, shared folders, passthrough devices or files of this machine, or the target's QEMU, machine type, CPU or accelerator differ",
+  ),
+  'vms.move': method<VmOfflineMoveResult>()(
+    z.object({ vm: VmRef, to: HostRef, copy: z.boolean().optional(), start: z.boolean().optional() }).strict(),
+    'Move (or with copy, copy) a stopped VM of this library to a host, offline, with its disks, snapshots, NVRAM and TPM state (a job); a move removes it here afterwards. Vireo hosts take everything; libvirt hosts not yet its snapshots or TPM state. With start it is started there',
   ),
   'hosts.domainXml': method<{ xml: string; dropped: string[] }>()(
     z.object({ vm: VmRef, domainType: z.enum(['kvm', 'qemu']).optional(), storageDir: z.string().min(1).max(1024).optional() }).strict(),

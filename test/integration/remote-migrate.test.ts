@@ -165,10 +165,10 @@ describe.skipIf(!!missing)('live migration between libvirt hosts, each in its ow
     await pty.until(/COUNT \d+/, 30_000, at);
   });
 
-  it('`vireo migrate` of a VM of this library says not yet, naming the libvirt form', async () => {
+  it('`vireo migrate` of a domain without --from says it is no VM of this library, naming the libvirt form', async () => {
     const r = await runVireo(engine.home, ['migrate', DOM, '--to', 'east']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/not yet: .*--from HOST/);
+    expect(r.stderr).toMatch(/"h8-mover" is not a VM of this library .*--from HOST/);
   });
 
   it("the target's disk passes qemu-img check once the guest is off", async () => {

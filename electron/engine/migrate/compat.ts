@@ -54,3 +54,24 @@ export const argAfter = (argv: readonly string[], flag: string): string | null =
   const i = argv.indexOf(flag);
   return i >= 0 ? (argv[i + 1] ?? null) : null;
 };
+
+/**
+ * What an offline move (a stopped VM's folder) cannot carry. Snapshots, NVRAM and TPM state
+ * go with the folder; a CD's ISO or a floppy image is left behind (the caller clears it and
+ * says so); the rest names this machine's files or devices and is refused.
+ */
+export function offlineRefusals(c: VmConfig): string[] {
+  const r: string[] = [];
+  if (c.shares.length) r.push(`shared folders (${c.shares.map((s) => s.tag).join(', ')}) are folders of this machine: remove them in Settings → Shared folders first`);
+  for (const u of c.usb) {
+    if (u.kind === 'host') r.push(`USB device ${u.id} is passed through from this machine: remove it first`);
+    if (u.file) r.push(`USB drive ${u.id} is an image file of this machine: remove it first`);
+  }
+  if (c.unattended) r.push('an unattended install is in progress: let it finish first');
+  if (c.cloudInit) r.push('not yet: its cloud-init seed CD is made on this machine at each start: remove it (Settings → Cloud-init) first');
+  if (c.advanced.extraArgs.length) r.push('it has extra QEMU arguments, which can name files and devices of this machine: clear them in Settings → Advanced first');
+  if (c.disposable) r.push('it is a disposable VM: it ends with its owner, make a clone to move instead');
+  for (const n of c.networks) if (n.mode === 'bridged') r.push(`network card ${n.id} is bridged to ${n.bridge ?? 'a bridge'} of this machine: switch it to NAT first`);
+  if ([c.cdrom.iso, ...c.cdrom.extra.map((x) => x.iso)].some(Boolean) || c.floppy) r.push('a CD or floppy image of another machine is named');
+  return r;
+}

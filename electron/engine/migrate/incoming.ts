@@ -11,6 +11,7 @@ import type { EngineParts } from '../parts.ts';
 import type { QmpClient } from '../qmp/client.ts';
 import { argAfter, liveRefusals, qemuRefusals, type Compat } from './compat.ts';
 import { migrationPsk, pairingSecret } from './pairing.ts';
+import { OfflineLandings } from './offline.ts';
 import { addPskCreds, freePort, mirrorId, TLS_ID, untilMigrated } from './streams.ts';
 
 // The target of a live move (a `vireo serve` paired with the source): `prepare` checks what it
@@ -53,8 +54,11 @@ const uriHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
 export class IncomingMigrations {
   private readonly sessions = new Map<string, Session>();
+  private readonly offline: OfflineLandings;
 
-  constructor(private readonly p: EngineParts) {}
+  constructor(private readonly p: EngineParts) {
+    this.offline = new OfflineLandings(p);
+  }
 
   async handle(op: string, args: Record<string, unknown>, ctx: { closed: AbortSignal; localAddress: string }): Promise<unknown> {
     switch (op) {
@@ -70,6 +74,14 @@ export class IncomingMigrations {
         return this.finish(String(args.id));
       case 'abort':
         return this.abort(String(args.id), 'the source cancelled the move');
+      case 'offline-prepare':
+        return this.offline.prepare(args, ctx);
+      case 'offline-finish':
+        return this.offline.finish(String(args.id));
+      case 'offline-abort':
+        return this.offline.abort(String(args.id));
+      case 'start':
+        return this.start(String(args.id));
       default:
         throw new VireoError('UNKNOWN_METHOD', `this host does not know the migration step "${op.slice(0, 40)}": are both engines the same Vireo release?`);
     }
@@ -157,6 +169,14 @@ export class IncomingMigrations {
       await cleanup();
       throw e;
     }
+  }
+
+  /** A VM just moved here offline, started at the source's asking (`vms.move {start}`). */
+  private async start(id: string) {
+    const entry = this.p.library.get(id);
+    if (!entry) throw new VireoError('NOT_FOUND', `no VM ${id} here`);
+    const d = await this.p.vms.start(id, {});
+    return { id, name: d.name, state: d.state };
   }
 
   private async finish(id: string) {

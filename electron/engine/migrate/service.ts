@@ -7,6 +7,9 @@ import type { EngineParts } from '../parts.ts';
 import { serveChannel } from './channel.ts';
 import { IncomingMigrations } from './incoming.ts';
 import { moveLive, type MoveResult } from './outgoing.ts';
+import { moveOffline } from './offline.ts';
+import type { VmOfflineMoveResult } from '../../api/host-types.ts';
+import { PeerChannel } from './channel.ts';
 import { pairingSecret } from './pairing.ts';
 
 // Vireo↔Vireo moves, both roles of this engine: the target's side answers on `vireo serve`'s
@@ -47,6 +50,29 @@ export class Migrations {
     );
     await vms.delete(entry.id);
     await this.p.clones.released(entry.id, false);
+    return r;
+  }
+
+  /** Moves (or copies) a stopped VM with its folder to a paired Vireo host; a move removes it here once it is there. */
+  async moveOffline(host: RemoteHost, vm: string, o: { copy?: boolean; start?: boolean }): Promise<VmOfflineMoveResult> {
+    if (!host.secret) throw new VireoError('INVALID_ARGUMENT', `${host.name} is a libvirt host`);
+    const { vms, jobs } = this.p;
+    const entry = vms.resolve(vm);
+    const name = entry.config?.name ?? entry.id;
+    const peer = { name: host.name, uri: host.uri, secret: host.secret };
+    const r = await jobs.run({ kind: 'migrate', title: `${o.copy ? 'Copy' : 'Move'} ${name} to ${host.name} (stopped)`, vmId: entry.id, cancellable: true }, (job) => moveOffline(this.p, peer, entry.id, o, job));
+    if (!o.copy) {
+      await vms.delete(entry.id);
+      await this.p.clones.released(entry.id, false);
+    }
+    if (o.start) {
+      const ch = await PeerChannel.connect(host.uri, host.secret);
+      try {
+        await ch.call('start', { id: r.id }, 5 * 60_000);
+      } finally {
+        ch.close();
+      }
+    }
     return r;
   }
 }

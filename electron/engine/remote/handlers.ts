@@ -9,12 +9,13 @@ import { RemoteHosts } from './hosts.ts';
 import { isLocalUri } from './virsh.ts';
 import { migrateLive } from './migrate.ts';
 import type { Migrations } from '../migrate/service.ts';
+import { moveToLibvirt } from './offline.ts';
 
 // Remote hosts (issue 24): libvirt hosts as a second place VMs live. The methods are thin over
 // RemoteHosts (hosts.ts) and virsh; the display of a domain goes through the engine's display
 // bridge behind its token, reaching libvirt's VNC unix socket, so no port is opened.
 
-type HostMethods = 'vms.migrate' | 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.domainXml' | 'hosts.migrate';
+type HostMethods = 'vms.migrate' | 'vms.move' | 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.domainXml' | 'hosts.migrate';
 
 const ACTIONS = {
   start: ['start'],
@@ -46,6 +47,11 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
       const h = await hosts.resolve(a.to);
       if (!h.secret) throw new VireoError('UNSUPPORTED', `not yet: moving a VM of this library onto the libvirt host ${h.name}; live moves go to Vireo hosts (vireo host add NAME vireo://ADDR:PORT --secret S)`, { field: 'to' });
       return migrations.move(h, a.vm, { bandwidthMiB: a.bandwidthMiB });
+    },
+    'vms.move': async (a) => {
+      const h = await hosts.resolve(a.to);
+      if (h.secret) return migrations.moveOffline(h, a.vm, { copy: a.copy, start: a.start });
+      return moveToLibvirt(p, h, hosts.virsh(h), a.vm, { copy: a.copy, start: a.start });
     },
     'hosts.remove': async (a, c) => {
       localOnly(c, 'removing a host');

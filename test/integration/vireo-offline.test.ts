@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../electron/engine/index.ts';
+import { ensureFixtures, parseReady, waitForSerialText, GUEST_MARKERS } from '../fixtures/guest.ts';
+import { disposeEngine, tempEngine, waitForReady } from './helpers.ts';
+import { runVireo } from './cli-helpers.ts';
+import { libvirtMissing, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from './libvirt-helpers.ts';
+import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
+
+// Issue 24, acceptance 4: the offline move of a stopped VM with snapshots and TPM state. The
+// test guest is installed on the VM's disk (its hybrid ISO imported as disk0), so it boots
+// wherever the disk goes. To a Vireo host (a `vireo serve` in a network namespace made here):
+// the folder travels over TLS-PSK; there the VM has the same snapshot tree and TPM state
+// (byte for byte) and starts, its guest seeing the TPM; here it is gone. To a libvirt host (a
+// private session daemon): its disk uploaded into the pool, it starts there; a VM with
+// snapshots or TPM state is refused for libvirt with the reason.
+
+let engine: Engine;
+let peer: VireoPeer;
+let lv: SessionLibvirt | null = null;
+const noLibvirt = libvirtMissing();
+
+const tpmDigest = (dir: string) => {
+  const h = createHash('sha256');
+  const walk = (d: string): void => {
+    for (const n of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (n.isDirectory()) walk(join(d, n.name));
+      else if (!n.name.endsWith('.lock')) h.update(n.name).update(readFileSync(join(d, n.name)));
+    }
+  };
+  walk(dir);
+  return h.digest('hex');
+};
+
+async function bootedGuestVm(name: string, extra: Record<string, unknown>) {
+  const fx = await ensureFixtures();
+  const vm = await engine.client.call('vms.create', { name, importDisk: fx.iso, memory: '128M', cpus: 1, firmware: 'bios', ...extra });
+  const running = await engine.client.call('vms.start', { vm: vm.id });
+  await waitForReady(running, 150_000);
+  await engine.client.call('vms.stop', { vm: vm.id, force: true });
+  return vm;
+}
+
+beforeAll(async () => {
+  [peer, engine] = await Promise.all([startVireoPeer('off', 246), tempEngine()]);
+  await engine.client.call('hosts.add', { name: 'west', uri: peer.uri, secret: peer.secret });
+  if (!noLibvirt) {
+    lv = await startSessionLibvirt('h2off');
+    await lv.addPool('default');
+    await engine.client.call('hosts.add', { name: 'lab', uri: lv.uri });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await disposeEngine(engine);
+  await peer?.stop();
+  if (lv) {
+    await removeAllDomains(lv);
+    await lv.stop();
+  }
+}, 90_000);
+
+describe('offline move of a stopped VM', () => {
+  it('to a Vireo host: snapshots, TPM state and disk go with it, it starts there and is gone here', async () => {
+    const vm = await bootedGuestVm('h2-offline', { tpm: true });
+    await engine.client.call('snapshots.save', { vm: vm.id, name: 'before the move' });
+    const tpm = tpmDigest(engine.vms.resolve(vm.id).paths.tpmState);
+    const r = await engine.client.call('vms.move', { vm: vm.id, to: 'west' });
+    expect(r).toMatchObject({ vm: 'h2-offline', id: vm.id, host: 'west', copied: false, snapshots: 1, tpm: true });
+    expect(engine.vms.list()).toEqual([]);
+
+    const there = join(peer.home, 'vms', vm.id);
+    expect(tpmDigest(join(there, 'tpm'))).toBe(tpm);
+    const tree = (await peer.call('snapshots.list', { vm: vm.id })).result as { nodes: { name: string }[] };
+    expect(tree.nodes.map((n) => n.name)).toEqual(['before the move']);
+    const started = await peer.call('vms.start', { vm: vm.id });
+    expect(started.error).toBeUndefined();
+    const ready = await waitForSerialText(join(there, 'logs', 'serial.log'), GUEST_MARKERS.ready, 150_000);
+    expect(parseReady(ready[0])?.tpm).toBe(true);
+    expect((await peer.qemus(vm.id)).here).toEqual([]);
+  });
+
+  it.skipIf(!!noLibvirt)('to a libvirt host: refused with its reason while it has snapshots, then moved and started there', async () => {
+    const vm = await bootedGuestVm('h2-tolibvirt', {});
+    await engine.client.call('snapshots.save', { vm: vm.id, name: 'one' });
+    await expect(engine.client.call('vms.move', { vm: vm.id, to: 'lab' })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/snapshot.*not be known to libvirt/) });
+    expect(await engine.client.call('hosts.domains', { host: 'lab' })).toEqual([]);
+    await engine.client.call('snapshots.delete', { vm: vm.id, snapshot: (await engine.client.call('snapshots.list', { vm: vm.id })).nodes[0]!.id });
+    // Through the CLI: `vireo migrate` of a stopped VM is the offline move.
+    const r = await runVireo(engine.home, ['migrate', 'h2-tolibvirt', '--to', 'lab', '--start']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/h2-tolibvirt moved to lab \(stopped, now started there\) with 0 snapshots; it has left this library/);
+    expect(engine.vms.list()).toEqual([]);
+    const d = await engine.client.call('hosts.domain', { host: 'lab', domain: 'h2-tolibvirt' });
+    expect(d.state).toBe('running');
+    expect(d.info.disks.find((x) => x.device === 'disk')!.file!.startsWith(lv!.dir)).toBe(true);
+  });
+});
