@@ -183,8 +183,9 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       disposables.assertNotBacking(entry.id, 'delete');
       bridge.revoke(entry.id);
       const r = await vms.delete(a.vm, a.keepDisks);
-      // The shared bases it built on lose a user (the last one removes a base).
-      await clones.released(entry.id, !!a.keepDisks);
+      // The shared bases it built on lose a user (the last one removes a base): kept disks
+      // were written out whole (vm/keep.ts), so they need no base.
+      await clones.released(entry.id, false);
       return r;
     },
     // Overcommit is checked first (resources/overcommit.ts): a start the host's memory cannot cover is refused with the numbers.

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join, relative } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
 import { QemuImg } from '../../electron/engine/disk/qemu-img.ts';
+import { run } from '../../electron/engine/util/proc.ts';
 import { ensureFixtures } from '../fixtures/guest.ts';
 import { disposeEngine, tempEngine, waitForReady } from './helpers.ts';
 
@@ -62,6 +63,41 @@ describe('vms.delete {keepDisks}', () => {
     expect(existsSync(vm.dir)).toBe(false);
     const after = existsSync(join(engine.home, 'kept')) ? readdirSync(join(engine.home, 'kept')).length : 0;
     expect(after).toBe(before);
+  });
+
+  it("a linked clone's kept disk is written out whole: it needs no base, and the bases go with their last clone", async () => {
+    const img = new QemuImg('qemu-img');
+    const src = await engine.client.call('vms.create', { name: 'keep-src', disk: '16M', memory: '64M', cpus: 1 });
+    const srcDisk = join(src.dir, 'disk0.qcow2');
+    // Content for the clones to carry: one pattern before the snapshot, another after it.
+    await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x11 0 1M', srcDisk]);
+    await engine.client.call('snapshots.save', { vm: src.id, name: 'clean' });
+    await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x22 1M 1M', srcDisk]);
+    const fromSnap = await engine.client.call('vms.clone', { vm: src.id, name: 'keep-snap', linked: true, fromSnapshot: 'clean' });
+    const plain = await engine.client.call('vms.create', { name: 'keep-plain', disk: '16M', memory: '64M', cpus: 1 });
+    await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x33 0 1M', join(plain.dir, 'disk0.qcow2')]);
+    const ofCurrent = await engine.client.call('vms.clone', { vm: plain.id, name: 'keep-current', linked: true });
+    const bases = join(engine.home, 'bases');
+    expect(readdirSync(bases).filter((n) => !n.endsWith('.json'))).toHaveLength(1);
+
+    for (const [clone, pattern] of [[fromSnap, ['0x11', '0x00']], [ofCurrent, ['0x33', '0x00']]] as const) {
+      const disk = join(clone.dir, 'disk0.qcow2');
+      expect((await img.info(disk)).backingFile).toBeTruthy();
+      const ref = join(engine.home, `ref-${clone.name}.qcow2`);
+      await run('qemu-img', ['convert', '-O', 'qcow2', disk, ref]);
+      const r = await engine.client.call('vms.delete', { vm: clone.id, keepDisks: true });
+      const kept = join(r.keptIn!, 'disk0.qcow2');
+      expect((await img.info(kept)).backingFile ?? null).toBeNull();
+      expect((await img.check(kept)).ok).toBe(true);
+      expect((await run('qemu-img', ['compare', ref, kept], { okCodes: [0, 1] })).code).toBe(0);
+      // What the clone saw: the snapshot's (or the source's) first MiB, then nothing written.
+      expect((await run('qemu-io', ['-f', 'qcow2', '-c', `read -P ${pattern[0]} 0 1M`, kept])).stdout).not.toMatch(/Pattern verification failed/);
+      expect((await run('qemu-io', ['-f', 'qcow2', '-c', `read -P ${pattern[1]} 1M 1M`, kept])).stdout).not.toMatch(/Pattern verification failed/);
+    }
+    // The snapshot's shared base went with its last clone; the source may now be deleted too.
+    expect(readdirSync(bases).filter((n) => !n.endsWith('.json'))).toEqual([]);
+    await engine.client.call('vms.delete', { vm: plain.id });
+    await engine.client.call('vms.delete', { vm: src.id });
   });
 
   it('a running VM is not deleted, kept or not, and its disk stays in place', async () => {

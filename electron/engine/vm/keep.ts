@@ -1,13 +1,17 @@
-import { mkdir, rename, writeFile, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { LibraryEntry } from '../library/library.ts';
+import type { QemuImg } from '../disk/qemu-img.ts';
 import { keptRoot, NVRAM_FILES } from '../paths.ts';
 
 // "Keep the disk images" when deleting a VM: its disks, UEFI variables and TPM state move out
 // of the VM folder into <home>/kept/<name>-<time>/ before the folder goes. Moves, not copies:
 // same file system, instant, and nothing is lost if the move itself fails (the VM stays).
+// A disk that is an overlay (a linked clone's, on its source's disk or on a snapshot's shared
+// base) is written out whole instead: the kept folder must not depend on a base that goes
+// once its last clone is deleted, nor on a relative path that no longer resolves from there.
 
 export interface KeptFiles {
   dir: string;
@@ -24,7 +28,7 @@ function folderName(name: string, now: Date): string {
   return `${safe}-${stamp}`;
 }
 
-export async function keepVmFiles(home: string, entry: LibraryEntry, now = new Date()): Promise<KeptFiles> {
+export async function keepVmFiles(home: string, entry: LibraryEntry, img: QemuImg, now = new Date()): Promise<KeptFiles> {
   const { paths } = entry;
   const config = entry.config;
   const moves: Array<[from: string, to: string]> = [];
@@ -36,18 +40,33 @@ export async function keepVmFiles(home: string, entry: LibraryEntry, now = new D
   for (const f of NVRAM_FILES) moves.push([join(paths.dir, f), f]);
   moves.push([paths.tpmState, basename(paths.tpmState)]);
   const present = moves.filter(([from]) => existsSync(from));
+  const overlays = new Set<string>();
+  for (const d of config?.disks ?? []) {
+    const from = join(paths.dir, d.file);
+    if (!isAbsolute(d.file) && d.format === 'qcow2' && existsSync(from) && (await img.info(from)).backingFile) overlays.add(from);
+  }
 
   const dir = join(keptRoot(home), folderName(config?.name ?? entry.id, now));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const done: string[] = [];
+  const written: string[] = [];
   try {
+    // The standalone copies first (they can fail on space): only then is anything moved.
     for (const [from, rel] of present) {
+      if (!overlays.has(from)) continue;
+      await img.convert(from, join(dir, rel), { fromFormat: 'qcow2', toFormat: 'qcow2' });
+      written.push(rel);
+    }
+    for (const [from, rel] of present) {
+      if (overlays.has(from)) continue;
       await rename(from, join(dir, rel));
       done.push(rel);
     }
+    done.push(...written);
   } catch (e) {
     // Put back what already moved: the VM is not deleted, so it must stay whole.
     for (const rel of done) await rename(join(dir, rel), join(paths.dir, rel)).catch(() => {});
+    for (const [from, rel] of present) if (overlays.has(from)) await rm(join(dir, rel), { force: true });
     throw new VireoError('IO_ERROR', `could not move the disks of "${config?.name ?? entry.id}" to ${dir}: ${(e as Error).message}; the VM was not deleted`, { dir });
   }
   // The old settings beside the disks: which disk was which, the firmware, the MAC addresses.

@@ -363,7 +363,7 @@ export class VmService {
     const entry = this.resolve(ref);
     // A saved state lives in the VM's folder and goes with it; a v86 VM a page runs stays (summary's state).
     requireState('delete', entry.config?.name ?? entry.id, this.summary(entry).state, ['stopped', 'crashed', 'saved']);
-    const kept = keepDisks ? await keepVmFiles(this.library.home, entry) : null;
+    const kept = keepDisks ? await keepVmFiles(this.library.home, entry, new QemuImg(await this.host.qemuImg())) : null;
     await this.library.remove(entry.id);
     this.machines.delete(entry.id);
     this.bus.emit('vm.changed', { id: entry.id, removed: true });
