@@ -4,10 +4,13 @@ import { useClient, useErrors } from '../../api/context.tsx';
 import { asWireError } from '../../api/client.ts';
 import { Button, Dialog, cx, inputClass } from '../ui.tsx';
 import { Deferred, RemoteScreen } from '../lazy.tsx';
+import { MoveHereDialog } from './MoveHereDialog.tsx';
 
 // The sidebar's "Hosts" section (issue 24): the library's libvirt hosts, each with its domains
-// and their state, start / shut down / power off, and the screen of a running one. Hosts are
-// added with `vireo host add` on the machine (a web client may not make it connect anywhere).
+// and their state, start / shut down / power off, and the screen of a running one; Vireo hosts
+// (another machine's `vireo serve`) with their VMs, managed there. Each host takes a VM of this
+// library with "Move a VM here…" (MoveHereDialog.tsx). Hosts are added with `vireo host add` on
+// the machine (a web client may not make it connect anywhere).
 
 interface HostView {
   host: RemoteHostStatus;
@@ -31,6 +34,7 @@ export function HostsSection() {
   const [screen, setScreen] = useState<{ host: RemoteHostStatus; domain: string } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [moving, setMoving] = useState<{ host: RemoteHostStatus; domain: string } | null>(null);
+  const [movingHere, setMovingHere] = useState<RemoteHostStatus | null>(null);
 
   const refresh = useCallback(async () => {
     try {
@@ -70,6 +74,7 @@ export function HostsSection() {
   };
 
   if (!views || views.length === 0) return null;
+  const libvirtHosts = views.filter((v) => v.host.kind === 'libvirt').length;
   return (
     // At most a third of the sidebar, scrolled beyond: the library above stays usable with many hosts or long errors.
     <section aria-label="Hosts" tabIndex={0} className="max-h-[33%] shrink-0 overflow-y-auto border-t border-zinc-200 p-3 text-sm dark:border-zinc-800">
@@ -80,7 +85,10 @@ export function HostsSection() {
             <div className="flex items-center gap-2" title={host.uri}>
               <span className={cx('inline-block h-2 w-2 rounded-full', host.reachable ? 'bg-green-600' : 'bg-red-600')} aria-hidden="true" />
               <span className="font-medium">{host.name}</span>
-              <span className="truncate text-xs text-zinc-600 dark:text-zinc-400">{host.reachable ? host.hypervisorVersion : 'unreachable'}</span>
+              <span className="min-w-0 flex-1 truncate text-xs text-zinc-600 dark:text-zinc-400">{host.reachable ? host.hypervisorVersion : 'unreachable'}</span>
+              <Button size="sm" disabled={!host.reachable} disabledReason={host.reachable ? undefined : `${host.name} does not answer`} onClick={() => setMovingHere(host)}>
+                Move a VM here…
+              </Button>
             </div>
             {error && <p className="line-clamp-2 text-xs text-red-700 dark:text-red-400" title={error}>{error}</p>}
             {domains && (
@@ -94,12 +102,12 @@ export function HostsSection() {
                       <span className={cx('inline-block h-2 w-2 rounded-full', STATE_DOT[d.state])} aria-hidden="true" />
                       <span className="min-w-0 flex-1 truncate">{d.name}</span>
                       <span className="text-xs text-zinc-600 dark:text-zinc-400">{d.state}</span>
-                      {running ? (
+                      {host.kind === 'vireo' ? null : running ? (
                         <>
                           <Button size="sm" disabled={busy === key || !host.localSockets} disabledReason={host.localSockets ? undefined : 'not yet: the screen of a domain on a remote host needs an ssh tunnel'} onClick={() => setScreen({ host, domain: d.name })}>
                             Screen
                           </Button>
-                          <Button size="sm" disabled={busy === key || views.length < 2} disabledReason={views.length < 2 ? 'add another host to move it to' : undefined} onClick={() => setMoving({ host, domain: d.name })}>
+                          <Button size="sm" disabled={busy === key || libvirtHosts < 2} disabledReason={libvirtHosts < 2 ? 'add another libvirt host to move it to' : undefined} onClick={() => setMoving({ host, domain: d.name })}>
                             Move to host…
                           </Button>
                           <Button size="sm" disabled={busy === key} onClick={() => void act(host, d, 'poweroff')}>
@@ -123,10 +131,20 @@ export function HostsSection() {
         <MoveDialog
           from={moving.host}
           domain={moving.domain}
-          targets={views.map((v) => v.host).filter((h) => h.id !== moving.host.id)}
+          targets={views.map((v) => v.host).filter((h) => h.id !== moving.host.id && h.kind === 'libvirt')}
           onClose={() => setMoving(null)}
           onMoved={() => {
             setMoving(null);
+            void refresh();
+          }}
+        />
+      )}
+      {movingHere && (
+        <MoveHereDialog
+          host={movingHere}
+          onClose={() => setMovingHere(null)}
+          onMoved={() => {
+            setMovingHere(null);
             void refresh();
           }}
         />
