@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
@@ -39,4 +40,29 @@ test('delete keeping the disk images shows the folder they were kept in', async 
   expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
   await notice.getByRole('button', { name: 'Dismiss' }).click();
   await expect(notice).toBeHidden();
+});
+
+test("a linked clone's kept disk is written out whole, and the dialog says so", async ({ page, served }) => {
+  for (const args of [['create', 'Kept Base', '--disk', '16M', '--memory', '64M'], ['clone', 'Kept Base', 'Kept Linked', '--linked']]) {
+    const r = await served.cli(args);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  await page.goto(served.url);
+  await row(page, 'Kept Linked').click();
+  await page.getByRole('toolbar', { name: 'VM actions' }).getByRole('button', { name: 'Delete', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete Kept Linked?' });
+  await expect(dialog).toContainText('This is a linked clone: its disks are written out whole');
+  await dialog.getByLabel('Keep the disk images').check();
+  await dialog.getByRole('button', { name: 'Delete VM' }).click();
+  await expect(dialog).toBeHidden({ timeout: 30_000 });
+  const notice = page.getByRole('status', { name: 'Disk images kept' });
+  const folder = await notice.getByTestId('kept-folder').innerText();
+  // A standalone image: no backing file that could go with the base.
+  const info = JSON.parse(await new Promise<string>((resolve, reject) => {
+    execFile('qemu-img', ['info', '--output=json', join(folder, 'disk0.qcow2')], (e, out) => (e ? reject(e) : resolve(out)));
+  })) as { 'backing-filename'?: string };
+  expect(info['backing-filename']).toBeUndefined();
+  // The base can go now: nothing is linked to it any more.
+  const del = await served.cli(['delete', 'Kept Base']);
+  expect(del.code, del.stderr).toBe(0);
 });

@@ -194,9 +194,14 @@ function DeleteDialog({ vm, onClose, onKept }: { vm: VmSummary; onClose: () => v
   const [busy, setBusy] = useState(false);
   // Linked clones that need its disks keep it: said before the click, in the engine's words.
   const [blocked, setBlocked] = useState<string | null>(null);
+  const [linked, setLinked] = useState(false);
   useEffect(() => {
     let live = true;
-    client.call('vms.get', { vm: vm.id }).then((d) => live && setBlocked(d.clones?.deleteBlocked ?? null), () => undefined);
+    client.call('vms.get', { vm: vm.id }).then((d) => {
+      if (!live) return;
+      setBlocked(d.clones?.deleteBlocked ?? null);
+      setLinked(!!d.clones?.linkedTo);
+    }, () => undefined);
     return () => {
       live = false;
     };
@@ -238,7 +243,16 @@ function DeleteDialog({ vm, onClose, onKept }: { vm: VmSummary; onClose: () => v
             This VM cannot be deleted now: {blocked}.
           </p>
         )}
-        <Check label="Keep the disk images" checked={keepDisks} onChange={setKeepDisks} hint="The disks (with NVRAM and TPM state) move to a folder in the library, shown after deleting, so you can import them later." />
+        <Check
+          label="Keep the disk images"
+          checked={keepDisks}
+          onChange={setKeepDisks}
+          hint={
+            linked
+              ? 'The disks (with NVRAM and TPM state) are kept in a folder in the library, shown after deleting, so you can import them later. This is a linked clone: its disks are written out whole, with what they build on, so they work on their own (this takes longer and the full disk size).'
+              : 'The disks (with NVRAM and TPM state) move to a folder in the library, shown after deleting, so you can import them later.'
+          }
+        />
         {error && <ErrorAlert error={error} />}
       </div>
     </Dialog>
