@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { chmod, lstat } from 'node:fs/promises';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -7,7 +7,7 @@ import { VireoError } from '../../api/errors.ts';
 import type { DisplaySession } from '../../api/types.ts';
 import { isAllowedOrigin, isLoopbackHost, KIND_PATH, TokenStore, type SessionKind } from './auth.ts';
 import { SerialHub } from './serial-hub.ts';
-import { DIAL_RETRY_MS, UpstreamReader, dialUnix } from './upstream.ts';
+import { DIAL_RETRY_MS, UpstreamReader, dialUnix, frameInPlace } from './upstream.ts';
 
 // QEMU's VNC server and serial port listen on unix sockets in the VM's 0700 runtime dir; a
 // browser can only speak WebSocket. The bridge joins the two on 127.0.0.1, and only for a
@@ -294,27 +294,39 @@ export class DisplayBridge {
     conns.add(conn);
     const lowWater = this.highWater / 4;
 
-    // QEMU → viewer, one WebSocket message per read, the read buffer itself as its payload (ws
-    // writes an unmasked server frame as header + payload in one writev, no copy; it also
-    // turns Nagle off on the viewer's socket). Reading stops while the viewer's socket has a
-    // backlog, so a slow viewer slows QEMU's sends to it (QEMU then merges updates) instead
-    // of growing memory.
-    const onSent = () => {
+    // QEMU → viewer, one WebSocket message per read. The frame is the read buffer itself with
+    // its header written in the room the reader keeps before it (frameInPlace), written to the
+    // viewer's socket as one write: no copy, no second buffer, no cork, and none of ws's
+    // per-message work (options, a header buffer, a callback per write), which cost more CPU
+    // than the forwarding itself (issue 21: the bridge against websockify). ws still owns the
+    // socket for everything else (handshake, the viewer's frames, ping, close); a frame is
+    // always one write, so ws's own frames never land inside one of these. ws turns Nagle off.
+    // Reading stops while the viewer's socket has a backlog, so a slow viewer slows QEMU's
+    // sends to it (QEMU then merges updates) instead of growing memory.
+    const raw = (ws as unknown as { _socket?: unknown })._socket;
+    const out = raw instanceof NetSocket ? raw : null;
+    const resume = () => {
       if (conn.paused && ws.bufferedAmount < lowWater) {
         conn.paused = false;
         sock.resume();
       }
     };
-    const forward = (chunk: Buffer): { more: boolean; held: boolean } => {
+    const forward = (chunk: Buffer, inPlace: boolean): { more: boolean; held: boolean } => {
       if (ws.readyState !== ws.OPEN) return { more: true, held: false };
-      ws.send(chunk, { binary: true }, onSent);
+      if (out && inPlace) out.write(frameInPlace(chunk));
+      else ws.send(chunk, { binary: true }, resume);
       // Anything still buffered means this chunk is queued (writes keep their order).
       const buffered = ws.bufferedAmount;
-      if (!conn.paused && buffered > this.highWater) conn.paused = true;
+      if (!conn.paused && buffered > this.highWater) {
+        conn.paused = true;
+        // A write that left this much queued returned false, so the socket says when it drained.
+        out?.once('drain', resume);
+      }
       return { more: !conn.paused, held: buffered > 0 };
     };
-    for (const chunk of reader.early.splice(0)) forward(chunk);
-    reader.deliver = forward;
+    for (const chunk of reader.early.splice(0)) forward(chunk, false);
+    reader.deliver = (chunk) => forward(chunk, true);
+    reader.drained = () => (out ? out.writableLength === 0 : false);
     if (conn.paused) sock.pause();
 
     // Viewer → QEMU (input, update requests): the same in the other direction. ws hands a
