@@ -7,7 +7,8 @@ import { expect, test } from './serve.ts';
 // Linux chosen as its OS (the wizard then proposes v86), the proposal taken: the VM is made
 // as v86's one PC (one CPU, BIOS, an IDE raw disk, NE2000, SB16), and it boots in the page from
 // its Screen tab to the guest's serial marker, which also says the IDE disk is there. While
-// that tab runs it, the engine shows it running and a second tab is told who holds it.
+// that tab runs it, the engine shows it running and a second tab is told who holds it. Its
+// snapshots are taken, restored and deleted from the Snapshots tab.
 
 const VM = `v86 wizard ${Date.now() % 100000}`;
 test.describe.configure({ timeout: 300_000 });
@@ -64,6 +65,39 @@ test('creates a v86 VM from the wizard, which then boots in the page', async ({ 
   await expect(page.getByTestId('v86-serial')).toContainText(I386_MARKERS.boot, { timeout: 240_000 });
   await expect(page.getByTestId('v86-serial')).toContainText('VIREO-I386-READY disk=1', { timeout: 120_000 });
 
+  // Its snapshots are in the VM's snapshot tree: taken, shown with a thumbnail, restored and
+  // deleted from the Snapshots tab (the guest's RAM comes back: a shell variable).
+  const serial = page.getByTestId('v86-serial');
+  const line = page.getByRole('textbox', { name: 'Send a line to the serial port' });
+  const shell = async (cmd: string, mark: string | RegExp) => {
+    await page.getByRole('tab', { name: 'Console' }).click();
+    await line.fill(cmd);
+    await line.press('Enter');
+    await expect(serial).toContainText(mark, { timeout: 60_000 });
+  };
+  await shell('MARK=one; echo SET-$((40+2))', 'SET-42');
+  await page.getByRole('tab', { name: 'Snapshots' }).click();
+  const snapTab = page.getByRole('tabpanel', { name: 'Snapshots' });
+  await snapTab.getByRole('button', { name: 'Take snapshot…' }).click();
+  const tree = page.getByRole('tree', { name: `Snapshots of ${VM}` });
+  const node = tree.getByRole('treeitem', { name: /^Snapshot / });
+  await expect(node).toBeVisible({ timeout: 120_000 });
+  await node.click();
+  await expect(page.getByRole('complementary', { name: 'Selected snapshot' }).getByRole('img', { name: 'Screen when the snapshot was taken' })).toBeVisible();
+  await shell('MARK=two; echo CHANGED-$((40+2))', 'CHANGED-42');
+  await page.getByRole('tab', { name: 'Snapshots' }).click();
+  await node.click();
+  await snapTab.getByRole('button', { name: 'Restore', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Restore' }).click();
+  await page.getByRole('tab', { name: 'Screen' }).click();
+  await expect(page.getByTestId('v86-state')).toHaveText('Running in this window', { timeout: 120_000 });
+  await shell('echo MARK-$MARK', /MARK-one\s/);
+  await page.getByRole('tab', { name: 'Snapshots' }).click();
+  await node.click();
+  await snapTab.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete snapshot' }).click();
+  await expect(node).toHaveCount(0);
+
   // One holder at a time (the engine's lease): the library shows it running in a second tab,
   // which is told who runs it; once the first tab is closed, the VM is free and starts there.
   const other = await page.context().newPage();
@@ -81,6 +115,8 @@ test('creates a v86 VM from the wizard, which then boots in the page', async ({ 
   await other.getByRole('button', { name: 'Start in this window' }).click();
   await expect(other.getByTestId('v86-state')).toHaveText('Running in this window', { timeout: 60_000 });
   await expect(row).toContainText('Running');
+
+  await other.getByRole('tab', { name: 'Screen' }).click();
   await other.getByRole('button', { name: 'Power off' }).click();
   await expect(other.getByTestId('v86-state')).toHaveText('Powered off', { timeout: 60_000 });
   await expect(row).toContainText('Stopped');

@@ -31,6 +31,8 @@ export function snapshotAvailability(entry: LibraryEntry, diskPath: DiskPath): {
   const no = (reason: string) => ({ available: false, reason });
   const c: VmConfig | null = entry.config;
   if (!c) return no(`the VM configuration is broken: ${entry.broken ?? 'unreadable vm.json'}`);
+  // a wasm/v86 VM's snapshots are v86 states with drive copies (snapshots/v86-source.ts), taken in the page running it
+  if (c.backend === 'wasm/v86') return { available: true, reason: null };
   const nonQcow = c.disks.filter((d) => !d.readOnly && d.format !== 'qcow2');
   if (nonQcow.length) {
     return no(`disk ${nonQcow.map((d) => `${d.id} (${d.format})`).join(', ')} is not qcow2, and only qcow2 images can hold snapshots: convert it to qcow2 (Settings → Disks) to use snapshots`);

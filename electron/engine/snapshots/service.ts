@@ -18,6 +18,8 @@ import { assertRoomForLive, explainLiveFailure, liveRoom, type LiveRoom } from '
 import { clearPauseMarker, decideAfterInterruptedSnapshot, readPauseMarker } from './pause-marker.ts';
 import { liveSnapshotBlocker } from '../shares/availability.ts';
 import { assertUniqueSnapshotName } from './names.ts';
+import { readImageTags } from './tags.ts';
+import { v86Purge } from './v86-source.ts';
 
 // The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
 // snapshots: disks, plus the UEFI variable store when it is qcow2); snapshots.json adds names,
@@ -63,7 +65,8 @@ export class SnapshotService {
     return shares ? { available: false, reason: shares } : a;
   }
 
-  private requireAvailable(entry: LibraryEntry) {
+  private requireAvailable(entry: LibraryEntry, inPage?: string) {
+    if (inPage && entry.config?.backend === 'wasm/v86') throw new VireoError('UNSUPPORTED', `a snapshot of "${entry.config.name}" (wasm/v86) is ${inPage} in the window or tab that runs it: its Screen tab, or its Snapshots tab there`);
     const a = this.availability(entry);
     if (!a.available) throw new VireoError('UNSUPPORTED', `snapshots are not available for "${entry.config?.name ?? entry.id}": ${a.reason}`, { reason: a.reason });
   }
@@ -82,28 +85,9 @@ export class SnapshotService {
     });
   }
 
-  /** What each image holds. From QEMU itself while it runs: its view is the current one. */
-  private async readTags(entry: LibraryEntry, imgs: SnapshotImage[]): Promise<ImageTags> {
-    const m = this.vms.machineFor(entry);
-    const tags: ImageTags = new Map();
-    const toMap = (list: Array<{ name: string; vmStateSize: number; dateSec: number }>) => new Map(list.map((s) => [s.name, { vmStateSize: s.vmStateSize, dateSec: s.dateSec }]));
-    if (m.isActive) {
-      try {
-        type Node = { 'node-name': string; image?: { snapshots?: Array<{ name: string; 'vm-state-size'?: number; 'date-sec'?: number }> } };
-        const nodes = await m.monitor('read the snapshots of').execute<Node[]>('query-named-block-nodes');
-        for (const i of imgs) {
-          const n = nodes.find((x) => x['node-name'] === i.node);
-          if (!n) throw new Error(`node ${i.node} not found`);
-          tags.set(i.node, toMap((n.image?.snapshots ?? []).map((s) => ({ name: s.name, vmStateSize: s['vm-state-size'] ?? 0, dateSec: s['date-sec'] ?? 0 }))));
-        }
-        return tags;
-      } catch {
-        tags.clear();
-      }
-    }
-    const img = new QemuImg(await this.host.qemuImg());
-    for (const i of imgs) tags.set(i.node, toMap(await img.snapshotList(i.path, { forceShare: m.isActive })));
-    return tags;
+  /** What each image holds (snapshots/tags.ts: QEMU's view while it runs, qemu-img's, or a v86 VM's folders). */
+  private readTags(entry: LibraryEntry, imgs: SnapshotImage[]): Promise<ImageTags> {
+    return readImageTags(entry, this.vms.machineFor(entry), imgs, () => this.host.qemuImg());
   }
 
   /** Reads, reconciles and (when needed) repairs; returns metadata the images agree with. */
@@ -121,8 +105,9 @@ export class SnapshotService {
     }
     const m = this.vms.machineFor(entry);
     const pending = meta.pending;
-    const img = new QemuImg(await this.host.qemuImg());
-    if (pending && !m.isActive) {
+    const v86 = entry.config?.backend === 'wasm/v86'; // its folders are the images, no qemu-img (v86-source.ts)
+    const img = v86 ? null : new QemuImg(await this.host.qemuImg());
+    if (pending && !m.isActive && img) {
       for (const i of imgs) await img.check(i.path, { format: 'qcow2', repair: 'leaks' }).catch(() => {});
     }
     const outcome = pending?.op === 'restore' ? await restoreOutcome(m, pending.id) : undefined;
@@ -130,10 +115,10 @@ export class SnapshotService {
     let next = r.meta;
     const byNode = new Map(imgs.map((i) => [i.node, i.path]));
     for (const p of r.purge) {
-      await img.snapshotDelete(byNode.get(p.image)!, p.tag);
+      await (img ? img.snapshotDelete(byNode.get(p.image)!, p.tag) : v86Purge(entry, p.tag));
     }
     if (r.purge.length) next = { ...next, trash: [] };
-    if (r.redoRestore) {
+    if (r.redoRestore && img) {
       // Interrupted while stopped: the images may be half restored, so finish the job.
       for (const i of imgs) await img.snapshotApply(i.path, r.redoRestore);
       await restoreTpm(entry, r.redoRestore);
@@ -221,7 +206,7 @@ export class SnapshotService {
   async save(ref: string, name: string, description: string): Promise<SnapshotTree> {
     const entry = this.vms.resolve(ref);
     return this.withLock(entry.id, async () => {
-      this.requireAvailable(entry);
+      this.requireAvailable(entry, 'taken');
       const vm = entry.config!.name;
       const m = this.vms.machineFor(entry);
       requireState('take a snapshot of', vm, m.state, ['running', 'paused', 'stopped', 'crashed']);
@@ -282,7 +267,7 @@ export class SnapshotService {
   async restore(ref: string, snapshot: string): Promise<SnapshotTree> {
     const entry = this.vms.resolve(ref);
     const startLoadvm = await this.withLock(entry.id, async () => {
-      this.requireAvailable(entry);
+      this.requireAvailable(entry, 'restored');
       const vm = entry.config!.name;
       const m = this.vms.machineFor(entry);
       requireState('restore a snapshot of', vm, m.state, ['running', 'paused', 'stopped', 'crashed']);
@@ -346,7 +331,7 @@ export class SnapshotService {
       const meta = await this.reconciled(entry);
       const node = this.findNode(entry, meta, snapshot);
       await saveMeta(entry.paths.snapshotsMeta, { ...meta, pending: { op: 'delete', id: node.id, startedAt: new Date().toISOString() } });
-      const imgs = this.images(entry);
+      const imgs = entry.config?.backend === 'wasm/v86' ? [] : this.images(entry); // v86: its folder goes with removeNodeFiles
       await this.jobs.run({ kind: 'snapshot-delete', title: `Delete snapshot "${node.name}" of "${vm}"`, vmId: entry.id, cancellable: false }, async (job) => {
         if (m.isActive) {
           await m.monitor('delete a snapshot of').runJob(
@@ -354,7 +339,7 @@ export class SnapshotService {
             { tag: node.id, devices: imgs.map((i) => i.node) },
             { jobId: `delete-${node.id}`, onProgress: (f) => job.progress(f), timeoutMs: JOB_TIMEOUT_MS },
           );
-        } else {
+        } else if (imgs.length) {
           const qemuImg = new QemuImg(await this.host.qemuImg());
           for (const [i, img] of imgs.entries()) {
             await qemuImg.snapshotDelete(img.path, node.id);

@@ -54,6 +54,7 @@ export interface Holder {
 /** What the engine shows of a held VM (VmService.inRenderer): running, and by whom. */
 export interface RunningInRenderer {
   inRenderer: (id: string) => Partial<Pick<VmSummary, 'state' | 'heldBy'>>;
+  locks: { run<T>(vmId: string, what: string, fn: () => Promise<T>): Promise<T> };
 }
 
 export function isV86(c: VmConfig): boolean {
@@ -82,6 +83,8 @@ export class WasmDrives {
       const h = d.holderInfo(id);
       return h ? { state: 'running', heldBy: h } : {};
     };
+    d.snapshots.lock = (id, fn) => vms.locks.run(id, 'a snapshot operation', fn);
+    d.snapshots.changed = (vmId) => bus.emit('snapshots.changed', { vmId });
     d.onHeld = (id, held) => bus.emit('vm.state', { id, state: held ? 'running' : 'stopped', previous: held ? 'stopped' : 'running', ...(held ? {} : { reason: 'the window or tab running it let it go' }) });
     return d;
   }

@@ -1,13 +1,16 @@
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, rename, rm, readFile } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { VireoError } from '../../api/errors.ts';
-import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { writeFileAtomic } from '../util/fs-atomic.ts';
 import type { LibraryEntry } from '../library/library.ts';
 import type { VmConfig } from '../../api/schemas/vm-config.ts';
+import { loadMeta, saveMeta, type SnapshotMeta } from '../snapshots/meta.ts';
+import { thumbPath } from '../snapshots/files.ts';
+import { v86SnapDir } from '../snapshots/v86-source.ts';
 
 /** What snapshots need of the drives (drives.ts WasmDrives; an interface here, so the two do not import each other). */
 export interface V86DriveAccess {
@@ -18,10 +21,11 @@ export interface V86DriveAccess {
 
 // Snapshots of a wasm/v86 VM (issue 20): v86's save_state (RAM and devices, taken in the page
 // after its dirty blocks are flushed) plus a copy of every writable drive at that moment, so a
-// restore brings back RAM and disks together. One folder per snapshot under
-// <vm>/v86-snapshots/<id>/ (state.bin, <drive>.img, thumb.png, meta.json), written into a temp
-// folder and renamed, so a half-taken snapshot never shows up. They are not yet in the QEMU
-// snapshot tree (snapshots/), whose nodes are qcow2 internal snapshots of the VM's images.
+// restore brings back RAM and disks together. They are nodes of the VM's snapshot tree, the one
+// QEMU VMs have (snapshots.json, shown and reconciled by engine/snapshots/: rename, delete and
+// thumbnails from the Snapshots tab), each backed by <vm>/snapshots/<id>/v86/ (state.bin,
+// <drive>.img; snapshots/v86-source.ts), written into a temp folder and renamed, so a half-taken
+// snapshot never shows up. Taking and restoring need the page: only it has the guest's state.
 
 export const MAX_STATE_BYTES = 2 * 1024 ** 3;
 
@@ -36,24 +40,26 @@ export interface V86Snapshot {
 const ID_RE = /^[a-z0-9]{12}$/;
 
 export class WasmSnapshots {
+  /** the VM's operation lock (VmService.locks, set by WasmDrives.attach), so the tree is written by one at a time */
+  lock: <T>(vmId: string, fn: () => Promise<T>) => Promise<T> = (_id, fn) => fn();
+  /** told when the tree changed (the snapshots.changed event) */
+  changed: (vmId: string) => void = () => {};
+
   constructor(private readonly drives: V86DriveAccess) {}
 
-  private dir(entry: LibraryEntry) {
-    return join(entry.paths.dir, 'v86-snapshots');
-  }
-
+  /** The tree's snapshots that are v86 states (all of a v86 VM's, once reconciled). */
   async list(ref: string): Promise<V86Snapshot[]> {
     const { entry } = this.drives.v86Entry(ref);
-    const names = await readdir(this.dir(entry)).catch(() => [] as string[]);
-    const out: V86Snapshot[] = [];
-    for (const n of names.filter((x) => ID_RE.test(x))) {
-      try {
-        out.push(JSON.parse(await readFile(join(this.dir(entry), n, 'meta.json'), 'utf8')) as V86Snapshot);
-      } catch {
-        // a folder without its meta is not a snapshot (never renamed into place)
-      }
-    }
-    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    const meta = await loadMeta(entry.paths.snapshotsMeta);
+    return meta.nodes
+      .filter((n) => existsSync(join(v86SnapDir(entry, n.id), 'state.bin')))
+      .map((n) => ({ id: n.id, name: n.name, createdAt: n.createdAt, parent: n.parent, hasThumbnail: existsSync(thumbPath(entry, n.id)) }))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  private async update(entry: LibraryEntry, fn: (m: SnapshotMeta) => SnapshotMeta): Promise<void> {
+    await this.lock(entry.id, async () => saveMeta(entry.paths.snapshotsMeta, fn(await loadMeta(entry.paths.snapshotsMeta))));
+    this.changed(entry.id);
   }
 
   /** Take one: `state` streams v86's saved state; the holder's drives are copied as they are now. */
@@ -63,7 +69,8 @@ export class WasmSnapshots {
     const clean = name.trim().slice(0, 80);
     if (!clean) throw new VireoError('INVALID_ARGUMENT', 'a snapshot needs a name', { field: 'name' });
     const id = randomBytes(6).toString('hex');
-    const tmp = join(this.dir(entry), `.tmp-${id}`);
+    const dir = v86SnapDir(entry, id);
+    const tmp = `${dir}.tmp`;
     await mkdir(tmp, { recursive: true });
     try {
       let n = 0;
@@ -76,43 +83,44 @@ export class WasmSnapshots {
         const drive = await this.drives.drive(entry.id, d.id);
         if (drive.writable) await copyFile(drive.path, join(tmp, `${d.id}.img`));
       }
-      if (thumbnail) await writeFile(join(tmp, 'thumb.png'), thumbnail);
-      const prior = await this.list(entry.id);
-      const snap: V86Snapshot = { id, name: clean, createdAt: new Date().toISOString(), parent: prior.at(-1)?.id ?? null, hasThumbnail: !!thumbnail };
-      await writeJsonAtomic(join(tmp, 'meta.json'), snap);
-      await rename(tmp, join(this.dir(entry), id));
-      return snap;
+      if (thumbnail) await writeFileAtomic(thumbPath(entry, id), thumbnail);
+      await rename(tmp, dir);
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
       throw e;
     }
+    const snap: V86Snapshot = { id, name: clean, createdAt: new Date().toISOString(), parent: null, hasThumbnail: !!thumbnail };
+    // Into the tree, below the current node, and current from now on (as a QEMU snapshot is).
+    await this.update(entry, (m) => {
+      snap.parent = m.current && m.nodes.some((x) => x.id === m.current) ? m.current : null;
+      const node = { ...snap, description: '', live: true, vmState: 'running' as const };
+      return { ...m, nodes: [...m.nodes.filter((x) => x.id !== id), node], current: id }; // a reconcile in between may have adopted it
+    });
+    return snap;
   }
 
   private async find(ref: string, id: string) {
     const { entry, config } = this.drives.v86Entry(ref);
     if (!ID_RE.test(id)) throw new VireoError('INVALID_ARGUMENT', `no snapshot id "${id.slice(0, 20)}"`);
-    const dir = join(this.dir(entry), id);
     const snap = (await this.list(entry.id)).find((s) => s.id === id);
     if (!snap) throw new VireoError('NOT_FOUND', `"${config.name}" has no v86 snapshot ${id}`);
-    return { entry, config, dir, snap };
+    return { entry, config, dir: v86SnapDir(entry, id), snap };
   }
 
   statePath = async (ref: string, id: string) => join((await this.find(ref, id)).dir, 'state.bin');
 
   async thumbnail(ref: string, id: string): Promise<Buffer | null> {
-    const { dir } = await this.find(ref, id);
-    return readFile(join(dir, 'thumb.png')).catch(() => null);
+    const { entry } = await this.find(ref, id);
+    return readFile(thumbPath(entry, id)).catch(() => null);
   }
 
   async setThumbnail(ref: string, lease: string | undefined, id: string, png: Buffer): Promise<V86Snapshot> {
-    const { entry, config, dir, snap } = await this.find(ref, id);
+    const { entry, config, snap } = await this.find(ref, id);
     this.drives.requireLease(entry.id, config.name, lease);
     if (png.subarray(0, 8).toString('latin1') !== '\x89PNG\r\n\x1a\n') throw new VireoError('INVALID_ARGUMENT', 'a thumbnail must be a PNG image');
-    await writeFile(join(dir, 'thumb.png.tmp'), png);
-    await rename(join(dir, 'thumb.png.tmp'), join(dir, 'thumb.png'));
-    const next = { ...snap, hasThumbnail: true };
-    await writeJsonAtomic(join(dir, 'meta.json'), next);
-    return next;
+    await writeFileAtomic(thumbPath(entry, id), png);
+    await this.update(entry, (m) => ({ ...m, nodes: m.nodes.map((n) => (n.id === id ? { ...n, hasThumbnail: true } : n)) }));
+    return { ...snap, hasThumbnail: true };
   }
 
   /** Put the snapshot's drives back (the holder only, its guest stopped); the page then loads its state. */
@@ -127,6 +135,7 @@ export class WasmSnapshots {
       await copyFile(from, tmp);
       await rename(tmp, drive.path);
     }
+    await this.update(entry, (m) => ({ ...m, current: id }));
     return snap;
   }
 }

@@ -195,7 +195,7 @@ export function DetailsPane({ vm, home }: { vm: VmSummary; /** the library, whos
               </div>
             )}
             {tab === 'overview' && details && <Overview d={details} />}
-            {tab === 'snapshots' && <SnapshotsView vm={vm} />}
+            {tab === 'snapshots' && <SnapshotsView vm={vm} config={details?.config} />}
             <Deferred>
               {tab === 'screen' && <DisplayView vmId={vm.id} client={client} vmName={vm.name} />}
               {tab === 'console' && <SerialConsole vmId={vm.id} client={client} />}

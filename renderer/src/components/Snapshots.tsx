@@ -8,6 +8,8 @@ import { snapshotNameProblem } from '../lib/snapshot-names.ts';
 import { TakeSnapshotDialog } from './Toolbar.tsx';
 import { Button, Confirm, Dialog, ErrorAlert, Field, cx, inputClass } from './ui.tsx';
 import { isGuestUp } from '../../../electron/shared/states.ts';
+import type { VmConfig } from '../../../electron/api/types.ts';
+import { useV86SnapshotActions } from '../v86/snapshot-actions.ts';
 
 function Guides({ row }: { row: TreeRow }) {
   // Connector lines: a vertical guide for every open ancestor, then an elbow into this node.
@@ -39,8 +41,10 @@ function SnapshotThumb({ vmId, snapshot }: { vmId: string; snapshot: string }) {
   return png ? <img src={`data:image/png;base64,${png}`} alt="Screen when the snapshot was taken" className="max-h-40 rounded border border-zinc-200 dark:border-zinc-700" /> : null;
 }
 
-export function SnapshotsView({ vm }: { vm: VmSummary }) {
+export function SnapshotsView({ vm, config }: { vm: VmSummary; config?: VmConfig | null }) {
   const client = useClient();
+  // a wasm/v86 VM: Take and Restore run in this page (v86/snapshot-actions.ts)
+  const v86 = useV86SnapshotActions(vm.id, config);
   const { report } = useErrors();
   const [tree, setTree] = useState<SnapshotTree | null>(null);
   const [error, setError] = useState<WireError | null>(null);
@@ -92,7 +96,7 @@ export function SnapshotsView({ vm }: { vm: VmSummary }) {
     <div className="flex flex-col gap-3 p-4">
       {unavailable && <p className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">{unavailable}</p>}
       <div className="flex flex-wrap gap-1.5">
-        <Button variant="primary" disabledReason={unavailable ?? busy} onClick={() => setDialog('take')}>
+        <Button variant="primary" disabledReason={unavailable ?? busy ?? v86?.takeReason ?? null} onClick={() => (v86 ? void act('Could not take the snapshot', async () => (await v86.take(), client.call('snapshots.list', { vm: vm.id }))) : setDialog('take'))}>
           Take snapshot…
         </Button>
         <Button disabledReason={!sel ? 'Select a snapshot to restore.' : unavailable ?? busy} onClick={() => setDialog('restore')}>
@@ -162,13 +166,13 @@ export function SnapshotsView({ vm }: { vm: VmSummary }) {
       {dialog === 'restore' && sel && (
         <Confirm
           title={`Restore “${sel.name}”?`}
-          body={running ? 'The VM is running: its current state is lost unless you take a snapshot first.' : 'The disks go back to this snapshot; changes since the last snapshot are lost.'}
+          body={v86 ? 'It runs in this window from the snapshot (its Screen tab); its current state is lost unless you take a snapshot first.' : running ? 'The VM is running: its current state is lost unless you take a snapshot first.' : 'The disks go back to this snapshot; changes since the last snapshot are lost.'}
           confirmLabel="Restore"
           danger={running}
           onCancel={() => setDialog(null)}
           onConfirm={() => {
             setDialog(null);
-            void act(`Could not restore ${sel.name}`, () => client.call('snapshots.restore', { vm: vm.id, snapshot: sel.id }));
+            void act(`Could not restore ${sel.name}`, async () => (v86 ? (await v86.restore(sel.id), client.call('snapshots.list', { vm: vm.id })) : client.call('snapshots.restore', { vm: vm.id, snapshot: sel.id })));
           }}
         />
       )}
