@@ -25,10 +25,10 @@ const PNG = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), randomByt
 const url = (rest: string) => `http://127.0.0.1:${server.port}/wasm/vms/${vmId}${rest}`;
 const headers = () => ({ Cookie: `vireo_token=${TOKEN}`, 'X-Vireo-Lease': lease });
 async function take(name: string, state: Buffer) {
-  const r = await fetch(url(`/snapshots?name=${encodeURIComponent(name)}`), { method: 'POST', headers: { ...headers(), 'Content-Type': 'application/octet-stream' }, body: state });
+  const r = await fetch(url(`/snapshots?name=${encodeURIComponent(name)}`), { method: 'POST', headers: { ...headers(), 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(state) });
   const snap = (await r.json()) as { id: string };
   expect(r.status).toBe(200);
-  expect((await fetch(url(`/snapshots/${snap.id}/thumb`), { method: 'PUT', headers: { ...headers(), 'Content-Type': 'image/png' }, body: PNG })).status).toBe(200);
+  expect((await fetch(url(`/snapshots/${snap.id}/thumb`), { method: 'PUT', headers: { ...headers(), 'Content-Type': 'image/png' }, body: new Uint8Array(PNG) })).status).toBe(200);
   return snap.id;
 }
 
