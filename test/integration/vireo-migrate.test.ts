@@ -25,6 +25,8 @@ let sh: SerialShell;
 let peer: VireoPeer;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The last whole counter line (a chunk may end inside one: "COUNT 12" of "COUNT 123"). */
+const lastCount = (text: string) => Number([...text.matchAll(/COUNT (\d+)\n/g)].pop()![1]);
 
 /** TCP ports listening in the namespace other than serve's: the move's NBD and migration ports. */
 async function movePorts(): Promise<number[]> {
@@ -70,7 +72,7 @@ beforeAll(async () => {
   sh = await SerialShell.connect(serialSocketOf(engine, vm));
   await sh.run('echo data > /dev/null');
   sh.write('i=0; while true; do echo COUNT $i; i=$((i+1)); usleep 100000; done &\n');
-  await sh.waitFor(/COUNT 20\b/, 60_000);
+  await sh.waitFor(/COUNT 20\n/, 60_000);
 }, 300_000);
 
 afterAll(async () => {
@@ -119,11 +121,11 @@ describe('live migration between two Vireo engines (the target a vireo serve in 
     expect((await peer.qemus(vm.id)).there).toEqual([]);
     expect(readdirSync(join(peer.home, 'vms'))).toEqual([]);
     const at = sh.text.length;
-    await sh.waitFor(new RegExp(`COUNT ${Number([...sh.text.slice(0, at).matchAll(/COUNT (\d+)/g)].pop()![1]) + 10}\\b`), 30_000);
+    await sh.waitFor(new RegExp(`COUNT ${lastCount(sh.text.slice(0, at)) + 10}\n`), 30_000);
   });
 
   it('moves the counting guest: it keeps counting there without a reboot, nothing stays here', async () => {
-    const before = Number([...sh.text.matchAll(/COUNT (\d+)/g)].pop()![1]);
+    const before = lastCount(sh.text);
     const r = await engine.client.call('vms.migrate', { vm: vm.id, to: 'west' });
     expect(r).toMatchObject({ vm: 'h2-mover', host: 'west', snapshots: 'none' });
     expect(r.downtimeMs).toBeGreaterThanOrEqual(0);
@@ -135,8 +137,8 @@ describe('live migration between two Vireo engines (the target a vireo serve in 
 
     const there = await SerialShell.connect(peer.serialSocket(vm.id));
     try {
-      const m = await there.waitFor(/COUNT (\d+)/, 30_000);
-      await there.waitFor(new RegExp(`COUNT ${Number(m[1]) + 10}\\b`), 30_000);
+      const m = await there.waitFor(/COUNT (\d+)\n/, 30_000);
+      await there.waitFor(new RegExp(`COUNT ${Number(m[1]) + 10}\n`), 30_000);
       expect(Number(m[1])).toBeGreaterThan(before);
       expect(there.text).not.toMatch(GUEST_MARKERS.boot);
       expect(there.text).not.toMatch(/Linux version/);

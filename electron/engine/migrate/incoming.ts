@@ -149,6 +149,9 @@ export class IncomingMigrations {
           await finish.promise;
           await untilMigrated(qmp, `the move of "${config.name}"`);
           await qmp.execute('nbd-server-stop');
+          // This QEMU may be moved on later: that move brings credentials of its own.
+          await qmp.execute('migrate-set-parameters', { 'tls-creds': '' });
+          await qmp.execute('object-del', { id: TLS_ID });
         } finally {
           await dropKey();
         }
