@@ -128,7 +128,7 @@ async function measureAll(engine: Engine, port: number, passtOk: string | null):
 /** What limits each side when it misses the goal (the analysis behind the figure). */
 const LIMITS: Record<'passt' | 'slirp', string> = {
   slirp: 'the same libslirp in the same QEMU on the same VM shape as libvirt: a gap here is load on the shared cores during the turns, not the stack (read the spread)',
-  passt: 'QEMU 7.2 stops reading its -netdev stream socket mid-transfer (passt\'s end holds ~220 KB QEMU never reads; passt keeps retransmitting, strace shows it healthy): the same with virtio-net (event_idx/mrg_rxbuf off too) and e1000e, never with slirp on the same VM; Vireo\'s auto backend is slirp for that reason',
+  passt: 'passt runs beside QEMU: each frame crosses QEMU\'s stream socket, Vireo\'s relay (resources/net/passt-relay.mjs; joined directly, QEMU 7.2 and Debian 12\'s passt stall a bulk download for good) and passt\'s socketpair. The relay holds passt back at 1 MiB queued for QEMU; passt 2023-03 then finds its socket full, and its downloads slow to a tenth of slirp\'s, likely while TCP recovers what it could not send. Not holding passt back was worse (the queue grew to seconds, passt\'s ACK timeouts reset connections). Rounds also swing with the host\'s load (another run: 0.06-4 x). Vireo\'s auto backend stays slirp',
 };
 
 export async function runNatBench(): Promise<BenchResult> {

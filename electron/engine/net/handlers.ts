@@ -36,7 +36,7 @@ export function netModes(bridge?: string, platform = process.platform): NetModeI
           ? { mode: 'bridged', available: true, reason: null, how: 'a TAP adapter you create (OpenVPN tap-windows6) and bridge with your LAN adapter in Network Connections; give its name' }
           : { mode: 'bridged', available: false, reason: `bridging is not supported on ${platform}`, how: '' };
   return [
-    { mode: 'user', available: true, reason: null, how: 'user-mode NAT (passt where installed, else QEMU\'s slirp)' },
+    { mode: 'user', available: true, reason: null, how: 'user-mode NAT (QEMU\'s slirp; passt per card where installed)' },
     platform === 'win32'
       ? { mode: 'private', available: false, reason: 'not yet on Windows: the switch needs QEMU unix stream sockets, untested with QEMU for Windows', how: '' }
       : { mode: 'private', available: true, reason: null, how: 'Vireo\'s switch per network name, on a socket only your user can open; no root, no DHCP (give guests static addresses)' },

@@ -18,8 +18,8 @@ const NO_PASST = { available: false, reason: 'passt is not installed, so NAT car
 const nic = (natBackend?: 'auto' | 'passt' | 'slirp') => ({ id: 'net0', natBackend });
 
 describe('NAT backend choice', () => {
-  it('auto takes slirp, saying why (passt installed: choosable, but not the default while bulk transfers stall; absent or QEMU too old: the reason)', () => {
-    expect(chooseNat(nic(), PASST, [7, 2, 0])).toMatchObject({ backend: 'slirp', reason: expect.stringMatching(/^auto: slirp for now — passt \(passt unknown version\) is installed and can be chosen.*stall/) });
+  it('auto takes slirp, saying why (passt installed: choosable, slirp the default; absent or QEMU too old: the reason)', () => {
+    expect(chooseNat(nic(), PASST, [7, 2, 0])).toMatchObject({ backend: 'slirp', reason: expect.stringMatching(/^auto: slirp — passt \(passt unknown version\) is installed and can be chosen for this card; slirp stays the default/) });
     expect(chooseNat(nic('auto'), NO_PASST, [8, 0, 0])).toEqual({ backend: 'slirp', reason: `auto: ${NO_PASST.reason}` });
     expect(chooseNat(nic(), PASST, [7, 1, 0])).toEqual({ backend: 'slirp', reason: 'auto: QEMU 7.1.0 cannot reach passt (needs 7.2 or newer for -netdev stream)' });
   });

@@ -7,7 +7,7 @@ import { run } from '../../util/proc.ts';
 
 // Which user-mode stack a NAT card gets, and why. passt (a separate process) when the card asks
 // for it and this QEMU can reach it (`-netdev stream`, QEMU 7.2); QEMU's built-in slirp for
-// "auto" and otherwise (see chooseNat for why auto does not pick passt yet). The reason
+// "auto" and otherwise (see chooseNat for why auto does not pick passt). The reason
 // is said in vms.get per card and host.info says whether passt is there.
 
 export const PASST_INSTALL_HINT = 'install it: Debian/Ubuntu `sudo apt install passt`, Fedora `sudo dnf install passt`';
@@ -67,10 +67,12 @@ export function chooseNat(nic: Pick<Nic, 'id' | 'natBackend'>, passt: PasstAvail
     return { backend: 'passt', reason: 'passt chosen in the card\'s settings' };
   }
   if (whyNot) return { backend: 'slirp', reason: `auto: ${whyNot}` };
-  // Not passt by default yet: with Debian 12's passt (2023-03) behind QEMU 7.2's stream netdev a
-  // bulk guest → host transfer (a few MiB) stalls, found by bench/nat.ts and not yet understood.
-  // A default that can hang a download is worse than a slower one; passt stays one click away.
-  return { backend: 'slirp', reason: `auto: slirp for now — passt (${passt.version || passt.binary}) is installed and can be chosen for this card, but bulk guest-to-host transfers through it stall with this QEMU` };
+  // Not passt by default: the stall of bulk downloads through passt is cured (passt-relay.mjs),
+  // but on this shared 2-core test host passt ran at 0.04–0.14 × libvirt's slirp in one run and
+  // 0.06–4 × in another (bench/nat.ts), and Debian 12's passt crashes on a replaced e1000 card's first
+  // forwarded connection (forwards.ts), while slirp, inside QEMU, is steady and changes every
+  // card's forwards live. passt stays one click away.
+  return { backend: 'slirp', reason: `auto: slirp — passt (${passt.version || passt.binary}) is installed and can be chosen for this card; slirp stays the default as it runs inside QEMU and changes every card's forwards live` };
 }
 
 /** ArgvContext.nat for a launch: every NAT card's netdev form, passt ones with their socket. */
