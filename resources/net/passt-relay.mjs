@@ -46,10 +46,11 @@ function leave(code) {
   if (passt && passt.exitCode === null && passt.signalCode === null) {
     passt.once('exit', () => process.exit(code));
     passt.kill('SIGTERM');
+    // Within the engine's grace (2 s) before it kills this relay: passt must not be left behind.
     setTimeout(() => {
-      passt.kill('SIGKILL');
+      passt?.kill('SIGKILL');
       process.exit(code);
-    }, 2000).unref();
+    }, 1000).unref();
   } else {
     process.exit(code);
   }

@@ -82,8 +82,12 @@ async function passtOf(relayPid: number, pidFile: string): Promise<number | null
 /** Stops the card's passt (SIGTERM, then SIGKILL) and removes its pidfile; idempotent. */
 export async function stopPasst(runtimeDir: string, nicId: string, graceMs = 2000): Promise<void> {
   const pid = await findPasst(runtimeDir, nicId);
-  if (pid !== null) await terminate(pid, graceMs);
   const { pidFile } = natFiles(runtimeDir, nicId);
+  const passt = pid === null ? null : await passtOf(pid, pidFile);
+  if (pid !== null) await terminate(pid, graceMs);
+  // The relay stops its passt on SIGTERM; a relay killed before it could leaves passt behind,
+  // and Debian 12's passt does not always leave when its socket's peer is gone.
+  if (passt !== null && pidAlive(passt)) await terminate(passt, graceMs);
   await rm(pidFile, { force: true });
   await rm(`${pidFile}.passt`, { force: true });
 }
