@@ -1,6 +1,13 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { baseConfig } from '../../electron/engine/library/library.ts';
+import { PeerChannel } from '../../electron/engine/migrate/channel.ts';
+import { sendFiles } from '../../electron/engine/migrate/files.ts';
+import { migrationPsk, nonce } from '../../electron/engine/migrate/pairing.ts';
+import { run } from '../../electron/engine/util/proc.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/index.ts';
 import { ensureFixtures, parseReady, waitForSerialText, GUEST_MARKERS } from '../fixtures/guest.ts';
@@ -15,7 +22,9 @@ import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
 // the folder travels over TLS-PSK; there the VM has the same snapshot tree and TPM state
 // (byte for byte) and starts, its guest seeing the TPM; here it is gone. To a libvirt host (a
 // private session daemon): its disk uploaded into the pool, it starts there; a VM with
-// snapshots or TPM state is refused for libvirt with the reason.
+// snapshots or TPM state is refused for libvirt with the reason. A peer speaking the protocol
+// itself cannot make the target write outside its library (a path out of the folder) nor read
+// a file of the target's machine (a disk image whose backing file is one).
 
 let engine: Engine;
 let peer: VireoPeer;
@@ -96,5 +105,26 @@ describe('offline move of a stopped VM', () => {
     const d = await engine.client.call('hosts.domain', { host: 'lab', domain: 'h2-tolibvirt' });
     expect(d.state).toBe('running');
     expect(d.info.disks.find((x) => x.device === 'disk')!.file!.startsWith(lv!.dir)).toBe(true);
+  });
+
+  it("a peer cannot have the target write outside its library or read the target's files", async () => {
+    const ch = await PeerChannel.connect(peer.uri, peer.secret);
+    const dir = await mkdtemp(join(tmpdir(), 'vireo-h2evil-'));
+    try {
+      const config = { ...baseConfig(randomUUID(), 'h2-evil'), disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2' as const, bus: 'virtio' as const, readOnly: false, cache: 'writeback' as const, discard: true }] };
+      const evil = join(dir, 'disk0.qcow2');
+      await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', '/etc/hostname', '-F', 'raw', evil]);
+      const size = statSync(evil).size;
+      await expect(ch.call('offline-prepare', { config, files: [{ path: '../../escape', size: 1 }, { path: 'disk0.qcow2', size }], salt: nonce(), copy: false })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      const salt = nonce();
+      const ready = await ch.call<{ id: string; host: string; port: number }>('offline-prepare', { config, files: [{ path: 'disk0.qcow2', size }], salt, copy: false });
+      await sendFiles(ready.host, ready.port, migrationPsk(peer.secret, salt), dir, [{ path: 'disk0.qcow2', size }], () => {}, new AbortController().signal);
+      await expect(ch.call('offline-finish', { id: ready.id })).rejects.toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringMatching(/names another file/) });
+      expect(((await peer.call('vms.list')).result as { name: string }[]).map((v) => v.name)).not.toContain('h2-evil');
+      expect(readdirSync(join(peer.home, 'vms')).filter((n) => n.includes(config.id))).toEqual([]);
+    } finally {
+      ch.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

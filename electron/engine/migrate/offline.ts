@@ -12,6 +12,7 @@ import { newMac } from '../library/library.ts';
 import { writeConfig } from '../library/config-store.ts';
 import type { EngineParts } from '../parts.ts';
 import { loadMeta } from '../snapshots/meta.ts';
+import { checkDiskImage } from '../policy/disk-image.ts';
 import { PeerChannel } from './channel.ts';
 import { offlineRefusals } from './compat.ts';
 import { listFiles, receiveFiles, safeRelative, sendFiles, type FileEntry } from './files.ts';
@@ -144,7 +145,20 @@ export class OfflineLandings {
     if (!l) throw new VireoError('NOT_FOUND', `no move of VM ${id} is under way here`);
     try {
       await l.done;
-      const img = new QemuImg(await this.p.host.qemuImg());
+      const qemuImg = await this.p.host.qemuImg();
+      const img = new QemuImg(qemuImg);
+      // An image that names another file (a backing file, an external data file) would have
+      // this host's QEMU open that file for the guest: whatever a peer sends must stand alone.
+      const images = [...l.config.disks.map((d) => d.file), ...['nvram.qcow2', 'nvram.fd'].filter((f) => existsSync(join(l.staging, f)))];
+      for (const f of images) {
+        await checkDiskImage(join(l.staging, f), {
+          field: `disk ${f}`,
+          qemuImg,
+          allowed: async (ref) => {
+            throw new VireoError('PERMISSION_DENIED', `${f} as sent names another file (${ref}): a moved VM's images must stand alone; nothing was kept`);
+          },
+        });
+      }
       for (const d of l.config.disks) {
         if (d.format !== 'qcow2') continue;
         const r = await img.check(join(l.staging, d.file));
