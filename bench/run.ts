@@ -101,7 +101,7 @@ async function runDisplay(): Promise<BenchResult> {
       goal: '≤ 1.0 × websockify, at ≥ 1.0 × its frames/s',
       met: cpuRatio <= 1 && fpsRatio >= 1,
       ...(cpuRatio > 1
-        ? { note: 'both proxies are bound by the kernel here (unix-socket read + loopback TCP writev of each ~190 KB read; ~6 writev per frame, no per-read allocation left): read the spread of the runs' }
+        ? { note: "each ~190 KB read from QEMU leaves the bridge as one write of the read buffer, its WebSocket header written in place (no ws.send per read, which was half the bridge's CPU in a perf profile); what is left is the kernel's unix-socket read and loopback TCP send, as for websockify: read the spread of the runs and the load" }
         : fpsRatio < 1
           ? { note: 'CPU met; the frames/s row is under its goal in this run' }
           : {}),

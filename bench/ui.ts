@@ -83,6 +83,20 @@ async function seedLibrary(home: string, n: number): Promise<void> {
   }
 }
 
+/**
+ * A script for addInitScript (it runs before the page's own): window.__vireoShown resolves to
+ * performance.now() at the first frame after `shown` (a JS expression) became true — the frame
+ * that draws it (a timer queued from requestAnimationFrame runs once that frame is produced).
+ */
+function shownAt(shown: string): string {
+  return `window.__vireoShown = new Promise((resolve) => {
+  const check = () => ${shown};
+  const done = () => requestAnimationFrame(() => setTimeout(() => resolve(performance.now()), 0));
+  const watch = () => new MutationObserver((_, o) => { if (check()) { o.disconnect(); done(); } }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+  if (check()) done(); else watch();
+});`;
+}
+
 export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchResult> {
   const runs = opts.runs ?? Number(process.env.VIREO_BENCH_UI_RUNS ?? 5);
   const t0 = performance.now();
@@ -96,34 +110,47 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   const tti0: number[] = [];
   const tti500: number[] = [];
+  const located0: number[] = [];
+  const located500: number[] = [];
   const filter: number[] = [];
   try {
     const [empty, big] = servers;
+    const cases = [
+      { srv: empty!, samples: tti0, located: located0, shown: "document.body !== null && document.body.textContent.includes('No virtual machines yet')", locate: (p: import('playwright-core').Page) => p.getByText('No virtual machines yet').waitFor({ timeout: 60_000 }) },
+      // The list is virtualised: shown means its first rows are drawn and say they are of all 500.
+      { srv: big!, samples: tti500, located: located500, shown: `document.querySelector('[role=listbox][aria-label="Virtual machines"] [role=option][aria-setsize="${LIBRARY_SIZE}"]') !== null`, locate: (p: import('playwright-core').Page) => p.waitForFunction((n) => document.querySelector(`[role=listbox][aria-label="Virtual machines"] [role=option][aria-setsize="${n}"]`) !== null, LIBRARY_SIZE, { timeout: 60_000, polling: 'raf' }) },
+    ];
     for (let i = 0; i < runs; i++) {
-      for (const [srv, samples, ready] of [
-        [empty!, tti0, (p: import('playwright-core').Page) => p.getByText('No virtual machines yet').waitFor({ timeout: 60_000 })],
-        // The list is virtualised: shown means its first rows are drawn and say they are of all 500.
-        [big!, tti500, (p: import('playwright-core').Page) => p.waitForFunction((n) => document.querySelector(`[role=listbox][aria-label="Virtual machines"] [role=option][aria-setsize="${n}"]`) !== null, LIBRARY_SIZE, { timeout: 60_000, polling: 'raf' })],
-      ] as const) {
+      for (const c of cases) {
         // A fresh context each time: no HTTP cache, a cold start as after opening the URL.
-        const ctx = await browser.newContext();
-        const page = await ctx.newPage();
-        // The URL token is traded for a cookie by a redirect; that hop is part of the load.
-        await page.goto(`${srv.base}/?token=${srv.token}`, { waitUntil: 'commit' });
-        await ready(page);
-        // Navigation start → content shown, on the page's own clock.
-        samples.push(await page.evaluate(() => performance.now()));
-        if (srv === big) {
-          const box = page.getByRole('searchbox', { name: 'Search VMs by name, OS or state' });
-          await box.click();
-          const t = await page.evaluate(() => performance.now());
-          // One input event with the whole query (fill), so the figure is the filter and the
-          // re-render of the list, not CDP's per-key round trips.
-          await box.fill('vm-499');
-          await page.waitForFunction(() => document.querySelectorAll('[role=listbox][aria-label="Virtual machines"] [role=option][aria-setsize="1"]').length === 1, undefined, { timeout: 30_000, polling: 'raf' });
-          filter.push((await page.evaluate(() => performance.now())) - t);
+        // The figure: the page's own clock (from its navigation start) at the first frame after
+        // the content is in the DOM, seen by an observer installed before the page's scripts.
+        // Waiting with a Playwright locator instead injects its selector engine into the page
+        // while it loads (~100 ms of the page's main thread here), which a user's tab never
+        // runs; that older way is still measured, in other page loads, for comparison.
+        for (const how of ['observer', 'locator'] as const) {
+          const ctx = await browser.newContext();
+          const page = await ctx.newPage();
+          if (how === 'observer') await page.addInitScript({ content: shownAt(c.shown) });
+          // The URL token is traded for a cookie by a redirect; that hop is part of the load.
+          await page.goto(`${c.srv.base}/?token=${c.srv.token}`, { waitUntil: 'commit' });
+          if (how === 'observer') c.samples.push(await page.evaluate(() => (window as unknown as { __vireoShown: Promise<number> }).__vireoShown));
+          else {
+            await c.locate(page);
+            c.located.push(await page.evaluate(() => performance.now()));
+          }
+          if (how === 'observer' && c.srv === big) {
+            const box = page.getByRole('searchbox', { name: 'Search VMs by name, OS or state' });
+            await box.click();
+            const t = await page.evaluate(() => performance.now());
+            // One input event with the whole query (fill), so the figure is the filter and the
+            // re-render of the list, not CDP's per-key round trips.
+            await box.fill('vm-499');
+            await page.waitForFunction(() => document.querySelectorAll('[role=listbox][aria-label="Virtual machines"] [role=option][aria-setsize="1"]').length === 1, undefined, { timeout: 30_000, polling: 'raf' });
+            filter.push((await page.evaluate(() => performance.now())) - t);
+          }
+          await ctx.close();
         }
-        await ctx.close();
       }
     }
   } finally {
@@ -134,6 +161,8 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
   }
   const s0 = spread(tti0, 0);
   const s5 = spread(tti500, 0);
+  const l0 = spread(located0, 0);
+  const l5 = spread(located500, 0);
   const sf = spread(filter, 0);
   const ratio = round(s5.median / s0.median);
   const rows: Row[] = [
@@ -144,7 +173,7 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
       ratio: null,
       goal: '≤ 300 ms',
       met: s0.median <= 300,
-      ...(s0.median > 300 ? { note: `the start-up JS is ${start.files} files, ${start.bytes} bytes (${start.gzipBytes} gzip): React and the library view; the screen, console, graphs, wizard and settings load on demand. Read the load average: the page shares the cores with the other work` } : {}),
+      note: `${s0.median > 300 ? `the start-up JS is ${start.files} files, ${start.bytes} bytes (${start.gzipBytes} gzip), about 200 KB of it React DOM: fetching, parsing and running it is most of the time; the library itself comes in the page (no API round trip before it is drawn). Read the load average: the page shares the cores with the other work. ` : ''}Waited for with a Playwright locator (its selector engine injected into the loading page, as measured before 2026-12-02): ${l0.median} ms (${l0.min}–${l0.max})`,
     },
     {
       figure: `time to show a ${LIBRARY_SIZE}-VM library (ms)`,
@@ -153,7 +182,7 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
       ratio,
       goal: '≤ 1.2 × empty library',
       met: ratio <= 1.2,
-      ...(ratio > 1.2 ? { note: 'the list is virtualised (only the rows in view are drawn): what is left is the vms.list payload and sorting 500 summaries' } : {}),
+      note: `${ratio > 1.2 ? 'the list is virtualised (only the rows in view are drawn): what is left is the vms.list payload (in the page) and sorting 500 summaries. ' : ''}With a Playwright wait: ${l5.median} ms (${l5.min}–${l5.max})`,
     },
     {
       figure: `filter ${LIBRARY_SIZE} VMs: enter "vm-499" → 1 row (ms)`,
@@ -182,8 +211,10 @@ export async function runUiBench(opts: { runs?: number } = {}): Promise<BenchRes
       bundle,
       ttiEmptyMs: s0,
       tti500Ms: s5,
+      ttiEmptyLocatorMs: l0,
+      tti500LocatorMs: l5,
       filterMs: sf,
-      ttiMethod: "performance.now() in the page (from its navigation start, token redirect included) when the sidebar shows the empty state, or the first rows of the virtualised list of 500 (an option with aria-setsize 500)",
+      ttiMethod: "performance.now() in the page (from its navigation start, token redirect included) at the first frame after the sidebar shows the empty state, or the first rows of the virtualised list of 500 (an option with aria-setsize 500), seen by a MutationObserver installed with addInitScript before the page's scripts; ttiEmptyLocatorMs/tti500LocatorMs: the same moment waited for with a Playwright locator / waitForFunction (the method before 2026-12-02, which injects Playwright's selector engine into the loading page), in page loads of their own",
       filterMethod: 'click the search box, fill "vm-499" (one input event), time on the page clock until the list holds exactly one row',
     },
   };
