@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createDispatcher, type Dispatch } from '../api/dispatch.ts';
-import { defaultResourcesDir } from '../engine/index.ts';
+import { defaultResourcesDir, type Engine } from '../engine/index.ts';
 import { ownLibrary } from '../engine/owner/open.ts';
 import { resolveHome } from '../engine/paths.ts';
 import { writeFileAtomic } from '../engine/util/fs-atomic.ts';
@@ -62,7 +62,9 @@ async function start(): Promise<void> {
   let settings: ShellSettings = parseShellSettings(readJson(settingsFile));
 
   applySessionPolicy(appUrl, devServerUrl);
-  if (!devServerUrl) serveRenderer(paths.rendererDir);
+  // The wasm/v86 backend's drives are served to the window on app://vireo/wasm/ once the engine is open.
+  const opened: { wasm?: Engine['wasm'] } = {};
+  if (!devServerUrl) serveRenderer(paths.rendererDir, undefined, () => opened.wasm);
 
   // The app owns the library (waiting out a one-shot CLI command that holds it); with the app or
   // a serve already owning it, this fails with BUSY naming that process.
@@ -79,6 +81,7 @@ async function start(): Promise<void> {
     app.exit(1);
     throw e;
   });
+  opened.wasm = engine.wasm;
   const windows = new Set<number>();
   let main: BrowserWindow | null = null;
   const ids = () => windows as ReadonlySet<number>;

@@ -1,7 +1,9 @@
 import { protocol, session, type Session } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { resolveAppFile, mimeFor } from './app-files.ts';
-import { APP_SCHEME, cspFor, isAppUrl, permissionDecision } from './security.ts';
+import { APP_ORIGIN, APP_SCHEME, cspFor, isAppUrl, permissionDecision } from './security.ts';
+import { wasmFetch } from '../server/wasm-fetch.ts';
+import type { WasmDrives } from '../engine/wasm/drives.ts';
 
 // Serving the renderer from app://vireo/ and the session-wide policy (CSP, permissions).
 
@@ -12,9 +14,11 @@ export function registerAppScheme(): void {
   ]);
 }
 
-export function serveRenderer(rendererDir: string, ses: Session = session.defaultSession): void {
+/** `wasm`: the engine's drives once it is open; app://vireo/wasm/ is then the wasm/v86 backend's routes (server/wasm-fetch.ts). */
+export function serveRenderer(rendererDir: string, ses: Session = session.defaultSession, wasm: () => WasmDrives | undefined = () => undefined): void {
   const csp = cspFor();
   ses.protocol.handle(APP_SCHEME, async (request) => {
+    if (new URL(request.url).pathname.startsWith('/wasm/')) return wasmFetch(wasm(), request, APP_ORIGIN);
     const file = resolveAppFile(rendererDir, request.url);
     if (!file || request.method !== 'GET') return new Response('not found', { status: 404 });
     try {

@@ -114,8 +114,9 @@ export class V86Runner {
   /** Boot the VM in this page (an initial state: a snapshot being restored; takeOver: from the page that holds it). */
   async start(config: VmConfig, initialState?: ArrayBuffer, takeOver = false): Promise<void> {
     if (this.state === 'starting' || this.state === 'running') return;
-    if (location.protocol !== 'http:' && location.protocol !== 'https:') {
-      this.set('failed', 'not yet: in the desktop window the wasm/v86 backend has no route to the engine\'s drives; run it through `vireo serve` in a browser');
+    // A serve page (http, https) or the desktop window (app://vireo, main/protocol.ts): the same /wasm/ routes on the page's origin.
+    if (!['http:', 'https:', 'app:'].includes(location.protocol)) {
+      this.set('failed', `not yet: a page loaded from ${location.protocol} has no route to the engine's drives; run it in the Vireo window or through \`vireo serve\``);
       return;
     }
     this.set('starting');
