@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { VmConfigSchema } from '../../../../electron/api/schemas/vm-config.ts';
+import { baseConfig } from '../../../../electron/engine/library/library.ts';
+import { parseVireoUri } from '../../../../electron/engine/migrate/channel.ts';
+import { liveRefusals, offlineRefusals, qemuRefusals } from '../../../../electron/engine/migrate/compat.ts';
+import { safeRelative } from '../../../../electron/engine/migrate/files.ts';
+import { migrationPsk, proof, sameHex, sessionKey } from '../../../../electron/engine/migrate/pairing.ts';
+
+// The pure pieces of Vireo↔Vireo moves (engine/migrate/): what may move live or offline and
+// why not, the pairing's keys and proofs, the host address form, the paths a peer may send.
+
+const vm = (patch: Record<string, unknown> = {}) => VmConfigSchema.parse({ ...baseConfig('6c56ad24-0740-4cab-a43b-2e3ab669dbea', 'm'), ...patch });
+
+describe('what a live move refuses, each with its reason', () => {
+  it('a plain NAT VM with BIOS and no snapshots moves', () => {
+    expect(liveRefusals(vm(), 0)).toEqual([]);
+  });
+  it('names TPM, UEFI, snapshots, shares, an ISO, extra arguments and a bridged card', () => {
+    const c = vm({
+      system: { ...vm().system, tpm: true, firmware: 'uefi' },
+      shares: [{ tag: 'home', path: '/home' }],
+      cdrom: { ...vm().cdrom, iso: '/isos/x.iso' },
+      advanced: { extraArgs: ['-kernel', '/boot/vmlinuz'] },
+      networks: [{ id: 'net0', mac: '52:54:00:12:34:56', mode: 'bridged', bridge: 'br0' }],
+    });
+    const r = liveRefusals(c, 2).join('\n');
+    for (const re of [/TPM state/, /UEFI variables/, /2 snapshots/, /shared folders \(home\)/, /\/isos\/x\.iso/, /extra QEMU arguments/, /net0 is bridged/]) expect(r).toMatch(re);
+  });
+  it('offline: snapshots, TPM and UEFI go with the folder; shares and a bridged card do not', () => {
+    expect(offlineRefusals(vm({ system: { ...vm().system, tpm: true, firmware: 'uefi' } }))).toEqual([]);
+    expect(offlineRefusals(vm({ shares: [{ tag: 'h', path: '/h' }] })).join()).toMatch(/shared folders/);
+  });
+  it("the target's QEMU must match: release, machine type, accelerator, CPU", () => {
+    const a = { qemuVersion: '7.2.22', machineType: 'pc-q35-7.2-machine', accel: 'tcg', cpu: 'max' };
+    expect(qemuRefusals(a, { ...a, qemuVersion: '7.2.5' })).toEqual([]);
+    const r = qemuRefusals(a, { qemuVersion: '8.0.0', machineType: 'pc-q35-8.0-machine', accel: 'kvm', cpu: 'host' }).join('\n');
+    for (const re of [/QEMU differs/, /machine type differs/, /accelerator differs/, /CPU model differs/]) expect(r).toMatch(re);
+  });
+});
+
+describe('pairing', () => {
+  it('a proof is bound to the role and the nonce, and checked in constant time', () => {
+    const p = proof('s'.repeat(32), 'client', 'n1');
+    expect(sameHex(p, proof('s'.repeat(32), 'client', 'n1'))).toBe(true);
+    expect(sameHex(p, proof('s'.repeat(32), 'server', 'n1'))).toBe(false);
+    expect(sameHex(p, proof('s'.repeat(32), 'client', 'n2'))).toBe(false);
+    expect(sameHex(p, proof('t'.repeat(32), 'client', 'n1'))).toBe(false);
+    expect(sameHex(undefined, p)).toBe(false);
+  });
+  it('each move has its own TLS-PSK key, and the session key differs from it', () => {
+    const k1 = migrationPsk('s'.repeat(32), 'a'.repeat(32));
+    expect(k1).toMatch(/^[0-9a-f]{64}$/);
+    expect(migrationPsk('s'.repeat(32), 'b'.repeat(32))).not.toBe(k1);
+    expect(sessionKey('s'.repeat(32), 'a'.repeat(16), 'a'.repeat(16)).toString('hex')).not.toBe(k1);
+  });
+});
+
+describe('addresses and paths', () => {
+  it('vireo://host:port, IPv6 in brackets; anything else is not a Vireo host', () => {
+    expect(parseVireoUri('vireo://10.0.0.2:8080')).toEqual({ host: '10.0.0.2', port: 8080 });
+    expect(parseVireoUri('vireo://[::1]:9/')).toEqual({ host: '::1', port: 9 });
+    for (const bad of ['vireo://h', 'vireo://h:0', 'vireo://h:70000', 'http://h:1', 'vireo://user@h:1', 'vireo://h:1/x']) expect(parseVireoUri(bad)).toBeNull();
+  });
+  it('a peer may send only relative paths that stay inside the folder', () => {
+    for (const ok of ['disk0.qcow2', 'tpm/tpm2-00.permall', 'snapshots/x/tpm/a']) expect(safeRelative(ok)).toBe(true);
+    for (const bad of ['', '/etc/passwd', '../x', 'a/../../x', 'a//b', './a', 'a/', 'a\\b', 'a\0b', 'x'.repeat(600)]) expect(safeRelative(bad)).toBe(false);
+  });
+});
