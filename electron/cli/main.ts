@@ -250,7 +250,8 @@ program.command('serve').description('serve the app in a browser (headless hosts
   .option('--allow-host <name>', 'another Host name the server answers to (a DNS name, a proxy); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--media <dir>', 'a folder whose ISOs and disk images browser clients may use (default: your home folder); repeatable', mediaArg, [] as string[])
   .option('--allow-extra-args', 'let browser clients set extra QEMU arguments (they can then reach any file this account can)')
-  .action(action(async (o: { host: string; port: number; token?: string; rotateToken?: boolean; allowHost: string[]; media: string[]; allowExtraArgs?: boolean }) => {
+  .option('--rotate-pairing', "replace the library's pairing secret (<home>/pairing-secret) that other Vireo engines move VMs here with: hosts paired before must be added again")
+  .action(action(async (o: { host: string; port: number; token?: string; rotateToken?: boolean; allowHost: string[]; media: string[]; allowExtraArgs?: boolean; rotatePairing?: boolean }) => {
     keepAlive = true;
     const loopback = /^(127\.|::1$|localhost$)/.test(o.host);
     // Screens and consoles travel through the server's own port and origin, so the bridge's
@@ -264,7 +265,7 @@ program.command('serve').description('serve the app in a browser (headless hosts
     if (!loopback) process.stderr.write(`warning: serving on ${o.host}: anyone who can reach it and has the token controls your VMs\n`);
     process.stdout.write(`Vireo is serving at ${server.url}\n`);
     // Another Vireo engine adds this one as a host with it, to move VMs here (engine/migrate/).
-    const pairing = 'migrations' in eng && eng.migrations ? await eng.migrations.secret() : null;
+    const pairing = 'migrations' in eng && eng.migrations ? await eng.migrations.secret({ rotate: o.rotatePairing }) : null;
     if (pairing) process.stdout.write(`Pair another Vireo with: vireo host add NAME vireo://${loopback || !['0.0.0.0', '::'].includes(server.host) ? (server.host.includes(':') ? `[${server.host}]` : server.host) : 'THIS-ADDRESS'}:${server.port} --secret ${pairing}\n`);
     const stop = async () => {
       // Viewers and sockets are closed at once (server.close); should anything still hold on,

@@ -4,7 +4,10 @@ import { baseConfig } from '../../../../electron/engine/library/library.ts';
 import { parseVireoUri } from '../../../../electron/engine/migrate/channel.ts';
 import { liveRefusals, offlineRefusals, qemuRefusals } from '../../../../electron/engine/migrate/compat.ts';
 import { safeRelative } from '../../../../electron/engine/migrate/files.ts';
-import { migrationPsk, proof, sameHex, sessionKey } from '../../../../electron/engine/migrate/pairing.ts';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { migrationPsk, pairingFile, pairingSecret, proof, sameHex, sessionKey } from '../../../../electron/engine/migrate/pairing.ts';
 
 // The pure pieces of Vireo↔Vireo moves (engine/migrate/): what may move live or offline and
 // why not, the pairing's keys and proofs, the host address form, the paths a peer may send.
@@ -46,6 +49,19 @@ describe('pairing', () => {
     expect(sameHex(p, proof('s'.repeat(32), 'client', 'n2'))).toBe(false);
     expect(sameHex(p, proof('t'.repeat(32), 'client', 'n1'))).toBe(false);
     expect(sameHex(undefined, p)).toBe(false);
+  });
+  it("the library's secret is kept (0600) across serves and replaced only on request (serve --rotate-pairing)", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vireo-h2pair-'));
+    try {
+      const a = await pairingSecret(home);
+      expect(statSync(pairingFile(home)).mode & 0o777).toBe(0o600);
+      expect(await pairingSecret(home)).toBe(a);
+      const b = await pairingSecret(home, { rotate: true });
+      expect(b).not.toBe(a);
+      expect(await pairingSecret(home)).toBe(b);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
   it('each move has its own TLS-PSK key, and the session key differs from it', () => {
     const k1 = migrationPsk('s'.repeat(32), 'a'.repeat(32));
