@@ -25,7 +25,7 @@ export function checkV86Create(args: CreateArgs, arch: string, memoryMiB: number
   if (args.importDisk) throw refuse('importDisk', 'not yet: importing a disk converts it to qcow2, and v86 reads raw images only; create the VM with an empty disk, then put a raw image in its place (qemu-img convert -O raw)');
   if (args.cloud) throw refuse('cloud', 'a cloud image with its seed is not available: use the QEMU backend for cloud images');
   if (args.unattended) throw refuse('unattended', 'an express install is not available: install by hand in the window, or use the QEMU backend');
-  if (args.start) throw refuse('start', 'it runs inside the window, not in the engine: create it without starting, then open its Screen tab and choose "Start in this window"');
+  if (args.start) throw new VireoError('INVALID_ARGUMENT', 'a wasm/v86 VM runs inside the window, not in the engine: create it without starting, then open its Screen tab and choose "Start in this window"', { field: 'start' });
 }
 
 /** The config of a v86 VM, merged over the legacy PC defaults (the NIC's id keeps the MAC the library gave it). */
