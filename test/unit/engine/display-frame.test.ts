@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
+import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
 import { UpstreamReader, frameInPlace } from '../../../electron/engine/display/upstream.ts';
+
+// ws's frame parser (ws.Receiver), which @types/ws does not describe.
+type FrameParser = Writable & { on(event: 'message', l: (data: Buffer, isBinary: boolean) => void): FrameParser; on(event: 'error', l: (e: Error) => void): FrameParser };
+const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: new (opts: { isServer: boolean; binaryType: 'nodebuffer' }) => FrameParser };
 
 // The display bridge sends each read from QEMU as one WebSocket frame whose header is written
 // in front of the read, in the read buffer itself (issue 21: CPU per 100 MB against
