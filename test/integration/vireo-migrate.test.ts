@@ -10,6 +10,7 @@ import { GUEST_MARKERS, SerialShell } from '../fixtures/guest.ts';
 import { runVireo } from './cli-helpers.ts';
 import { createGuestVm, disposeEngine, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
+import { startServer } from '../../electron/server/server.ts';
 
 // Issue 24, acceptances 2 and 3 between two Vireo engines: the target is a real `vireo serve`
 // (its own library) inside a network namespace made here (vireo-peer-helpers.ts); this test's
@@ -17,7 +18,8 @@ import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
 // serve prints. The test guest counts on serial every 100 ms; a throttled move is cancelled
 // mid-way (meanwhile a plain TCP client and a client with a wrong key knock on the target's
 // migration and NBD ports), then a real move: the guest keeps counting there without a reboot,
-// the source keeps no QEMU and no VM, the target's disk passes qemu-img check.
+// the source keeps no QEMU and no VM. And back (this engine served and paired the other way):
+// it counts here again, nothing is left there, the disk that move wrote passes qemu-img check.
 
 let engine: Engine;
 let vm: VmDetails;
@@ -147,10 +149,29 @@ describe('live migration between two Vireo engines (the target a vireo serve in 
     }
   });
 
-  it("the target's disk passes qemu-img check once the guest is off", async () => {
-    const stopped = await peer.call('vms.stop', { vm: vm.id, force: true });
-    expect(stopped.error).toBeUndefined();
-    const disk = join(peer.home, 'vms', vm.id, 'disk0.qcow2');
+  it('and back: this engine, served on its veth address and paired with the other, takes it again and it keeps counting here', async () => {
+    const server = await startServer({ engine, host: peer.here, port: 0, staticDir: join(engine.home, 'no-renderer') });
+    try {
+      const paired = await runVireo(peer.home, ['host', 'add', 'home', `vireo://${peer.here}:${server.port}`, '--secret', await engine.migrations.secret()]);
+      expect(paired.code, paired.stderr).toBe(0);
+      const back = await peer.call('vms.migrate', { vm: vm.id, to: 'home' });
+      expect(back.error).toBeUndefined();
+      expect(engine.vms.list().map((v) => [v.name, v.state])).toEqual([['h2-mover', 'running']]);
+      expect((await peer.qemus(vm.id)).there).toEqual([]);
+      expect(((await peer.call('vms.list')).result as unknown[]).length).toBe(0);
+      sh.close();
+      sh = await SerialShell.connect(serialSocketOf(engine, await engine.client.call('vms.get', { vm: vm.id })));
+      const m = await sh.waitFor(/COUNT (\d+)\n/, 30_000);
+      await sh.waitFor(new RegExp(`COUNT ${Number(m[1]) + 10}\n`), 30_000);
+      expect(sh.text).not.toMatch(GUEST_MARKERS.boot);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("the disk the move back wrote passes qemu-img check once the guest is off", async () => {
+    await engine.client.call('vms.stop', { vm: vm.id, force: true });
+    const disk = join(engine.home, 'vms', vm.id, 'disk0.qcow2');
     const check = await run('qemu-img', ['check', '--output=json', disk]);
     expect(JSON.parse(check.stdout)).toMatchObject({ 'check-errors': 0 });
   });
