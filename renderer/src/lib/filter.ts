@@ -15,6 +15,17 @@ export function filterVms(vms: readonly VmSummary[], query: string, state: State
   });
 }
 
+/**
+ * Names in the order people read them (vm-2 before vm-10; case and accents aside). One collator
+ * for every comparison: localeCompare with options builds a collator per call, about 30 ms per
+ * sort of 500 names here, paid on the library's first paint (issue 21).
+ */
+const NAME_ORDER = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+export function compareNames(a: string, b: string): number {
+  return NAME_ORDER.compare(a, b);
+}
+
 export function sortVms(vms: readonly VmSummary[]): VmSummary[] {
-  return [...vms].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true, sensitivity: 'base' }));
+  return [...vms].sort((a, b) => compareNames(a.name, b.name));
 }

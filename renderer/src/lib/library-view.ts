@@ -1,6 +1,7 @@
 import type { VmSummary } from '../../../electron/api/types.ts';
 import type { VmGroup } from '../../../electron/api/library-types.ts';
 import { isActive } from '../../../electron/shared/states.ts';
+import { compareNames } from './filter.ts';
 
 // The library's layout as pure data: the VMs sorted (name, state, last use), grouped under
 // their folders (collapsed ones hiding their VMs), cut into rows for the virtualised list
@@ -45,7 +46,7 @@ export function writePrefs(store: Pick<Storage, 'setItem'>, library: string, pre
   }
 }
 
-const byName = (a: VmSummary, b: VmSummary) => a.name.localeCompare(b.name, undefined, { numeric: true, sensitivity: 'base' });
+const byName = (a: VmSummary, b: VmSummary) => compareNames(a.name, b.name);
 
 /** Active first (a guest is up or on its way), stopped last, any other state (saved, crashed…) between. */
 const stateRank = (v: VmSummary) => (isActive(v.state) ? 0 : v.state === 'stopped' ? 2 : 1);
