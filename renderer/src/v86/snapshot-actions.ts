@@ -16,9 +16,10 @@ export interface V86SnapshotActions {
 
 export function useV86SnapshotActions(vmId: string, config: VmConfig | null | undefined): V86SnapshotActions | null {
   const v86 = config?.backend === 'wasm/v86';
-  const runner = V86Runner.for(vmId);
-  const state = useSyncExternalStore((fn) => runner.onChange(fn), () => runner.state);
-  if (!v86 || !config) return null;
+  // a QEMU VM gets no runner (each holds a screen element for the page's lifetime)
+  const runner = v86 ? V86Runner.for(vmId) : null;
+  const state = useSyncExternalStore((fn) => (runner ? runner.onChange(fn) : () => {}), () => runner?.state ?? 'idle');
+  if (!runner || !config) return null;
   return {
     takeReason: state === 'running' ? null : 'A wasm/v86 VM is snapshotted while it runs in this window: start it on its Screen tab first.',
     take: () => runner.takeSnapshot(`Snapshot ${new Date().toLocaleString()}`),
