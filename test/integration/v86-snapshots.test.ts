@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -91,6 +91,21 @@ describe("a wasm/v86 VM's snapshots in the snapshot tree", () => {
     expect(after.nodes.map((n) => [n.id, n.parent])).toEqual([[b, null]]);
     expect(existsSync(join(dir, 'snapshots', a))).toBe(false);
     expect((await fetch(url(`/snapshots/${a}/state`), { headers: headers() })).status).toBe(404);
+  });
+
+  it('moves snapshots of the first v86 layout (<vm>/v86-snapshots, a tree of its own) into the tree, names kept', async () => {
+    const legacy = join(dir, 'v86-snapshots', 'abcdef012345');
+    mkdirSync(legacy, { recursive: true });
+    writeFileSync(join(legacy, 'state.bin'), 'old-state');
+    writeFileSync(join(legacy, 'thumb.png'), PNG);
+    writeFileSync(join(legacy, 'meta.json'), JSON.stringify({ id: 'abcdef012345', name: 'from before', createdAt: '2026-11-30T10:00:00.000Z', parent: null, hasThumbnail: true }));
+    const tree = await engine.client.call('snapshots.list', { vm: vmId });
+    expect(tree.nodes.find((n) => n.id === 'abcdef012345')).toMatchObject({ name: 'from before', hasThumbnail: true, live: true });
+    expect(readFileSync(join(dir, 'snapshots', 'abcdef012345', 'v86', 'state.bin'), 'utf8')).toBe('old-state');
+    expect(existsSync(join(dir, 'v86-snapshots'))).toBe(false);
+    // saved: read again, still its name (not "Recovered")
+    expect((await engine.client.call('snapshots.list', { vm: vmId })).nodes.find((n) => n.id === 'abcdef012345')?.name).toBe('from before');
+    await engine.client.call('snapshots.delete', { vm: vmId, snapshot: 'abcdef012345' });
   });
 
   it('is reconciled against the folders: one gone leaves the tree, one the tree does not know is adopted', async () => {

@@ -19,7 +19,7 @@ import { clearPauseMarker, decideAfterInterruptedSnapshot, readPauseMarker } fro
 import { liveSnapshotBlocker } from '../shares/availability.ts';
 import { assertUniqueSnapshotName } from './names.ts';
 import { readImageTags } from './tags.ts';
-import { v86Purge } from './v86-source.ts';
+import { adoptLegacyV86, v86Purge } from './v86-source.ts';
 
 // The snapshot tree of a VM and its clones. The truth is inside the qcow2 images (internal
 // snapshots: disks, plus the UEFI variable store when it is qcow2); snapshots.json adds names,
@@ -93,7 +93,8 @@ export class SnapshotService {
   /** Reads, reconciles and (when needed) repairs; returns metadata the images agree with. */
   private async reconciled(entry: LibraryEntry): Promise<SnapshotMeta> {
     const file = entry.paths.snapshotsMeta;
-    const meta = await loadMeta(file);
+    const loaded = await loadMeta(file);
+    const meta = entry.config?.backend === 'wasm/v86' ? await adoptLegacyV86(entry, loaded) : loaded; // the first v86 layout, moved in
     if (!this.availability(entry).available) return meta;
     const imgs = this.images(entry);
     let tags: ImageTags;
@@ -128,7 +129,7 @@ export class SnapshotService {
     const thumbsFixed = next.nodes.map((n) => ({ ...n, hasThumbnail: existsSync(thumbPath(entry, n.id)) }));
     const thumbsChanged = thumbsFixed.some((n, i) => n.hasThumbnail !== next.nodes[i]!.hasThumbnail);
     next = { ...next, nodes: thumbsFixed };
-    if (r.changed || r.purge.length || r.redoRestore || thumbsChanged) {
+    if (r.changed || r.purge.length || r.redoRestore || thumbsChanged || meta !== loaded) {
       await saveMeta(file, next);
       this.bus.emit('snapshots.changed', { vmId: entry.id });
     }

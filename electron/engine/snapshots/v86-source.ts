@@ -1,8 +1,8 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LibraryEntry } from '../library/library.ts';
-import type { ImageTags } from './meta.ts';
-import { snapDir } from './files.ts';
+import type { ImageTags, SnapshotMeta } from './meta.ts';
+import { snapDir, thumbPath } from './files.ts';
 
 // Where a wasm/v86 VM's snapshots are true (issue 20): a raw image holds no internal
 // snapshots, so each of its nodes in the VM's snapshot tree (snapshots.json, the tree QEMU VMs
@@ -29,4 +29,29 @@ export async function v86Tags(entry: LibraryEntry): Promise<ImageTags> {
 /** Removes a snapshot's folder (a tag reconcile gave up on). */
 export async function v86Purge(entry: LibraryEntry, tag: string): Promise<void> {
   await rm(v86SnapDir(entry, tag), { recursive: true, force: true });
+}
+
+/**
+ * Snapshots of the first v86 layout (<vm>/v86-snapshots/<id>/ with its own meta.json, a tree
+ * of its own) moved into this one, their names and parents kept: run before the reconcile,
+ * which would otherwise not see them. Returns the tree with them added (unsaved).
+ */
+export async function adoptLegacyV86(entry: LibraryEntry, meta: SnapshotMeta): Promise<SnapshotMeta> {
+  const old = join(entry.paths.dir, 'v86-snapshots');
+  const ids = (await readdir(old).catch(() => [] as string[])).filter((n) => /^[a-z0-9]{12}$/.test(n));
+  const nodes = [...meta.nodes];
+  let current = meta.current;
+  for (const id of ids) {
+    const from = join(old, id);
+    const m = JSON.parse(await readFile(join(from, 'meta.json'), 'utf8').catch(() => 'null')) as { name?: string; createdAt?: string; parent?: string | null } | null;
+    if (!m?.name || nodes.some((n) => n.id === id)) continue;
+    await rename(join(from, 'thumb.png'), thumbPath(entry, id)).catch(() => {});
+    await mkdir(snapDir(entry, id), { recursive: true });
+    await rename(from, v86SnapDir(entry, id));
+    nodes.push({ id, name: m.name, description: '', createdAt: m.createdAt ?? new Date().toISOString(), parent: m.parent ?? null, live: true, vmState: 'running', hasThumbnail: false });
+    current = id;
+  }
+  // what is left is a half-taken one (no meta.json, never renamed into place) or one the tree already has: kept
+  await rmdir(old).catch(() => {});
+  return ids.length ? { ...meta, nodes, current } : meta;
 }
