@@ -79,6 +79,10 @@ export class AgentService {
       this.setInfo(id, link, absentAgent('the guest is restarting; waiting for its agent'));
       link.wake.abort();
     } else if (state === 'running' && ['paused', 'restoring', 'saving'].includes(previous)) {
+      // A restored guest's agent is where the snapshot left it, with whatever it had queued
+      // then: its next bytes may be replies to commands of that time, so the stream resyncs
+      // first (a later freeze took a stale "thawed" or {} for its count of file systems).
+      if (previous === 'restoring') link.conn?.desync();
       // The guest's clock stood still (or went back to the snapshot's): set it to the host's.
       void this.afterClockJump(id, previous === 'restoring');
     }
@@ -241,11 +245,18 @@ export class AgentService {
 
   freeze(ref: string): Promise<number> {
     // Freezing waits for the guest's file systems to flush: give it time.
-    return this.call<number>(ref, 'guest-fsfreeze-freeze', undefined, { timeoutMs: 60_000 });
+    return this.call<unknown>(ref, 'guest-fsfreeze-freeze', undefined, { timeoutMs: 60_000 }).then((n) => this.count(ref, 'guest-fsfreeze-freeze', n));
   }
 
   thaw(ref: string): Promise<number> {
-    return this.call<number>(ref, 'guest-fsfreeze-thaw', undefined, { timeoutMs: 30_000 });
+    return this.call<unknown>(ref, 'guest-fsfreeze-thaw', undefined, { timeoutMs: 30_000 }).then((n) => this.count(ref, 'guest-fsfreeze-thaw', n));
+  }
+
+  /** Both answer with a number of file systems; anything else is a reply out of step: the stream resyncs. */
+  private count(ref: string, command: string, n: unknown): number {
+    if (typeof n === 'number' && Number.isInteger(n)) return n;
+    this.links.get(this.vms.resolve(ref).id)?.conn?.desync();
+    throw new VireoError('AGENT_UNAVAILABLE', `the guest agent's answer to ${command} was not a count (${JSON.stringify(n)?.slice(0, 80)}): its stream was out of step and resyncs; try again`, { command });
   }
 
   /**

@@ -45,8 +45,9 @@ export type Pending = z.infer<typeof PendingSchema>;
 export const emptyMeta = (): SnapshotMeta => ({ version: SNAPSHOT_META_VERSION, nodes: [], current: null, pending: null, trash: [] });
 
 /**
- * Reads the metadata; a missing file is an empty tree. A corrupt one is also read as empty:
- * reconcile then adopts every snapshot the images hold, so nothing on disk is lost.
+ * Reads the metadata; a missing file is an empty tree, and so is one that is not JSON:
+ * reconcile then adopts every snapshot the images hold, so nothing on disk is lost. A file
+ * that is JSON keeps every node that parses (lenientMeta).
  */
 export async function loadMeta(file: string): Promise<SnapshotMeta> {
   let text: string;
@@ -55,14 +56,45 @@ export async function loadMeta(file: string): Promise<SnapshotMeta> {
   } catch {
     return emptyMeta();
   }
+  let json: unknown;
   try {
-    return MetaSchema.parse(JSON.parse(text));
+    json = JSON.parse(text);
   } catch {
     return emptyMeta();
   }
+  const strict = MetaSchema.safeParse(json);
+  if (strict.success) return strict.data;
+  // One field this version does not read (a node's freeze result, say) must not cost the whole
+  // tree: every node that parses keeps its name and place; only what does not parse is left out.
+  return lenientMeta(json);
 }
 
-export const saveMeta = (file: string, meta: SnapshotMeta) => writeJsonAtomic(file, meta);
+function lenientMeta(json: unknown): SnapshotMeta {
+  const j = (json && typeof json === 'object' ? json : {}) as { nodes?: unknown; current?: unknown; pending?: unknown; trash?: unknown };
+  const nodes: SnapshotMeta['nodes'] = [];
+  for (const raw of Array.isArray(j.nodes) ? j.nodes : []) {
+    const n = NodeSchema.safeParse(raw) as { success: boolean; data?: SnapshotMeta['nodes'][number] };
+    const m = n.success ? n : NodeSchema.safeParse({ ...(raw as object), quiesce: null });
+    if (m.success && m.data) nodes.push(m.data);
+  }
+  const known = new Set(nodes.map((n) => n.id));
+  const pending = PendingSchema.safeParse(j.pending);
+  const trash = z.array(z.string()).safeParse(j.trash);
+  return {
+    version: SNAPSHOT_META_VERSION,
+    nodes: nodes.map((n) => (n.parent && !known.has(n.parent) ? { ...n, parent: null } : n)),
+    current: typeof j.current === 'string' && known.has(j.current) ? j.current : null,
+    pending: pending.success ? pending.data : null,
+    trash: trash.success ? trash.data : [],
+  };
+}
+
+export const saveMeta = (file: string, meta: SnapshotMeta) => {
+  // What is written must read back: a node the schema refuses would be left out at the next load.
+  const check = MetaSchema.safeParse(JSON.parse(JSON.stringify(meta)));
+  if (!check.success) console.error(`vireo: snapshots.json of ${file} does not match its schema: ${check.error.message.slice(0, 500)}`);
+  return writeJsonAtomic(file, meta);
+};
 
 /**
  * A short tag, usable as node id and qcow2 snapshot name. It starts with a letter because

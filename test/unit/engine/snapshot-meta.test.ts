@@ -47,6 +47,17 @@ describe('snapshot tree', () => {
     expect(await loadMeta(join(dir, 'bad.json'))).toEqual(emptyMeta());
     expect(await loadMeta(join(dir, 'missing.json'))).toEqual(emptyMeta());
   });
+
+  it('a field that does not parse costs only itself, never the names and shape of the whole tree', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vireo-meta-'));
+    const file = join(dir, 's.json');
+    // A node whose freeze result lacks its message, and one that is not a node at all.
+    const odd = { ...node('b', 'a', true), quiesce: { status: 'unavailable', filesystems: null } };
+    writeFileSync(file, JSON.stringify({ version: 1, nodes: [node('a', null), odd, { id: 'c' }], current: 'b', pending: null, trash: ['t1'] }));
+    const m = await loadMeta(file);
+    expect(m.nodes.map((n) => [n.id, n.name, n.parent, n.quiesce ?? null])).toEqual([['a', 'A', null, null], ['b', 'B', 'a', null]]);
+    expect({ current: m.current, trash: m.trash, pending: m.pending }).toEqual({ current: 'b', trash: ['t1'], pending: null });
+  });
 });
 
 describe('reconcile', () => {
