@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { ensureFixtures, GUEST_MARKERS } from '../test/fixtures/guest.ts';
@@ -62,9 +62,11 @@ export interface Serve {
 }
 
 /** `vireo serve` as one Node process (node --import tsx, so the pid is the server itself). */
-export async function startServe(home: string): Promise<Serve> {
+export async function startServe(home: string, media: string[] = []): Promise<Serve> {
   const token = randomBytes(16).toString('hex');
-  const proc = spawn(process.execPath, ['--import', 'tsx', resolve(REPO, 'electron/cli/main.ts'), '--home', home, 'serve', '--port', '0', '--token', token], {
+  // A client of serve is confined to the library and --media folders: the test guest's ISO lives in the fixture cache.
+  const args = ['--import', 'tsx', resolve(REPO, 'electron/cli/main.ts'), '--home', home, 'serve', '--port', '0', '--token', token, ...media.flatMap((m) => ['--media', m])];
+  const proc = spawn(process.execPath, args, {
     cwd: REPO,
     shell: false,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,7 +104,7 @@ export async function runIdleBench(opts: { seconds?: number } = {}): Promise<Ben
   const t0 = performance.now();
   const fx = await ensureFixtures();
   const home = await mkdtemp(join(tmpdir(), 'vireo-bench-idle-'));
-  const serve = await startServe(home);
+  const serve = await startServe(home, [dirname(fx.iso)]);
   const api = await ApiSocket.open(`${serve.base.replace('http', 'ws')}/api?token=${serve.token}`);
   const ids: string[] = [];
   let accel!: { chosen: string | null; reason: string | null };
