@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { serveBlob } from '../test/fixtures/http-blob.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,23 +18,6 @@ import { type BenchResult, type Row, log, machine, round, spread, writeResult } 
 const BENCH = 'nat';
 const MIB = Number(process.env.VIREO_BENCH_NAT_MIB ?? 24);
 const RUNS = Number(process.env.VIREO_BENCH_NAT_RUNS ?? 3);
-
-function hostServer(): Promise<{ server: Server; port: number }> {
-  const chunk = Buffer.alloc(1024 * 1024);
-  const server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': MIB * chunk.length });
-    let left = MIB;
-    const pump = () => {
-      while (left > 0) {
-        left--;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
-}
 
 /** A booted guest's network, ready for timed downloads from the host. */
 interface Side {
@@ -133,7 +116,7 @@ const LIMITS: Record<'passt' | 'slirp', string> = {
 
 export async function runNatBench(): Promise<BenchResult> {
   const t0 = performance.now();
-  const { server, port } = await hostServer();
+  const { server, port } = await serveBlob(Buffer.alloc(1024 * 1024), MIB);
   const home = await mkdtemp(join(tmpdir(), 'vireo-bench-nat-'));
   const engine = await createEngine({ home });
   const raw: Record<string, number[] | string> = {};

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
+import { serveBlob } from '../fixtures/http-blob.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 
 // Issue 14: bulk copies, byte for byte, through passt and between two guests on a private
@@ -45,20 +46,7 @@ const md5Of = (out: string) => /^([0-9a-f]{32}) /m.exec(out)?.[1];
 
 beforeAll(async () => {
   engine = await tempEngine();
-  host = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': MIB * chunk.length });
-    let left = MIB;
-    const pump = () => {
-      while (left > 0) {
-        left--;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
-  });
-  await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
-  hostPort = (host.address() as { port: number }).port;
+  ({ server: host, port: hostPort } = await serveBlob(chunk, MIB));
   await Promise.all([
     boot('a', [
       { id: 'net0', mac: MACS.a0, mode: 'user', model: 'virtio-net-pci', natBackend: 'passt' },
