@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureI386, I386_MARKERS } from '../fixtures/guest-i386.ts';
+import { ensureI386 } from '../fixtures/guest-i386.ts';
+import { startV86InPage } from './v86-page.ts';
 import { expect, test } from './serve.ts';
 
 // Issue 20: the New VM wizard creates a wasm/v86 VM. The 32-bit test guest's ISO, an old
@@ -57,13 +58,7 @@ test('creates a v86 VM from the wizard, which then boots in the page', async ({ 
   expect(statSync(join(vm.dir, 'disk0.img')).size).toBe(8 * 1024 * 1024);
 
   // It runs in the page: the wizard selected it; boot it from its Screen tab.
-  await page.getByRole('listbox', { name: 'Virtual machines' }).getByRole('option', { name: VM }).click();
-  await page.getByRole('tab', { name: 'Screen' }).click();
-  await page.getByRole('button', { name: 'Start in this window' }).click();
-  await expect(page.getByTestId('v86-state')).toHaveText('Running in this window', { timeout: 60_000 });
-  await page.getByRole('tab', { name: 'Console' }).click();
-  await expect(page.getByTestId('v86-serial')).toContainText(I386_MARKERS.boot, { timeout: 240_000 });
-  await expect(page.getByTestId('v86-serial')).toContainText('VIREO-I386-READY disk=1', { timeout: 120_000 });
+  await startV86InPage(page, VM);
 
   // Its snapshots are in the VM's snapshot tree: taken, shown with a thumbnail, restored and
   // deleted from the Snapshots tab (the guest's RAM comes back: a shell variable).

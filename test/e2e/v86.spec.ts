@@ -2,7 +2,8 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
-import { ensureI386, I386_MARKERS } from '../fixtures/guest-i386.ts';
+import { ensureI386 } from '../fixtures/guest-i386.ts';
+import { startV86InPage } from './v86-page.ts';
 import { expect, test, type Served } from './serve.ts';
 
 // Issue 20 in Chromium through `vireo serve`: a wasm/v86 VM runs in the page. The 32-bit test
@@ -56,13 +57,7 @@ test.beforeAll(async ({ served }) => {
 
 async function bootInPage(page: import('@playwright/test').Page, served: Served) {
   await page.goto(served.url);
-  await page.getByRole('listbox', { name: 'Virtual machines' }).getByRole('option', { name: VM }).click();
-  await page.getByRole('tab', { name: 'Screen' }).click();
-  await page.getByRole('button', { name: 'Start in this window' }).click();
-  await expect(page.getByTestId('v86-state')).toHaveText('Running in this window', { timeout: 60_000 });
-  await page.getByRole('tab', { name: 'Console' }).click();
-  await expect(page.getByTestId('v86-serial')).toContainText(I386_MARKERS.boot, { timeout: 240_000 });
-  await expect(page.getByTestId('v86-serial')).toContainText('VIREO-I386-READY disk=1', { timeout: 120_000 });
+  await startV86InPage(page, VM);
 }
 
 test('boots the 32-bit guest in the page to its serial marker; keys on the Screen reach its shell', async ({ page, served }) => {

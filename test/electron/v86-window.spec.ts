@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { test, expect, _electron as electron, type ElectronApplication } from '@playwright/test';
+import { test, _electron as electron, type ElectronApplication } from '@playwright/test';
 import { electronBinary, NO_ELECTRON_REASON } from './electron-binary.ts';
 import { createEngine } from '../../electron/engine/index.ts';
-import { ensureI386, I386_MARKERS } from '../fixtures/guest-i386.ts';
+import { ensureI386 } from '../fixtures/guest-i386.ts';
+import { startV86InPage } from '../e2e/v86-page.ts';
 
 // Issue 20: the desktop window runs a wasm/v86 VM. Its page is app://vireo/, whose protocol
 // handler (main/protocol.ts) hands /wasm/ to the same routes a serve page uses
@@ -43,12 +44,6 @@ test.describe('wasm/v86 in the desktop window', () => {
   test('boots the 32-bit guest in the window to its serial marker', async () => {
     app = await electron.launch({ executablePath: bin!, args: [repo], env: { ...process.env, VIREO_HOME: home, ELECTRON_ENABLE_LOGGING: '1' } });
     const page = await app.firstWindow();
-    await page.getByRole('listbox', { name: 'Virtual machines' }).getByRole('option', { name: 'v86 window' }).click();
-    await page.getByRole('tab', { name: 'Screen' }).click();
-    await page.getByRole('button', { name: 'Start in this window' }).click();
-    await expect(page.getByTestId('v86-state')).toHaveText('Running in this window', { timeout: 60_000 });
-    await page.getByRole('tab', { name: 'Console' }).click();
-    await expect(page.getByTestId('v86-serial')).toContainText(I386_MARKERS.boot, { timeout: 240_000 });
-    await expect(page.getByTestId('v86-serial')).toContainText('VIREO-I386-READY disk=1', { timeout: 120_000 });
+    await startV86InPage(page, 'v86 window');
   });
 });
