@@ -290,6 +290,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
   await backups.service.recoverAll();
   backups.service.startScheduler();
   const dispatch = createDispatcher(handlers);
+  migrations.bind(dispatch);
   const client = inProcessClient(dispatch, bus);
   // Every other process on this library (the CLI, a second app) talks to us through this.
   const ownerServer = await startOwnerServer({ path: ownerSocketPath(rtRoot, home), dispatch, bus, info: lock.info }).catch(async (e: Error) => {
@@ -336,6 +337,7 @@ async function ownLibrary(opts: EngineOptions, home: string, rtRoot: string, loc
       agent.dispose();
       stats.sampler.dispose();
       backups.service.stopScheduler();
+      migrations.screens.close();
       await bridge.close();
       vms.detachAll();
       await lock.release();

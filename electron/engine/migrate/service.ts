@@ -11,16 +11,30 @@ import { moveOffline } from './offline.ts';
 import type { VmOfflineMoveResult } from '../../api/host-types.ts';
 import { PeerChannel } from './channel.ts';
 import { pairingSecret } from './pairing.ts';
+import { PeerScreens } from './peer-screen.ts';
+import { isPeerVmOp, PeerVmRequests } from './peer-vms.ts';
+import type { Dispatch } from '../../api/dispatch.ts';
 
 // Vireo↔Vireo moves, both roles of this engine: the target's side answers on `vireo serve`'s
 // /migrate route (server.ts hands the upgrade here), the source's side is a job of its own.
 
 export class Migrations {
   readonly incoming: IncomingMigrations;
+  /** a paired source's questions about this library's VMs (list, state, start/stop, screen) */
+  readonly peerVms: PeerVmRequests;
+  /** this engine as the source: the screens of VMs on Vireo hosts, for the display bridge */
+  readonly screens: PeerScreens;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
 
   constructor(private readonly p: EngineParts) {
     this.incoming = new IncomingMigrations(p);
+    this.peerVms = new PeerVmRequests(p);
+    this.screens = new PeerScreens(p.rtRoot);
+  }
+
+  /** The engine's dispatch, once its handlers exist: a peer's VM control goes through it as a confined client's. */
+  bind(dispatch: Dispatch): void {
+    this.peerVms.bind(dispatch);
   }
 
   /** The pairing secret `vireo serve` prints: a source adds this host with it. */
@@ -29,7 +43,9 @@ export class Migrations {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const local = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
     void this.secret().then((secret) =>
-      this.wss.handleUpgrade(req, socket, head, (ws) => serveChannel(ws, secret, local, (op, args, ctx) => this.incoming.handle(op, args, ctx))),
+      this.wss.handleUpgrade(req, socket, head, (ws) =>
+        serveChannel(ws, secret, local, (op, args, ctx) => (isPeerVmOp(op) ? this.peerVms.handle(op, args, ctx) : this.incoming.handle(op, args, ctx))),
+      ),
     );
   }
 

@@ -10,6 +10,7 @@ import { isLocalUri } from './virsh.ts';
 import { migrateLive } from './migrate.ts';
 import type { Migrations } from '../migrate/service.ts';
 import { moveToLibvirt } from './offline.ts';
+import { peerVmControl } from '../migrate/peer-client.ts';
 
 // Remote hosts (issue 24): libvirt hosts as a second place VMs live. The methods are thin over
 // RemoteHosts (hosts.ts) and virsh; the display of a domain goes through the engine's display
@@ -60,6 +61,12 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
     'hosts.domains': (a) => hosts.domains(a.host),
     'hosts.domain': (a) => hosts.details(a.host, a.domain),
     'hosts.control': async (a) => {
+      const vh = await hosts.resolve(a.host);
+      if (vh.secret) {
+        const d = await peerVmControl(vh, a.domain, a.action);
+        if (d.state !== 'running' && d.state !== 'paused') bridge.revoke(remoteDisplayId(vh, a.domain));
+        return d;
+      }
       const { h, v } = await virshOf(a.host);
       await v.run([...ACTIONS[a.action], '--domain', a.domain], { timeoutMs: 120_000 });
       if (a.action === 'poweroff' || a.action === 'shutdown') bridge.revoke(remoteDisplayId(h, a.domain));
@@ -92,6 +99,13 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
     },
     'hosts.display': async (a) => {
       const h = await hosts.resolve(a.host);
+      if (h.secret) {
+        // A VM on a Vireo host: its VNC carried over a TLS-PSK stream the paired channel opens (migrate/peer-screen.ts).
+        const d = await hosts.domain(h, a.domain);
+        if (d.state !== 'running' && d.state !== 'paused') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: start it to see its screen`);
+        const socketPath = await migrations.screens.open({ id: h.id, name: h.name, uri: h.uri, secret: h.secret }, d.name);
+        return bridge.openSession({ kind: 'vnc', vmId: remoteDisplayId(h, a.domain), socketPath });
+      }
       if (!isLocalUri(h.uri)) throw new VireoError('UNSUPPORTED', `not yet: the screen of a domain on ${h.uri} needs libvirt's VNC carried over the connection (an ssh tunnel), which Vireo does not make yet; use a local URI or virt-viewer`);
       const d = await hosts.domain(h, a.domain);
       if (d.state !== 'running' && d.state !== 'paused') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: start it to see its screen`);

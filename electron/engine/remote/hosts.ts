@@ -9,6 +9,7 @@ import { child, parseXml, textOf } from './xml.ts';
 import { checkUri, isLocalUri, Virsh } from './virsh.ts';
 import { parseVireoUri, PeerChannel } from '../migrate/channel.ts';
 import { PAIRING_RE } from '../migrate/pairing.ts';
+import { peerVmDetails, vireoState } from '../migrate/peer-client.ts';
 
 // The library's hosts: a URI and a name each, kept in <library>/hosts.json (written atomically,
 // mode 0600). Everything about a libvirt host's domains is asked of libvirt through virsh each
@@ -146,6 +147,10 @@ export class RemoteHosts {
   }
 
   async domain(h: RemoteHost, name: string): Promise<RemoteDomain> {
+    if (h.secret) {
+      const { info: _info, snapshots: _snapshots, ...d } = await peerVmDetails(h, name);
+      return d;
+    }
     const info = parseColonTable(await this.virsh(h).run(['dominfo', '--domain', name]));
     const libvirtState = info.State ?? 'unknown';
     return { hostId: h.id, name: info.Name ?? name, uuid: info.UUID ?? '', state: mapState(libvirtState), libvirtState, persistent: info.Persistent === 'yes' };
@@ -153,6 +158,7 @@ export class RemoteHosts {
 
   async details(ref: string, name: string): Promise<RemoteDomainDetails> {
     const h = await this.resolve(ref);
+    if (h.secret) return peerVmDetails(h, name);
     const d = await this.domain(h, name);
     const xml = await this.virsh(h).run(['dumpxml', '--domain', name]);
     return { ...d, info: domainXmlToInfo(xml), snapshots: await this.snapshots(h, name) };
@@ -203,11 +209,5 @@ export function mapState(s: string): RemoteDomainState {
   if (s === 'shut off') return 'stopped';
   if (s === 'crashed') return 'crashed';
   if (s === 'pmsuspended') return 'suspended';
-  return 'other';
-}
-
-function vireoState(s: string): RemoteDomainState {
-  if (s === 'running' || s === 'paused' || s === 'stopped' || s === 'crashed') return s;
-  if (s === 'saved') return 'suspended';
   return 'other';
 }
