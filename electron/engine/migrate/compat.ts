@@ -12,6 +12,16 @@ export interface Compat {
   accel: string;
   /** the -cpu value the VM runs with */
   cpu: string | null;
+  /** a VM with a TPM: the swtpm release its state is kept by ("0.7.1"); null when swtpm is missing */
+  swtpm?: string | null;
+  /** UEFI: SMM guards the variable store (it must on both sides, or the guest's SMM state has nowhere to go) */
+  smm?: boolean;
+}
+
+/** UEFI flash sizes, bytes: QEMU migrates both chips' contents as RAM blocks, which must be the same size. */
+export interface FlashSizes {
+  code: number;
+  vars: number;
 }
 
 export function liveRefusals(c: VmConfig, snapshots: number): string[] {
@@ -22,8 +32,6 @@ export function liveRefusals(c: VmConfig, snapshots: number): string[] {
     if (u.kind === 'host') r.push(`USB device ${u.id} is passed through from this machine: detach it first`);
     if (u.file) r.push(`USB drive ${u.id} is an image file of this machine: detach it first`);
   }
-  if (c.system.tpm) r.push('not yet: its TPM state (swtpm) is not carried by a live move: shut it down and move it stopped');
-  if (c.system.firmware === 'uefi') r.push('not yet: its UEFI variables are not carried by a live move: shut it down and move it stopped');
   const isos = [c.cdrom.iso, ...c.cdrom.extra.map((x) => x.iso)].filter(Boolean);
   if (isos.length) r.push(`the CD drive holds ${isos.join(', ')}, a file of this machine: eject it first`);
   if (c.floppy) r.push(`the floppy drive holds ${c.floppy}, a file of this machine: eject it first`);
@@ -47,8 +55,30 @@ export function qemuRefusals(source: Compat, target: Compat): string[] {
   if (source.machineType !== target.machineType) r.push(`machine type differs: the source runs ${source.machineType}, this host's QEMU makes ${target.machineType}`);
   if (source.accel !== target.accel) r.push(`accelerator differs: the source runs under ${source.accel}, this host would use ${target.accel} (a VM cannot change accelerator while it runs)`);
   if (source.cpu !== target.cpu) r.push(`CPU model differs: the source runs -cpu ${source.cpu ?? '(default)'}, this host would use ${target.cpu ?? '(default)'}`);
+  // The TPM's state blobs travel in the migration stream and the target's swtpm takes them in:
+  // libtpms' state format is swtpm's release's, so both sides must run the same release.
+  if (source.swtpm !== undefined) {
+    if (!source.swtpm) r.push("swtpm does not answer on the source (its TPM's state cannot be read out): check `swtpm --version` there");
+    else if (!target.swtpm) r.push("swtpm is not installed on this host, so the VM's TPM has nowhere to go: install it (Debian/Ubuntu `sudo apt install swtpm swtpm-tools`)");
+    else if (source.swtpm !== target.swtpm) r.push(`swtpm differs: the source's TPM state is kept by swtpm ${source.swtpm}, this host has ${target.swtpm} (a TPM moves live only between the same swtpm release; shut the VM down and move it stopped)`);
+  }
+  if (source.smm !== undefined && source.smm !== target.smm) r.push(`UEFI firmware differs: the source's ${source.smm ? 'guards' : 'does not guard'} its variables with SMM, this host's ${target.smm ? 'does' : 'does not'} (Secure Boot firmware needs SMM): install the same OVMF build on both, or move the VM stopped`);
   return r;
 }
+
+/** The target's check of its UEFI flash chips against the source's, once its QEMU has made them. */
+export function flashRefusals(source: FlashSizes, target: FlashSizes): string[] {
+  const r: string[] = [];
+  if (source.code !== target.code) r.push(`UEFI firmware differs: the source's code flash is ${source.code} bytes, this host's ${target.code} (the running firmware moves with the guest's memory, so the chips must be the same size): install the same OVMF/AAVMF build on both, or move the VM stopped`);
+  if (source.vars !== target.vars) r.push(`UEFI variable store differs: the source's is ${source.vars} bytes, this host's firmware makes ${target.vars}: install the same OVMF/AAVMF build on both, or move the VM stopped`);
+  return r;
+}
+
+/** "TPM emulator version 0.7.1, Copyright …" → "0.7.1"; null when it names no version. */
+export const swtpmRelease = (versionText: string | null): string | null => (versionText ? (/version (\d[\w.-]*?),?(\s|$)/.exec(versionText)?.[1] ?? null) : null);
+
+/** SMM guards the UEFI flash in this command line (firmware.ts's -global for cfi.pflash01). */
+export const argvSmm = (argv: readonly string[]): boolean => argv.includes('driver=cfi.pflash01,property=secure,value=on');
 
 export const argAfter = (argv: readonly string[], flag: string): string | null => {
   const i = argv.indexOf(flag);

@@ -9,10 +9,11 @@ import { QemuImg } from '../disk/qemu-img.ts';
 import { QEMU_IDS } from '../qemu/argv/context.ts';
 import type { EngineParts } from '../parts.ts';
 import type { QmpClient } from '../qmp/client.ts';
-import { argAfter, liveRefusals, qemuRefusals, type Compat } from './compat.ts';
+import { checkSwtpm } from '../tpm/swtpm.ts';
+import { argAfter, argvSmm, flashRefusals, liveRefusals, qemuRefusals, swtpmRelease, type Compat } from './compat.ts';
 import { migrationPsk, pairingSecret } from './pairing.ts';
 import { OfflineLandings } from './offline.ts';
-import { addPskCreds, freePort, mirrorId, TLS_ID, untilMigrated } from './streams.ts';
+import { addPskCreds, flashSizes, freePort, mirrorId, TLS_ID, untilMigrated } from './streams.ts';
 
 // The target of a live move (a `vireo serve` paired with the source): `prepare` checks what it
 // is offered, makes the VM's folder in this library with new, empty disks of the same sizes,
@@ -24,14 +25,28 @@ import { addPskCreds, freePort, mirrorId, TLS_ID, untilMigrated } from './stream
 // the NBD server stops and the guest runs here. `abort`, a failure, or the control channel
 // closing before finish kills that QEMU and removes the folder: nothing is left.
 //
+// UEFI and TPM: the VM's start here makes its variable store from this host's firmware template
+// and starts swtpm on the new folder's empty tpm/ (the VM's normal start does both); the
+// migration stream then brings the flash contents and the TPM's state blobs (outgoing.ts).
+// Before that this host checks its swtpm release, SMM and flash sizes against the source's.
+//
 // Confinement: all a peer can make is one VM folder in this library. The config it sends is
 // parsed by the schema, refused when anything in it names a file or device of a machine
-// (compat.ts), and its disks are set to files in the new folder.
+// (compat.ts), and its disks are set to files in the new folder; the variable store and TPM
+// state are the folder's own (paths.ts), never named by the peer.
 
 const Offer = z.object({
   config: z.unknown(),
   disks: z.array(z.object({ id: z.string(), format: z.enum(['qcow2', 'raw']), virtualSize: z.number().int().positive().max(2 ** 50) })).max(16),
-  compat: z.object({ qemuVersion: z.string().max(40), machineType: z.string().max(80), accel: z.string().max(20), cpu: z.string().max(400).nullable() }),
+  compat: z.object({
+    qemuVersion: z.string().max(40),
+    machineType: z.string().max(80),
+    accel: z.string().max(20),
+    cpu: z.string().max(400).nullable(),
+    swtpm: z.string().max(40).nullable().optional(),
+    smm: z.boolean().optional(),
+  }),
+  flash: z.object({ code: z.number().int().positive().max(2 ** 30), vars: z.number().int().positive().max(2 ** 30) }).nullable().optional(),
   salt: z.string().regex(/^[0-9a-f]{32,128}$/),
 });
 
@@ -128,8 +143,19 @@ export class IncomingMigrations {
       })());
     try {
       const spec = await vms.backendFor(config).prepareLaunch(entry, config, {});
-      const here: Compat = { qemuVersion: (await this.p.host.capabilities(config.arch)).version, machineType: offer.compat.machineType, accel: spec.accel, cpu: argAfter(spec.argv, '-cpu') };
-      const bad = qemuRefusals(offer.compat, here);
+      const uefi = config.system.firmware === 'uefi';
+      const here: Compat = {
+        qemuVersion: (await this.p.host.capabilities(config.arch)).version,
+        machineType: offer.compat.machineType,
+        accel: spec.accel,
+        cpu: argAfter(spec.argv, '-cpu'),
+        ...(config.system.tpm ? { swtpm: swtpmRelease(await checkSwtpm().catch(() => null)) } : {}),
+        ...(uefi ? { smm: argvSmm(spec.argv) } : {}),
+      };
+      // What the config has, the source must have described: a TPM's swtpm, a UEFI VM's SMM and flash.
+      const source: Compat = { ...offer.compat, swtpm: config.system.tpm ? (offer.compat.swtpm ?? null) : undefined, smm: uefi ? (offer.compat.smm ?? false) : undefined };
+      const bad = qemuRefusals(source, here);
+      if (uefi && !offer.flash) bad.push("the source did not say how large its UEFI flash is (are both engines the same Vireo release?)");
       if (bad.length) throw new VireoError('UNSUPPORTED', `this host cannot take "${config.name}" live: ${bad.join('; ')}`, { reasons: bad });
       const host = ctx.localAddress;
       const [nbdPort, migratePort] = [await freePort(host), await freePort(host)];
@@ -139,6 +165,11 @@ export class IncomingMigrations {
       const receive = async (qmp: QmpClient) => {
         const made = await qmp.execute<string>('qom-get', { path: '/machine', property: 'type' });
         if (made !== offer.compat.machineType) throw new VireoError('UNSUPPORTED', `machine type differs: the source runs ${offer.compat.machineType}, this host's QEMU makes ${made}`);
+        if (offer.flash) {
+          const flash = await flashSizes(qmp);
+          const wrong = flash ? flashRefusals(offer.flash, flash) : ['this host started the VM without UEFI flash'];
+          if (wrong.length) throw new VireoError('UNSUPPORTED', `this host cannot take "${config.name}" live: ${wrong.join('; ')}`, { reasons: wrong });
+        }
         const dropKey = await addPskCreds(qmp, entry.paths.runtime, 'server', key);
         try {
           await qmp.execute('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(nbdPort) } }, 'tls-creds': TLS_ID });

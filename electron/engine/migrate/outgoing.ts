@@ -7,9 +7,10 @@ import { QEMU_IDS } from '../qemu/argv/context.ts';
 import type { QmpClient } from '../qmp/client.ts';
 import { requireState } from '../vm/state-machine.ts';
 import { PeerChannel } from './channel.ts';
-import { argAfter, liveRefusals, type Compat } from './compat.ts';
+import { checkSwtpm } from '../tpm/swtpm.ts';
+import { argAfter, argvSmm, liveRefusals, swtpmRelease, type Compat } from './compat.ts';
 import { migrationPsk, nonce } from './pairing.ts';
-import { addPskCreds, blockJobs, mirrorId, queryMigrate, TLS_ID, untilMigrated } from './streams.ts';
+import { addPskCreds, blockJobs, flashSizes, mirrorId, queryMigrate, TLS_ID, untilMigrated } from './streams.ts';
 
 // The source of a live move to a paired Vireo host: the VM's disks are mirrored (blockdev-mirror,
 // sync=full) into the target's NBD exports, and once every mirror is in step its RAM follows
@@ -19,6 +20,12 @@ import { addPskCreds, blockJobs, mirrorId, queryMigrate, TLS_ID, untilMigrated }
 // told to finish and runs the guest, and only then does the source end its QEMU and remove the
 // VM from this library. A cancel or any failure before the target runs undoes it the other
 // way: mirrors and migration cancelled, the guest resumed here, the target's half removed.
+//
+// UEFI and TPM ride in QEMU's own migration stream: the flash chips are RAM blocks of it (the
+// target's QEMU writes the variable store back to its file as the guest resumes, streams.ts),
+// and the tpm-emulator backend reads swtpm's state blobs out at the switch-over and the
+// target's QEMU hands them to its own swtpm, started on the new VM's empty tpm/ folder, which
+// writes them there. The target checks first that its swtpm release and flash sizes match.
 //
 // Snapshots: a VM with snapshots is refused (compat.ts) rather than moved without them; the
 // offline move carries the snapshot tree.
@@ -69,7 +76,11 @@ export async function moveLive(p: EngineParts, peer: VireoPeer, ref: string, o: 
     machineType: await qmp.execute<string>('qom-get', { path: '/machine', property: 'type' }),
     accel: rt.accel,
     cpu: argAfter(rt.argv, '-cpu'),
+    ...(config.system.tpm ? { swtpm: swtpmRelease(await checkSwtpm().catch(() => null)) } : {}),
+    ...(config.system.firmware === 'uefi' ? { smm: argvSmm(rt.argv) } : {}),
   };
+  const flash = config.system.firmware === 'uefi' ? await flashSizes(qmp) : null;
+  if (config.system.firmware === 'uefi' && !flash) throw new VireoError('UNSUPPORTED', `cannot move "${config.name}" live: its QEMU shows no UEFI flash (pflash0/pflash1) to compare with the target's; restart it first`);
   const ch = await PeerChannel.connect(peer.uri, peer.secret);
   const wasRunning = m.state === 'running';
   const ids = disks.map((d) => mirrorId(d.id));
@@ -79,7 +90,7 @@ export async function moveLive(p: EngineParts, peer: VireoPeer, ref: string, o: 
   job.signal.addEventListener('abort', onAbort);
   try {
     const salt = nonce();
-    const ready = await ch.call<{ id: string; host: string; nbdPort: number; migratePort: number }>('prepare', { config, disks: disks.map(({ snapshots: _s, ...d }) => d), compat, salt }, 5 * 60_000);
+    const ready = await ch.call<{ id: string; host: string; nbdPort: number; migratePort: number }>('prepare', { config, disks: disks.map(({ snapshots: _s, ...d }) => d), compat, flash, salt }, 5 * 60_000);
     targetMade = true;
     if (job.signal.aborted) throw cancelled(config.name, peer.name);
     await addPskCreds(qmp, entry.paths.runtime, 'client', migrationPsk(peer.secret, salt));

@@ -2,7 +2,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
+import { QEMU_IDS } from '../qemu/argv/context.ts';
 import type { QmpClient } from '../qmp/client.ts';
+import type { FlashSizes } from './compat.ts';
 import { PSK_IDENTITY } from './pairing.ts';
 
 // QEMU's side of a Vireo↔Vireo move, both ends: the TLS-PSK credentials object (the key file
@@ -75,3 +77,18 @@ interface BlockJob {
   status?: string;
 }
 export const blockJobs = async (qmp: QmpClient, ids: readonly string[]) => (await qmp.execute<BlockJob[]>('query-block-jobs')).filter((j) => ids.includes(j.device));
+
+/**
+ * The UEFI flash chips of this QEMU (its pflash0/pflash1 format nodes), null without UEFI.
+ * Their contents need no copy of their own: a pflash is a RAM block of the migration, sent in
+ * its last stop-and-copy pass with the guest's latest variable writes, and the target's QEMU
+ * writes the variable store's block back to its own file when the guest resumes there
+ * (hw/block/pflash_cfi01.c, "pflash_postload_cb: updating bdrv").
+ */
+export async function flashSizes(qmp: QmpClient): Promise<FlashSizes | null> {
+  const nodes = await qmp.execute<{ 'node-name'?: string; image?: { 'virtual-size'?: number } }[]>('query-named-block-nodes', { flat: true });
+  const size = (node: string) => nodes.find((n) => n['node-name'] === node)?.image?.['virtual-size'];
+  const code = size(QEMU_IDS.pflashCode);
+  const vars = size(QEMU_IDS.pflashVars);
+  return code && vars ? { code, vars } : null;
+}

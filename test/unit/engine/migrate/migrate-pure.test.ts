@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VmConfigSchema } from '../../../../electron/api/schemas/vm-config.ts';
 import { baseConfig } from '../../../../electron/engine/library/library.ts';
 import { parseVireoUri } from '../../../../electron/engine/migrate/channel.ts';
-import { liveRefusals, offlineRefusals, qemuRefusals } from '../../../../electron/engine/migrate/compat.ts';
+import { argvSmm, flashRefusals, liveRefusals, offlineRefusals, qemuRefusals, swtpmRelease } from '../../../../electron/engine/migrate/compat.ts';
 import { safeRelative } from '../../../../electron/engine/migrate/files.ts';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,10 @@ describe('what a live move refuses, each with its reason', () => {
   it('a plain NAT VM with BIOS and no snapshots moves', () => {
     expect(liveRefusals(vm(), 0)).toEqual([]);
   });
-  it('names TPM, UEFI, snapshots, shares, an ISO, extra arguments and a bridged card', () => {
+  it('a UEFI + TPM VM moves (its variables and TPM state ride in the migration stream)', () => {
+    expect(liveRefusals(vm({ system: { ...vm().system, tpm: true, firmware: 'uefi', secureBoot: true, machine: 'q35' } }), 0)).toEqual([]);
+  });
+  it('names snapshots, shares, an ISO, extra arguments and a bridged card', () => {
     const c = vm({
       system: { ...vm().system, tpm: true, firmware: 'uefi' },
       shares: [{ tag: 'home', path: '/home' }],
@@ -27,7 +30,8 @@ describe('what a live move refuses, each with its reason', () => {
       networks: [{ id: 'net0', mac: '52:54:00:12:34:56', mode: 'bridged', bridge: 'br0' }],
     });
     const r = liveRefusals(c, 2).join('\n');
-    for (const re of [/TPM state/, /UEFI variables/, /2 snapshots/, /shared folders \(home\)/, /\/isos\/x\.iso/, /extra QEMU arguments/, /net0 is bridged/]) expect(r).toMatch(re);
+    expect(r).not.toMatch(/TPM|UEFI/);
+    for (const re of [/2 snapshots/, /shared folders \(home\)/, /\/isos\/x\.iso/, /extra QEMU arguments/, /net0 is bridged/]) expect(r).toMatch(re);
   });
   it('offline: snapshots, TPM and UEFI go with the folder; shares and a bridged card do not', () => {
     expect(offlineRefusals(vm({ system: { ...vm().system, tpm: true, firmware: 'uefi' } }))).toEqual([]);
@@ -38,6 +42,28 @@ describe('what a live move refuses, each with its reason', () => {
     expect(qemuRefusals(a, { ...a, qemuVersion: '7.2.5' })).toEqual([]);
     const r = qemuRefusals(a, { qemuVersion: '8.0.0', machineType: 'pc-q35-8.0-machine', accel: 'kvm', cpu: 'host' }).join('\n');
     for (const re of [/QEMU differs/, /machine type differs/, /accelerator differs/, /CPU model differs/]) expect(r).toMatch(re);
+  });
+  it("a TPM needs the same swtpm release on both sides, and UEFI the same SMM and flash sizes", () => {
+    const a = { qemuVersion: '7.2.22', machineType: 'pc-q35-7.2-machine', accel: 'tcg', cpu: null, swtpm: '0.7.1', smm: false };
+    expect(qemuRefusals(a, a)).toEqual([]);
+    expect(qemuRefusals(a, { ...a, swtpm: '0.8.0' }).join()).toMatch(/swtpm differs: the source's TPM state is kept by swtpm 0\.7\.1, this host has 0\.8\.0/);
+    expect(qemuRefusals(a, { ...a, swtpm: null }).join()).toMatch(/swtpm is not installed on this host/);
+    expect(qemuRefusals({ ...a, swtpm: null }, a).join()).toMatch(/swtpm does not answer on the source/);
+    expect(qemuRefusals(a, { ...a, smm: true }).join()).toMatch(/UEFI firmware differs: .*SMM/);
+    // A VM without a TPM or UEFI asks neither.
+    expect(qemuRefusals({ ...a, swtpm: undefined, smm: undefined }, { ...a, swtpm: null, smm: true })).toEqual([]);
+    expect(flashRefusals({ code: 3653632, vars: 540672 }, { code: 3653632, vars: 540672 })).toEqual([]);
+    const f = flashRefusals({ code: 3653632, vars: 540672 }, { code: 1966080, vars: 131072 }).join('\n');
+    expect(f).toMatch(/code flash is 3653632 bytes, this host's 1966080/);
+    expect(f).toMatch(/variable store differs: the source's is 540672 bytes, this host's firmware makes 131072/);
+  });
+  it("swtpm's release from its --version, and SMM from a command line", () => {
+    expect(swtpmRelease('TPM emulator version 0.7.1, Copyright (c) 2014-2021 IBM Corp.')).toBe('0.7.1');
+    expect(swtpmRelease('TPM emulator version 0.10.0')).toBe('0.10.0');
+    expect(swtpmRelease('something else')).toBeNull();
+    expect(swtpmRelease(null)).toBeNull();
+    expect(argvSmm(['-global', 'driver=cfi.pflash01,property=secure,value=on'])).toBe(true);
+    expect(argvSmm(['-machine', 'q35'])).toBe(false);
   });
 });
 
