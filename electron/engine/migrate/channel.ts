@@ -1,46 +1,82 @@
-import { createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { WebSocket, type RawData } from 'ws';
 import { isErrorCode, toWireError, VireoError, type WireError } from '../../api/errors.ts';
-import { nonce, proof, sameHex, sessionKey } from './pairing.ts';
+import { channelKey, nonce, proof, sameHex } from './pairing.ts';
 
 // The control channel between two paired engines: a WebSocket on the target serve's own port
 // (/migrate), opened by the source. No serve token: the pairing secret is proven both ways
-// (HMAC over the other side's nonce), then every message carries an HMAC with a key of this
-// session and a sequence number, so nobody on the path can inject, replay or reorder a request.
-// What it carries is the VM's config and short commands; the VM's RAM and disks go over
-// QEMU's own TLS-PSK streams, never through here.
+// (HMAC over the other side's nonce); after that every message is sealed with AES-256-GCM under
+// a key of this session (pairing.ts channelKey, from the secret and both nonces), so nobody on
+// the path reads a VM's config or injects, replays or reorders a request. The nonce is the
+// sender's direction and its message count, never sent: a receiver opens frame n only with
+// nonce n, so a replayed, dropped or reordered frame fails to open and closes the channel, and
+// the direction in the nonce and the associated data keeps one side's frame from being
+// reflected back as the other's. The VM's RAM and disks go over QEMU's own TLS-PSK streams.
 
 export const MIGRATE_PATH = '/migrate';
 const MAX_FRAME = 4 * 1024 * 1024;
+const TAG = 16;
+type Side = 'client' | 'server';
 
-class Signed {
+/** One direction's 96-bit GCM nonce: 4 bytes of direction, 8 of the message's number (1, 2, …). */
+const gcmNonce = (from: Side, seq: number) => {
+  const n = Buffer.alloc(12);
+  n.writeUInt32BE(from === 'client' ? 1 : 2, 0);
+  n.writeBigUInt64BE(BigInt(seq), 4);
+  return n;
+};
+const aad = (from: Side) => Buffer.from(`vireo-control v2 from ${from}`);
+
+/** What each side seals with and opens with. Exported for the channel's unit tests, which play a peer. */
+export class Sealed {
   private sent = 0;
   private received = 0;
   constructor(
-    private readonly ws: WebSocket,
     private readonly key: Buffer,
-    private readonly me: 'client' | 'server',
+    private readonly me: Side,
   ) {}
-  private mac = (from: string, seq: number, m: string) => createHmac('sha256', this.key).update(`${from}:${seq}:${m}`).digest('hex');
+  /** The next frame of this side: ciphertext ‖ tag. */
+  seal(obj: unknown): Buffer {
+    const c = createCipheriv('aes-256-gcm', this.key, gcmNonce(this.me, ++this.sent), { authTagLength: TAG });
+    c.setAAD(aad(this.me));
+    const body = Buffer.concat([c.update(JSON.stringify(obj), 'utf8'), c.final()]);
+    return Buffer.concat([body, c.getAuthTag()]);
+  }
+  /** The other side's next message, or throws when the frame is not that one, intact. */
+  unseal(frame: Buffer): unknown {
+    const from: Side = this.me === 'client' ? 'server' : 'client';
+    if (frame.length < TAG) throw new Error('short frame');
+    const d = createDecipheriv('aes-256-gcm', this.key, gcmNonce(from, this.received + 1), { authTagLength: TAG });
+    d.setAAD(aad(from));
+    d.setAuthTag(frame.subarray(frame.length - TAG));
+    const text = Buffer.concat([d.update(frame.subarray(0, frame.length - TAG)), d.final()]).toString('utf8');
+    this.received++;
+    return JSON.parse(text);
+  }
+}
+
+/** A Sealed bound to one socket: a frame that does not open closes the channel. */
+class SealedSocket {
+  private readonly s: Sealed;
+  constructor(
+    private readonly ws: WebSocket,
+    key: Buffer,
+    me: Side,
+  ) {
+    this.s = new Sealed(key, me);
+  }
   send(obj: unknown) {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const m = JSON.stringify(obj);
-    const seq = ++this.sent;
-    this.ws.send(JSON.stringify({ seq, m, mac: this.mac(this.me, seq, m) }));
+    this.ws.send(this.s.seal(obj), { binary: true });
   }
-  /** The message inside a frame, or null (and the channel closed) when its signature or order is wrong. */
-  open(data: RawData): unknown {
+  /** The message inside a frame, or null (and the channel closed) when it is forged, replayed or out of order. */
+  open(data: RawData, isBinary: boolean): unknown {
     try {
-      const f = JSON.parse(data.toString()) as { seq?: unknown; m?: unknown; mac?: unknown };
-      const from = this.me === 'client' ? 'server' : 'client';
-      if (typeof f.m === 'string' && f.seq === this.received + 1 && sameHex(f.mac, this.mac(from, f.seq, f.m))) {
-        this.received++;
-        return JSON.parse(f.m);
-      }
+      if (isBinary) return this.s.unseal(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
     } catch {
-      /* falls through: not a frame of ours */
+      /* falls through: not the next frame of this session */
     }
-    this.ws.close(4002, 'bad signature');
+    this.ws.close(4002, 'bad frame');
     return null;
   }
 }
@@ -51,13 +87,13 @@ export type RequestHandler = (op: string, args: Record<string, unknown>, ctx: { 
 export function serveChannel(ws: WebSocket, secret: string, localAddress: string, handle: RequestHandler): void {
   const serverNonce = nonce();
   const closed = new AbortController();
-  let signed: Signed | null = null;
+  let signed: SealedSocket | null = null;
   ws.on('close', () => closed.abort());
   ws.on('error', () => closed.abort());
   const authTimer = setTimeout(() => ws.close(4001, 'no authentication'), 15_000);
   authTimer.unref();
-  ws.send(JSON.stringify({ hello: serverNonce, v: 1 }));
-  ws.on('message', (data) => {
+  ws.send(JSON.stringify({ hello: serverNonce, v: 2 }));
+  ws.on('message', (data, isBinary) => {
     if (!signed) {
       clearTimeout(authTimer);
       let msg: { auth?: unknown; nonce?: unknown };
@@ -71,11 +107,11 @@ export function serveChannel(ws: WebSocket, secret: string, localAddress: string
         ws.close(4001, 'wrong pairing secret');
         return;
       }
-      signed = new Signed(ws, sessionKey(secret, serverNonce, msg.nonce), 'server');
+      signed = new SealedSocket(ws, channelKey(secret, serverNonce, msg.nonce), 'server');
       ws.send(JSON.stringify({ ok: proof(secret, 'server', msg.nonce) }));
       return;
     }
-    const req = signed.open(data) as { id?: unknown; op?: unknown; args?: unknown } | null;
+    const req = signed.open(data, isBinary) as { id?: unknown; op?: unknown; args?: unknown } | null;
     if (!req || typeof req.id !== 'number' || typeof req.op !== 'string') return;
     const s = signed;
     const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
@@ -103,11 +139,11 @@ export class PeerChannel {
 
   private constructor(
     private readonly ws: WebSocket,
-    private readonly signed: Signed,
+    private readonly signed: SealedSocket,
     readonly host: string,
   ) {
-    ws.on('message', (data) => {
-      const msg = signed.open(data) as { id?: number; result?: unknown; error?: WireError } | null;
+    ws.on('message', (data, isBinary) => {
+      const msg = signed.open(data, isBinary) as { id?: number; result?: unknown; error?: WireError } | null;
       const p = msg && typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
       if (!p) return;
       this.pending.delete(msg!.id!);
@@ -162,7 +198,7 @@ export class PeerChannel {
           ws.removeAllListeners('close');
           ws.removeAllListeners('error');
           ws.on('error', () => {});
-          resolve(new PeerChannel(ws, new Signed(ws, sessionKey(secret, serverNonce, clientNonce), 'client'), uri));
+          resolve(new PeerChannel(ws, new SealedSocket(ws, channelKey(secret, serverNonce, clientNonce), 'client'), uri));
           return;
         }
         fail(new VireoError('UNAUTHORIZED', `${uri} could not prove it holds the pairing secret: it is not the host that was paired`));

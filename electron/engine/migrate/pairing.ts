@@ -7,8 +7,8 @@ import { writeFileAtomic } from '../util/fs-atomic.ts';
 // library (<home>/pairing-secret, mode 0600, made by the first serve, replaced only by
 // --rotate-pairing), prints it, and the source stores it with the host (`vireo host add NAME
 // vireo://addr:port --secret S`, in hosts.json, mode 0600). The secret itself never travels:
-// the control channel proves it both ways by HMAC over fresh nonces, signs every message after
-// that, and each migration derives its own TLS-PSK key from it and a random salt for QEMU's
+// the control channel proves it both ways by HMAC over fresh nonces, seals every message after
+// that (AES-256-GCM), and each migration derives its own TLS-PSK key from it and a random salt for QEMU's
 // migration stream and NBD disks.
 
 export const pairingFile = (home: string) => join(home, 'pairing-secret');
@@ -35,8 +35,11 @@ const hkdf = (secret: string, salt: string, info: string) => Buffer.from(hkdfSyn
 /** One migration's TLS-PSK key (hex, as QEMU's keys.psk wants it): the pairing secret and that migration's salt. */
 export const migrationPsk = (secret: string, salt: string) => hkdf(secret, salt, 'vireo migration tls-psk').toString('hex');
 
-/** The key that signs a control channel's messages, from both sides' nonces. */
-export const sessionKey = (secret: string, serverNonce: string, clientNonce: string) => hkdf(secret, `${serverNonce}.${clientNonce}`, 'vireo migration control');
+/** A control channel's session key, from both sides' nonces (the salt); `info` tells its uses apart. */
+export const sessionKey = (secret: string, serverNonce: string, clientNonce: string, info = 'vireo migration control') => hkdf(secret, `${serverNonce}.${clientNonce}`, info);
+
+/** The AES-256-GCM key that seals a control channel's messages (channel.ts), one per session. */
+export const channelKey = (secret: string, serverNonce: string, clientNonce: string) => sessionKey(secret, serverNonce, clientNonce, 'vireo control aes-256-gcm');
 
 /** What a side sends to show it holds the secret: HMAC over its role and the other side's nonce. */
 export const proof = (secret: string, role: 'client' | 'server', nonce: string) => createHmac('sha256', secret).update(`vireo-pair:${role}:${nonce}`).digest('hex');
