@@ -108,4 +108,6 @@ export interface VmOfflineMoveResult {
   tpm: boolean;
   /** what was left behind, each with why */
   dropped: string[];
+  /** how what went arrived there, when it differs from here ("snapshots arrive as disk states") */
+  notes?: string[];
 }

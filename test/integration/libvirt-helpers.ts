@@ -93,3 +93,32 @@ export async function removeAllDomains(lv: SessionLibvirt): Promise<void> {
     await lv.virsh(['undefine', n, '--snapshots-metadata', '--nvram']).catch(() => {});
   }
 }
+
+/**
+ * The live domain's serial pty, made raw (no echo back into the guest), read by `cat` until
+ * `re` matches (a child process: a blocking read of a tty in Node's thread pool could not be
+ * abandoned).
+ */
+export async function readPtyUntil(pty: string, re: RegExp, timeoutMs: number, what = pty): Promise<string> {
+  await run('stty', ['-F', pty, 'raw', '-echo']);
+  const cat = spawn('cat', [pty], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let text = '';
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serial of ${what} never matched ${re} in ${timeoutMs} ms; last: ${text.slice(-500)}`)), timeoutMs);
+      cat.stdout.on('data', (b: Buffer) => {
+        text += b.toString('latin1');
+        if (re.test(text)) {
+          clearTimeout(timer);
+          resolve(text);
+        }
+      });
+      cat.once('exit', () => {
+        clearTimeout(timer);
+        reject(new Error(`cat ${pty} ended before ${re}: ${text.slice(-500)}`));
+      });
+    });
+  } finally {
+    cat.kill('SIGKILL');
+  }
+}

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/index.ts';
@@ -6,7 +5,7 @@ import { run } from '../../electron/engine/util/proc.ts';
 import { ensureFixtures, GUEST_MARKERS } from '../fixtures/guest.ts';
 import { RfbClient } from '../fixtures/rfb-client.ts';
 import { disposeEngine, tempEngine } from './helpers.ts';
-import { libvirtMissing, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from './libvirt-helpers.ts';
+import { libvirtMissing, readPtyUntil, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from './libvirt-helpers.ts';
 import { runVireo } from './cli-helpers.ts';
 
 // Issue 24, acceptance 1: a second libvirt daemon, started by this test in session mode with
@@ -20,35 +19,6 @@ let lv: SessionLibvirt;
 let engine: Engine;
 let hostId = '';
 const DOM = 'h8-wizard';
-
-/**
- * The live domain's serial pty, made raw (no echo back into the guest), read by `cat` until
- * `re` matches (a child process: a blocking read of a tty in Node's thread pool could not be
- * abandoned).
- */
-async function readPtyUntil(pty: string, re: RegExp, timeoutMs: number): Promise<string> {
-  await run('stty', ['-F', pty, 'raw', '-echo']);
-  const cat = spawn('cat', [pty], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let text = '';
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serial of ${DOM} never matched ${re} in ${timeoutMs} ms; last: ${text.slice(-500)}`)), timeoutMs);
-      cat.stdout.on('data', (b: Buffer) => {
-        text += b.toString('latin1');
-        if (re.test(text)) {
-          clearTimeout(timer);
-          resolve(text);
-        }
-      });
-      cat.once('exit', () => {
-        clearTimeout(timer);
-        reject(new Error(`cat ${pty} ended before ${re}: ${text.slice(-500)}`));
-      });
-    });
-  } finally {
-    cat.kill('SIGKILL');
-  }
-}
 
 beforeAll(async () => {
   if (missing) return;
@@ -112,7 +82,7 @@ describe.skipIf(!!missing)('libvirt hosts (a private session daemon)', () => {
     const live = await lv.virsh(['dumpxml', DOM]);
     const pty = /<serial type='pty'>\s*<source path='([^']+)'/.exec(live)?.[1];
     expect(pty).toMatch(/^\/dev\/pts\/\d+$/);
-    const text = await readPtyUntil(pty!, GUEST_MARKERS.ready, 150_000);
+    const text = await readPtyUntil(pty!, GUEST_MARKERS.ready, 150_000, DOM);
     expect(text).toMatch(/firmware=bios/);
   });
 

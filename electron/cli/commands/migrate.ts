@@ -36,7 +36,7 @@ export const registerMigrate: Registrar = (kit: CliKit) => {
         if (state === 'stopped' || state === 'crashed' || o.copy) {
           const r = await kit.call('vms.move', { vm, to: o.to, ...(o.copy ? { copy: true } : {}), ...(o.start ? { start: true } : {}) });
           kit.print(r, (x: VmOfflineMoveResult) =>
-            [`${x.vm} ${x.copied ? 'copied' : 'moved'} to ${x.host} (stopped${o.start ? ', now started there' : ''}) with ${x.snapshots} snapshot${x.snapshots === 1 ? '' : 's'}${x.tpm ? ' and its TPM state' : ''}${x.copied ? `; the copy's id there is ${x.id}` : '; it has left this library'}`, ...x.dropped.map((d) => `left behind: ${d}`)].join('\n'),
+            [`${x.vm} ${x.copied ? 'copied' : 'moved'} to ${x.host} (stopped${o.start ? ', now started there' : ''}) with ${x.snapshots} snapshot${x.snapshots === 1 ? '' : 's'}${x.tpm ? ' and its TPM state' : ''}${x.copied ? `; the copy's id there is ${x.id}` : '; it has left this library'}`, ...x.dropped.map((d) => `left behind: ${d}`), ...(x.notes ?? []).map((n) => `note: ${n}`)].join('\n'),
           );
           return;
         }

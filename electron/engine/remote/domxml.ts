@@ -17,6 +17,8 @@ export interface DomainTarget {
   diskPaths: Record<string, string>;
   /** the ISO of cdrom0 on the host (an uploaded volume), or null for an empty drive */
   isoPath: string | null;
+  /** the UEFI variable store carried to the host (an uploaded raw volume); absent: libvirt makes one from its template */
+  nvramPath?: string | null;
 }
 
 export interface RenderedDomain {
@@ -59,6 +61,7 @@ export function configToDomainXml(c: VmConfig, t: DomainTarget): RenderedDomain 
     l.push(`      <feature enabled='${s.secureBoot ? 'yes' : 'no'}' name='secure-boot'/>`);
     l.push(`      <feature enabled='${s.secureBoot ? 'yes' : 'no'}' name='enrolled-keys'/>`);
     l.push('    </firmware>');
+    if (t.nvramPath) l.push(`    <nvram>${x(t.nvramPath)}</nvram>`);
   }
   if (c.unattended) {
     // An express install's first boot: libvirt's direct kernel boot, the files already on the host.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { RemoteHost, VmOfflineMoveResult } from '../../api/host-types.ts';
@@ -9,18 +9,19 @@ import { newMac } from '../library/library.ts';
 import type { EngineParts } from '../parts.ts';
 import { loadMeta } from '../snapshots/meta.ts';
 import { offlineRefusals } from '../migrate/compat.ts';
-import { configToDomainXml } from './domxml.ts';
+import { nvramFile, rawNvram, redefineSnapshots, SNAPSHOTS_AS_DISK_STATES } from './carry.ts';
+import { configToDomainXml, domainXmlToInfo } from './domxml.ts';
 import { hostDomainType } from './create.ts';
 import type { Virsh } from './virsh.ts';
 
 // A stopped VM of this library moved (or copied) onto a libvirt host: each disk uploaded
 // into a new volume of the host's pool (virsh vol-upload, so qemu+ssh:// works as well as a
-// local URI), the config rendered to domain XML (domxml.ts) and defined. Not yet carried:
-// snapshots (libvirt keeps its own snapshot metadata, which would not know the ones inside
-// the images) and TPM state (libvirt keeps it in files of its own that no virsh command
-// writes); a VM with either is refused with that reason. UEFI variables are not carried
-// either: libvirt makes a fresh store from its template, which the result says. A failure
-// removes what was made on the host; the VM stays here until the domain is defined there.
+// local URI), the config rendered to domain XML (domxml.ts) and defined. The UEFI variable
+// store goes as a raw volume named by the domain's <nvram>, and the snapshots inside the
+// images are redefined in libvirt as disk states (carry.ts says why not with their RAM). Not
+// yet carried: TPM state (libvirt keeps it in files of its own that no libvirt call writes);
+// a VM with it is refused with that reason. A failure removes what was made on the host; the
+// VM stays here until the domain is defined there.
 
 export async function moveToLibvirt(p: EngineParts, h: RemoteHost, v: Virsh, ref: string, o: { copy?: boolean; start?: boolean; pool?: string }): Promise<VmOfflineMoveResult> {
   const { vms, jobs } = p;
@@ -32,7 +33,8 @@ export async function moveToLibvirt(p: EngineParts, h: RemoteHost, v: Virsh, ref
   const dropped: string[] = [];
   if (config.cdrom.iso || config.cdrom.extra.some((x) => x.iso)) dropped.push("the CD's ISO, a file of this machine: insert one there");
   if (config.floppy) dropped.push('the floppy image, a file of this machine');
-  if (config.system.firmware === 'uefi') dropped.push('the UEFI variables: libvirt starts it with a fresh store from its template (boot entries made by the guest may need redoing)');
+  const nvram = config.system.firmware === 'uefi' ? nvramFile(entry.paths.dir) : null;
+  if (config.system.firmware === 'uefi' && !nvram) dropped.push('the UEFI variables: this VM has no store yet, so libvirt makes a fresh one from its template');
   const sent: VmConfig = {
     ...config,
     cdrom: { ...config.cdrom, iso: null, extra: config.cdrom.extra.map((x) => ({ ...x, iso: null })) },
@@ -40,11 +42,13 @@ export async function moveToLibvirt(p: EngineParts, h: RemoteHost, v: Virsh, ref
     ...(o.copy ? { id: randomUUID(), networks: config.networks.map((n) => ({ ...n, mac: newMac() })) } : {}),
   };
   const refusals = offlineRefusals(sent);
-  const snaps = (await loadMeta(entry.paths.snapshotsMeta)).nodes.length;
-  if (snaps) refusals.push(`not yet: its ${snaps} snapshot${snaps === 1 ? '' : 's'} would not be known to libvirt (it keeps its own snapshot records): delete them, or move it to a Vireo host, which takes them`);
-  if (existsSync(entry.paths.tpmState) && readdirSync(entry.paths.tpmState).length) refusals.push('not yet: its TPM state would be lost (libvirt keeps TPM state in files of its own that no virsh command writes): move it to a Vireo host, which takes it');
+  const meta = await loadMeta(entry.paths.snapshotsMeta);
+  if (meta.pending) refusals.push('a snapshot operation was interrupted: open its Snapshots tab (which finishes or undoes it) first');
+  if (existsSync(entry.paths.tpmState) && readdirSync(entry.paths.tpmState).length) refusals.push('not yet: its TPM state would be lost (libvirt keeps TPM state in files of its own that no libvirt call writes): move it to a Vireo host, which takes it');
   const img = new QemuImg(await p.host.qemuImg());
   const infos = await Promise.all(config.disks.map((d) => img.info(isAbsolute(d.file) ? d.file : join(entry.paths.dir, d.file))));
+  const tagsOf: Record<string, string[]> = {};
+  for (const [n, d] of config.disks.entries()) tagsOf[d.id] = infos[n]!.snapshots.map((t) => t.name);
   infos.forEach((i, n) => i.backingFile && refusals.push(`disk ${config.disks[n]!.id} is built on a base image (a linked clone): make a full clone and move that`));
   if (refusals.length) throw new VireoError('UNSUPPORTED', `cannot move "${config.name}" to ${h.name}: ${refusals.join('; ')}`, { reasons: refusals });
   if ((await v.run(['list', '--all', '--name'])).split('\n').map((s) => s.trim()).includes(config.name)) throw new VireoError('ALREADY_EXISTS', `${h.name} already has a domain "${config.name}": remove or rename one first`);
@@ -68,14 +72,28 @@ export async function moveToLibvirt(p: EngineParts, h: RemoteHost, v: Virsh, ref
           diskPaths[d.id] = (await v.run(['vol-path', '--pool', pool, name])).trim();
           job.progress((n + 1) / Math.max(1, config.disks.length) * 0.95);
         }
-        const xml = configToDomainXml(sent, { domainType, diskPaths, isoPath: null });
+        let nvramPath: string | null = null;
+        if (nvram) {
+          const raw = await rawNvram(img.binary, nvram);
+          try {
+            const name = `${config.name.replace(/[^A-Za-z0-9._-]/g, '_')}-VARS.fd`;
+            await v.run(['vol-create-as', '--pool', pool, '--name', name, '--capacity', `${statSync(raw.path).size}b`, '--format', 'raw'], { signal: job.signal });
+            made.push(name);
+            await v.run(['vol-upload', '--pool', pool, '--vol', name, '--file', raw.path], { signal: job.signal });
+            nvramPath = (await v.run(['vol-path', '--pool', pool, name])).trim();
+          } finally {
+            await raw.done();
+          }
+        }
+        const xml = configToDomainXml(sent, { domainType, diskPaths, isoPath: null, nvramPath });
         await v.define(xml.xml);
         defined = true;
+        const snapshots = meta.nodes.length ? await redefineSnapshots(v, config.name, meta, await diskTags(v, config.name, config.disks.map((d) => ({ path: diskPaths[d.id]!, tags: tagsOf[d.id]! }))), job.signal) : 0;
         if (o.start) await v.run(['start', '--domain', config.name], { timeoutMs: 120_000 });
         job.progress(1);
-        return { vm: config.name, id: sent.id, host: h.name, copied: !!o.copy, snapshots: 0, tpm: false, dropped: [...dropped, ...xml.dropped] };
+        return { vm: config.name, id: sent.id, host: h.name, copied: !!o.copy, snapshots, tpm: false, dropped: [...dropped, ...xml.dropped], notes: [...(nvramPath ? ['UEFI variables carried (as they are now; libvirt keeps no earlier versions of them)'] : []), ...(snapshots ? [SNAPSHOTS_AS_DISK_STATES] : [])] };
       } catch (e) {
-        if (defined) await v.run(['undefine', '--domain', config.name, '--nvram']).catch(() => {});
+        if (defined) await v.run(['undefine', '--domain', config.name, '--snapshots-metadata', '--nvram']).catch(() => {});
         for (const name of made.reverse()) await v.run(['vol-delete', '--pool', pool, name]).catch(() => {});
         if (job.signal.aborted) throw new VireoError('CANCELLED', `the move of "${config.name}" to ${h.name} was cancelled: it stays here, nothing is left there`);
         throw e;
@@ -85,6 +103,17 @@ export async function moveToLibvirt(p: EngineParts, h: RemoteHost, v: Virsh, ref
   if (!o.copy) {
     await vms.delete(entry.id);
     await p.clones.released(entry.id, false);
+  }
+  return r;
+}
+
+/** Each disk's target dev in the defined domain, with the snapshot tags its image holds. */
+async function diskTags(v: Virsh, domain: string, disks: { path: string; tags: string[] }[]): Promise<Record<string, string[]>> {
+  const info = domainXmlToInfo(await v.run(['dumpxml', '--inactive', '--domain', domain]));
+  const r: Record<string, string[]> = {};
+  for (const d of disks) {
+    const dev = info.disks.find((k) => k.file === d.path)?.target;
+    if (dev) r[dev] = d.tags;
   }
   return r;
 }

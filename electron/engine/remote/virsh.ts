@@ -55,12 +55,17 @@ export class Virsh {
    * stdin is a socket under Node, which /dev/stdin cannot open): a private temp file, removed
    * at once; the host gets the XML over the connection.
    */
-  async define(xml: string): Promise<string> {
+  define(xml: string): Promise<string> {
+    return this.withFile(xml, (file) => ['define', file]);
+  }
+
+  /** virsh run with an XML document in a private temp file (see define), `args(file)` naming it. */
+  async withFile(xml: string, args: (file: string) => string[], signal?: AbortSignal): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'vireo-domxml-'));
     try {
-      const file = join(dir, 'domain.xml');
+      const file = join(dir, 'doc.xml');
       await writeFile(file, xml, { mode: 0o600 });
-      return await this.run(['define', file]);
+      return await this.run(args(file), signal ? { signal } : {});
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -60,6 +60,9 @@ describe('configToDomainXml', () => {
     const r = configToDomainXml(c, { ...target, domainType: 'kvm' });
     golden('windows11-uefi-kvm.xml', r.xml);
     expect(r.xml).toContain("<cpu mode='host-passthrough'/>");
+    // A variable store carried by an offline move: <nvram> names its volume, inside <os>.
+    const moved = configToDomainXml(c, { ...target, domainType: 'kvm', nvramPath: '/var/lib/libvirt/images/win11-VARS.fd' }).xml;
+    expect(moved).toBe(r.xml.replace('    </firmware>\n', "    </firmware>\n    <nvram>/var/lib/libvirt/images/win11-VARS.fd</nvram>\n"));
   });
 
   it('lists what a host cannot be given instead of dropping it silently', () => {
