@@ -7,10 +7,12 @@ import { Deferred, RemoteScreen } from '../lazy.tsx';
 import { MoveHereDialog } from './MoveHereDialog.tsx';
 
 // The sidebar's "Hosts" section (issue 24): the library's libvirt hosts, each with its domains
-// and their state, start / shut down / power off, and the screen of a running one; Vireo hosts
-// (another machine's `vireo serve`) with their VMs, managed there. Each host takes a VM of this
-// library with "Move a VM here…" (MoveHereDialog.tsx). Hosts are added with `vireo host add` on
-// the machine (a web client may not make it connect anywhere).
+// and their state, start / pause / resume / power off, and the screen of a running one; Vireo
+// hosts (another machine's `vireo serve`) the same way, their VMs asked and driven over the
+// paired channel. Each host takes a VM of this library with "Move a VM here…"
+// (MoveHereDialog.tsx); after a live move the VM's screen opens again from that host, so the
+// display follows the VM. Hosts are added with `vireo host add` on the machine (a web client
+// may not make it connect anywhere).
 
 interface HostView {
   host: RemoteHostStatus;
@@ -26,6 +28,9 @@ const STATE_DOT: Record<RemoteDomain['state'], string> = {
   suspended: 'bg-amber-500',
   other: 'bg-zinc-400',
 };
+
+/** Whether this engine can show a running VM's screen from that host. */
+const screenable = (h: RemoteHostStatus) => h.kind === 'vireo' || h.localSockets;
 
 export function HostsSection() {
   const client = useClient();
@@ -61,7 +66,7 @@ export function HostsSection() {
     return () => clearInterval(t);
   }, [refresh]);
 
-  const act = async (h: RemoteHostStatus, d: RemoteDomain, action: 'start' | 'shutdown' | 'poweroff') => {
+  const act = async (h: RemoteHostStatus, d: RemoteDomain, action: 'start' | 'shutdown' | 'poweroff' | 'pause' | 'resume') => {
     setBusy(`${h.id}:${d.name}`);
     try {
       await client.call('hosts.control', { host: h.id, domain: d.name, action });
@@ -102,13 +107,18 @@ export function HostsSection() {
                       <span className={cx('inline-block h-2 w-2 rounded-full', STATE_DOT[d.state])} aria-hidden="true" />
                       <span className="min-w-0 flex-1 truncate">{d.name}</span>
                       <span className="text-xs text-zinc-600 dark:text-zinc-400">{d.state}</span>
-                      {host.kind === 'vireo' ? null : running ? (
+                      {running ? (
                         <>
-                          <Button size="sm" disabled={busy === key || !host.localSockets} disabledReason={host.localSockets ? undefined : 'not yet: the screen of a domain on a remote host needs an ssh tunnel'} onClick={() => setScreen({ host, domain: d.name })}>
+                          <Button size="sm" disabled={busy === key || !screenable(host)} disabledReason={screenable(host) ? undefined : 'not yet: the screen of a domain on a remote host needs an ssh tunnel'} onClick={() => setScreen({ host, domain: d.name })}>
                             Screen
                           </Button>
-                          <Button size="sm" disabled={busy === key || libvirtHosts < 2} disabledReason={libvirtHosts < 2 ? 'add another libvirt host to move it to' : undefined} onClick={() => setMoving({ host, domain: d.name })}>
-                            Move to host…
+                          {host.kind === 'libvirt' && (
+                            <Button size="sm" disabled={busy === key || libvirtHosts < 2} disabledReason={libvirtHosts < 2 ? 'add another libvirt host to move it to' : undefined} onClick={() => setMoving({ host, domain: d.name })}>
+                              Move to host…
+                            </Button>
+                          )}
+                          <Button size="sm" disabled={busy === key} onClick={() => void act(host, d, d.state === 'paused' ? 'resume' : 'pause')}>
+                            {d.state === 'paused' ? 'Resume' : 'Pause'}
                           </Button>
                           <Button size="sm" disabled={busy === key} onClick={() => void act(host, d, 'poweroff')}>
                             Power off
@@ -147,6 +157,8 @@ export function HostsSection() {
             setMovingHere(null);
             void refresh();
           }}
+          // The VM runs there now: its screen follows it (the one here closed with its QEMU).
+          onMovedLive={(vm) => setScreen({ host: movingHere, domain: vm })}
         />
       )}
       {screen && (

@@ -8,7 +8,7 @@ import { Button, Check, Dialog, inputClass } from '../ui.tsx';
 // "Move to host…" for a VM of this library (issue 24), opened from a host in the Hosts
 // section: a running VM moves live to a Vireo host (vms.migrate: disks mirrored, RAM migrated,
 // over TLS-PSK); a stopped one moves, or is copied, offline to either kind (vms.move: its disks,
-// snapshots, NVRAM and TPM state; a libvirt host takes the snapshots as disk states, not yet TPM state).
+// snapshots, NVRAM and TPM state; a libvirt host takes neither snapshots nor TPM state yet).
 // What cannot move says why before the click; what was left behind is shown after.
 
 const live = (v: VmSummary) => v.state === 'running' || v.state === 'paused';
@@ -22,7 +22,8 @@ export function moveProblem(v: VmSummary | undefined, host: RemoteHostStatus): s
   return v.state === 'saved' ? `${v.name} has a saved state, which belongs to this machine: start it and shut it down, or discard the state.` : `${v.name} is ${v.state}: wait for it to settle.`;
 }
 
-export function MoveHereDialog({ host, onClose, onMoved }: { host: RemoteHostStatus; onClose: () => void; onMoved: () => void }) {
+/** onMovedLive: a running VM now runs on the host (its screen can follow it there). */
+export function MoveHereDialog({ host, onClose, onMoved, onMovedLive }: { host: RemoteHostStatus; onClose: () => void; onMoved: () => void; onMovedLive?: (vm: string) => void }) {
   const client = useClient();
   const [vms, setVms] = useState<VmSummary[] | null>(null);
   const [vmId, setVmId] = useState('');
@@ -30,7 +31,7 @@ export function MoveHereDialog({ host, onClose, onMoved }: { host: RemoteHostSta
   const [start, setStart] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
-  const [left, setLeft] = useState<{ dropped: string[]; notes: string[] } | null>(null);
+  const [left, setLeft] = useState<string[] | null>(null);
 
   useEffect(() => {
     void client.call('vms.list', {}).then((list) => {
@@ -51,9 +52,10 @@ export function MoveHereDialog({ host, onClose, onMoved }: { host: RemoteHostSta
       if (isLive) {
         await client.call('vms.migrate', { vm: vm.id, to: host.id });
         onMoved();
+        onMovedLive?.(vm.name);
       } else {
         const r = await client.call('vms.move', { vm: vm.id, to: host.id, ...(copy ? { copy: true } : {}), ...(start ? { start: true } : {}) });
-        if (r.dropped.length || r.notes?.length) setLeft({ dropped: r.dropped, notes: r.notes ?? [] });
+        if (r.dropped.length) setLeft(r.dropped);
         else onMoved();
       }
     } catch (e) {
@@ -66,9 +68,8 @@ export function MoveHereDialog({ host, onClose, onMoved }: { host: RemoteHostSta
   if (left) {
     return (
       <Dialog title={`Moved to ${host.name}`} onClose={onMoved} footer={<Button variant="primary" onClick={onMoved}>Close</Button>}>
-        <p className="mb-2 text-sm">It is on {host.name} now.{left.dropped.length ? ' Left behind:' : ''}</p>
-        {left.dropped.length > 0 && <ul className="list-disc pl-5 text-sm">{left.dropped.map((d) => <li key={d}>{d}</li>)}</ul>}
-        {left.notes.length > 0 && <ul className="mt-2 list-disc pl-5 text-sm">{left.notes.map((d) => <li key={d}>{d[0]!.toUpperCase() + d.slice(1)}</li>)}</ul>}
+        <p className="mb-2 text-sm">It is on {host.name} now. Left behind:</p>
+        <ul className="list-disc pl-5 text-sm">{left.map((d) => <li key={d}>{d}</li>)}</ul>
       </Dialog>
     );
   }
@@ -97,7 +98,7 @@ export function MoveHereDialog({ host, onClose, onMoved }: { host: RemoteHostSta
       </label>
       {vm && isLive && host.kind === 'vireo' && (
         <p className="mb-2 text-sm">
-          It keeps running: its disks, memory, UEFI variables and TPM state are copied to {host.name} while it runs, then it continues there and leaves this library. Refused, with the reason, when it has snapshots, shared folders or devices of this machine, or when the two hosts' QEMU, swtpm or UEFI firmware differ.
+          It keeps running: its disks and memory are copied to {host.name} while it runs, then it continues there and leaves this library. Refused, with the reason, when it has snapshots, a TPM, UEFI, shared folders or devices of this machine.
         </p>
       )}
       {vm && !isLive && (
@@ -105,7 +106,7 @@ export function MoveHereDialog({ host, onClose, onMoved }: { host: RemoteHostSta
           <p className="mb-2 text-sm">
             {host.kind === 'vireo'
               ? `Its disks, snapshots, UEFI variables and TPM state go to ${host.name}.`
-              : `Its disks and UEFI variables go to ${host.name}'s storage pool and it is defined there; its snapshots arrive as disk states (their saved RAM stays behind). Not yet its TPM state (a VM with one is refused).`}{' '}
+              : `Its disks go to ${host.name}'s storage pool and it is defined there; not yet its snapshots or TPM state (a VM with either is refused), and libvirt gives it fresh UEFI variables.`}{' '}
             The CD's ISO stays here.
           </p>
           <div className="mb-2 flex flex-col gap-2">

@@ -2,9 +2,10 @@ import { useEffect, useRef, useState } from 'react';
 import RFB from '@novnc/novnc';
 import type { ApiClient } from '../../../../electron/api/contract.ts';
 
-// A libvirt domain's screen: noVNC on the session `hosts.display` opens (the engine's display
-// bridge in front of libvirt's VNC unix socket, behind a one-use token). Plainer than a Vireo
-// VM's DisplayView: libvirt owns the machine, so no keys menu, clipboard or resize here yet.
+// The screen of a VM on a host: noVNC on the session `hosts.display` opens (the engine's display
+// bridge, behind a one-use token, in front of libvirt's VNC unix socket or, for a Vireo host,
+// of the TLS-PSK stream to that VM's VNC). Plainer than a library VM's DisplayView: the other
+// host owns the machine, so no keys menu, clipboard or resize here yet.
 
 export function RemoteScreen({ client, host, domain }: { client: ApiClient; host: string; domain: string }) {
   const screenRef = useRef<HTMLDivElement>(null);
