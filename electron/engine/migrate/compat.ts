@@ -1,4 +1,5 @@
 import type { VmConfig } from '../../api/schemas/vm-config.ts';
+import { stateFeatures } from './tpm-compat.ts';
 
 // What a live move between two Vireo engines can carry, checked before anything moves (on the
 // source to say why at once, again on the target, which trusts nothing it is sent). Every
@@ -14,6 +15,8 @@ export interface Compat {
   cpu: string | null;
   /** a VM with a TPM: the swtpm release its state is kept by ("0.7.1"); null when swtpm is missing */
   swtpm?: string | null;
+  /** and that swtpm's TPM 2.0 features (tpm-compat.ts): its libtpms' RSA key sizes among them */
+  swtpmFeatures?: string[];
   /** UEFI: SMM guards the variable store (it must on both sides, or the guest's SMM state has nowhere to go) */
   smm?: boolean;
 }
@@ -61,6 +64,10 @@ export function qemuRefusals(source: Compat, target: Compat): string[] {
     if (!source.swtpm) r.push("swtpm does not answer on the source (its TPM's state cannot be read out): check `swtpm --version` there");
     else if (!target.swtpm) r.push("swtpm is not installed on this host, so the VM's TPM has nowhere to go: install it (Debian/Ubuntu `sudo apt install swtpm swtpm-tools`)");
     else if (source.swtpm !== target.swtpm) r.push(`swtpm differs: the source's TPM state is kept by swtpm ${source.swtpm}, this host has ${target.swtpm} (a TPM moves live only between the same swtpm release; shut the VM down and move it stopped)`);
+    else {
+      const missing = stateFeatures(source.swtpmFeatures ?? []).filter((f) => !(target.swtpmFeatures ?? []).includes(f));
+      if (missing.length) r.push(`swtpm's TPM differs: the source's supports ${missing.join(', ')}, this host's does not (swtpm ${target.swtpm} built on another libtpms): install the same libtpms on both, or move the VM stopped`);
+    }
   }
   if (source.smm !== undefined && source.smm !== target.smm) r.push(`UEFI firmware differs: the source's ${source.smm ? 'guards' : 'does not guard'} its variables with SMM, this host's ${target.smm ? 'does' : 'does not'} (Secure Boot firmware needs SMM): install the same OVMF build on both, or move the VM stopped`);
   return r;
@@ -73,9 +80,6 @@ export function flashRefusals(source: FlashSizes, target: FlashSizes): string[] 
   if (source.vars !== target.vars) r.push(`UEFI variable store differs: the source's is ${source.vars} bytes, this host's firmware makes ${target.vars}: install the same OVMF/AAVMF build on both, or move the VM stopped`);
   return r;
 }
-
-/** "TPM emulator version 0.7.1, Copyright …" → "0.7.1"; null when it names no version. */
-export const swtpmRelease = (versionText: string | null): string | null => (versionText ? (/version (\d[\w.-]*?),?(\s|$)/.exec(versionText)?.[1] ?? null) : null);
 
 /** SMM guards the UEFI flash in this command line (firmware.ts's -global for cfi.pflash01). */
 export const argvSmm = (argv: readonly string[]): boolean => argv.includes('driver=cfi.pflash01,property=secure,value=on');

@@ -9,8 +9,8 @@ import { QemuImg } from '../disk/qemu-img.ts';
 import { QEMU_IDS } from '../qemu/argv/context.ts';
 import type { EngineParts } from '../parts.ts';
 import type { QmpClient } from '../qmp/client.ts';
-import { checkSwtpm } from '../tpm/swtpm.ts';
-import { argAfter, argvSmm, flashRefusals, liveRefusals, qemuRefusals, swtpmRelease, type Compat } from './compat.ts';
+import { argAfter, argvSmm, flashRefusals, liveRefusals, qemuRefusals, type Compat } from './compat.ts';
+import { swtpmFacts } from './tpm-compat.ts';
 import { migrationPsk, pairingSecret } from './pairing.ts';
 import { OfflineLandings } from './offline.ts';
 import { addPskCreds, flashSizes, freePort, mirrorId, TLS_ID, untilMigrated } from './streams.ts';
@@ -44,6 +44,7 @@ const Offer = z.object({
     accel: z.string().max(20),
     cpu: z.string().max(400).nullable(),
     swtpm: z.string().max(40).nullable().optional(),
+    swtpmFeatures: z.array(z.string().max(60)).max(64).optional(),
     smm: z.boolean().optional(),
   }),
   flash: z.object({ code: z.number().int().positive().max(2 ** 30), vars: z.number().int().positive().max(2 ** 30) }).nullable().optional(),
@@ -144,12 +145,13 @@ export class IncomingMigrations {
     try {
       const spec = await vms.backendFor(config).prepareLaunch(entry, config, {});
       const uefi = config.system.firmware === 'uefi';
+      const swtpm = config.system.tpm ? await swtpmFacts() : null;
       const here: Compat = {
         qemuVersion: (await this.p.host.capabilities(config.arch)).version,
         machineType: offer.compat.machineType,
         accel: spec.accel,
         cpu: argAfter(spec.argv, '-cpu'),
-        ...(config.system.tpm ? { swtpm: swtpmRelease(await checkSwtpm().catch(() => null)) } : {}),
+        ...(config.system.tpm ? { swtpm: swtpm?.release ?? null, swtpmFeatures: swtpm?.features ?? [] } : {}),
         ...(uefi ? { smm: argvSmm(spec.argv) } : {}),
       };
       // What the config has, the source must have described: a TPM's swtpm, a UEFI VM's SMM and flash.

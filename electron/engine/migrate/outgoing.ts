@@ -7,8 +7,8 @@ import { QEMU_IDS } from '../qemu/argv/context.ts';
 import type { QmpClient } from '../qmp/client.ts';
 import { requireState } from '../vm/state-machine.ts';
 import { PeerChannel } from './channel.ts';
-import { checkSwtpm } from '../tpm/swtpm.ts';
-import { argAfter, argvSmm, liveRefusals, swtpmRelease, type Compat } from './compat.ts';
+import { argAfter, argvSmm, liveRefusals, type Compat } from './compat.ts';
+import { swtpmFacts } from './tpm-compat.ts';
 import { migrationPsk, nonce } from './pairing.ts';
 import { addPskCreds, blockJobs, flashSizes, mirrorId, queryMigrate, TLS_ID, untilMigrated } from './streams.ts';
 
@@ -71,12 +71,13 @@ export async function moveLive(p: EngineParts, peer: VireoPeer, ref: string, o: 
   const started = Date.now();
   const qmp = m.monitor('move live');
   const v = await qmp.execute<{ qemu: { major: number; minor: number; micro: number } }>('query-version');
+  const swtpm = config.system.tpm ? await swtpmFacts() : null;
   const compat: Compat = {
     qemuVersion: `${v.qemu.major}.${v.qemu.minor}.${v.qemu.micro}`,
     machineType: await qmp.execute<string>('qom-get', { path: '/machine', property: 'type' }),
     accel: rt.accel,
     cpu: argAfter(rt.argv, '-cpu'),
-    ...(config.system.tpm ? { swtpm: swtpmRelease(await checkSwtpm().catch(() => null)) } : {}),
+    ...(config.system.tpm ? { swtpm: swtpm?.release ?? null, swtpmFeatures: swtpm?.features ?? [] } : {}),
     ...(config.system.firmware === 'uefi' ? { smm: argvSmm(rt.argv) } : {}),
   };
   const flash = config.system.firmware === 'uefi' ? await flashSizes(qmp) : null;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { VmConfigSchema } from '../../../../electron/api/schemas/vm-config.ts';
 import { baseConfig } from '../../../../electron/engine/library/library.ts';
 import { parseVireoUri } from '../../../../electron/engine/migrate/channel.ts';
-import { argvSmm, flashRefusals, liveRefusals, offlineRefusals, qemuRefusals, swtpmRelease } from '../../../../electron/engine/migrate/compat.ts';
+import { argvSmm, flashRefusals, liveRefusals, offlineRefusals, qemuRefusals } from '../../../../electron/engine/migrate/compat.ts';
+import { parseSwtpmCapabilities } from '../../../../electron/engine/migrate/tpm-compat.ts';
 import { safeRelative } from '../../../../electron/engine/migrate/files.ts';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,10 @@ describe('what a live move refuses, each with its reason', () => {
     expect(qemuRefusals(a, { ...a, swtpm: null }).join()).toMatch(/swtpm is not installed on this host/);
     expect(qemuRefusals({ ...a, swtpm: null }, a).join()).toMatch(/swtpm does not answer on the source/);
     expect(qemuRefusals(a, { ...a, smm: true }).join()).toMatch(/UEFI firmware differs: .*SMM/);
+    // The same release on another libtpms: the state's RSA key sizes must be there.
+    const f3 = { ...a, swtpmFeatures: ['tpm-2.0', 'rsa-keysize-2048', 'rsa-keysize-3072', 'cmdarg-seccomp'] };
+    expect(qemuRefusals(f3, { ...f3, swtpmFeatures: ['tpm-2.0', 'rsa-keysize-2048', 'rsa-keysize-3072'] })).toEqual([]);
+    expect(qemuRefusals(f3, { ...f3, swtpmFeatures: ['tpm-2.0', 'rsa-keysize-2048'] }).join()).toMatch(/source's supports rsa-keysize-3072, this host's does not/);
     // A VM without a TPM or UEFI asks neither.
     expect(qemuRefusals({ ...a, swtpm: undefined, smm: undefined }, { ...a, swtpm: null, smm: true })).toEqual([]);
     expect(flashRefusals({ code: 3653632, vars: 540672 }, { code: 3653632, vars: 540672 })).toEqual([]);
@@ -57,11 +62,11 @@ describe('what a live move refuses, each with its reason', () => {
     expect(f).toMatch(/code flash is 3653632 bytes, this host's 1966080/);
     expect(f).toMatch(/variable store differs: the source's is 540672 bytes, this host's firmware makes 131072/);
   });
-  it("swtpm's release from its --version, and SMM from a command line", () => {
-    expect(swtpmRelease('TPM emulator version 0.7.1, Copyright (c) 2014-2021 IBM Corp.')).toBe('0.7.1');
-    expect(swtpmRelease('TPM emulator version 0.10.0')).toBe('0.10.0');
-    expect(swtpmRelease('something else')).toBeNull();
-    expect(swtpmRelease(null)).toBeNull();
+  it("swtpm's release and features from --print-capabilities, and SMM from a command line", () => {
+    const caps = '{ "type": "swtpm", "features": [ "tpm-1.2", "tpm-2.0", "cmdarg-seccomp", "rsa-keysize-2048", "rsa-keysize-3072" ], "version": "0.7.1" }';
+    expect(parseSwtpmCapabilities(caps)).toEqual({ release: '0.7.1', features: ['tpm-1.2', 'tpm-2.0', 'cmdarg-seccomp', 'rsa-keysize-2048', 'rsa-keysize-3072'] });
+    expect(parseSwtpmCapabilities('TPM emulator version 0.7.1')).toBeNull();
+    expect(parseSwtpmCapabilities('{"type":"other","version":"1"}')).toBeNull();
     expect(argvSmm(['-global', 'driver=cfi.pflash01,property=secure,value=on'])).toBe(true);
     expect(argvSmm(['-machine', 'q35'])).toBe(false);
   });
