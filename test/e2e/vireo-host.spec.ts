@@ -97,6 +97,9 @@ test("after a live move the VM's screen opens from the host, and the VM is drive
   // Listed under the host with its state, and driven from there.
   const row = () => hosts.getByRole('listitem', { name: new RegExp(`^${VM} on h4far, `) });
   await expect(hosts.getByRole('listitem', { name: `${VM} on h4far, running` })).toBeVisible({ timeout: 20_000 });
+  // Its name stays readable beside its buttons in the narrow sidebar.
+  expect((await row().getByText(VM, { exact: true }).boundingBox())?.width ?? 0).toBeGreaterThan(60);
+  await page.screenshot({ path: 'test-results/vireo-host-row.png' });
   await row().getByRole('button', { name: 'Pause' }).click();
   await expect(hosts.getByRole('listitem', { name: `${VM} on h4far, paused` })).toBeVisible({ timeout: 20_000 });
   await row().getByRole('button', { name: 'Resume' }).click();

@@ -103,9 +103,10 @@ export function HostsSection() {
                   const running = d.state === 'running' || d.state === 'paused';
                   const key = `${host.id}:${d.name}`;
                   return (
-                    <li key={d.uuid || d.name} aria-label={`${d.name} on ${host.name}, ${d.state}`} className="flex items-center gap-1">
+                    <li key={d.uuid || d.name} aria-label={`${d.name} on ${host.name}, ${d.state}`} className="flex flex-wrap items-center gap-1">
                       <span className={cx('inline-block h-2 w-2 rounded-full', STATE_DOT[d.state])} aria-hidden="true" />
-                      <span className="min-w-0 flex-1 truncate">{d.name}</span>
+                      {/* the name keeps room to be read; the buttons wrap below it in a narrow sidebar */}
+                      <span className="min-w-[6rem] flex-1 truncate" title={d.name}>{d.name}</span>
                       <span className="text-xs text-zinc-600 dark:text-zinc-400">{d.state}</span>
                       {running ? (
                         <>
