@@ -7,8 +7,10 @@ import type { Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 import { GUEST_MARKERS, SerialShell } from '../fixtures/guest.ts';
+import { runVireo } from './cli-helpers.ts';
 import { createGuestVm, disposeEngine, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
 import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
+import { startServer } from '../../electron/server/server.ts';
 
 // Issue 24: a live Vireo↔Vireo move of a UEFI + TPM guest (the Windows 11 kind), the target a
 // real `vireo serve` in a network namespace made here (vireo-peer-helpers.ts), as in
@@ -17,7 +19,8 @@ import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
 // were on the source; after the real move the guest counts on over there without a reboot, reads
 // the same PCR 16 from the target's swtpm, the target's own variable store file (made from its
 // own firmware template, never copied) holds the variable, the target's tpm/ holds swtpm's state,
-// and the source's folder (its TPM state with it) is gone.
+// and the source's folder (its TPM state with it) is gone. And back, the serve there the source:
+// the same again here.
 
 let engine: Engine;
 let vm: VmDetails;
@@ -179,5 +182,30 @@ describe('a live move of a UEFI + TPM VM to a Vireo host carries its variable st
     // swtpm there wrote the state it was handed into the new VM's tpm/ folder.
     expect(readdirSync(join(dir, 'tpm'))).toContain('tpm2-00.permall');
     expect(readFileSync(join(dir, 'tpm', 'tpm2-00.permall')).equals(permallHere)).toBe(true);
+  }, 180_000);
+
+  it('and back: the serve there moves it to this engine, with the TPM state and variables its swtpm and QEMU took in', async () => {
+    const permallThere = readFileSync(join(peer.home, 'vms', vm.id, 'tpm', 'tpm2-00.permall'));
+    const server = await startServer({ engine, host: peer.here, port: 0, staticDir: join(engine.home, 'no-renderer') });
+    try {
+      const paired = await runVireo(peer.home, ['host', 'add', 'home', `vireo://${peer.here}:${server.port}`, '--secret', await engine.migrations.secret()]);
+      expect(paired.code, paired.stderr).toBe(0);
+      const back = await peer.call('vms.migrate', { vm: vm.id, to: 'home' });
+      expect(back.error).toBeUndefined();
+    } finally {
+      await server.close();
+    }
+    expect(engine.vms.list().map((v) => [v.name, v.state])).toEqual([['h1-fw', 'running']]);
+    expect((await peer.qemus(vm.id)).there).toEqual([]);
+    expect(existsSync(join(peer.home, 'vms', vm.id))).toBe(false);
+    const store = await nvramBytes(join(vm.dir, 'nvram.qcow2'));
+    expect(holdsVariable(store) && holdsVariable(store, lateName, lateValue)).toBe(true);
+    expect(readFileSync(join(vm.dir, 'tpm', 'tpm2-00.permall')).equals(permallThere)).toBe(true);
+    sh.close();
+    sh = await SerialShell.connect(serialSocketOf(engine, await engine.client.call('vms.get', { vm: vm.id })));
+    const m = await sh.waitFor(/COUNT (\d+)\n/, 30_000);
+    await sh.waitFor(new RegExp(`COUNT ${Number(m[1]) + 5}\n`), 30_000);
+    expect(sh.text).not.toMatch(GUEST_MARKERS.boot);
+    expect(await readPcr16(sh)).toBe(pcr16);
   }, 180_000);
 });
