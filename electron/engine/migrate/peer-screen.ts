@@ -8,14 +8,14 @@ import { ensurePrivateDir } from '../paths.ts';
 import { PeerChannel } from './channel.ts';
 import { nonce, PSK_IDENTITY } from './pairing.ts';
 
-// The screen of a VM on a paired Vireo host (issue 24). Its QEMU's VNC is a unix socket on
-// that machine; the source's display bridge dials unix sockets. So each viewer connection is
-// carried like this:
+// The screen (and serial console) of a VM on a paired Vireo host (issue 24). Its QEMU's VNC
+// and serial port are unix sockets on that machine; the source's display bridge dials unix
+// sockets. So each connection the bridge makes is carried like this:
 //   bridge → a unix socket of this engine (a 0700 folder in the runtime dir)
 //          → per connection: the control channel asks the target for the VM's screen with a
-//            fresh salt ("vm-screen"), the target opens a one-connection TLS-PSK listener on the
+//            fresh salt ("vm-screen", or "vm-console"), the target opens a one-connection TLS-PSK listener on the
 //            address the channel reached it on, keyed by the pairing secret and that salt
-//          → the target pipes it into the VM's VNC socket.
+//          → the target pipes it into the VM's VNC (or serial) socket.
 // No port takes a client that does not hold the pairing secret, the bytes are encrypted on
 // the wire, and the channel staying open is what keeps the stream alive: either side going
 // away ends both.
@@ -89,14 +89,14 @@ export class PeerScreens {
     private readonly keepMs = 5 * 60_000,
   ) {}
 
-  /** The socket the bridge dials for this VM's screen; a resolver (null once closed). */
-  async open(peer: ScreenPeer, vm: string): Promise<() => string | null> {
-    const key = `${peer.id}\0${vm}`;
+  /** The socket the bridge dials for this VM's screen (or console); a resolver (null once closed). */
+  async open(peer: ScreenPeer, vm: string, kind: 'vnc' | 'serial' = 'vnc'): Promise<() => string | null> {
+    const key = `${peer.id}\0${vm}\0${kind}`;
     let t = this.tunnels.get(key);
     if (!t) {
       const dir = ensurePrivateDir(join(this.rtRoot, 'screens'));
       const path = join(dir, `${randomBytes(6).toString('hex')}.sock`);
-      const server = createUnixServer((local) => this.carry(t!, peer, vm, local));
+      const server = createUnixServer((local) => this.carry(t!, peer, vm, kind, local));
       await new Promise<void>((resolve, reject) => (server.once('error', reject), server.listen(path, () => resolve())));
       server.unref();
       t = { path, server, conns: 0, until: 0 };
@@ -128,7 +128,7 @@ export class PeerScreens {
     for (const [key, t] of this.tunnels) this.closeTunnel(key, t);
   }
 
-  private carry(t: Tunnel, peer: ScreenPeer, vm: string, local: Socket) {
+  private carry(t: Tunnel, peer: ScreenPeer, vm: string, kind: 'vnc' | 'serial', local: Socket) {
     t.conns++;
     local.pause();
     let ch: PeerChannel | null = null;
@@ -146,7 +146,7 @@ export class PeerScreens {
       ch = await PeerChannel.connect(peer.uri, peer.secret);
       if (done) return ch.close();
       const salt = nonce();
-      const at = await ch.call<{ host: string; port: number }>('vm-screen', { vm, salt }, 30_000);
+      const at = await ch.call<{ host: string; port: number }>(kind === 'vnc' ? 'vm-screen' : 'vm-console', { vm, salt }, 30_000);
       const key = screenPsk(peer.secret, salt);
       const tls = tlsConnect({ host: at.host, port: at.port, ciphers: CIPHERS, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', checkServerIdentity: () => undefined, pskCallback: () => ({ identity: PSK_IDENTITY, psk: key }) });
       await new Promise<void>((resolve, reject) => (tls.once('secureConnect', resolve), tls.once('error', reject)));

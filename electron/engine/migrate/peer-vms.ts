@@ -13,13 +13,13 @@ import { pairingSecret } from './pairing.ts';
 // (issue 24: "its VMs appear under it in the library with state, console, screen,
 // start/stop/pause"). The peer is treated as a remote API client and less: it may list the
 // library's VMs, read a summary of one, start, stop, pause, resume or reset one, and open its
-// screen. Nothing here writes a config, and nothing it sends is a path: a VM is named by id or
-// name and resolved in this library only. Control goes through this engine's own dispatch with
+// screen or serial console. Nothing here writes a config, and nothing it sends is a path: a
+// VM is named by id or name and resolved in this library only. Control goes through this engine's own dispatch with
 // a web caller confined to the library (no media roots, no extra QEMU arguments), so a start
 // passes the same checks (memory overcommit, disposables) as one from this serve's own page.
 // What goes back names no file of this machine.
 
-export const PEER_VM_OPS = ['vm-list', 'vm-get', 'vm-control', 'vm-screen'] as const;
+export const PEER_VM_OPS = ['vm-list', 'vm-get', 'vm-control', 'vm-screen', 'vm-console'] as const;
 export type PeerVmOp = (typeof PEER_VM_OPS)[number];
 export const isPeerVmOp = (op: string): op is PeerVmOp => (PEER_VM_OPS as readonly string[]).includes(op);
 
@@ -116,15 +116,19 @@ export class PeerVmRequests {
         else await this.call('vms.reset', { vm: id });
         return this.view(id);
       }
-      case 'vm-screen': {
+      case 'vm-screen':
+      case 'vm-console': {
         const a = parse(ScreenArgs, op, args);
         const entry = this.p.vms.resolve(a.vm);
+        const name = entry.config?.name ?? entry.id;
+        if (op === 'vm-console' && !entry.config?.serial.enabled) throw new VireoError('UNSUPPORTED', `"${name}" on this host has no serial port: enable it in its Settings → Serial there`);
         const socket = () => {
           const e = this.p.library.get(entry.id);
           if (!e || !this.p.vms.machineFor(e).isActive) return null;
-          return this.p.vms.endpoints(e)?.display?.socket ?? null;
+          const ep = this.p.vms.endpoints(e);
+          return (op === 'vm-screen' ? ep?.display?.socket : ep?.console?.socket) ?? null;
         };
-        if (!socket()) throw new VireoError('INVALID_STATE', `"${entry.config?.name ?? entry.id}" on this host is not running: start it to see its screen`);
+        if (!socket()) throw new VireoError('INVALID_STATE', `"${name}" on this host is not running: start it to ${op === 'vm-screen' ? 'see its screen' : 'use its console'}`);
         return serveScreen(ctx.localAddress, await pairingSecret(this.p.home), a.salt, socket, ctx.closed);
       }
     }

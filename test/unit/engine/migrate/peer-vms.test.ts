@@ -14,8 +14,8 @@ const ID = '6c56ad24-0740-4cab-a43b-2e3ab669dbea';
 const vm = (patch: Record<string, unknown> = {}) => VmConfigSchema.parse({ ...baseConfig(ID, 'far vm'), ...patch });
 
 describe('a peer asking about VMs of this library', () => {
-  it('may ask four things and nothing else (config writes, deletes, files are not among them)', () => {
-    expect([...PEER_VM_OPS]).toEqual(['vm-list', 'vm-get', 'vm-control', 'vm-screen']);
+  it('may ask five things and nothing else (config writes, deletes, files are not among them)', () => {
+    expect([...PEER_VM_OPS]).toEqual(['vm-list', 'vm-get', 'vm-control', 'vm-screen', 'vm-console']);
     for (const op of ['vms.update', 'vm-update', 'vm-delete', 'files.list', 'prepare', 'VM-GET', '']) expect(isPeerVmOp(op)).toBe(false);
   });
 
