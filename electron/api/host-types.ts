@@ -52,6 +52,8 @@ export interface RemoteDomainInfo {
   graphics: { type: string; socket: string | null; port: number | null; listen: string | null } | null;
   video: string | null;
   serial: boolean;
+  /** the first serial port: its type (pty, unix, …), the socket of a unix one, its log file */
+  console?: { type: string; socket: string | null; log: string | null } | null;
   os: { id: string; name: string; family: string } | null;
   /** the domain carries Vireo's metadata (created from a Vireo config) */
   madeByVireo: boolean;

@@ -29,6 +29,7 @@ export const hostMethods = {
   'hosts.create': method<RemoteDomainDetails>()(RemoteCreate, "Create a VM on a host from the wizard's answers: Vireo's config as domain XML, the disk a volume of the host's pool, the ISO uploaded (a job)"),
   'hosts.undefine': method<{ removed: string }>()(z.object({ ...dom, removeStorage: z.boolean().optional() }).strict(), 'Remove a stopped domain (and with removeStorage its volumes)'),
   'hosts.display': method<DisplaySession>()(z.object(dom).strict(), "A domain's screen through the display bridge (libvirt's VNC unix socket; local URIs only)"),
+  'hosts.console': method<DisplaySession>()(z.object(dom).strict(), "A running domain's serial console through the display bridge (its serial's unix socket, as Vireo-made domains have it; local URIs only; a pty serial is refused with the reason)"),
   'hosts.migrate': method<RemoteDomainDetails>()(
     z.object({
       ...dom,
@@ -46,7 +47,7 @@ export const hostMethods = {
   ),
   'vms.move': method<VmOfflineMoveResult>()(
     z.object({ vm: VmRef, to: HostRef, copy: z.boolean().optional(), start: z.boolean().optional() }).strict(),
-    'Move (or with copy, copy) a stopped VM of this library to a host, offline, with its disks, snapshots, NVRAM and TPM state (a job); a move removes it here afterwards. Vireo hosts take everything; libvirt hosts not yet its snapshots or TPM state. With start it is started there',
+    'Move (or with copy, copy) a stopped VM of this library to a host, offline, with its disks, snapshots, NVRAM and TPM state (a job); a move removes it here afterwards. Vireo hosts take everything; libvirt hosts take its UEFI variables and its snapshots as disk states (their saved RAM stays here), not yet TPM state. With start it is started there',
   ),
   'hosts.domainXml': method<{ xml: string; dropped: string[] }>()(
     z.object({ vm: VmRef, domainType: z.enum(['kvm', 'qemu']).optional(), storageDir: z.string().min(1).max(1024).optional() }).strict(),

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { WebSocket } from 'ws';
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -95,30 +96,33 @@ export async function removeAllDomains(lv: SessionLibvirt): Promise<void> {
 }
 
 /**
- * The live domain's serial pty, made raw (no echo back into the guest), read by `cat` until
- * `re` matches (a child process: a blocking read of a tty in Node's thread pool could not be
- * abandoned).
+ * A console WebSocket (hosts.console's URL: the display bridge's serial hub) read until `re`
+ * matches its bytes; closed after.
  */
-export async function readPtyUntil(pty: string, re: RegExp, timeoutMs: number, what = pty): Promise<string> {
-  await run('stty', ['-F', pty, 'raw', '-echo']);
-  const cat = spawn('cat', [pty], { stdio: ['ignore', 'pipe', 'ignore'] });
+export async function readConsoleUntil(url: string, re: RegExp, timeoutMs: number, what = url): Promise<string> {
+  const ws = new WebSocket(url);
   let text = '';
   try {
     return await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serial of ${what} never matched ${re} in ${timeoutMs} ms; last: ${text.slice(-500)}`)), timeoutMs);
-      cat.stdout.on('data', (b: Buffer) => {
-        text += b.toString('latin1');
+      const timer = setTimeout(() => reject(new Error(`console of ${what} never matched ${re} in ${timeoutMs} ms; last: ${text.slice(-500)}`)), timeoutMs);
+      ws.on('message', (data: Buffer, binary: boolean) => {
+        if (!binary) return;
+        text += data.toString('latin1');
         if (re.test(text)) {
           clearTimeout(timer);
           resolve(text);
         }
       });
-      cat.once('exit', () => {
+      ws.once('error', (e) => {
         clearTimeout(timer);
-        reject(new Error(`cat ${pty} ended before ${re}: ${text.slice(-500)}`));
+        reject(e);
+      });
+      ws.once('close', (code, reason) => {
+        clearTimeout(timer);
+        reject(new Error(`console of ${what} closed (${code} ${reason.toString()}) before ${re}: ${text.slice(-500)}`));
       });
     });
   } finally {
-    cat.kill('SIGKILL');
+    ws.close();
   }
 }

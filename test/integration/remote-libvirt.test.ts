@@ -1,11 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/index.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 import { ensureFixtures, GUEST_MARKERS } from '../fixtures/guest.ts';
 import { RfbClient } from '../fixtures/rfb-client.ts';
 import { disposeEngine, tempEngine } from './helpers.ts';
-import { libvirtMissing, readPtyUntil, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from './libvirt-helpers.ts';
+import { libvirtMissing, readConsoleUntil, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from './libvirt-helpers.ts';
 import { runVireo } from './cli-helpers.ts';
 
 // Issue 24, acceptance 1: a second libvirt daemon, started by this test in session mode with
@@ -79,11 +81,32 @@ describe.skipIf(!!missing)('libvirt hosts (a private session daemon)', () => {
     const vols = await lv.virsh(['vol-list', 'default']);
     expect(vols).toMatch(/h8-wizard-disk0\.qcow2/);
     expect(vols).toMatch(/h8-wizard-testguest\.iso/);
-    const live = await lv.virsh(['dumpxml', DOM]);
-    const pty = /<serial type='pty'>\s*<source path='([^']+)'/.exec(live)?.[1];
-    expect(pty).toMatch(/^\/dev\/pts\/\d+$/);
-    const text = await readPtyUntil(pty!, GUEST_MARKERS.ready, 150_000, DOM);
+    // Its serial console through the API: the domain's serial is a unix socket (a pty would
+    // need a terminal on the host), dialled by the display bridge behind a token.
+    const info = (await engine.client.call('hosts.domain', { host: 'lab', domain: DOM })).info;
+    expect(info.console).toMatchObject({ type: 'unix', socket: expect.stringMatching(/\/pool\/\.h8-wizard-[0-9a-f]{8}\.serial\.sock$/) });
+    const s = await engine.client.call('hosts.console', { host: 'lab', domain: DOM });
+    const text = await readConsoleUntil(s.url, GUEST_MARKERS.ready, 150_000, DOM);
     expect(text).toMatch(/firmware=bios/);
+    // Input reaches the guest's shell, and its output the log file beside the disk.
+    const again = await engine.client.call('hosts.console', { host: 'lab', domain: DOM });
+    const ws = new WebSocket(again.url);
+    await new Promise((r) => ws.once('open', r));
+    const echoed = new Promise<string>((resolve) => {
+      let t = '';
+      ws.on('message', (b: Buffer, bin: boolean) => {
+        if (bin) t += b.toString('latin1');
+        if (/H8-CONSOLE-42/.test(t)) resolve(t);
+      });
+    });
+    ws.send(Buffer.from('echo H8-CONSOLE-$((40+2))\n'), { binary: true });
+    await echoed;
+    ws.close();
+    expect(readFileSync(info.console!.log!, 'latin1')).toMatch(GUEST_MARKERS.ready);
+  });
+
+  it('refuses the console of a stopped domain and of one whose serial is not a socket, with the reason', async () => {
+    await expect(engine.client.call('hosts.console', { host: 'lab', domain: 'h8-plain' })).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/shut off: start it/) });
   });
 
   it("opens the domain's screen through the display bridge (libvirt's VNC unix socket), with no TCP port", async () => {

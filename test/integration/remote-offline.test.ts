@@ -7,7 +7,7 @@ import type { Engine } from '../../electron/engine/index.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 import { ensureFixtures, GUEST_MARKERS } from '../fixtures/guest.ts';
 import { disposeEngine, tempEngine, waitForReady } from './helpers.ts';
-import { libvirtMissing, readPtyUntil, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from './libvirt-helpers.ts';
+import { libvirtMissing, readConsoleUntil, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from './libvirt-helpers.ts';
 
 // Issue 24, offline move to a libvirt host with what libvirt can take: a stopped UEFI VM with
 // two snapshots (one live, taken while the guest ran; one offline) moves to a private session
@@ -102,8 +102,7 @@ describe.skipIf(!!missing)('offline move to a libvirt host with UEFI and snapsho
 
     // It boots there, with UEFI.
     expect((await engine.client.call('hosts.control', { host: 'lab', domain: DOM, action: 'start' })).state).toBe('running');
-    const pty = /<serial type='pty'>\s*<source path='([^']+)'/.exec(await lv.virsh(['dumpxml', DOM]))?.[1];
-    const text = await readPtyUntil(pty!, GUEST_MARKERS.ready, 180_000, DOM);
+    const text = await readConsoleUntil((await engine.client.call('hosts.console', { host: 'lab', domain: DOM })).url, GUEST_MARKERS.ready, 180_000, DOM);
     expect(text).toMatch(/firmware=uefi/);
 
     // Why disk states: the live snapshot redefined with its RAM ("running", memory internal)

@@ -14,6 +14,7 @@ import type { JobContext } from '../jobs.ts';
 import { configToDomainXml } from './domxml.ts';
 import { parseXml, childrenOf, child } from './xml.ts';
 import type { Virsh } from './virsh.ts';
+import { poolDir, serialPaths } from './console.ts';
 
 // A VM made from the wizard's answers on a libvirt host: the same config Vireo would build
 // (defaults for the OS, the machine shape the user chose) rendered to domain XML, its disk a
@@ -114,7 +115,9 @@ export async function createOnHost(v: Virsh, h: RemoteHost, a: RemoteCreateArgs,
       isoPath = (await v.run(['vol-path', '--pool', pool, name])).trim();
     }
     job.progress(0.8);
-    const { xml, dropped } = configToDomainXml(config, { domainType, diskPaths, isoPath });
+    const sp = serialPaths(h.uri, await poolDir(v, pool), config.name, config.id);
+    const { xml, dropped } = configToDomainXml(config, { domainType, diskPaths, isoPath, serial: 'problem' in sp ? null : sp });
+    if ('problem' in sp && config.serial.enabled) dropped.push(sp.problem);
     await v.define(xml);
     if (a.start) await v.run(['start', '--domain', config.name]);
     job.progress(1);

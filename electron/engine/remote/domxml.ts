@@ -19,6 +19,8 @@ export interface DomainTarget {
   isoPath: string | null;
   /** the UEFI variable store carried to the host (an uploaded raw volume); absent: libvirt makes one from its template */
   nvramPath?: string | null;
+  /** the serial console's unix socket and log on the host (console.ts serialPaths); absent: a pty */
+  serial?: { socket: string; log: string } | null;
 }
 
 export interface RenderedDomain {
@@ -125,7 +127,12 @@ export function configToDomainXml(c: VmConfig, t: DomainTarget): RenderedDomain 
     }
     l.push(`      <mac address='${n.mac}'/>`, `      <model type='${NIC_MODEL[n.model]}'/>`, '    </interface>');
   }
-  if (c.serial.enabled) l.push("    <serial type='pty'>", "      <target port='0'/>", '    </serial>', "    <console type='pty'>", "      <target type='serial' port='0'/>", '    </console>');
+  if (c.serial.enabled && t.serial) {
+    // A socket QEMU serves, which Vireo's console dials (a pty needs a terminal on the host).
+    const src = `      <source mode='bind' path='${x(t.serial.socket)}'/>`;
+    const log = `      <log file='${x(t.serial.log)}' append='on'/>`;
+    l.push("    <serial type='unix'>", src, log, "      <target port='0'/>", '    </serial>', "    <console type='unix'>", src, log, "      <target type='serial' port='0'/>", '    </console>');
+  } else if (c.serial.enabled) l.push("    <serial type='pty'>", "      <target port='0'/>", '    </serial>', "    <console type='pty'>", "      <target type='serial' port='0'/>", '    </console>');
   if (c.input.tablet && c.devices.usb !== 'none') l.push("    <input type='tablet' bus='usb'/>");
   if (s.tpm) l.push(`    <tpm model='${c.arch === 'aarch64' ? 'tpm-tis' : 'tpm-crb'}'>`, "      <backend type='emulator' version='2.0'/>", '    </tpm>');
   // The screen on a unix socket libvirt names itself (read back from the live XML): never a TCP port.
@@ -191,9 +198,17 @@ export function domainXmlToInfo(xml: string): RemoteDomainInfo {
     graphics: g ? { type: g.attrs.type ?? '', socket: g.attrs.socket ?? child(g, 'listen')?.attrs.socket ?? null, port: g.attrs.port && g.attrs.port !== '-1' ? Number(g.attrs.port) : null, listen: g.attrs.listen ?? child(g, 'listen')?.attrs.address ?? null } : null,
     video: VIREO_VIDEO[at(devices, 'video/model')?.attrs.type ?? ''] ?? null,
     serial: childrenOf(devices, 'serial').length > 0,
+    console: serialOf(devices),
     os: vireo ? { id: vireo.id, name: vireo.name, family: vireo.family } : null,
     madeByVireo: !!vireo,
   };
+}
+
+/** The first serial port: its type, and the socket of a unix one. */
+function serialOf(devices: XmlNode | undefined): RemoteDomainInfo['console'] {
+  const s = childrenOf(devices, 'serial')[0];
+  if (!s) return null;
+  return { type: s.attrs.type ?? '', socket: s.attrs.type === 'unix' ? (child(s, 'source')?.attrs.path ?? null) : null, log: child(s, 'log')?.attrs.file ?? null };
 }
 
 function metadataVm(d: XmlNode): { id: string; name: string; family: string } | null {

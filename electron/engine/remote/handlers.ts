@@ -4,7 +4,8 @@ import type { Caller } from '../../api/define.ts';
 import type { RemoteHost } from '../../api/host-types.ts';
 import type { EngineParts } from '../parts.ts';
 import { createOnHost } from './create.ts';
-import { configToDomainXml } from './domxml.ts';
+import { consoleProblem, serialPaths } from './console.ts';
+import { configToDomainXml, domainXmlToInfo } from './domxml.ts';
 import { RemoteHosts } from './hosts.ts';
 import { isLocalUri } from './virsh.ts';
 import { migrateLive } from './migrate.ts';
@@ -16,7 +17,7 @@ import { peerVmControl } from '../migrate/peer-client.ts';
 // RemoteHosts (hosts.ts) and virsh; the display of a domain goes through the engine's display
 // bridge behind its token, reaching libvirt's VNC unix socket, so no port is opened.
 
-type HostMethods = 'vms.migrate' | 'vms.move' | 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.domainXml' | 'hosts.migrate';
+type HostMethods = 'vms.migrate' | 'vms.move' | 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.console' | 'hosts.domainXml' | 'hosts.migrate';
 
 const ACTIONS = {
   start: ['start'],
@@ -29,6 +30,8 @@ const ACTIONS = {
 
 /** The display bridge's id for a domain: never a Vireo VM id (those are UUIDs without a prefix). */
 export const remoteDisplayId = (h: RemoteHost, domain: string) => `host:${h.id}:${domain}`;
+/** The bridge's id for a domain's console: its own, so the console's hub and the screen's resolver never share one. */
+export const remoteConsoleId = (h: RemoteHost, domain: string) => `hostconsole:${h.id}:${domain}`;
 
 function localOnly(c: Caller, what: string): void {
   // A web client could otherwise make this machine open connections (ssh, TLS) anywhere.
@@ -69,7 +72,10 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
       }
       const { h, v } = await virshOf(a.host);
       await v.run([...ACTIONS[a.action], '--domain', a.domain], { timeoutMs: 120_000 });
-      if (a.action === 'poweroff' || a.action === 'shutdown') bridge.revoke(remoteDisplayId(h, a.domain));
+      if (a.action === 'poweroff' || a.action === 'shutdown') {
+        bridge.revoke(remoteDisplayId(h, a.domain));
+        bridge.revoke(remoteConsoleId(h, a.domain));
+      }
       return hosts.details(h.id, a.domain);
     },
     'hosts.snapshot': async (a) => {
@@ -93,8 +99,12 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
       const { h, v } = await virshOf(a.host);
       const d = await hosts.domain(h, a.domain);
       if (d.state !== 'stopped') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: shut it down first`);
+      const serialLog = a.removeStorage ? domainXmlToInfo(await v.run(['dumpxml', '--inactive', '--domain', a.domain])).console?.log : null;
       await v.run(['undefine', '--domain', a.domain, '--snapshots-metadata', '--nvram', ...(a.removeStorage ? ['--remove-all-storage'] : [])]);
+      // The serial log sits in the pool's directory (console.ts), where libvirt lists it as a volume.
+      if (serialLog) await v.run(['vol-delete', serialLog]).catch(() => {});
       bridge.revoke(remoteDisplayId(h, a.domain));
+      bridge.revoke(remoteConsoleId(h, a.domain));
       return { removed: a.domain };
     },
     'hosts.display': async (a) => {
@@ -113,6 +123,18 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
       if (!sock) throw new VireoError('UNSUPPORTED', `${a.domain} on ${h.name} has no VNC screen on a unix socket: give it <graphics type='vnc'><listen type='socket'/></graphics> (Vireo-made domains have it)`);
       return bridge.openSession({ kind: 'vnc', vmId: remoteDisplayId(h, a.domain), socketPath: () => sock });
     },
+    'hosts.console': async (a) => {
+      const h = await hosts.resolve(a.host);
+      if (h.secret) throw new VireoError('UNSUPPORTED', `not yet: the serial console of a VM on the Vireo host ${h.name}: open it in that host's own app or serve`);
+      if (!isLocalUri(h.uri)) throw new VireoError('UNSUPPORTED', `not yet: the serial console of a domain on ${h.uri} needs its unix socket carried over the connection (an ssh tunnel), which Vireo does not make yet; use virsh console on the host`);
+      const d = await hosts.domain(h, a.domain);
+      if (d.state !== 'running' && d.state !== 'paused') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: start it to use its console`);
+      const info = domainXmlToInfo(await hosts.virsh(h).run(['dumpxml', '--domain', a.domain]));
+      const problem = consoleProblem(info.console ?? null, a.domain);
+      if (problem) throw new VireoError('UNSUPPORTED', problem);
+      const sock = info.console!.socket!;
+      return bridge.openSession({ kind: 'serial', vmId: remoteConsoleId(h, a.domain), socketPath: () => sock });
+    },
     'hosts.migrate': async (a) => {
       const src = await virshOf(a.host);
       const dst = await virshOf(a.to);
@@ -122,13 +144,15 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
       );
       // Its screen now comes from the target: the old session's socket is gone with the source's QEMU.
       bridge.revoke(remoteDisplayId(src.h, a.domain));
+      bridge.revoke(remoteConsoleId(src.h, a.domain));
       return hosts.details(dst.h.id, a.domain);
     },
     'hosts.domainXml': async (a) => {
       const v = p.vms.resolve(a.vm);
       if (!v.config) throw new VireoError('BROKEN_CONFIG', `"${a.vm}" has a broken config: repair it first`);
       const diskPaths = Object.fromEntries(v.config.disks.map((d) => [d.id, `${a.storageDir ?? '/var/lib/libvirt/images'}/${v.config!.name}-${d.id}.${d.format}`]));
-      return configToDomainXml(v.config, { domainType: a.domainType ?? 'qemu', diskPaths, isoPath: v.config.cdrom.iso });
+      const sp = serialPaths(a.storageDir ? 'qemu:///session' : 'qemu:///system', a.storageDir ?? '/var/lib/libvirt/images', v.config.name, v.config.id);
+      return configToDomainXml(v.config, { domainType: a.domainType ?? 'qemu', diskPaths, isoPath: v.config.cdrom.iso, serial: 'problem' in sp ? null : sp });
     },
   };
 }

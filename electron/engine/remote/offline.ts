@@ -10,6 +10,7 @@ import type { EngineParts } from '../parts.ts';
 import { loadMeta } from '../snapshots/meta.ts';
 import { offlineRefusals } from '../migrate/compat.ts';
 import { nvramFile, rawNvram, redefineSnapshots, SNAPSHOTS_AS_DISK_STATES } from './carry.ts';
+import { poolDir, serialPaths } from './console.ts';
 import { configToDomainXml, domainXmlToInfo } from './domxml.ts';
 import { hostDomainType } from './create.ts';
 import type { Virsh } from './virsh.ts';
@@ -85,7 +86,9 @@ export async function moveToLibvirt(p: EngineParts, h: RemoteHost, v: Virsh, ref
             await raw.done();
           }
         }
-        const xml = configToDomainXml(sent, { domainType, diskPaths, isoPath: null, nvramPath });
+        const sp = serialPaths(h.uri, await poolDir(v, pool), sent.name, sent.id);
+        const xml = configToDomainXml(sent, { domainType, diskPaths, isoPath: null, nvramPath, serial: 'problem' in sp ? null : sp });
+        if ('problem' in sp && sent.serial.enabled) xml.dropped.push(sp.problem);
         await v.define(xml.xml);
         defined = true;
         const snapshots = meta.nodes.length ? await redefineSnapshots(v, config.name, meta, await diskTags(v, config.name, config.disks.map((d) => ({ path: diskPaths[d.id]!, tags: tagsOf[d.id]! }))), job.signal) : 0;

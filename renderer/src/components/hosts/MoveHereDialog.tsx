@@ -8,7 +8,7 @@ import { Button, Check, Dialog, inputClass } from '../ui.tsx';
 // "Move to host…" for a VM of this library (issue 24), opened from a host in the Hosts
 // section: a running VM moves live to a Vireo host (vms.migrate: disks mirrored, RAM migrated,
 // over TLS-PSK); a stopped one moves, or is copied, offline to either kind (vms.move: its disks,
-// snapshots, NVRAM and TPM state; a libvirt host takes neither snapshots nor TPM state yet).
+// snapshots, NVRAM and TPM state; a libvirt host takes the snapshots as disk states, not yet TPM state).
 // What cannot move says why before the click; what was left behind is shown after.
 
 const live = (v: VmSummary) => v.state === 'running' || v.state === 'paused';
@@ -31,7 +31,7 @@ export function MoveHereDialog({ host, onClose, onMoved, onMovedLive }: { host: 
   const [start, setStart] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
-  const [left, setLeft] = useState<string[] | null>(null);
+  const [left, setLeft] = useState<{ dropped: string[]; notes: string[] } | null>(null);
 
   useEffect(() => {
     void client.call('vms.list', {}).then((list) => {
@@ -55,7 +55,7 @@ export function MoveHereDialog({ host, onClose, onMoved, onMovedLive }: { host: 
         onMovedLive?.(vm.name);
       } else {
         const r = await client.call('vms.move', { vm: vm.id, to: host.id, ...(copy ? { copy: true } : {}), ...(start ? { start: true } : {}) });
-        if (r.dropped.length) setLeft(r.dropped);
+        if (r.dropped.length || r.notes?.length) setLeft({ dropped: r.dropped, notes: r.notes ?? [] });
         else onMoved();
       }
     } catch (e) {
@@ -68,8 +68,9 @@ export function MoveHereDialog({ host, onClose, onMoved, onMovedLive }: { host: 
   if (left) {
     return (
       <Dialog title={`Moved to ${host.name}`} onClose={onMoved} footer={<Button variant="primary" onClick={onMoved}>Close</Button>}>
-        <p className="mb-2 text-sm">It is on {host.name} now. Left behind:</p>
-        <ul className="list-disc pl-5 text-sm">{left.map((d) => <li key={d}>{d}</li>)}</ul>
+        <p className="mb-2 text-sm">It is on {host.name} now.{left.dropped.length ? ' Left behind:' : ''}</p>
+        {left.dropped.length > 0 && <ul className="list-disc pl-5 text-sm">{left.dropped.map((d) => <li key={d}>{d}</li>)}</ul>}
+        {left.notes.length > 0 && <ul className="mt-2 list-disc pl-5 text-sm">{left.notes.map((d) => <li key={d}>{d[0]!.toUpperCase() + d.slice(1)}</li>)}</ul>}
       </Dialog>
     );
   }
@@ -106,7 +107,7 @@ export function MoveHereDialog({ host, onClose, onMoved, onMovedLive }: { host: 
           <p className="mb-2 text-sm">
             {host.kind === 'vireo'
               ? `Its disks, snapshots, UEFI variables and TPM state go to ${host.name}.`
-              : `Its disks go to ${host.name}'s storage pool and it is defined there; not yet its snapshots or TPM state (a VM with either is refused), and libvirt gives it fresh UEFI variables.`}{' '}
+              : `Its disks and UEFI variables go to ${host.name}'s storage pool and it is defined there; its snapshots arrive as disk states (their saved RAM stays behind). Not yet its TPM state (a VM with one is refused).`}{' '}
             The CD's ISO stays here.
           </p>
           <div className="mb-2 flex flex-col gap-2">

@@ -6,6 +6,7 @@ import { VmConfigSchema, CONFIG_SCHEMA_VERSION, type VmConfig } from '../../../.
 import { mergePatch } from '../../../../electron/engine/library/config-store.ts';
 import { configToDomainXml, domainXmlToInfo, type DomainTarget } from '../../../../electron/engine/remote/domxml.ts';
 import { parseXml } from '../../../../electron/engine/remote/xml.ts';
+import { consoleProblem, serialPaths } from '../../../../electron/engine/remote/console.ts';
 
 // Vireo config → libvirt domain XML, golden files in test/fixtures/domxml/ (regenerate with
 // VIREO_UPDATE_GOLDEN=1 and review the diff), and domain XML (libvirt's own, as virsh dumpxml
@@ -35,7 +36,7 @@ function config(patch: Record<string, unknown> = {}): VmConfig {
   return VmConfigSchema.parse(mergePatch(base, patch));
 }
 
-const target: DomainTarget = { domainType: 'qemu', diskPaths: { disk0: '/var/lib/libvirt/images/debian-disk0.qcow2', disk1: '/srv/images/data.raw' }, isoPath: '/var/lib/libvirt/images/debian-12.iso' };
+const target: DomainTarget = { domainType: 'qemu', diskPaths: { disk0: '/var/lib/libvirt/images/debian-disk0.qcow2', disk1: '/srv/images/data.raw' }, isoPath: '/var/lib/libvirt/images/debian-12.iso', serial: { socket: '/var/lib/libvirt/qemu/.vm-6f1c1a52.serial.sock', log: '/var/lib/libvirt/qemu/.vm-6f1c1a52.serial.log' } };
 
 describe('configToDomainXml', () => {
   it('renders a BIOS Linux VM under TCG (names escaped, VNC on a socket, no TCP port)', () => {
@@ -114,5 +115,26 @@ describe('domainXmlToInfo', () => {
   it('says what is wrong with a document that is not a domain', () => {
     expect(() => domainXmlToInfo('<network><name>x</name></network>')).toThrow(/not a domain document/);
     expect(() => domainXmlToInfo('<domain><name>x</domain>')).toThrow(/closes <name>/);
+  });
+});
+
+describe('the serial console of a domain', () => {
+  it('is a unix socket with a log, read back from the XML; a pty serial is rendered only without paths', () => {
+    const r = configToDomainXml(config(), target);
+    expect(r.xml).toContain("<serial type='unix'>\n      <source mode='bind' path='/var/lib/libvirt/qemu/.vm-6f1c1a52.serial.sock'/>\n      <log file='/var/lib/libvirt/qemu/.vm-6f1c1a52.serial.log' append='on'/>");
+    const info = domainXmlToInfo(r.xml);
+    expect(info.console).toEqual({ type: 'unix', socket: '/var/lib/libvirt/qemu/.vm-6f1c1a52.serial.sock', log: '/var/lib/libvirt/qemu/.vm-6f1c1a52.serial.log' });
+    expect(consoleProblem(info.console ?? null, 'vm')).toBeNull();
+    const pty = domainXmlToInfo(configToDomainXml(config(), { ...target, serial: null }).xml);
+    expect(pty.console).toEqual({ type: 'pty', socket: null, log: null });
+    expect(consoleProblem(pty.console ?? null, 'vm')).toMatch(/^not yet: vm's serial is a pty .*virsh console vm/);
+    expect(consoleProblem(null, 'vm')).toMatch(/has no serial port/);
+  });
+
+  it('goes in the pool directory of a session daemon and in libvirt\'s QEMU directory of the system one; too long stays a pty', () => {
+    const id = '6f1c1a52-8f3e-4c39-9a8e-0d6d1f2b3c4d';
+    expect(serialPaths('qemu+unix:///session?socket=/run/x', '/home/me/pool/', 'debian <lab>', id)).toEqual({ socket: '/home/me/pool/.debian__lab_-6f1c1a52.serial.sock', log: '/home/me/pool/.debian__lab_-6f1c1a52.serial.log' });
+    expect(serialPaths('qemu+ssh://me@srv/system', '/var/lib/libvirt/images', 'w', id)).toMatchObject({ socket: '/var/lib/libvirt/qemu/.w-6f1c1a52.serial.sock' });
+    expect(serialPaths('qemu:///session', `/${'d'.repeat(80)}`, 'x'.repeat(40), id)).toEqual({ problem: expect.stringMatching(/longer than 107 bytes, so it stays a pty/) });
   });
 });
