@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { ImageInfo, QemuImg } from './qemu-img.ts';
+import type { ImageInfo } from './qemu-img-output.ts';
 
 // `qemu-img info` answers, kept while the image file is unchanged. A VM's details ask for
 // every disk's sizes, and a qemu-img process per disk was most of what `vireo show` waited for
@@ -25,12 +25,12 @@ async function statKey(path: string): Promise<string | null> {
   }
 }
 
-/** img.info(path) (-U, format probed as there), from the cache while the file has not changed. */
-export async function cachedImageInfo(img: QemuImg, path: string): Promise<ImageInfo> {
+/** read(path) (QemuImg.info), from the cache while the file has not changed (QemuImg.infoCached). */
+export async function cachedImageInfo(path: string, read: (path: string) => Promise<ImageInfo>): Promise<ImageInfo> {
   const key = await statKey(path);
   const hit = cache.get(path);
   if (key && hit && hit.key === key) return hit.info;
-  const info = await img.info(path);
+  const info = await read(path);
   // Keyed by the stat from before the call: a write during it makes the next call ask again.
   if (key) {
     cache.delete(path);

@@ -7,6 +7,7 @@ import { detectFormat, mustBeFile } from './format.ts';
 import { MAX_DISK_BYTES, checkSize, checkSnapshotName, qcow2Opts } from './qemu-img-args.ts';
 import { explain, parseCheck, parseInfo, parseJson, type CheckReport, type ImageInfo, type SnapshotInfo } from './qemu-img-output.ts';
 import { convertImage, type ConvertOptions } from './convert.ts';
+import { cachedImageInfo } from './info-cache.ts';
 
 // qemu-img, typed: every call is an argv array, JSON output is parsed into types, and a
 // failure carries argv, exit code and stderr with a sentence saying what to do. The format is
@@ -59,6 +60,11 @@ export class QemuImg {
     const args = ['info', '--output=json', ...(opts.format ? ['-f', opts.format] : []), ...(forceShare ? ['-U'] : []), file];
     const r = await this.exec(args, file, opts.format, { timeoutMs: 60_000 });
     return parseInfo(parseJson(r.stdout, args, this.binary));
+  }
+
+  /** info() with its defaults, reused while the file is unchanged (info-cache.ts): for views that ask often. */
+  infoCached(file: string): Promise<ImageInfo> {
+    return cachedImageInfo(file, (f) => this.info(f));
   }
 
   async create(file: string, opts: CreateOptions): Promise<void> {

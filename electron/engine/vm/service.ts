@@ -19,7 +19,6 @@ import { VmLocks } from './locks.ts';
 import { SHUTDOWN_TIMEOUT_SEC } from '../../shared/states.ts';
 import { keepVmFiles } from './keep.ts';
 import { QemuImg } from '../disk/qemu-img.ts';
-import { cachedImageInfo } from '../disk/info-cache.ts';
 import { createVm, requireIso } from './create.ts';
 import { osMinimumWarnings } from '../osdetect/vm-warnings.ts';
 import { secureSocket } from '../display/bridge.ts';
@@ -159,7 +158,7 @@ export class VmService {
         const path = this.diskPath(entry, d.file);
         try {
           // -U: the image may be open by a running QEMU; a read-only query is safe.
-          const info = await cachedImageInfo(img, path);
+          const info = await img.infoCached(path);
           return { id: d.id, path, format: d.format, bus: d.bus, virtualSize: info.virtualSize, actualSize: info.actualSize ?? null };
         } catch (e) {
           return { id: d.id, path, format: d.format, bus: d.bus, virtualSize: null, actualSize: null, error: (e as Error).message };
