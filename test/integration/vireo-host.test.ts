@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { Engine } from '../../electron/engine/index.ts';
 import { PeerChannel } from '../../electron/engine/migrate/channel.ts';
 import { ensureFixtures, waitForSerialText, GUEST_MARKERS } from '../fixtures/guest.ts';
@@ -13,8 +14,9 @@ import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
 // start/stop/pause", for a Vireo host: the target is a real `vireo serve` (its own library) in
 // a network namespace made here (vireo-peer-helpers.ts), paired by its secret; a VM of its
 // library is listed here with its state, started, paused, resumed and powered off through the
-// paired channel, and its screen read through this engine's display bridge (an RFB handshake
-// and a whole framebuffer, carried over the TLS-PSK stream the channel opens). The peer may
+// paired channel, its screen read through this engine's display bridge (an RFB handshake and a
+// whole framebuffer, carried over the TLS-PSK stream the channel opens) and its serial console
+// used the same way. The peer may
 // do nothing else: other ops, actions, fields, and VMs outside its library are refused, and
 // the screen port takes no client without the pairing secret.
 
@@ -73,6 +75,24 @@ describe('VMs on a Vireo host, through the paired channel', () => {
     expect((await again.handshake()).width).toBe(init.width);
     again.close();
   }, 240_000);
+
+  it('its serial console opens here too: a command typed through the bridge runs in the guest there', async () => {
+    const s = await engine.client.call('hosts.console', { host: 'far', domain: FAR });
+    const ws = new WebSocket(s.url);
+    ws.binaryType = 'nodebuffer';
+    let out = '';
+    ws.on('message', (d: Buffer, binary) => binary && (out += d.toString('latin1')));
+    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+    try {
+      for (let i = 0; i < 60 && !out.includes('h4-42'); i++) {
+        if (i % 10 === 0) ws.send(Buffer.from('echo h4-$((6*7))\n'), { binary: true });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(out).toContain('h4-42');
+    } finally {
+      ws.close();
+    }
+  }, 60_000);
 
   it('pauses and resumes it there', async () => {
     expect((await engine.client.call('hosts.control', { host: 'far', domain: FAR, action: 'pause' })).state).toBe('paused');

@@ -67,7 +67,10 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
       const vh = await hosts.resolve(a.host);
       if (vh.secret) {
         const d = await peerVmControl(vh, a.domain, a.action);
-        if (d.state !== 'running' && d.state !== 'paused') bridge.revoke(remoteDisplayId(vh, a.domain));
+        if (d.state !== 'running' && d.state !== 'paused') {
+          bridge.revoke(remoteDisplayId(vh, a.domain));
+          bridge.revoke(remoteConsoleId(vh, a.domain));
+        }
         return d;
       }
       const { h, v } = await virshOf(a.host);
@@ -125,7 +128,13 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
     },
     'hosts.console': async (a) => {
       const h = await hosts.resolve(a.host);
-      if (h.secret) throw new VireoError('UNSUPPORTED', `not yet: the serial console of a VM on the Vireo host ${h.name}: open it in that host's own app or serve`);
+      if (h.secret) {
+        // Its serial socket there, carried like the screen (migrate/peer-screen.ts); the target refuses a VM without a serial port.
+        const d = await hosts.domain(h, a.domain);
+        if (d.state !== 'running' && d.state !== 'paused') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: start it to use its console`);
+        const socketPath = await migrations.screens.open({ id: h.id, name: h.name, uri: h.uri, secret: h.secret }, d.name, 'serial');
+        return bridge.openSession({ kind: 'serial', vmId: remoteConsoleId(h, a.domain), socketPath });
+      }
       if (!isLocalUri(h.uri)) throw new VireoError('UNSUPPORTED', `not yet: the serial console of a domain on ${h.uri} needs its unix socket carried over the connection (an ssh tunnel), which Vireo does not make yet; use virsh console on the host`);
       const d = await hosts.domain(h, a.domain);
       if (d.state !== 'running' && d.state !== 'paused') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: start it to use its console`);
