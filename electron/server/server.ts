@@ -79,7 +79,7 @@ export function tokenMatches(given: string | null | undefined, token: string): b
 const cookieToken = (req: IncomingMessage) => cookieValue(req.headers.cookie, COOKIE);
 
 /** Display and console sessions are opened by the engine with its loopback bridge URL. */
-const SESSION_METHODS = new Set(['display.open', 'console.open', 'hosts.display']);
+const SESSION_METHODS = new Set(['display.open', 'console.open', 'hosts.display', 'hosts.console']);
 
 /**
  * A web client reaches the screen through this server, so the session URL it gets names this

@@ -8,11 +8,14 @@ import { expect, test } from './serve.ts';
 // domain and state; the domain's screen opens in the app (noVNC through the engine's display
 // bridge in front of libvirt's VNC unix socket) and draws the guest; Move to host… moves it
 // live to a second daemon; Power off from the section stops it. The domain boots the test guest's kernel directly, so this stays short.
+// A second domain's serial console (a unix socket) opens from its row; a command typed there
+// is answered by the guest's shell.
 
 const missing = libvirtMissing();
 let lv: SessionLibvirt | null = null;
 let lv2: SessionLibvirt | null = null;
 const DOM = 'h8-e2e-guest';
+const CON = 'h2-e2e-console';
 
 test.describe.configure({ mode: 'serial', timeout: 120_000 });
 test.skip(!!missing, missing ?? '');
@@ -27,6 +30,11 @@ test.beforeAll(async ({ served }) => {
   await writeFile(`${lv.dir}/dom.xml`, xml);
   await lv.virsh(['define', `${lv.dir}/dom.xml`]);
   await lv.virsh(['start', DOM]);
+  // A second domain whose serial is a unix socket (as Vireo-made domains have it), for the Console.
+  const con = xml.replaceAll(DOM, CON).replace("<serial type='pty'><target port='0'/></serial>", `<serial type='unix'><source mode='bind' path='${lv.dir}/con.sock'/><target port='0'/></serial>`);
+  await writeFile(`${lv.dir}/con.xml`, con);
+  await lv.virsh(['define', `${lv.dir}/con.xml`]);
+  await lv.virsh(['start', CON]);
   const added = await served.cli(['host', 'add', 'lab', lv.uri]);
   expect(added.code, added.stderr).toBe(0);
   // A second host to move it to (same network namespace: the migration streams go over 127.0.0.1).
@@ -44,6 +52,33 @@ test.afterAll(async ({ served }) => {
     await removeAllDomains(x);
     await x.stop();
   }
+});
+
+test("a libvirt domain's serial console opens from its row and takes input", async ({ page, served }) => {
+  await page.goto(served.url);
+  const hosts = page.getByRole('region', { name: 'Hosts' });
+  const row = hosts.getByRole('listitem', { name: `${CON} on lab, running` });
+  await expect(row).toBeVisible({ timeout: 20_000 });
+  await row.getByRole('button', { name: 'Console' }).click();
+  const dialog = page.getByRole('dialog', { name: `Console of ${CON} on lab` });
+  await expect(dialog.getByTestId('console-link')).toHaveText('Connected', { timeout: 20_000 });
+  // Its boot went by before anyone listened (QEMU drops serial output with no client): what
+  // the console shows is the shell answering what is typed here, once the guest is up.
+  await dialog.locator('.xterm').click();
+  await expect
+    .poll(
+      async () => {
+        await page.keyboard.type('echo H2-E2E-$((20+3))\n');
+        return (await dialog.getByTestId('serial-console').textContent()) ?? '';
+      },
+      { timeout: 90_000, intervals: [3000] },
+    )
+    .toContain('H2-E2E-23');
+  await dialog.getByRole('button', { name: /close/i }).first().click();
+  // Done with it: its CPU goes back to the rest of the run.
+  await row.getByRole('button', { name: 'Power off' }).click();
+  await expect(hosts.getByRole('listitem', { name: `${CON} on lab, stopped` })).toBeVisible({ timeout: 20_000 });
+  await lv!.virsh(['undefine', CON]);
 });
 
 test("a libvirt host's running domain is listed in the sidebar and its screen opens in the app", async ({ page, served }) => {

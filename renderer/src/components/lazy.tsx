@@ -11,6 +11,7 @@ export const PerformanceView = lazy(() => import('./stats/PerformanceView.tsx').
 export const BackupsView = lazy(() => import('./backup/BackupsView.tsx').then((m) => ({ default: m.BackupsView })));
 export const NewVmWizard = lazy(() => import('./wizard/NewVmWizard.tsx').then((m) => ({ default: m.NewVmWizard })));
 export const RemoteScreen = lazy(() => import('./hosts/RemoteScreen.tsx').then((m) => ({ default: m.RemoteScreen })));
+export const RemoteConsole = lazy(() => import('./hosts/RemoteConsole.tsx').then((m) => ({ default: m.RemoteConsole })));
 export const SettingsDialog = lazy(() => import('./settings/SettingsDialog.tsx').then((m) => ({ default: m.SettingsDialog })));
 
 /** A lazy view's place while its chunk loads (on a local server: a frame or two). */

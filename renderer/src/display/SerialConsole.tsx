@@ -17,11 +17,13 @@ export interface SerialConsoleProps {
   client: ApiClient;
   vmState?: VmState;
   className?: string;
+  /** where the session comes from, when not console.open of a library VM (a libvirt domain's hosts.console) */
+  open?: () => Promise<{ url: string }>;
 }
 
 type Link = 'idle' | 'connecting' | 'connected' | 'waiting' | 'reconnecting';
 
-export function SerialConsole({ vmId, client, vmState, className }: SerialConsoleProps) {
+export function SerialConsole({ vmId, client, vmState, className, open }: SerialConsoleProps) {
   const state = useVmState(client, vmId, vmState);
   const live = hasScreen(state);
   const hostRef = useRef<HTMLDivElement>(null);
@@ -29,6 +31,8 @@ export function SerialConsole({ vmId, client, vmState, className }: SerialConsol
   const sockRef = useRef<WebSocket | null>(null);
   const [link, setLink] = useState<Link>('idle');
   const [error, setError] = useState<string | null>(null);
+  const openRef = useRef(open);
+  openRef.current = open;
 
   // The terminal outlives reconnections: created once per mount.
   useEffect(() => {
@@ -92,7 +96,7 @@ export function SerialConsole({ vmId, client, vmState, className }: SerialConsol
       setLink(attempt === 0 ? 'connecting' : 'reconnecting');
       let url: string;
       try {
-        url = (await client.call('console.open', { vm: vmId })).url;
+        url = (await (openRef.current ? openRef.current() : client.call('console.open', { vm: vmId }))).url;
       } catch (e) {
         setError((e as { message?: string }).message ?? String(e));
         retry();

@@ -3,7 +3,7 @@ import type { RemoteDomain, RemoteHostStatus } from '../../../../electron/api/ho
 import { useClient, useErrors } from '../../api/context.tsx';
 import { asWireError } from '../../api/client.ts';
 import { Button, Dialog, cx, inputClass } from '../ui.tsx';
-import { Deferred, RemoteScreen } from '../lazy.tsx';
+import { Deferred, RemoteConsole, RemoteScreen } from '../lazy.tsx';
 import { MoveHereDialog } from './MoveHereDialog.tsx';
 
 // The sidebar's "Hosts" section (issue 24): the library's libvirt hosts, each with its domains
@@ -37,6 +37,7 @@ export function HostsSection() {
   const { report } = useErrors();
   const [views, setViews] = useState<HostView[] | null>(null);
   const [screen, setScreen] = useState<{ host: RemoteHostStatus; domain: string } | null>(null);
+  const [serial, setSerial] = useState<{ host: RemoteHostStatus; domain: string } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [moving, setMoving] = useState<{ host: RemoteHostStatus; domain: string } | null>(null);
   const [movingHere, setMovingHere] = useState<RemoteHostStatus | null>(null);
@@ -114,6 +115,11 @@ export function HostsSection() {
                             Screen
                           </Button>
                           {host.kind === 'libvirt' && (
+                            <Button size="sm" disabled={busy === key || !host.localSockets} disabledReason={host.localSockets ? undefined : 'not yet: the serial console of a domain on a remote host needs an ssh tunnel'} onClick={() => setSerial({ host, domain: d.name })}>
+                              Console
+                            </Button>
+                          )}
+                          {host.kind === 'libvirt' && (
                             <Button size="sm" disabled={busy === key || libvirtHosts < 2} disabledReason={libvirtHosts < 2 ? 'add another libvirt host to move it to' : undefined} onClick={() => setMoving({ host, domain: d.name })}>
                               Move to host…
                             </Button>
@@ -166,6 +172,13 @@ export function HostsSection() {
         <Dialog title={`${screen.domain} on ${screen.host.name}`} onClose={() => setScreen(null)} wide>
           <Deferred>
             <RemoteScreen client={client} host={screen.host.id} domain={screen.domain} />
+          </Deferred>
+        </Dialog>
+      )}
+      {serial && (
+        <Dialog title={`Console of ${serial.domain} on ${serial.host.name}`} onClose={() => setSerial(null)} wide>
+          <Deferred>
+            <RemoteConsole client={client} host={serial.host.id} domain={serial.domain} />
           </Deferred>
         </Dialog>
       )}
