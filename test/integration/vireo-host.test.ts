@@ -33,6 +33,9 @@ beforeAll(async () => {
   const made = await runVireo(peer.home, ['--json', 'create', FAR, '--iso', fx.iso, '--memory', '128M', '--disk', '16M', '--cpus', '1', '--firmware', 'bios']);
   expect(made.code, made.stderr).toBe(0);
   farId = (JSON.parse(made.stdout) as { id: string }).id;
+  // One offline snapshot there, which the host's VM details list (to read: a peer takes none).
+  const snap = await runVireo(peer.home, ['snapshot', 'save', FAR, 'h4-base']);
+  expect(snap.code, snap.stderr).toBe(0);
   await engine.client.call('hosts.add', { name: 'far', uri: peer.uri, secret: peer.secret });
 }, 120_000);
 
@@ -48,6 +51,7 @@ describe('VMs on a Vireo host, through the paired channel', () => {
     const d = await engine.client.call('hosts.domain', { host: 'far', domain: FAR });
     expect(d).toMatchObject({ name: FAR, uuid: farId, state: 'stopped', info: { memoryMiB: 128, vcpus: 1, firmware: 'bios', madeByVireo: true, graphics: null } });
     expect(d.info.disks.every((x) => x.file === null)).toBe(true);
+    expect(d.snapshots).toEqual([expect.objectContaining({ name: 'h4-base', parent: null, current: true, state: 'shutoff' })]);
     expect(JSON.stringify(d)).not.toContain(peer.home);
   });
 

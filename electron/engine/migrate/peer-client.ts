@@ -25,7 +25,7 @@ export async function peerCall<T>(h: RemoteHost, op: string, args: Record<string
 
 function asDetails(h: RemoteHost, v: PeerVm): RemoteDomainDetails {
   if (!v.info) throw new VireoError('BROKEN_CONFIG', `${v.name} on ${h.name} has a broken config there: repair it on that machine`);
-  return { hostId: h.id, name: v.name, uuid: v.id, state: vireoState(v.state), libvirtState: v.state, persistent: true, info: v.info, snapshots: [] };
+  return { hostId: h.id, name: v.name, uuid: v.id, state: vireoState(v.state), libvirtState: v.state, persistent: true, info: v.info, snapshots: v.snapshots ?? [] };
 }
 
 export async function peerVmDetails(h: RemoteHost, vm: string): Promise<RemoteDomainDetails> {

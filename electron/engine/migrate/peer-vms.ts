@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { VireoError } from '../../api/errors.ts';
 import type { Caller, WebCaller } from '../../api/define.ts';
 import type { Dispatch } from '../../api/dispatch.ts';
-import type { RemoteDomainInfo } from '../../api/host-types.ts';
+import type { RemoteDomainInfo, RemoteSnapshot } from '../../api/host-types.ts';
+import type { SnapshotTree } from '../../api/types.ts';
 import { VmRef } from '../../api/schemas/common.ts';
 import type { VmConfig } from '../../api/schemas/vm-config.ts';
 import type { EngineParts } from '../parts.ts';
@@ -36,6 +37,8 @@ export interface PeerVm {
   name: string;
   state: string;
   info: RemoteDomainInfo | null;
+  /** its snapshot tree, to read (a peer takes, restores or deletes none) */
+  snapshots: RemoteSnapshot[];
 }
 
 const PEER_CALLER: WebCaller = Object.freeze({ kind: 'web', roots: [], allowExtraArgs: false });
@@ -67,6 +70,12 @@ export function peerInfo(id: string, c: VmConfig, display: boolean): RemoteDomai
   };
 }
 
+/** The snapshot tree in the host views' words: parents by name, the current one marked. */
+export function peerSnapshots(tree: SnapshotTree): RemoteSnapshot[] {
+  const names = new Map(tree.nodes.map((n) => [n.id, n.name]));
+  return tree.nodes.map((n) => ({ name: n.name, parent: n.parent ? (names.get(n.parent) ?? null) : null, createdAt: n.createdAt, state: n.live ? n.vmState : 'shutoff', current: n.id === tree.current, description: n.description }));
+}
+
 function parse<T>(schema: z.ZodType<T>, op: string, args: unknown): T {
   const r = schema.safeParse(args);
   if (!r.success) throw new VireoError('INVALID_ARGUMENT', `${op}: ${r.error.issues[0]?.path.join('.') || 'arguments'}: ${r.error.issues[0]?.message ?? 'invalid'}`);
@@ -90,12 +99,13 @@ export class PeerVmRequests {
     return out.result;
   }
 
-  private view(ref: string): PeerVm {
+  private async view(ref: string): Promise<PeerVm> {
     const entry = this.p.vms.resolve(ref);
     const m = this.p.vms.machineFor(entry);
     const s = this.p.vms.summary(entry);
     const ep = entry.config ? this.p.vms.endpoints(entry) : null;
-    return { id: entry.id, name: s.name, state: s.state, info: entry.config ? peerInfo(entry.id, entry.config, m.isActive && !!ep?.display?.socket) : null };
+    const tree = entry.config ? ((await this.call('snapshots.list', { vm: entry.id }).catch(() => null)) as SnapshotTree | null) : null;
+    return { id: entry.id, name: s.name, state: s.state, info: entry.config ? peerInfo(entry.id, entry.config, m.isActive && !!ep?.display?.socket) : null, snapshots: tree ? peerSnapshots(tree) : [] };
   }
 
   async handle(op: PeerVmOp, args: Record<string, unknown>, ctx: { closed: AbortSignal; localAddress: string }): Promise<unknown> {

@@ -3,7 +3,7 @@ import { VmConfigSchema } from '../../../../electron/api/schemas/vm-config.ts';
 import { baseConfig } from '../../../../electron/engine/library/library.ts';
 import { vireoState } from '../../../../electron/engine/migrate/peer-client.ts';
 import { screenPsk } from '../../../../electron/engine/migrate/peer-screen.ts';
-import { isPeerVmOp, peerInfo, PEER_VM_OPS } from '../../../../electron/engine/migrate/peer-vms.ts';
+import { isPeerVmOp, peerInfo, peerSnapshots, PEER_VM_OPS } from '../../../../electron/engine/migrate/peer-vms.ts';
 import { migrationPsk } from '../../../../electron/engine/migrate/pairing.ts';
 
 // The pure parts of a Vireo host's VMs seen from a paired source (engine/migrate/peer-*.ts):
@@ -32,6 +32,12 @@ describe('a peer asking about VMs of this library', () => {
     const text = JSON.stringify(info);
     for (const s of ['/srv/secret', 'private.iso', '/home/owner', 'vmlinuz', 'disk1.raw']) expect(text).not.toContain(s);
     expect(peerInfo(ID, c, false).graphics).toBeNull();
+  });
+
+  it('lists its snapshot tree with parents by name and the current one marked', () => {
+    const node = (id: string, name: string, parent: string | null, live: boolean) => ({ id, name, parent, live, description: '', createdAt: '2026-12-01T00:00:00Z', vmState: live ? ('running' as const) : ('stopped' as const), hasThumbnail: false });
+    const tree = { vmId: ID, current: 'b', available: true, reason: null, nodes: [node('a', 'base', null, false), node('b', 'live one', 'a', true)] };
+    expect(peerSnapshots(tree).map((x) => [x.name, x.parent, x.state, x.current])).toEqual([['base', null, 'shutoff', false], ['live one', 'base', 'running', true]]);
   });
 
   it("maps the target's states onto the host views' words", () => {
