@@ -23,7 +23,7 @@ as_root() {
 
 # Debian/Ubuntu packages: what the app needs, and what the tests need on top.
 APT_APP=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools)
-APT_TEST=(osinfo-db libosinfo-bin xorriso syslinux syslinux-common busybox-static debian-installer-12-netboot-amd64 grub-common grub-pc-bin grub-efi-amd64-bin grub-efi-amd64-signed shim-signed shim-helpers-amd64-signed xz-utils util-linux mtools cpio chromium xvfb websockify binutils genisoimage passt qemu-guest-agent iproute2 qemu-system-arm qemu-efi-aarch64 debian-installer-12-netboot-arm64 binutils-aarch64-linux-gnu debian-installer-12-netboot-i386 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients openssh-server)
+APT_TEST=(osinfo-db libosinfo-bin xorriso syslinux syslinux-common busybox-static debian-installer-12-netboot-amd64 grub-common grub-pc-bin grub-efi-amd64-bin grub-efi-amd64-signed shim-signed shim-helpers-amd64-signed xz-utils util-linux mtools cpio chromium xvfb websockify binutils genisoimage passt qemu-guest-agent iproute2 qemu-system-arm qemu-efi-aarch64 debian-installer-12-netboot-arm64 binutils-aarch64-linux-gnu debian-installer-12-netboot-i386 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients openssh-server netcat-openbsd)
 
 apt_missing() {
   local missing=()
