@@ -43,7 +43,7 @@ export const hostMethods = {
   ),
   'vms.migrate': method<VmMoveResult>()(
     z.object({ vm: VmRef, to: HostRef, bandwidthMiB: z.number().int().min(1).max(100_000).optional() }).strict(),
-    "Move a running VM of this library live to a paired Vireo host: its disks mirrored and its RAM migrated over TLS-PSK (a job; cancel leaves it running here); afterwards it runs there and is gone from this library. Refused, with the reasons, when it has snapshots, a TPM, UEFI, shared folders, passthrough devices or files of this machine, or the target's QEMU, machine type, CPU or accelerator differ",
+    "Move a running VM of this library live to a paired Vireo host: its disks mirrored and its RAM migrated over TLS-PSK, its UEFI variables and TPM state with the RAM (a job; cancel leaves it running here); afterwards it runs there and is gone from this library. Refused, with the reasons, when it has snapshots, shared folders, passthrough devices or files of this machine, or the target's QEMU, machine type, CPU, accelerator, swtpm or UEFI firmware differ",
   ),
   'vms.move': method<VmOfflineMoveResult>()(
     z.object({ vm: VmRef, to: HostRef, copy: z.boolean().optional(), start: z.boolean().optional() }).strict(),
