@@ -16,6 +16,8 @@ import { channelKey, nonce, proof, sameHex } from './pairing.ts';
 export const MIGRATE_PATH = '/migrate';
 const MAX_FRAME = 4 * 1024 * 1024;
 const TAG = 16;
+/** 2: sealed with AES-256-GCM (1 signed with HMAC in the clear) */
+const CHANNEL_VERSION = 2;
 type Side = 'client' | 'server';
 
 /** One direction's 96-bit GCM nonce: 4 bytes of direction, 8 of the message's number (1, 2, …). */
@@ -71,8 +73,13 @@ class SealedSocket {
   }
   /** The message inside a frame, or null (and the channel closed) when it is forged, replayed or out of order. */
   open(data: RawData, isBinary: boolean): unknown {
+    if (!isBinary) {
+      // What a v1 engine sends (signed JSON in the clear).
+      this.ws.close(4002, 'frame in the clear: is the other engine the same Vireo release?');
+      return null;
+    }
     try {
-      if (isBinary) return this.s.unseal(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
+      return this.s.unseal(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
     } catch {
       /* falls through: not the next frame of this session */
     }
@@ -92,7 +99,7 @@ export function serveChannel(ws: WebSocket, secret: string, localAddress: string
   ws.on('error', () => closed.abort());
   const authTimer = setTimeout(() => ws.close(4001, 'no authentication'), 15_000);
   authTimer.unref();
-  ws.send(JSON.stringify({ hello: serverNonce, v: 2 }));
+  ws.send(JSON.stringify({ hello: serverNonce, v: CHANNEL_VERSION }));
   ws.on('message', (data, isBinary) => {
     if (!signed) {
       clearTimeout(authTimer);
@@ -178,7 +185,7 @@ export class PeerChannel {
       ws.on('close', () => fail(new VireoError('UNAUTHORIZED', `${uri} closed the connection while pairing`)));
       let serverNonce = '';
       ws.on('message', function first(data) {
-        let msg: { hello?: unknown; ok?: unknown; error?: WireError };
+        let msg: { hello?: unknown; v?: unknown; ok?: unknown; error?: WireError };
         try {
           msg = JSON.parse(data.toString()) as typeof msg;
         } catch {
@@ -186,6 +193,8 @@ export class PeerChannel {
         }
         if (msg.error) return fail(new VireoError(isErrorCode(msg.error.code) ? msg.error.code : 'UNAUTHORIZED', `${uri}: ${String(msg.error.message)}`));
         if (step === 'hello' && typeof msg.hello === 'string') {
+          // v1 signed its messages in the clear; the two cannot talk, so say so rather than fail later.
+          if (msg.v !== CHANNEL_VERSION) return fail(new VireoError('UNSUPPORTED', `${uri} runs another Vireo release (its control channel is v${String(msg.v)}, this engine's v${CHANNEL_VERSION}): update both to the same release`));
           serverNonce = msg.hello;
           step = 'ok';
           ws.send(JSON.stringify({ auth: proof(secret, 'client', serverNonce), nonce: clientNonce }));

@@ -154,6 +154,18 @@ describe('the control channel is sealed (AES-256-GCM)', () => {
     expect(handled).toEqual([]);
   });
 
+  it('a host whose channel is the old signed one (v1) is refused at once, with what to do', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: MIGRATE_PATH });
+    await new Promise((r) => wss.once('listening', r));
+    wss.on('connection', (ws) => ws.send(JSON.stringify({ hello: nonce(), v: 1 })));
+    try {
+      await expect(PeerChannel.connect(`vireo://127.0.0.1:${(wss.address() as { port: number }).port}`, SECRET)).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/another Vireo release \(its control channel is v1, this engine's v2\): update both/) });
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+    }
+  });
+
   it("the source side too: a reply out of order closes its channel and fails the call that waited", async () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: MIGRATE_PATH });
     await new Promise((r) => wss.once('listening', r));
