@@ -12,8 +12,8 @@ import { expect, runCli, spawnServe, test } from './serve.ts';
 // (its own library, on loopback) is paired as a host; the test guest runs in the worker's
 // library with its Screen tab open; "Move a VM here…" moves it live; the VM's screen then opens
 // from the host (noVNC through this engine's bridge and the TLS-PSK stream to the VM's VNC
-// there) and draws the guest; the VM is listed under the host as running, and is paused,
-// resumed and powered off from its row there.
+// there) and draws the guest; the VM is listed under the host as running, its serial console
+// takes input from here, and it is paused, resumed and powered off from its row there.
 
 const VM = 'h4-e2e-live';
 let far: { child: ChildProcess; url: string } | null = null;
@@ -100,6 +100,21 @@ test("after a live move the VM's screen opens from the host, and the VM is drive
   // Its name stays readable beside its buttons in the narrow sidebar.
   expect((await row().getByText(VM, { exact: true }).boundingBox())?.width ?? 0).toBeGreaterThan(60);
   await page.screenshot({ path: 'test-results/vireo-host-row.png' });
+  // Its serial console from there: what is typed here runs in the guest on the host.
+  await row().getByRole('button', { name: 'Console' }).click();
+  const con = page.getByRole('dialog', { name: `Console of ${VM} on h4far` });
+  await expect(con.getByTestId('console-link')).toHaveText('Connected', { timeout: 20_000 });
+  await con.locator('.xterm').click();
+  await expect
+    .poll(
+      async () => {
+        await page.keyboard.type('echo H4-E2E-$((40+2))\n');
+        return (await con.getByTestId('serial-console').textContent()) ?? '';
+      },
+      { timeout: 30_000, intervals: [2000] },
+    )
+    .toContain('H4-E2E-42');
+  await con.getByRole('button', { name: /close/i }).first().click();
   await row().getByRole('button', { name: 'Pause' }).click();
   await expect(hosts.getByRole('listitem', { name: `${VM} on h4far, paused` })).toBeVisible({ timeout: 20_000 });
   await row().getByRole('button', { name: 'Resume' }).click();

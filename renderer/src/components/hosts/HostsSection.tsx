@@ -29,7 +29,7 @@ const STATE_DOT: Record<RemoteDomain['state'], string> = {
   other: 'bg-zinc-400',
 };
 
-/** Whether this engine can show a running VM's screen from that host. */
+/** Whether this engine can show a running VM's screen and console from that host (a Vireo host's come over the paired channel). */
 const screenable = (h: RemoteHostStatus) => h.kind === 'vireo' || h.localSockets;
 
 export function HostsSection() {
@@ -114,11 +114,9 @@ export function HostsSection() {
                           <Button size="sm" disabled={busy === key || !screenable(host)} disabledReason={screenable(host) ? undefined : 'not yet: the screen of a domain on a remote host needs an ssh tunnel'} onClick={() => setScreen({ host, domain: d.name })}>
                             Screen
                           </Button>
-                          {host.kind === 'libvirt' && (
-                            <Button size="sm" disabled={busy === key || !host.localSockets} disabledReason={host.localSockets ? undefined : 'not yet: the serial console of a domain on a remote host needs an ssh tunnel'} onClick={() => setSerial({ host, domain: d.name })}>
-                              Console
-                            </Button>
-                          )}
+                          <Button size="sm" disabled={busy === key || !screenable(host)} disabledReason={screenable(host) ? undefined : 'not yet: the serial console of a domain on a remote host needs an ssh tunnel'} onClick={() => setSerial({ host, domain: d.name })}>
+                            Console
+                          </Button>
                           {host.kind === 'libvirt' && (
                             <Button size="sm" disabled={busy === key || libvirtHosts < 2} disabledReason={libvirtHosts < 2 ? 'add another libvirt host to move it to' : undefined} onClick={() => setMoving({ host, domain: d.name })}>
                               Move to host…
