@@ -132,6 +132,8 @@ test('Start ▾ → Start from CD once: offered only with an ISO, the VM runs, i
   await expect(once).toHaveAttribute('aria-disabled', 'true');
   await expect(once).toHaveAttribute('title', /No ISO in a CD drive/);
   await page.keyboard.press('Escape');
+  // The menu gives focus back to its button (a ref through the Button component).
+  await expect(toolbar.getByRole('button', { name: 'More ways to boot' })).toBeFocused();
 
   const iso = join(MEDIA, 'testguest.iso');
   expect((await served.cli(['drive', 'cd', name, '0', iso])).code).toBe(0);

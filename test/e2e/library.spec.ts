@@ -74,6 +74,8 @@ test('a group: created, two VMs dragged in, started together (both run, faces no
   await expect(page.locator('[data-group]')).toHaveCount(0);
 
   await page.getByRole('button', { name: 'New group…' }).click();
+  // Focused as it appears, so the name can be typed at once.
+  await expect(page.getByRole('textbox', { name: 'New group name' })).toBeFocused();
   await page.getByRole('textbox', { name: 'New group name' }).fill(GROUP);
   await page.keyboard.press('Enter');
   await expect(header(page, GROUP)).toBeVisible();

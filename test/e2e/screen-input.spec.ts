@@ -88,6 +88,7 @@ test('Type text types a line into the guest shell; characters without a key are 
   await openScreen(page, served.url);
   await page.getByRole('button', { name: 'Type text…' }).click();
   const panel = page.getByRole('dialog', { name: 'Type text' });
+  await expect(panel.getByLabel('Text to type into the VM')).toBeFocused();
   await panel.getByLabel('Text to type into the VM').fill('echo café');
   await panel.getByRole('button', { name: 'Type', exact: true }).click();
   await expect(panel.getByRole('alert')).toContainText('cannot type "é" (U+00E9)');

@@ -13,6 +13,7 @@ import { GroupHeader } from './library/GroupHeader.tsx';
 import { VmItem } from './library/VmItem.tsx';
 import { HostsSection } from './hosts/HostsSection.tsx';
 import { Button, cx, inputClass } from './ui.tsx';
+import { focusOnMount } from '../lib/focus.ts';
 
 // The VM library: search, state filter, list or grid, sort, groups (folders with
 // drag-and-drop, collapse, start/stop). The list is virtualised: only the rows in view are
@@ -287,7 +288,7 @@ function GroupControls({ groups, selected, selectedGroup, onMove }: { groups: Vm
       {adding ? (
         <form onSubmit={submit} className="flex items-center gap-1" onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), setAdding(false), setError(null))}>
           <input
-            autoFocus
+            ref={focusOnMount}
             aria-label="New group name"
             placeholder="Group name"
             maxLength={GROUP_NAME_MAX}

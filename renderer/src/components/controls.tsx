@@ -1,4 +1,4 @@
-import { useId, type ButtonHTMLAttributes, type ReactNode, type Ref } from 'react';
+import { forwardRef, useId, type ButtonHTMLAttributes, type ReactNode } from 'react';
 import type { WireError } from '../api/client.ts';
 
 // Small building blocks shared by every view. No UI kit: Tailwind classes, native elements,
@@ -24,10 +24,11 @@ export interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
   /** why the button is disabled; shown as its tooltip and announced to screen readers */
   disabledReason?: string | null;
   size?: 'sm' | 'md';
-  ref?: Ref<HTMLButtonElement>;
 }
 
-export function Button({ variant = 'default', disabledReason, size = 'md', className, title, disabled, ...rest }: ButtonProps) {
+// forwardRef rather than React 19's ref-as-a-prop: the built page's Preact compat layer hands a
+// function component its ref only through forwardRef (vite.renderer.config.ts).
+export const Button = forwardRef<HTMLButtonElement, ButtonProps>(function Button({ variant = 'default', disabledReason, size = 'md', className, title, disabled, ...rest }, ref) {
   const off = disabled || !!disabledReason;
   // aria-disabled keeps the button focusable so its tooltip (the reason) can be reached by
   // keyboard; the click is swallowed instead.
@@ -35,6 +36,7 @@ export function Button({ variant = 'default', disabledReason, size = 'md', class
     <button
       type="button"
       {...rest}
+      ref={ref}
       aria-disabled={off || undefined}
       title={off ? (disabledReason ?? title) : title}
       onClick={off ? (e) => e.preventDefault() : rest.onClick}
@@ -47,7 +49,7 @@ export function Button({ variant = 'default', disabledReason, size = 'md', class
       )}
     />
   );
-}
+});
 
 export function Field({
   label, error, warning, hint, children, id: givenId,

@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import type { ApiClient } from '../../../electron/api/contract.ts';
 import { TYPE_TEXT_MAX } from '../../../electron/shared/display-caps.ts';
 import { area, btn, panel } from './styles.ts';
+import { focusOnMount } from '../lib/focus.ts';
 
 // "Type text…": the engine presses the keys for a text (vms.typeText), for screens no
 // clipboard reaches: installers, Windows setup, firmware, guests without an agent.
@@ -30,7 +31,7 @@ export function TypeTextPanel({ client, vmId, onDone }: { client: ApiClient; vmI
   return (
     <div role="dialog" aria-label="Type text" className={`${panel} space-y-2`}>
       <label htmlFor={id} className="text-xs font-medium">Text to type into the VM</label>
-      <textarea id={id} rows={3} maxLength={TYPE_TEXT_MAX} className={area} value={text} autoFocus onChange={(e) => setText(e.target.value)} />
+      <textarea id={id} rows={3} maxLength={TYPE_TEXT_MAX} className={area} value={text} ref={focusOnMount} onChange={(e) => setText(e.target.value)} />
       <label className="flex items-center gap-1.5 text-xs">
         <input type="checkbox" checked={enter} onChange={(e) => setEnter(e.target.checked)} /> Press Enter at the end
       </label>
