@@ -99,7 +99,7 @@ export function MoveHereDialog({ host, onClose, onMoved, onMovedLive }: { host: 
       </label>
       {vm && isLive && host.kind === 'vireo' && (
         <p className="mb-2 text-sm">
-          It keeps running: its disks and memory are copied to {host.name} while it runs, then it continues there and leaves this library. Refused, with the reason, when it has snapshots, a TPM, UEFI, shared folders or devices of this machine.
+          It keeps running: its disks, memory, UEFI variables and TPM state are copied to {host.name} while it runs, then it continues there and leaves this library. Refused, with the reason, when it has snapshots, shared folders or devices of this machine, or when the two hosts' QEMU, swtpm or UEFI firmware differ.
         </p>
       )}
       {vm && !isLive && (
