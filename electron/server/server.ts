@@ -134,10 +134,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         res.writeHead(405, { Allow: 'GET, HEAD', ...SECURITY_HEADERS }).end('method not allowed\n');
         return;
       }
+      const answers = () => pageAnswers(engine.dispatch, webAccess);
       if (url.searchParams.has('token')) {
-        // Trade the URL token for a cookie and drop it from the address bar.
+        // Trade the URL token for a cookie. The page itself comes at once with the cookie, and
+        // takes the token out of its address and history before anything else runs
+        // (renderer/src/main.tsx): a redirect cost the first paint a round trip (issue 21).
+        const cookie = `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+        if (url.pathname === '/' || url.pathname === '/index.html') return await serveStatic(root, url.pathname, res, answers, { 'Set-Cookie': cookie });
+        // Any other path is sent to itself without the token.
         res.writeHead(303, {
-          'Set-Cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          'Set-Cookie': cookie,
           // One leading slash: "//evil.example" would be a redirect to another site.
           Location: url.pathname.replace(/^\/+/, '/'),
           ...SECURITY_HEADERS,
@@ -145,7 +151,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         res.end();
         return;
       }
-      await serveStatic(root, url.pathname, res, () => pageAnswers(engine.dispatch, webAccess));
+      await serveStatic(root, url.pathname, res, answers);
     } catch {
       if (!res.headersSent) res.writeHead(500, SECURITY_HEADERS);
       res.end('internal error\n');
@@ -286,7 +292,7 @@ function deny(res: ServerResponse) {
 }
 
 /** `answers`: the library's first API answers, written into index.html (page-answers.ts). */
-async function serveStatic(root: string, pathname: string, res: ServerResponse, answers: () => Promise<Record<string, unknown>>) {
+async function serveStatic(root: string, pathname: string, res: ServerResponse, answers: () => Promise<Record<string, unknown>>, extra: Record<string, string> = {}) {
   let rel: string;
   try {
     rel = decodeURIComponent(pathname);
@@ -316,6 +322,7 @@ async function serveStatic(root: string, pathname: string, res: ServerResponse, 
     'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
     'Cache-Control': extname(file) === '.html' ? 'no-store' : 'private, max-age=3600',
     ...SECURITY_HEADERS,
+    ...extra,
   });
   res.end(body);
 }

@@ -6,6 +6,10 @@ import { App } from './components/App.tsx';
 import { applyTheme, loadTheme } from './lib/theme.ts';
 import './styles.css';
 
+// `vireo serve` sends the page at its token URL with a cookie that now holds the token: the
+// token leaves the address bar and this history entry before anything else (server.ts).
+if (new URLSearchParams(location.search).has('token')) history.replaceState(history.state, '', location.pathname + location.hash);
+
 // Applied before the first render so a dark-theme user never sees a white flash.
 applyTheme(loadTheme());
 

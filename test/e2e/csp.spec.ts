@@ -11,7 +11,7 @@ test('the served page carries the shared CSP as its header and its meta tag', as
   });
   const response = await page.goto(served.url);
   expect(response).not.toBeNull();
-  // The token URL redirects to the page itself; the final response is the page.
+  // The token URL is answered by the page itself (with the cookie, no redirect).
   expect(await response!.headerValue('content-security-policy')).toBe(CSP);
   const meta = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
   expect(meta).toBe(cspFor({ meta: true }));
@@ -19,4 +19,9 @@ test('the served page carries the shared CSP as its header and its meta tag', as
   await expect(page.getByRole('navigation', { name: 'Virtual machine library' })).toBeVisible();
   await expect(page.getByTestId('status-qemu')).toContainText('QEMU');
   expect(violations).toEqual([]);
+  // The page took the token out of its address and its history entry; the cookie carries it.
+  expect(await page.evaluate(() => location.href)).not.toContain('token=');
+  await page.reload();
+  await expect(page.getByRole('navigation', { name: 'Virtual machine library' })).toBeVisible();
+  expect(await page.evaluate(() => location.href)).not.toContain('token=');
 });

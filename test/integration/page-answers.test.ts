@@ -57,7 +57,7 @@ describe('vireo serve: the page carries the library', () => {
     }
   });
 
-  it('nothing of the library reaches a client without the token: not the 401, not the token-trading redirect, not other files', async () => {
+  it('nothing of the library reaches a client without the token: not the 401, not the redirect of another path, not other files', async () => {
     for (const init of [{}, { headers: { cookie: 'vireo_token=wrong' } }]) {
       const r = await fetch(`${base()}/`, init);
       expect(r.status).toBe(401);
@@ -65,9 +65,19 @@ describe('vireo serve: the page carries the library', () => {
       expect(text).not.toContain('answered-vm');
       expect(text).not.toContain(PAGE_ANSWERS_ID);
     }
-    const redirect = await fetch(`${base()}/?token=${TOKEN}`, { redirect: 'manual' });
+    for (const init of [{}, { headers: { cookie: 'vireo_token=wrong' } }]) {
+      const r = await fetch(`${base()}/?token=wrong`, { ...init, redirect: 'manual' });
+      expect(r.status).toBe(401);
+      expect(await r.text()).not.toContain('answered-vm');
+    }
+    const redirect = await fetch(`${base()}/a.js?token=${TOKEN}`, { redirect: 'manual' });
     expect(redirect.status).toBe(303);
     expect(await redirect.text()).not.toContain('answered-vm');
+    // The token URL itself is the page, for its holder: with the answers and the cookie.
+    const page = await fetch(`${base()}/?token=${TOKEN}`, { redirect: 'manual' });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('set-cookie')).toMatch(/vireo_token=/);
+    expect(await page.text()).toContain('answered-vm');
     const js = await fetch(`${base()}/a.js`, withCookie);
     expect(await js.text()).toBe('export {};\n');
   });

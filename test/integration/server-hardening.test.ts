@@ -118,9 +118,9 @@ describe('Host and Origin (DNS rebinding, foreign and opaque pages)', () => {
     expect(statusOf(await page(`${HOST}:${server.port + 1}`))).toBe(421);
     expect(statusOf(await page(`${HOST}.evil.example:${server.port}`))).toBe(421);
     expect(statusOf(await raw(`GET / HTTP/1.1\r\nConnection: close\r\n\r\n`))).toBe(400); // HTTP/1.1 without Host: Node's own 400
-    expect(statusOf(await page(`${HOST}:${server.port}`))).toBe(303);
+    expect([200, 503]).toContain(statusOf(await page(`${HOST}:${server.port}`))); // the page (503: renderer not built)
     // bound to loopback: its usual names are this machine too
-    expect(statusOf(await page(`localhost:${server.port}`))).toBe(303);
+    expect([200, 503]).toContain(statusOf(await page(`localhost:${server.port}`))); // the page (503: renderer not built)
 
     const up = await raw(`GET /api?token=${TOKEN} HTTP/1.1\r\n${upgradeHeaders(`evil.example:${server.port}`)}\r\n`);
     expect(statusOf(up)).toBe(421);
