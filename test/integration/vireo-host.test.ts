@@ -53,6 +53,10 @@ describe('VMs on a Vireo host, through the paired channel', () => {
     expect(d.info.disks.every((x) => x.file === null)).toBe(true);
     expect(d.snapshots).toEqual([expect.objectContaining({ name: 'h4-base', parent: null, current: true, state: 'shutoff' })]);
     expect(JSON.stringify(d)).not.toContain(peer.home);
+    // The CLI here says the same (vireo host vms, through this engine's owner socket).
+    const cli = await runVireo(engine.home, ['host', 'vms', 'far']);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(new RegExp(`^${FAR}\\s+stopped\\s+${farId}$`, 'm'));
   });
 
   it('starts it there, shows it running, and its screen opens here: an RFB handshake and a whole framebuffer through the bridge', async () => {

@@ -16,7 +16,7 @@ export const formatDomains = (ds: RemoteDomain[]) => (ds.length === 0 ? 'no doma
 export const registerHost: Registrar = (kit: CliKit) => {
   // `vireo host` alone is this machine (main.ts); its subcommands are the libvirt hosts.
   const host = kit.program.commands.find((c) => c.name() === 'host') ?? kit.program.command('host');
-  host.description(`${host.description()}; with a subcommand, libvirt hosts (add, ls, rm, vms, start …)`);
+  host.description(`${host.description()}; with a subcommand, other hosts: libvirt and paired Vireo hosts (add, ls, rm, vms, start …)`);
   host
     .command('add <name> <uri>')
     .description('add a libvirt host (qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system) or a Vireo host (vireo://addr:port with --secret); it must answer')
@@ -33,7 +33,7 @@ export const registerHost: Registrar = (kit: CliKit) => {
     .action(kit.action(async (ref: string) => kit.print(await kit.call('hosts.remove', { host: ref }), (r: { removed: string }) => `removed ${r.removed}`)));
   host
     .command('vms <host>')
-    .description("a host's VMs (libvirt domains) with their state")
+    .description("a host's VMs (a libvirt host's domains, a Vireo host's library) with their state")
     .action(kit.action(async (ref: string) => kit.print(await kit.call('hosts.domains', { host: ref }), formatDomains as (r: never) => string)));
   for (const action of ['start', 'shutdown', 'poweroff', 'pause', 'resume', 'reboot'] as const) {
     host
