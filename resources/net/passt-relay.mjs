@@ -1,86 +1,73 @@
-// Vireo's passt relay: a plain Node program, one per NAT card that uses passt, started detached
-// by the engine (electron/engine/net/nat/passt.ts). It connects to the stream socket QEMU
-// serves for the card, starts passt as its child on a socketpair (passt's fd 3), and copies the
-// frames between the two.
+// Vireo's passt keeper: a plain Node program, one per NAT card that uses passt, started detached
+// by the engine (electron/engine/net/nat/passt.ts) before QEMU. It listens on the card's unix
+// socket; QEMU connects to it as the stream netdev's *client* (`-netdev stream,server=off`), and
+// the keeper hands that very connection to passt as its fd 3 (`passt -F 3`). Frames go straight
+// between QEMU and passt: the keeper never reads or writes them. It holds the connection so it
+// outlives passt: passt 2023-03 cannot change its forwards while it runs, so a change (SIGHUP)
+// stops passt and starts a new one on the same connection, and QEMU, whose 7.2 stream client
+// cannot reconnect, never sees a close.
 //
-// Why not hand passt a connection to QEMU's socket directly (as Vireo did): two bugs meet there.
-// - QEMU 7.2's stream *server* never makes the connection it accepts non-blocking, so when the
-//   peer's receive buffer is full QEMU blocks in sendmsg() — its main loop, the whole VM.
-// - Debian 12's passt (2023-03) writes a batch of frames with MSG_DONTWAIT and then finishes a
-//   frame cut by a short write with a plain send(), which only waits on a blocking socket. A
-//   connection made by Node is non-blocking (O_NONBLOCK belongs to the open file, passt shares
-//   Node's), so that send() fails with EAGAIN, the rest of the frame is lost, the length words
-//   go out of step and QEMU drops the link ("oversized packet received"); the download stalls.
-//   Made blocking, passt and QEMU then block writing to each other with neither reading.
-// Here both sides are always read: QEMU never blocks, and passt never finds its socket full (its
-// end is a socketpair made for it by spawn, blocking, so a short write completes). What a side
-// cannot take yet waits in a short queue; past it whole frames are dropped, never parts, so the
-// stream keeps step and TCP sees an ordinary congested link. Measured against holding passt back
-// at 1 MiB (it then drops what MSG_DONTWAIT could not send and recovers slowly): 24 MiB in
-// 1.2-1.7 s instead of 3.4-7 s; a long queue (64 MiB) was worse still: seconds of delay, passt's
-// ACK timeouts, reset connections.
+// Why this shape (measured, 24 MiB downloads by the test guest, bench/nat.ts's setup):
+// - passt's natural setup (it listens, QEMU connects) is as fast as slirp here, and nothing
+//   stalls: QEMU's client socket is non-blocking (it never blocks its main loop on a full
+//   socket) and the socket passt accepts is blocking (Debian 12's passt finishes a frame cut by
+//   a short write with a plain send(), which fails with EAGAIN on a non-blocking one). But passt
+//   restarts would then close QEMU's connection for good.
+// - The relay Vireo had before (QEMU as the server, Node copying every frame, dropping whole
+//   frames past a queue) ran at a tenth of that.
+// - passt on the keeper's connection with the kernel's default socket buffer (208 KiB) ran at
+//   5-11 MB/s where the same with 8 MiB ran at 22-72 MB/s (same load): passt drops frames its
+//   MSG_DONTWAIT send cannot place, and recovers by timeouts. passt sets that buffer on the
+//   connection it accepts itself, but not on one it is given, and Node cannot set it; so the
+//   keeper asks perl (perl-base is part of every Debian system) to, as passt would.
+// Two properties of the connection passt needs, both kept here:
+// - blocking: Node's accepted socket is O_NONBLOCK, which belongs to the open file that passt
+//   would share. libuv makes a child's stdin blocking when it inherits it, so passt (and perl)
+//   get the connection as stdin too; the keeper checks the flag and never does I/O on it.
+// - frame boundaries at a restart: a passt killed in the middle of a frame (a blocking send or
+//   recv finishing one) would leave the stream out of step, and QEMU would drop the link. So
+//   passt is stopped (SIGSTOP) and killed only while it waits in epoll (/proc/PID/syscall),
+//   where it holds no part of a frame.
 //
-// It leaves when QEMU's socket closes (the VM is gone: passt is stopped) or passt exits; on
-// SIGTERM it stops passt first. passt's pid goes to PIDFILE.passt for the engine's checks.
+// It leaves on SIGTERM (stopping passt first) or when the QEMU that connected is gone (its
+// pidfile's pid dead). passt's pid goes to PIDFILE.passt; why a passt exited by itself goes to
+// PIDFILE.exit (the engine reports it). passt's binary and argv are read from PIDFILE.args (JSON)
+// at each start.
 //
-// argv: qemuSocket pidFile passtBinary [passt args...] (pidFile: the engine's, holding this relay's pid)
-import { connect } from 'node:net';
+// argv: socket pidFile qemuPidFile (pidFile: the engine's, holding this keeper's pid)
+import { createServer } from 'node:net';
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
-const [qemuSocket, pidFile, passtBinary, ...passtArgs] = process.argv.slice(2);
-if (!qemuSocket || !pidFile || !passtBinary) {
-  process.stderr.write('usage: passt-relay.mjs QEMU_SOCKET PIDFILE PASST [ARGS...]\n');
+const [socketPath, pidFile, qemuPidFile] = process.argv.slice(2);
+if (!socketPath || !pidFile || !qemuPidFile) {
+  process.stderr.write('usage: passt-relay.mjs SOCKET PIDFILE QEMU_PIDFILE\n');
   process.exit(2);
 }
 
-/** passt → QEMU bytes held before frames for QEMU are dropped (a queue, not a buffer: TCP backs off) */
-const TO_QEMU_CAP = 512 * 1024;
-/** Ethernet frame plus headroom; QEMU sends at most 64 KiB + header */
-const MAX_FRAME = 65536 + 14;
-/** QEMU → passt bytes held before frames for passt are dropped */
-const TO_PASST_CAP = 4 * 1024 * 1024;
+/** The socket buffer passt asks for on a connection it accepts (the kernel caps it at net.core.[rw]mem_max). */
+const SOCKET_BUFFER = 8 * 1024 * 1024;
+/** epoll_wait / epoll_pwait / epoll_pwait2 syscall numbers, where passt holds no partial frame. */
+const EPOLL_SYSCALLS = process.arch === 'arm64' ? [22, 441] : [232, 281, 441];
+const O_NONBLOCK = 0o4000;
 
-/**
- * A 'data' handler cutting a stream into whole frames (4-byte big-endian length, then the
- * frame) for onFrame, which gets header and frame together as one Buffer.
- */
-function frames(onFrame) {
-  let buf = Buffer.alloc(0);
-  return (chunk) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    let at = 0;
-    while (buf.length - at >= 4) {
-      const len = buf.readUInt32BE(at);
-      if (len > MAX_FRAME) {
-        process.stderr.write(`passt-relay: a frame of ${len} bytes: the stream lost step, closing\n`);
-        return leave(1);
-      }
-      const end = at + 4 + len;
-      if (end > buf.length) break;
-      onFrame(buf.subarray(at, end));
-      at = end;
-    }
-    // write() may keep a reference to a slice: copy the partial frame rather than keep buf.
-    buf = at === 0 ? buf : Buffer.from(buf.subarray(at));
-  };
-}
+const log = (line) => process.stderr.write(`passt-relay: ${line}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+let conn = null;
 let passt = null;
 let leaving = false;
+let restarting = Promise.resolve();
 
 function leave(code) {
   if (leaving) return;
   leaving = true;
-  rmSync(`${pidFile}.passt`, { force: true });
-  if (passt && passt.exitCode === null && passt.signalCode === null) {
+  for (const f of [`${pidFile}.passt`, `${pidFile}.exit`]) rmSync(f, { force: true });
+  if (passt) {
     passt.once('exit', () => process.exit(code));
-    passt.kill('SIGTERM');
-    // Within the engine's grace (2 s) before it kills this relay: passt must not be left behind.
-    setTimeout(() => {
-      passt?.kill('SIGKILL');
-      process.exit(code);
-    }, 1000).unref();
+    passt.kill('SIGKILL');
+    setTimeout(() => process.exit(code), 1000).unref();
   } else {
     process.exit(code);
   }
@@ -88,52 +75,135 @@ function leave(code) {
 process.on('SIGTERM', () => leave(0));
 process.on('SIGINT', () => leave(0));
 
-/** Connects to QEMU's socket, retrying for a while: a replaced relay's QEMU accepts again once the old connection is gone. */
-function connectQemu() {
-  const deadline = Date.now() + 10_000;
+/** The flags of this process's fd, from /proc (Node has no fcntl). */
+function fdFlags(fd) {
+  const m = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  return m ? Number.parseInt(m[1], 8) : null;
+}
+
+/** Runs a child with the connection as its stdin (so blocking, see above), and as fd 3 when asked. */
+function onConnection(cmd, args, fd3) {
+  return spawn(cmd, args, { stdio: [conn, 'inherit', 'inherit', ...(fd3 ? [conn] : [])] });
+}
+
+function raiseBuffers() {
+  // setsockopt through perl's Socket module: Node can set neither SO_SNDBUF nor SO_RCVBUF on a unix socket.
+  const script = 'use Socket; open(my $s, "+<&=", 0) or die "fd 0: $!\\n"; for my $o (SO_SNDBUF, SO_RCVBUF) { setsockopt($s, SOL_SOCKET, $o, pack("i", $ARGV[0])) or die "setsockopt: $!\\n" }';
   return new Promise((resolve) => {
-    const attempt = () => {
-      const s = connect(qemuSocket);
-      s.once('connect', () => resolve(s));
-      s.once('error', (e) => {
-        s.destroy();
-        if (Date.now() < deadline && !leaving) return void setTimeout(attempt, 50);
-        process.stderr.write(`passt-relay: QEMU's socket ${qemuSocket}: ${e.message}\n`);
-        leave(1);
-      });
-    };
-    attempt();
+    const p = onConnection('perl', ['-e', script, String(SOCKET_BUFFER)]);
+    p.once('error', (e) => {
+      log(`perl is not there to raise the socket buffer (${e.message}): passt runs with the kernel's default, slower under load`);
+      resolve();
+    });
+    p.once('exit', (code) => {
+      if (code) log(`perl could not raise the socket buffer (exit code ${code}): passt runs with the kernel's default`);
+      resolve();
+    });
   });
 }
 
-connectQemu().then((qemu) => {
-  qemu.on('error', () => {});
-  // stdout/stderr: this relay's log (passt's -q output goes there too); fd 3: the socketpair.
-  passt = spawn(passtBinary, passtArgs, { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
-  passt.once('error', (e) => {
-    process.stderr.write(`passt-relay: could not run ${passtBinary}: ${e.message}\n`);
-    leave(127);
+function startPasst() {
+  rmSync(`${pidFile}.exit`, { force: true });
+  let spec;
+  try {
+    spec = JSON.parse(readFileSync(`${pidFile}.args`, 'utf8'));
+  } catch (e) {
+    writeFileSync(`${pidFile}.exit`, `passt's arguments (${pidFile}.args) could not be read: ${e.message}\n`);
+    return;
+  }
+  const child = onConnection(spec.binary, spec.args, true);
+  passt = child;
+  child.once('error', (e) => {
+    child.planned = true;
+    writeFileSync(`${pidFile}.exit`, `could not run ${spec.binary}: ${e.code === 'ENOENT' ? 'ENOENT (not installed)' : e.message}\n`);
   });
-  passt.once('exit', (code, signal) => {
-    if (!leaving) process.stderr.write(`passt-relay: passt exited (${signal ?? `exit code ${code}`})\n`);
-    passt = null;
-    qemu.destroy();
-    leave(code ?? 1);
+  child.once('exit', (code, signal) => {
+    if (passt === child) passt = null;
+    if (child.planned || leaving) return;
+    const why = signal ? `killed by ${signal}` : `exit code ${code}`;
+    log(`passt exited (${why})`);
+    rmSync(`${pidFile}.passt`, { force: true });
+    writeFileSync(`${pidFile}.exit`, `${why}\n`);
   });
-  if (!passt.pid) return;
-  writeFileSync(`${pidFile}.passt`, `${passt.pid}\n`, { mode: 0o600 });
-  const tap = passt.stdio[3];
-  tap.on('error', () => {});
+  if (child.pid) writeFileSync(`${pidFile}.passt`, `${child.pid}\n`, { mode: 0o600 });
+}
 
-  // passt → QEMU: whole frames, dropped whole while QEMU has TO_QEMU_CAP bytes to read.
-  tap.on('data', frames((frame) => {
-    if (qemu.writableLength < TO_QEMU_CAP) qemu.write(frame);
-  }));
+/** Stops passt where it holds no part of a frame (see the header), then waits for its exit. */
+async function stopPasst() {
+  const child = passt;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.planned = true;
+  const gone = new Promise((r) => child.once('exit', r));
+  for (let i = 0; ; i++) {
+    child.kill('SIGSTOP');
+    let nr;
+    for (let j = 0; j < 100; j++) {
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8').catch(() => '');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T') break;
+      await sleep(1);
+    }
+    try {
+      nr = Number.parseInt(readFileSync(`/proc/${child.pid}/syscall`, 'utf8').split(' ')[0], 10);
+    } catch (e) {
+      if (i === 0) log(`cannot see where passt is (${e.code}); stopping it anyway`);
+      break;
+    }
+    if (EPOLL_SYSCALLS.includes(nr)) break;
+    if (i === 500) {
+      log('passt stayed busy for 500 tries; stopping it anyway');
+      break;
+    }
+    child.kill('SIGCONT');
+    await sleep(2);
+  }
+  child.kill('SIGKILL');
+  await gone;
+}
 
-  // QEMU → passt: whole frames, dropped whole past the cap (passt stuck or flooded).
-  qemu.on('data', frames((frame) => {
-    if (tap.writableLength < TO_PASST_CAP) tap.write(frame);
-  }));
-  qemu.on('close', () => leave(0));
-  tap.on('close', () => qemu.destroy());
+async function watchQemu() {
+  let pid = null;
+  for (;;) {
+    await sleep(1000);
+    if (leaving) return;
+    const text = await readFile(qemuPidFile, 'utf8').catch(() => null);
+    const read = text === null ? NaN : Number.parseInt(text.trim(), 10);
+    if (Number.isInteger(read) && read > 0) pid = read;
+    if (pid === null) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if (e.code === 'ESRCH') {
+        log('QEMU is gone: stopping passt');
+        return leave(0);
+      }
+    }
+  }
+}
+
+process.on('SIGHUP', () => {
+  if (!conn || leaving) return;
+  restarting = restarting.then(async () => {
+    await stopPasst();
+    if (!leaving) startPasst();
+  });
 });
+
+const server = createServer({ pauseOnConnect: true }, async (socket) => {
+  // One QEMU, one connection; closing the server removes the socket file.
+  server.close();
+  conn = socket;
+  socket.on('error', () => {});
+  const flags = fdFlags(socket._handle.fd);
+  await raiseBuffers();
+  startPasst();
+  // passt (or perl) inherited it as stdin: libuv made it blocking; check, as passt's short writes need it.
+  const after = fdFlags(socket._handle.fd);
+  if (after === null || after & O_NONBLOCK) log(`the connection stayed non-blocking (flags ${flags?.toString(8)} → ${after?.toString(8)}): passt may lose step on a full socket`);
+  void watchQemu();
+});
+server.on('error', (e) => {
+  log(`cannot listen on ${socketPath}: ${e.message}`);
+  leave(1);
+});
+rmSync(socketPath, { force: true });
+server.listen(socketPath, () => log(`listening on ${socketPath}`));

@@ -21,6 +21,9 @@ let engine: Engine;
 const shells: SerialShell[] = [];
 const vms: Record<'passt' | 'slirp', { vm: VmDetails; sh: SerialShell; bootId: string; gw: string }> = {} as never;
 
+/** The pid of the passt the card's keeper runs (PIDFILE.passt). */
+const passtChild = (runtime: string) => Number.parseInt(readFileSync(`${natFiles(runtime, 'net0').pidFile}.passt`, 'utf8'), 10);
+
 function get(port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, timeout: 20_000 }, (res) => {
@@ -159,8 +162,10 @@ describe('NAT forwards: policy and engine restarts', () => {
     const keep = await freePort();
     await engine.client.call('forwards.add', { vm: vm.id, forward: { hostPort: keep, guestPort: 8080 } });
     const entry = engine.vms.resolve(vm.id);
-    const passtPid = await findPasst(entry.paths.runtime, 'net0');
-    expect(passtPid).not.toBeNull();
+    // The keeper (the pidfile's pid) holds QEMU's connection for the VM's life; passt is its child.
+    const keeperPid = await findPasst(entry.paths.runtime, 'net0');
+    expect(keeperPid).not.toBeNull();
+    const passtPid = passtChild(entry.paths.runtime);
 
     const home = engine.home;
     await engine.dispose(); // VMs and their helpers keep running
@@ -172,7 +177,8 @@ describe('NAT forwards: policy and engine restarts', () => {
     expect(d.nat[0]).toMatchObject({ backend: 'passt', running: true });
     const more = await freePort();
     await engine.client.call('forwards.add', { vm: vm.id, forward: { hostPort: more, guestPort: 8080 } });
-    expect(await findPasst(entry.paths.runtime, 'net0')).not.toBe(passtPid); // replaced
+    expect(await findPasst(entry.paths.runtime, 'net0')).toBe(keeperPid); // the same connection to QEMU
+    expect(passtChild(entry.paths.runtime)).not.toBe(passtPid); // passt replaced
     expect((await get(more)).trim()).toBe(`VIREO-HTTPD ${bootId}`);
     expect((await get(keep)).trim()).toBe(`VIREO-HTTPD ${bootId}`);
     await engine.client.call('forwards.remove', { vm: vm.id, hostPort: keep });
@@ -181,6 +187,7 @@ describe('NAT forwards: policy and engine restarts', () => {
 
     // QEMU dies while no engine watches: the next engine finds it gone and stops its passt.
     const last = (await findPasst(entry.paths.runtime, 'net0'))!;
+    const lastPasst = passtChild(entry.paths.runtime);
     await engine.dispose();
     process.kill(d.runtime.pid!, 'SIGKILL');
     await waitForExit(d.runtime.pid!, 10_000);
@@ -189,6 +196,7 @@ describe('NAT forwards: policy and engine restarts', () => {
     engine = await createEngine({ home });
     expect((await engine.client.call('vms.get', { vm: vm.id })).state).not.toBe('running');
     expect(pidAlive(last)).toBe(false);
+    expect(pidAlive(lastPasst)).toBe(false);
     expect(existsSync(natFiles(entry.paths.runtime, 'net0').pidFile)).toBe(false);
     expect(await refused(more)).toBe(true);
   }, 120_000);

@@ -6,7 +6,7 @@ import type { EngineParts } from '../../parts.ts';
 import type { LibraryEntry } from '../../library/library.ts';
 import { passtOptions } from './helpers.ts';
 import { replacePasst } from './passt.ts';
-import { natStatus, passtAvailability, runningBackend } from './plan.ts';
+import { natStatus, olderPasstCard, passtAvailability, runningBackend } from './plan.ts';
 import { assertPortFree, fwdLabel } from './port-holder.ts';
 import { checkForwardCaller } from './policy.ts';
 
@@ -96,6 +96,9 @@ export class NatForwards {
       // Measured with Debian 12's passt: a passt attached to a running guest's e1000 card
       // crashes (SIGSEGV) on the first forwarded connection; on virtio-net it works.
       throw new VireoError('UNSUPPORTED', `NIC ${nic.id} uses passt on a ${nic.model} card, whose forwards cannot change while the VM runs (a replaced passt crashes on it): stop the VM to change them, or use a virtio-net-pci card or the slirp backend`, { nic: nic.id, model: nic.model });
+    }
+    if (backend === 'passt' && olderPasstCard(m.info?.argv ?? [], nic.id)) {
+      throw new VireoError('INVALID_STATE', `NIC ${nic.id} of "${entry.config?.name}" was started by an older Vireo, whose passt cannot be replaced while it runs: restart the VM once to change its forwards live`, { nic: nic.id });
     }
     const mon = m.monitor('change the port forwards of');
     await slirp(mon, backend);

@@ -14,6 +14,7 @@ export function passtOptions(entry: LibraryEntry, nicId: string, config: VmConfi
     runtimeDir: entry.paths.runtime,
     nicId,
     logFile: join(entry.paths.logs, `passt-${nicId}.log`),
+    qemuPidFile: entry.paths.pidFile,
     forwards: () => config.networks.find((n) => n.id === nicId)?.portForwards ?? [],
   };
 }

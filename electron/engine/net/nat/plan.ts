@@ -91,10 +91,16 @@ export function runningBackend(argv: readonly string[], nicId: string): 'passt' 
   for (let i = 0; i < argv.length - 1; i++) {
     if (argv[i] !== '-netdev') continue;
     const v = argv[i + 1]!;
-    if (v.startsWith(`stream,id=${nicId},server=on,`)) return 'passt';
+    // server=off: QEMU connects to Vireo's passt keeper; server=on: an older Vireo's relay connected to QEMU.
+    if (v.startsWith(`stream,id=${nicId},server=off,`) || v.startsWith(`stream,id=${nicId},server=on,`)) return 'passt';
     if (v === `user,id=${nicId}` || v.startsWith(`user,id=${nicId},`)) return 'slirp';
   }
   return null;
+}
+
+/** A passt card started by a Vireo before the keeper (QEMU served its socket): its forwards change only after a restart. */
+export function olderPasstCard(argv: readonly string[], nicId: string): boolean {
+  return argv.some((v, i) => argv[i - 1] === '-netdev' && v.startsWith(`stream,id=${nicId},server=on,`));
 }
 
 /** What vms.get says about each NAT card: the backend (in use, or that a start would pick) and why. */
