@@ -28,8 +28,8 @@ export const hostMethods = {
   ),
   'hosts.create': method<RemoteDomainDetails>()(RemoteCreate, "Create a VM on a host from the wizard's answers: Vireo's config as domain XML, the disk a volume of the host's pool, the ISO uploaded (a job)"),
   'hosts.undefine': method<{ removed: string }>()(z.object({ ...dom, removeStorage: z.boolean().optional() }).strict(), 'Remove a stopped domain (and with removeStorage its volumes)'),
-  'hosts.display': method<DisplaySession>()(z.object(dom).strict(), "A domain's screen through the display bridge (libvirt's VNC unix socket; local URIs only)"),
-  'hosts.console': method<DisplaySession>()(z.object(dom).strict(), "A running domain's serial console through the display bridge (its serial's unix socket, as Vireo-made domains have it; local URIs only; a pty serial is refused with the reason)"),
+  'hosts.display': method<DisplaySession>()(z.object(dom).strict(), "A domain's screen through the display bridge (libvirt's VNC unix socket: on this machine, or on a qemu+ssh:// host carried over ssh; never a TCP port)"),
+  'hosts.console': method<DisplaySession>()(z.object(dom).strict(), "A running domain's serial console through the display bridge (its serial's unix socket, as Vireo-made domains have it: on this machine, or on a qemu+ssh:// host carried over ssh; a pty serial is refused with the reason)"),
   'hosts.migrate': method<RemoteDomainDetails>()(
     z.object({
       ...dom,

@@ -98,6 +98,8 @@ export class DisplayBridge {
   private closed = false;
   /** bumped by every revoke, so a connection that was dialing when its VM stopped is dropped */
   private revocations = 0;
+  /** told of every revoke (a VM id, or undefined for all): what serves a session's socket may end with it */
+  private readonly revokeListeners = new Set<(vmId?: string) => void>();
   private readonly revokedAt = new Map<string, number>();
   private revokedAllAt = 0;
 
@@ -170,6 +172,7 @@ export class DisplayBridge {
    */
   revoke(vmId?: string): void {
     this.revocations++;
+    for (const l of this.revokeListeners) l(vmId);
     if (vmId === undefined) this.revokedAllAt = this.revocations;
     else this.revokedAt.set(vmId, this.revocations);
     this.tokens.revoke(vmId);
@@ -189,6 +192,12 @@ export class DisplayBridge {
     for (const key of this.resolvers.keys()) {
       if (vmId === undefined || key.endsWith(`:${vmId}`)) this.resolvers.delete(key);
     }
+  }
+
+  /** Calls `fn` at every revoke (remote/tunnel.ts ends a session's ssh forwarding with it); returns its removal. */
+  onRevoke(fn: (vmId?: string) => void): () => void {
+    this.revokeListeners.add(fn);
+    return () => this.revokeListeners.delete(fn);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { consoleProblem, serialPaths } from './console.ts';
 import { configToDomainXml, domainXmlToInfo } from './domxml.ts';
 import { RemoteHosts } from './hosts.ts';
 import { isLocalUri } from './virsh.ts';
+import { SshTunnels, sshTarget } from './tunnel.ts';
 import { migrateLive } from './migrate.ts';
 import type { Migrations } from '../migrate/service.ts';
 import { moveToLibvirt } from './offline.ts';
@@ -15,7 +16,8 @@ import { peerVmControl } from '../migrate/peer-client.ts';
 
 // Remote hosts (issue 24): libvirt hosts as a second place VMs live. The methods are thin over
 // RemoteHosts (hosts.ts) and virsh; the display of a domain goes through the engine's display
-// bridge behind its token, reaching libvirt's VNC unix socket, so no port is opened.
+// bridge behind its token, reaching libvirt's VNC unix socket (over ssh for a qemu+ssh://
+// host, tunnel.ts), so no port is opened.
 
 type HostMethods = 'vms.migrate' | 'vms.move' | 'hosts.list' | 'hosts.add' | 'hosts.remove' | 'hosts.domains' | 'hosts.domain' | 'hosts.control' | 'hosts.snapshot' | 'hosts.create' | 'hosts.undefine' | 'hosts.display' | 'hosts.console' | 'hosts.domainXml' | 'hosts.migrate';
 
@@ -40,6 +42,9 @@ function localOnly(c: Caller, what: string): void {
 
 export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = new RemoteHosts(p.home)): Pick<Handlers, HostMethods> {
   const { jobs, bridge, confine } = p;
+  // Sockets of domains on qemu+ssh:// hosts, carried over ssh while their sessions live.
+  const tunnels = new SshTunnels(p.home);
+  bridge.onRevoke((id) => tunnels.close(id === undefined ? undefined : `${id}|`));
   const virshOf = async (ref: string) => {
     const h = await hosts.resolve(ref);
     return { h, v: hosts.virsh(h) };
@@ -59,6 +64,9 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
     },
     'hosts.remove': async (a, c) => {
       localOnly(c, 'removing a host');
+      const h = await hosts.resolve(a.host);
+      // Its screens and consoles end with it, ssh forwardings included.
+      for (const id of [remoteDisplayId(h, ''), remoteConsoleId(h, '')]) tunnels.close(id);
       return hosts.remove(a.host);
     },
     'hosts.domains': (a) => hosts.domains(a.host),
@@ -119,9 +127,17 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
         const socketPath = await migrations.screens.open({ id: h.id, name: h.name, uri: h.uri, secret: h.secret }, d.name);
         return bridge.openSession({ kind: 'vnc', vmId: remoteDisplayId(h, a.domain), socketPath });
       }
-      if (!isLocalUri(h.uri)) throw new VireoError('UNSUPPORTED', `not yet: the screen of a domain on ${h.uri} needs libvirt's VNC carried over the connection (an ssh tunnel), which Vireo does not make yet; use a local URI or virt-viewer`);
+      if (!isLocalUri(h.uri) && !sshTarget(h.uri)) throw new VireoError('UNSUPPORTED', `not yet: the screen of a domain on ${h.uri} needs libvirt's VNC carried over the connection, which Vireo does for qemu+ssh:// URIs only; use one of those or virt-viewer`);
       const d = await hosts.domain(h, a.domain);
       if (d.state !== 'running' && d.state !== 'paused') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: start it to see its screen`);
+      if (!isLocalUri(h.uri)) {
+        // libvirt's VNC unix socket on that machine, forwarded to one here over ssh (tunnel.ts).
+        const g = domainXmlToInfo(await hosts.virsh(h).run(['dumpxml', '--domain', a.domain])).graphics;
+        if (g?.type !== 'vnc' || !g.socket) throw new VireoError('UNSUPPORTED', `${a.domain} on ${h.name} has no VNC screen on a unix socket: give it <graphics type='vnc'><listen type='socket'/></graphics> (Vireo-made domains have it); a TCP VNC port is not carried`);
+        const id = remoteDisplayId(h, a.domain);
+        const local = await tunnels.forward(`${id}|vnc`, h.uri, g.socket);
+        return bridge.openSession({ kind: 'vnc', vmId: id, socketPath: () => local });
+      }
       const sock = await hosts.vncSocket(h, a.domain);
       if (!sock) throw new VireoError('UNSUPPORTED', `${a.domain} on ${h.name} has no VNC screen on a unix socket: give it <graphics type='vnc'><listen type='socket'/></graphics> (Vireo-made domains have it)`);
       return bridge.openSession({ kind: 'vnc', vmId: remoteDisplayId(h, a.domain), socketPath: () => sock });
@@ -135,14 +151,16 @@ export function remoteHandlers(p: EngineParts, migrations: Migrations, hosts = n
         const socketPath = await migrations.screens.open({ id: h.id, name: h.name, uri: h.uri, secret: h.secret }, d.name, 'serial');
         return bridge.openSession({ kind: 'serial', vmId: remoteConsoleId(h, a.domain), socketPath });
       }
-      if (!isLocalUri(h.uri)) throw new VireoError('UNSUPPORTED', `not yet: the serial console of a domain on ${h.uri} needs its unix socket carried over the connection (an ssh tunnel), which Vireo does not make yet; use virsh console on the host`);
+      if (!isLocalUri(h.uri) && !sshTarget(h.uri)) throw new VireoError('UNSUPPORTED', `not yet: the serial console of a domain on ${h.uri} needs its unix socket carried over the connection, which Vireo does for qemu+ssh:// URIs only; use virsh console on the host`);
       const d = await hosts.domain(h, a.domain);
       if (d.state !== 'running' && d.state !== 'paused') throw new VireoError('INVALID_STATE', `${a.domain} on ${h.name} is ${d.libvirtState}: start it to use its console`);
       const info = domainXmlToInfo(await hosts.virsh(h).run(['dumpxml', '--domain', a.domain]));
       const problem = consoleProblem(info.console ?? null, a.domain);
       if (problem) throw new VireoError('UNSUPPORTED', problem);
-      const sock = info.console!.socket!;
-      return bridge.openSession({ kind: 'serial', vmId: remoteConsoleId(h, a.domain), socketPath: () => sock });
+      const id = remoteConsoleId(h, a.domain);
+      // On a qemu+ssh:// host the socket is there: carried over ssh like the screen (tunnel.ts).
+      const sock = isLocalUri(h.uri) ? info.console!.socket! : await tunnels.forward(`${id}|serial`, h.uri, info.console!.socket!);
+      return bridge.openSession({ kind: 'serial', vmId: id, socketPath: () => sock });
     },
     'hosts.migrate': async (a) => {
       const src = await virshOf(a.host);

@@ -30,7 +30,7 @@ const STATE_DOT: Record<RemoteDomain['state'], string> = {
 };
 
 /** Whether this engine can show a running VM's screen and console from that host (a Vireo host's come over the paired channel). */
-const screenable = (h: RemoteHostStatus) => h.kind === 'vireo' || h.localSockets;
+const screenable = (h: RemoteHostStatus) => h.kind === 'vireo' || h.localSockets || h.uri.startsWith('qemu+ssh://');
 
 export function HostsSection() {
   const client = useClient();
@@ -111,10 +111,10 @@ export function HostsSection() {
                       <span className="text-xs text-zinc-600 dark:text-zinc-400">{d.state}</span>
                       {running ? (
                         <>
-                          <Button size="sm" disabled={busy === key || !screenable(host)} disabledReason={screenable(host) ? undefined : 'not yet: the screen of a domain on a remote host needs an ssh tunnel'} onClick={() => setScreen({ host, domain: d.name })}>
+                          <Button size="sm" disabled={busy === key || !screenable(host)} disabledReason={screenable(host) ? undefined : 'not yet: the screen of a domain on a remote host is carried over ssh, so only for qemu+ssh:// URIs'} onClick={() => setScreen({ host, domain: d.name })}>
                             Screen
                           </Button>
-                          <Button size="sm" disabled={busy === key || !screenable(host)} disabledReason={screenable(host) ? undefined : 'not yet: the serial console of a domain on a remote host needs an ssh tunnel'} onClick={() => setSerial({ host, domain: d.name })}>
+                          <Button size="sm" disabled={busy === key || !screenable(host)} disabledReason={screenable(host) ? undefined : 'not yet: the serial console of a domain on a remote host is carried over ssh, so only for qemu+ssh:// URIs'} onClick={() => setSerial({ host, domain: d.name })}>
                             Console
                           </Button>
                           {host.kind === 'libvirt' && (
