@@ -70,6 +70,11 @@ test('a group: created, two VMs dragged in, started together (both run, faces no
   // a library of ordinary size is whole in the DOM (only a big one is virtualised): every VM is an option
   const all = listbox(page).getByRole('option');
   expect(await all.count()).toBe(Number(await all.first().getAttribute('aria-setsize')));
+  // A list row is as tall as the virtualizer assumes (Sidebar.tsx estimateSize): a wrong guess
+  // lays the list out twice before its first paint.
+  const heights = await listbox(page).locator('[data-index]').evaluateAll((rows) => rows.map((r) => r.getBoundingClientRect().height));
+  expect(heights.length).toBeGreaterThan(0);
+  expect(new Set(heights)).toEqual(new Set([50]));
   // no groups yet: the plain library, no headers
   await expect(page.locator('[data-group]')).toHaveCount(0);
 
