@@ -156,4 +156,14 @@ describe.skipIf(!!missing || !asRoot)('the screen and console of a domain on a q
     expect(existsSync(local)).toBe(false);
     await expect(engine.client.call('hosts.display', { host: 'far', domain: DOM })).rejects.toMatchObject({ code: 'INVALID_STATE' });
   });
+
+  it("ends its tunnels when the engine closes (no ssh left behind)", async () => {
+    await engine.client.call('hosts.control', { host: 'far', domain: DOM, action: 'start' });
+    const remote = (await engine.client.call('hosts.domain', { host: 'far', domain: DOM })).info.graphics!.socket!;
+    await engine.client.call('hosts.display', { host: 'far', domain: DOM });
+    expect(tunnelPids(remote)).toHaveLength(1);
+    await disposeEngine(engine);
+    engine = null as unknown as Engine;
+    await until('the tunnel to end', () => tunnelPids(remote).length === 0);
+  });
 });
