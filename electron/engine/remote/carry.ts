@@ -28,9 +28,11 @@ import type { Virsh } from './virsh.ts';
 // exactly what the images hold. The variable store is not part of a libvirt snapshot of a
 // stopped domain: it keeps its current content across a revert.
 //
-// TPM state: checked libvirt 9.0's API (virsh and the client library): no call writes a
-// domain's swtpm state (it lives in libvirt's own swtpm directory, made at first start); a
-// VM with TPM state is still refused.
+// TPM state: not carried, a VM with it is refused. Checked in libvirt 9.0 (Debian 12): none
+// of the 516 public functions of libvirt.so writes a domain's TPM state (the only upload is
+// virStorageVolUpload, into a pool's volume), and its domain schema gives the emulator
+// backend no state location (libvirt keeps it in its own swtpm directory, made at the first
+// start); the "external" backend needs a swtpm that something other than libvirt runs there.
 
 export const SNAPSHOTS_AS_DISK_STATES = "snapshots arrive as disk states: reverting one there restores its disks (the guest then boots from them); a live snapshot's saved RAM stays behind, since libvirt's device layout is not Vireo's and its saved machine state would not load there";
 
