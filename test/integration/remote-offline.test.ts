@@ -116,4 +116,15 @@ describe.skipIf(!!missing)('offline move to a libvirt host with UEFI and snapsho
     const revert = await lv.virsh(['snapshot-revert', DOM, '--snapshotname', s1.id]).then(() => 'reverted', (e: unknown) => String(e));
     expect(revert).toMatch(/disk-only snapshot/);
   });
+
+  it('refuses a VM with TPM state, with the reason, leaving nothing on the host', async () => {
+    const vm = await engine.client.call('vms.create', { name: 'h2-tpmmove', memory: '64M', disk: '16M', cpus: 1, tpm: true });
+    // swtpm writes its state when the VM starts, before the guest does anything.
+    await engine.client.call('vms.start', { vm: vm.id });
+    await engine.client.call('vms.stop', { vm: vm.id, force: true });
+    await expect(engine.client.call('vms.move', { vm: vm.id, to: 'lab' })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/not yet: its TPM state would be lost .*no libvirt call writes/) });
+    expect((await engine.client.call('hosts.domains', { host: 'lab' })).map((d) => d.name)).not.toContain('h2-tpmmove');
+    expect(await lv.virsh(['vol-list', 'default'])).not.toMatch(/h2-tpmmove/);
+    expect(engine.vms.list().map((v) => v.name)).toContain('h2-tpmmove');
+  });
 });

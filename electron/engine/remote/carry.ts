@@ -34,7 +34,7 @@ import type { Virsh } from './virsh.ts';
 // backend no state location (libvirt keeps it in its own swtpm directory, made at the first
 // start); the "external" backend needs a swtpm that something other than libvirt runs there.
 
-export const SNAPSHOTS_AS_DISK_STATES = "snapshots arrive as disk states: reverting one there restores its disks (the guest then boots from them); a live snapshot's saved RAM stays behind, since libvirt's device layout is not Vireo's and its saved machine state would not load there";
+export const SNAPSHOTS_AS_DISK_STATES = "snapshots arrive as disk states: reverting one there restores its disks (the guest then boots from them); a live snapshot's saved RAM stays behind (saved under Vireo's device layout, which libvirt's is not; a UEFI VM's is kept in its variable store, which goes without its snapshots)";
 
 /** This VM's variable store file, if it has one. */
 export function nvramFile(dir: string): string | null {
