@@ -191,7 +191,10 @@ describe('NAT forwards: policy and engine restarts', () => {
     await engine.dispose();
     process.kill(d.runtime.pid!, 'SIGKILL');
     await waitForExit(d.runtime.pid!, 10_000);
-    // passt may notice its QEMU went and exit by itself; the pidfile stays for the next engine.
+    // With no engine running, the keeper sees its QEMU gone and stops passt and itself; the
+    // pidfile stays for the next engine.
+    expect(await waitForExit(last, 10_000)).toBe(true);
+    expect(await waitForExit(lastPasst, 5_000)).toBe(true);
     expect(existsSync(natFiles(entry.paths.runtime, 'net0').pidFile)).toBe(true);
     engine = await createEngine({ home });
     expect((await engine.client.call('vms.get', { vm: vm.id })).state).not.toBe('running');
