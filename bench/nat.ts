@@ -111,7 +111,7 @@ async function measureAll(engine: Engine, port: number, passtOk: string | null):
 /** What limits each side when it misses the goal (the analysis behind the figure). */
 const LIMITS: Record<'passt' | 'slirp', string> = {
   slirp: 'the same libslirp in the same QEMU on the same VM shape as libvirt: a gap here is load on the shared cores during the turns, not the stack (read the spread)',
-  passt: 'passt runs beside QEMU: each frame crosses QEMU\'s stream socket, Vireo\'s relay (resources/net/passt-relay.mjs; joined directly, QEMU 7.2 and Debian 12\'s passt stall a bulk download for good) and passt\'s socketpair, two more processes (Node and passt) on the same two shared cores, where slirp runs inside QEMU. The relay drops whole frames past 512 KiB queued for QEMU; holding passt back instead ran at 0.89 MB/s (0.084 x) in an earlier run, likely because passt 2023-03 then loses what its MSG_DONTWAIT send could not place. Vireo\'s auto backend stays slirp',
+  passt: "passt runs beside QEMU on QEMU's own stream connection, which Vireo's keeper (resources/net/passt-relay.mjs) holds and hands to passt without copying a frame: a gap here is load on the shared cores during the turns (read the spread: passt is one more process than slirp), or a host whose net.core.wmem_max caps the 8 MiB socket buffer the keeper asks for (with the kernel's default 208 KiB passt ran at a fifth of its speed here). Vireo's auto backend stays slirp (plan.ts says why)",
 };
 
 export async function runNatBench(): Promise<BenchResult> {

@@ -67,11 +67,11 @@ export function chooseNat(nic: Pick<Nic, 'id' | 'natBackend'>, passt: PasstAvail
     return { backend: 'passt', reason: 'passt chosen in the card\'s settings' };
   }
   if (whyNot) return { backend: 'slirp', reason: `auto: ${whyNot}` };
-  // Not passt by default: the stall of bulk downloads through passt is cured (passt-relay.mjs),
-  // but on this shared 2-core test host passt ran at 0.07–0.15 × libvirt's slirp (bench/nat.ts:
-  // two more processes beside QEMU), and Debian 12's passt crashes on a replaced e1000 card's first
-  // forwarded connection (forwards.ts), while slirp, inside QEMU, is steady and changes every
-  // card's forwards live. passt stays one click away.
+  // Not passt by default, though it now runs at libvirt's speed (bench/nat.ts, behind Vireo's
+  // keeper, passt-relay.mjs): a forward changed while the VM runs replaces passt and drops the
+  // connections open through the card, and Debian 12's passt crashes on a replaced e1000 card's
+  // first forwarded connection (forwards.ts), while slirp, inside QEMU, changes every card's
+  // forwards live and keeps its connections. passt stays one click away.
   return { backend: 'slirp', reason: `auto: slirp — passt (${passt.version || passt.binary}) is installed and can be chosen for this card; slirp stays the default as it runs inside QEMU and changes every card's forwards live` };
 }
 
