@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { VireoError } from '../../api/errors.ts';
 import type { RemoteHost } from '../../api/host-types.ts';
 import type { JobContext } from '../jobs.ts';
+import { poolDir, serialPaths } from './console.ts';
 import { domainXmlToInfo } from './domxml.ts';
 import { escapeXml } from './xml.ts';
 import type { Virsh } from './virsh.ts';
@@ -33,10 +34,12 @@ export function targetAddress(uri: string, given?: string): string {
   return host;
 }
 
-/** The migratable XML with each writable disk pointed at its path on the target. */
+/** The migratable XML with each writable disk (and Vireo's serial socket and log) pointed at its path on the target. */
 export function retargetDisks(xml: string, paths: Map<string, string>): string {
   let out = xml;
-  for (const [from, to] of paths) out = out.split(`file='${escapeXml(from)}'`).join(`file='${escapeXml(to)}'`).split(`file="${escapeXml(from)}"`).join(`file="${escapeXml(to)}"`);
+  for (const [from, to] of paths) {
+    for (const attr of ['file', 'path']) out = out.split(`${attr}='${escapeXml(from)}'`).join(`${attr}='${escapeXml(to)}'`).split(`${attr}="${escapeXml(from)}"`).join(`${attr}="${escapeXml(to)}"`);
+  }
   return out;
 }
 
@@ -68,6 +71,15 @@ export async function migrateLive(src: { h: RemoteHost; v: Virsh }, dst: { h: Re
       await dst.v.run(['vol-create-as', '--pool', pool, '--name', name, '--capacity', `${bytes}b`, '--format', d.format === 'raw' ? 'raw' : 'qcow2']);
       made.push(name);
       paths.set(d.file!, (await dst.v.run(['vol-path', '--pool', pool, name])).trim());
+    }
+    // A Vireo-made serial (console.ts) lives in the source's pool directory: the target's own.
+    const read = domainXmlToInfo(xml);
+    if (read.console?.type === 'unix' && read.console.socket?.endsWith('.serial.sock')) {
+      const sp = serialPaths(dst.h.uri, await poolDir(dst.v, pool), domain, read.uuid);
+      if (!('problem' in sp)) {
+        paths.set(read.console.socket, sp.socket);
+        if (read.console.log) paths.set(read.console.log, sp.log);
+      }
     }
     const file = join(tmp, 'target.xml');
     await writeFile(file, retargetDisks(xml, paths), { mode: 0o600 });

@@ -15,6 +15,12 @@ describe('libvirt migration helpers', () => {
     expect(retargetDisks(xml, new Map([['/a/b&c.qcow2', '/t/x.qcow2']]))).toBe("<disk><source file='/t/x.qcow2'/></disk><disk><source file='/a/iso.iso'/></disk>");
   });
 
+  it("points a Vireo-made serial's socket and log at the target's paths too", () => {
+    const xml = "<serial type='unix'><source mode='bind' path='/src/pool/.vm-1.serial.sock'/><log file='/src/pool/.vm-1.serial.log' append='on'/></serial>";
+    const out = retargetDisks(xml, new Map([['/src/pool/.vm-1.serial.sock', '/dst/pool/.vm-1.serial.sock'], ['/src/pool/.vm-1.serial.log', '/dst/pool/.vm-1.serial.log']]));
+    expect(out).toBe("<serial type='unix'><source mode='bind' path='/dst/pool/.vm-1.serial.sock'/><log file='/dst/pool/.vm-1.serial.log' append='on'/></serial>");
+  });
+
   it('tells local URIs (sockets on this machine) from remote ones, and refuses URIs that could run commands', () => {
     expect(isLocalUri('qemu:///session')).toBe(true);
     expect(isLocalUri('qemu+unix:///system?socket=/run/x')).toBe(true);
