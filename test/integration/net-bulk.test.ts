@@ -2,10 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get as httpGet, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
+import { findPasst } from '../../electron/engine/net/nat/passt.ts';
+import { natFiles } from '../../electron/engine/net/nat/plan.ts';
+import { pidAlive, waitForExit } from '../../electron/engine/vm/process.ts';
 import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 import { serveBlob } from '../fixtures/http-blob.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
@@ -152,4 +156,18 @@ describe('bulk copies arrive whole', () => {
     expect(log).toContain('passt-relay: listening on');
     expect(log).not.toMatch(/perl|non-blocking|cannot see where|stayed busy/);
   }, 240_000);
+
+  it('stopping the VM stops its passt keeper and passt, and their files go', async () => {
+    const { vm } = guests.a;
+    const runtime = engine.vms.resolve(vm.id).paths.runtime;
+    const { pidFile } = natFiles(runtime, 'net0');
+    const keeper = await findPasst(runtime, 'net0');
+    const passt = Number.parseInt(await readFile(`${pidFile}.passt`, 'utf8'), 10);
+    expect(keeper).not.toBeNull();
+    expect(pidAlive(passt)).toBe(true);
+    await engine.client.call('vms.stop', { vm: vm.id, force: true });
+    expect(await waitForExit(keeper!, 10_000)).toBe(true);
+    expect(await waitForExit(passt, 5_000)).toBe(true);
+    for (const f of [pidFile, `${pidFile}.passt`, `${pidFile}.args`]) expect(existsSync(f), f).toBe(false);
+  }, 60_000);
 });
