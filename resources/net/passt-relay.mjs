@@ -27,7 +27,10 @@
 // - frame boundaries at a restart: a passt killed in the middle of a frame (a blocking send or
 //   recv finishing one) would leave the stream out of step, and QEMU would drop the link. So
 //   passt is stopped (SIGSTOP) and killed only while it waits in epoll (/proc/PID/syscall),
-//   where it holds no part of a frame.
+//   where it holds no part of a frame. That file is readable by root only once passt has made
+//   itself non-dumpable: for another user the keeper kills passt without the check (and says so
+//   in the log), so a forward changed during a bulk download may then cut a frame and QEMU drop
+//   the card's link until the VM restarts.
 //
 // It leaves on SIGTERM (stopping passt first) or when the QEMU that connected is gone (its
 // pidfile's pid dead). passt's pid goes to PIDFILE.passt; why a passt exited by itself goes to

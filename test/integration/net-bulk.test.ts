@@ -154,7 +154,9 @@ describe('bulk copies arrive whole', () => {
     // The keeper raised the socket buffer, made the connection blocking, and saw where passt was.
     const log = await readFile(join(engine.vms.resolve(vm.id).paths.logs, 'passt-net0.log'), 'utf8');
     expect(log).toContain('passt-relay: listening on');
-    expect(log).not.toMatch(/perl|non-blocking|cannot see where|stayed busy/);
+    expect(log).not.toMatch(/perl|non-blocking|stayed busy/);
+    // Only root may read the non-dumpable passt's /proc/PID/syscall (the keeper's header says what that costs).
+    if (process.getuid?.() === 0) expect(log).not.toMatch(/cannot see where/);
   }, 240_000);
 
   it('stopping the VM stops its passt keeper and passt, and their files go', async () => {
