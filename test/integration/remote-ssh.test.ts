@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,8 @@ let engine: Engine;
 let sshd: ChildProcess | null = null;
 let agent: ChildProcess | null = null;
 let khLine = '';
+let khExisted = true;
+let sshDirExisted = true;
 
 /** ssh processes of this machine whose argv forwards to `remote` (the tunnel's). */
 function tunnelPids(remote: string): number[] {
@@ -82,6 +84,8 @@ beforeAll(async () => {
   await until('the ssh agent', () => existsSync(agentSock));
   process.env.SSH_AUTH_SOCK = agentSock;
   await run('ssh-add', ['-q', join(dir, 'id')], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SSH_AUTH_SOCK: agentSock } });
+  khExisted = existsSync(knownHosts);
+  sshDirExisted = existsSync(join(homedir(), '.ssh'));
   mkdirSync(join(homedir(), '.ssh'), { recursive: true, mode: 0o700 });
   khLine = `${ADDR} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ')}\n`;
   writeFileSync(knownHosts, khLine, { flag: 'a', mode: 0o600 });
@@ -101,7 +105,13 @@ afterAll(async () => {
   }
   sshd?.kill('SIGTERM');
   agent?.kill('SIGTERM');
-  if (khLine && existsSync(knownHosts)) writeFileSync(knownHosts, readFileSync(knownHosts, 'utf8').split(/(?<=\n)/).filter((l) => l !== khLine).join(''));
+  if (khLine && existsSync(knownHosts)) {
+    const rest = readFileSync(knownHosts, 'utf8').split(/(?<=\n)/).filter((l) => l !== khLine).join('');
+    // A file this test made goes again; one that was there keeps every other line.
+    if (!khExisted && rest === '') await rm(knownHosts, { force: true });
+    else writeFileSync(knownHosts, rest);
+  }
+  if (!sshDirExisted) await rmdir(join(homedir(), '.ssh')).catch(() => {});
   await run('ip', ['link', 'del', `${NS}-a`]).catch(() => {});
   await run('ip', ['netns', 'del', NS]).catch(() => {});
   if (dir) await rm(dir, { recursive: true, force: true });
