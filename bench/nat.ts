@@ -16,8 +16,8 @@ import { type BenchResult, type Row, log, machine, round, spread, writeResult } 
 // libvirt-qemu account). Ratios are Vireo ÷ libvirt, measured in the same run.
 
 const BENCH = 'nat';
-const MIB = Number(process.env.VIREO_BENCH_NAT_MIB ?? 24);
-const RUNS = Number(process.env.VIREO_BENCH_NAT_RUNS ?? 3);
+const MIB = Number(process.env.VIREO_BENCH_NAT_MIB ?? 64);
+const RUNS = Number(process.env.VIREO_BENCH_NAT_RUNS ?? 5);
 
 /** A booted guest's network, ready for timed downloads from the host. */
 interface Side {
