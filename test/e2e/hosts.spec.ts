@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { ensureFixtures, guestCmdline } from '../fixtures/guest.ts';
 import { libvirtMissing, removeAllDomains, startSessionLibvirt, type SessionLibvirt } from '../integration/libvirt-helpers.ts';
 import { expect, test } from './serve.ts';
+import { canvasColours } from './canvas.ts';
 
 // Issue 24, acceptance 1 in the app: a private libvirt session daemon (started here, its own
 // dirs) added as a host with `vireo host add` appears in the sidebar's Hosts section with its
@@ -93,17 +94,7 @@ test("a libvirt host's running domain is listed in the sidebar and its screen op
   // The guest draws: the canvas has a size and more than one colour once the kernel prints.
   await expect
     .poll(
-      () =>
-        page.evaluate(() => {
-          const c = document.querySelector<HTMLCanvasElement>('[data-testid="remote-screen"] canvas');
-          if (!c || c.width === 0) return 0;
-          const ctx = c.getContext('2d');
-          if (!ctx) return 0;
-          const d = ctx.getImageData(0, 0, c.width, c.height).data;
-          const seen = new Set<number>();
-          for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-          return seen.size;
-        }),
+      () => canvasColours(page, '[data-testid="remote-screen"]'),
       { timeout: 60_000 },
     )
     .toBeGreaterThan(1);

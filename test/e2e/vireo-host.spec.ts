@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { Page } from '@playwright/test';
 import { ensureFixtures, waitForSerialText } from '../fixtures/guest.ts';
 import { expect, runCli, spawnServe, test } from './serve.ts';
+import { canvasColours } from './canvas.ts';
 
 // Issue 24, "after success the display reconnects to the target" and "its VMs appear under it
 // with state, screen, start/stop/pause", for a Vireo host in the app: a second `vireo serve`
@@ -57,25 +57,12 @@ test.afterAll(async ({ served }) => {
   await rm(farHome, { recursive: true, force: true });
 });
 
-/** How many colours a sample of the canvas under `sel` has (0 while it has no size). */
-function colours(page: Page, sel: string) {
-  return page.evaluate((s) => {
-    const c = document.querySelector<HTMLCanvasElement>(`${s} canvas`);
-    if (!c || c.width === 0) return 0;
-    const ctx = c.getContext('2d');
-    if (!ctx) return 0;
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    const seen = new Set<number>();
-    for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-    return seen.size;
-  }, sel);
-}
 
 test("after a live move the VM's screen opens from the host, and the VM is driven from its row there", async ({ page, served }) => {
   await page.goto(served.url);
   await page.getByRole('option', { name: new RegExp(VM) }).click();
   await page.getByRole('tab', { name: 'Screen' }).click();
-  await expect.poll(() => colours(page, '[data-testid="vm-screen"]'), { timeout: 30_000 }).toBeGreaterThan(1);
+  await expect.poll(() => canvasColours(page, '[data-testid="vm-screen"]'), { timeout: 30_000 }).toBeGreaterThan(1);
 
   const hosts = page.getByRole('region', { name: 'Hosts' });
   const hostRow = hosts.locator('li', { has: page.getByText('h4far', { exact: true }) }).first();
@@ -89,7 +76,7 @@ test("after a live move the VM's screen opens from the host, and the VM is drive
   // The screen follows the VM: it connects to the VM on the host and draws the guest.
   const screen = page.getByRole('dialog', { name: `${VM} on h4far` });
   await expect(screen.getByText('Connected')).toBeVisible({ timeout: 30_000 });
-  await expect.poll(() => colours(page, '[data-testid="remote-screen"]'), { timeout: 30_000 }).toBeGreaterThan(1);
+  await expect.poll(() => canvasColours(page, '[data-testid="remote-screen"]'), { timeout: 30_000 }).toBeGreaterThan(1);
   await page.screenshot({ path: 'test-results/vireo-host-screen-after-move.png' });
   await screen.getByRole('button', { name: /close/i }).first().click();
   expect((await served.cli(['list'])).stdout).not.toContain(VM);

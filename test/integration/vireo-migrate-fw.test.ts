@@ -7,10 +7,8 @@ import type { Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { run } from '../../electron/engine/util/proc.ts';
 import { GUEST_MARKERS, SerialShell } from '../fixtures/guest.ts';
-import { runVireo } from './cli-helpers.ts';
 import { createGuestVm, disposeEngine, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
-import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
-import { startServer } from '../../electron/server/server.ts';
+import { moveBackHome, startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
 
 // Issue 24: a live Vireo↔Vireo move of a UEFI + Secure Boot + TPM guest (the Windows 11 kind:
 // SMM guards its variable store), the target a
@@ -195,15 +193,7 @@ describe('a live move of a UEFI + TPM VM to a Vireo host carries its variable st
 
   it('and back: the serve there moves it to this engine, with the TPM state and variables its swtpm and QEMU took in', async () => {
     const permallThere = readFileSync(join(peer.home, 'vms', vm.id, 'tpm', 'tpm2-00.permall'));
-    const server = await startServer({ engine, host: peer.here, port: 0, staticDir: join(engine.home, 'no-renderer') });
-    try {
-      const paired = await runVireo(peer.home, ['host', 'add', 'home', `vireo://${peer.here}:${server.port}`, '--secret', await engine.migrations.secret()]);
-      expect(paired.code, paired.stderr).toBe(0);
-      const back = await peer.call('vms.migrate', { vm: vm.id, to: 'home' });
-      expect(back.error).toBeUndefined();
-    } finally {
-      await server.close();
-    }
+    await moveBackHome(engine, peer, vm.id);
     expect(engine.vms.list().map((v) => [v.name, v.state])).toEqual([['h1-fw', 'running']]);
     expect((await peer.qemus(vm.id)).there).toEqual([]);
     expect(existsSync(join(peer.home, 'vms', vm.id))).toBe(false);

@@ -9,8 +9,7 @@ import { run } from '../../electron/engine/util/proc.ts';
 import { GUEST_MARKERS, SerialShell } from '../fixtures/guest.ts';
 import { runVireo } from './cli-helpers.ts';
 import { createGuestVm, disposeEngine, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
-import { startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
-import { startServer } from '../../electron/server/server.ts';
+import { moveBackHome, startVireoPeer, type VireoPeer } from './vireo-peer-helpers.ts';
 
 // Issue 24, acceptances 2 and 3 between two Vireo engines: the target is a real `vireo serve`
 // (its own library) inside a network namespace made here (vireo-peer-helpers.ts); this test's
@@ -151,23 +150,15 @@ describe('live migration between two Vireo engines (the target a vireo serve in 
   });
 
   it('and back: this engine, served on its veth address and paired with the other, takes it again and it keeps counting here', async () => {
-    const server = await startServer({ engine, host: peer.here, port: 0, staticDir: join(engine.home, 'no-renderer') });
-    try {
-      const paired = await runVireo(peer.home, ['host', 'add', 'home', `vireo://${peer.here}:${server.port}`, '--secret', await engine.migrations.secret()]);
-      expect(paired.code, paired.stderr).toBe(0);
-      const back = await peer.call('vms.migrate', { vm: vm.id, to: 'home' });
-      expect(back.error).toBeUndefined();
-      expect(engine.vms.list().map((v) => [v.name, v.state])).toEqual([['h2-mover', 'running']]);
-      expect((await peer.qemus(vm.id)).there).toEqual([]);
-      expect(((await peer.call('vms.list')).result as unknown[]).length).toBe(0);
-      sh.close();
-      sh = await SerialShell.connect(serialSocketOf(engine, await engine.client.call('vms.get', { vm: vm.id })));
-      const m = await sh.waitFor(/COUNT (\d+)\n/, 30_000);
-      await sh.waitFor(new RegExp(`COUNT ${Number(m[1]) + 10}\n`), 30_000);
-      expect(sh.text).not.toMatch(GUEST_MARKERS.boot);
-    } finally {
-      await server.close();
-    }
+    await moveBackHome(engine, peer, vm.id);
+    expect(engine.vms.list().map((v) => [v.name, v.state])).toEqual([['h2-mover', 'running']]);
+    expect((await peer.qemus(vm.id)).there).toEqual([]);
+    expect(((await peer.call('vms.list')).result as unknown[]).length).toBe(0);
+    sh.close();
+    sh = await SerialShell.connect(serialSocketOf(engine, await engine.client.call('vms.get', { vm: vm.id })));
+    const m = await sh.waitFor(/COUNT (\d+)\n/, 30_000);
+    await sh.waitFor(new RegExp(`COUNT ${Number(m[1]) + 10}\n`), 30_000);
+    expect(sh.text).not.toMatch(GUEST_MARKERS.boot);
   });
 
   it("the disk the move back wrote passes qemu-img check once the guest is off", async () => {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { runtimeRoot } from '../../electron/engine/paths.ts';
 import { run } from '../../electron/engine/util/proc.ts';
-import { CLI_MAIN, REPO_ROOT } from './cli-helpers.ts';
+import type { Engine } from '../../electron/engine/index.ts';
+import { startServer } from '../../electron/server/server.ts';
+import { CLI_MAIN, REPO_ROOT, runVireo } from './cli-helpers.ts';
 import { wsRpc } from './net-helpers.ts';
 
 // Another Vireo engine for the Vireo↔Vireo move tests: a real `vireo serve` with its own
@@ -32,6 +34,22 @@ export interface VireoPeer {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The peer moves VM `id` back live to `engine`: this engine is served on its veth address for
+ * the move, the peer pairs with it as "home" through its CLI, and the serve closes after.
+ */
+export async function moveBackHome(engine: Engine, peer: VireoPeer, id: string): Promise<void> {
+  const server = await startServer({ engine, host: peer.here, port: 0, staticDir: join(engine.home, 'no-renderer') });
+  try {
+    const paired = await runVireo(peer.home, ['host', 'add', 'home', `vireo://${peer.here}:${server.port}`, '--secret', await engine.migrations.secret()]);
+    if (paired.code !== 0) throw new Error(`the peer could not pair with this engine: ${paired.stderr}`);
+    const back = await peer.call('vms.migrate', { vm: id, to: 'home' });
+    if (back.error) throw new Error(`the move back failed: ${back.error.message}`);
+  } finally {
+    await server.close();
+  }
+}
 
 export async function startVireoPeer(label: string, subnet: number): Promise<VireoPeer> {
   const n = 100 + (process.pid % 100);
