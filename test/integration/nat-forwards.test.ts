@@ -10,6 +10,7 @@ import { webCaller } from '../../electron/engine/policy/confine.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
 import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
+import { freePort } from './net-helpers.ts';
 
 // Issue 14, acceptance 1, on both NAT backends: the guest gets its address by DHCP; a port
 // forward added while it runs reaches the guest's httpd from 127.0.0.1; removing it closes
@@ -47,15 +48,6 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-/** A free 127.0.0.1 TCP port (bound, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const savedForwards = (vm: VmDetails) => (JSON.parse(readFileSync(engine.vms.resolve(vm.id).paths.config, 'utf8')) as { networks: { portForwards: unknown[] }[] }).networks[0]!.portForwards;
 

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get as httpGet, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +12,7 @@ import { pidAlive, waitForExit } from '../../electron/engine/vm/process.ts';
 import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 import { serveBlob } from '../fixtures/http-blob.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
+import { freePort } from './net-helpers.ts';
 
 // Issue 14: bulk copies, byte for byte, through passt and between two guests on a private
 // network. A 24 MiB download from the host through passt stalled for good after about 1 MB
@@ -56,14 +56,6 @@ async function boot(name: 'a' | 'b', networks: unknown[]) {
 /** A download long enough (seconds) for passt to be replaced while it runs. */
 const LONG_MIB = 400;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createTcpServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function fetchText(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {

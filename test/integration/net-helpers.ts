@@ -1,4 +1,4 @@
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import type { WebSocket } from 'ws';
 
 // Talking to `vireo serve` the way the hardening and fuzz tests must: raw bytes (malformed
@@ -42,5 +42,15 @@ export function wsRpc(ws: WebSocket, method: string, args: unknown = {}): Promis
     };
     ws.on('message', on);
     ws.send(JSON.stringify({ id, method, args }));
+  });
+}
+
+/** A TCP port free on 127.0.0.1 right now (bound, then released): for a forward or a test server. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
 }

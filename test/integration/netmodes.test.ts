@@ -7,6 +7,7 @@ import { findSwitch, switchSeen } from '../../electron/engine/net/switch/helper.
 import { runtimeRoot } from '../../electron/engine/paths.ts';
 import { directBootArgs, SerialShell } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, serialSocketOf, tempEngine, waitForReady } from './helpers.ts';
+import { freePort } from './net-helpers.ts';
 
 // Issue 14, acceptance 2, 3 and 5 with three direct-kernel guests booted at once:
 // - "a": NAT (net0) + private "lab" (net1): sees both cards, gets a NAT lease, reaches "b";
@@ -48,14 +49,6 @@ function listen(answer: string, onHit: () => void): Promise<number> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Reads the first line the host gets from 127.0.0.1:port (the guest's side of a forward). */
 function readFrom(port: number): Promise<string> {

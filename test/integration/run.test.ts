@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createEngine, type Engine } from '../../electron/engine/index.ts';
 import type { VmDetails } from '../../electron/api/types.ts';
@@ -12,6 +11,7 @@ import { webCaller } from '../../electron/engine/policy/confine.ts';
 import { directBootArgs } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine } from './helpers.ts';
 import { REPO_ROOT } from './cli-helpers.ts';
+import { freePort } from './net-helpers.ts';
 
 // Throwaway runs against the real test guest and its qemu-ga: `vireo run --rm` (exit code,
 // output, nothing left, also on SIGINT), leftovers of a killed run swept, a kept run that
@@ -47,13 +47,6 @@ function vireo(args: string[], onSpawn?: (pid: number) => void, onStderr?: (all:
   });
 }
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 const vmFolders = () => readdirSync(join(engine.home, 'vms')).filter((n) => !n.startsWith('.'));
 const baseDiskHash = () => createHash('sha256').update(readFileSync(join(base.dir, base.config!.disks[0]!.file))).digest('hex');

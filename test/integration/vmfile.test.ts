@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../../electron/engine/index.ts';
@@ -9,6 +8,7 @@ import type { VmDetails } from '../../electron/api/types.ts';
 import { directBootArgs } from '../fixtures/guest.ts';
 import { createGuestVm, disposeEngine, qemuPidsFor, tempEngine } from './helpers.ts';
 import { CLI_MAIN, TSX } from './cli-helpers.ts';
+import { freePort } from './net-helpers.ts';
 
 // A VM file as a CI script uses it: `vireo up` of two test-guest VMs made from one base booted
 // straight into the test kernel (a throwaway and a linked clone, 160-176 MiB), provisioning through the real qemu-ga,
@@ -40,14 +40,6 @@ function vireo(args: string[], cwd = dir): Promise<Run> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const names = () => engine.vms.list().map((v) => v.name).sort();
 const byName = (n: string) => engine.vms.list().find((v) => v.name === n);
