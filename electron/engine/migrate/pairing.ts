@@ -35,6 +35,9 @@ const hkdf = (secret: string, salt: string, info: string) => Buffer.from(hkdfSyn
 /** One migration's TLS-PSK key (hex, as QEMU's keys.psk wants it): the pairing secret and that migration's salt. */
 export const migrationPsk = (secret: string, salt: string) => hkdf(secret, salt, 'vireo migration tls-psk').toString('hex');
 
+/** The TLS-PSK key of one screen or console stream to a paired host (peer-screen.ts): the pairing secret and that stream's salt. */
+export const screenPsk = (secret: string, salt: string) => hkdf(secret, salt, 'vireo screen tls-psk');
+
 /** A control channel's session key, from both sides' nonces (the salt); `info` tells its uses apart. */
 export const sessionKey = (secret: string, serverNonce: string, clientNonce: string, info = 'vireo migration control') => hkdf(secret, `${serverNonce}.${clientNonce}`, info);
 

@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createConnection, createServer as createUnixServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls
 import { VireoError } from '../../api/errors.ts';
 import { ensurePrivateDir } from '../paths.ts';
 import { PeerChannel } from './channel.ts';
-import { nonce, PSK_IDENTITY } from './pairing.ts';
+import { nonce, PSK_IDENTITY, screenPsk } from './pairing.ts';
 
 // The screen (and serial console) of a VM on a paired Vireo host (issue 24). Its QEMU's VNC
 // and serial port are unix sockets on that machine; the source's display bridge dials unix
@@ -23,9 +23,6 @@ import { nonce, PSK_IDENTITY } from './pairing.ts';
 const CIPHERS = 'PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256';
 /** how long the target waits for the source to connect to the port it just opened */
 const CONNECT_WITHIN_MS = 30_000;
-
-/** The TLS-PSK key of one screen stream: the pairing secret and that stream's salt. */
-export const screenPsk = (secret: string, salt: string) => Buffer.from(hkdfSync('sha256', Buffer.from(secret), Buffer.from(salt), Buffer.from('vireo screen tls-psk'), 32));
 
 function join2(a: Socket, b: Socket) {
   const end = () => (a.destroy(), b.destroy());

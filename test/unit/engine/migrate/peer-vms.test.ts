@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VmConfigSchema } from '../../../../electron/api/schemas/vm-config.ts';
 import { baseConfig } from '../../../../electron/engine/library/library.ts';
 import { vireoState } from '../../../../electron/engine/migrate/peer-client.ts';
-import { screenPsk } from '../../../../electron/engine/migrate/peer-screen.ts';
+import { screenPsk } from '../../../../electron/engine/migrate/pairing.ts';
 import { isPeerVmOp, peerInfo, peerSnapshots, PEER_VM_OPS } from '../../../../electron/engine/migrate/peer-vms.ts';
 import { migrationPsk } from '../../../../electron/engine/migrate/pairing.ts';
 
