@@ -99,6 +99,10 @@ describe.each(['passt', 'slirp'] as const)('NAT over %s', (backend) => {
     expect(host.passt).toEqual(expect.objectContaining({ available: true, binary: 'passt' }));
   });
 
+  it("the guest's card takes the MTU the backend's DHCP offers: passt 65520 (its frames up to 64 KiB), slirp none (1500)", async () => {
+    expect((await vms[backend].sh.run('cat /sys/class/net/eth0/mtu', 10_000)).trim()).toBe(backend === 'passt' ? '65520' : '1500');
+  });
+
   it('a forward added while the guest runs reaches its httpd from 127.0.0.1, is saved, and closes when removed', async () => {
     const { vm, bootId } = vms[backend];
     const port = await freePort();
