@@ -14,12 +14,12 @@ import { cfg, contextFor, NAT_CASES } from './golden/fixtures.ts';
 // real sockets, the web caller's loopback rule and the CLI's forward spec.
 
 const PASST = { available: true, binary: 'passt', version: 'passt unknown version' };
-const NO_PASST = { available: false, reason: 'passt is not installed, so NAT cards use QEMU\'s built-in slirp (slower): install it' };
+const NO_PASST = { available: false, reason: 'passt is not installed, so NAT cards use QEMU\'s built-in slirp: install it' };
 const nic = (natBackend?: 'auto' | 'passt' | 'slirp') => ({ id: 'net0', natBackend });
 
 describe('NAT backend choice', () => {
   it('auto takes slirp, saying why (passt installed: choosable, slirp the default; absent or QEMU too old: the reason)', () => {
-    expect(chooseNat(nic(), PASST, [7, 2, 0])).toMatchObject({ backend: 'slirp', reason: expect.stringMatching(/^auto: slirp — passt \(passt unknown version\) is installed and can be chosen for this card; slirp stays the default/) });
+    expect(chooseNat(nic(), PASST, [7, 2, 0])).toMatchObject({ backend: 'slirp', reason: expect.stringMatching(/^auto: slirp — passt \(passt unknown version\) is installed and can be chosen for this card \(faster downloads, from its 65520-byte MTU\); slirp stays the default/) });
     expect(chooseNat(nic('auto'), NO_PASST, [8, 0, 0])).toEqual({ backend: 'slirp', reason: `auto: ${NO_PASST.reason}` });
     expect(chooseNat(nic(), PASST, [7, 1, 0])).toEqual({ backend: 'slirp', reason: 'auto: QEMU 7.1.0 cannot reach passt (needs 7.2 or newer for -netdev stream)' });
   });
