@@ -83,9 +83,10 @@ async function bootVireo(engine: Engine, backend: 'passt' | 'slirp'): Promise<{ 
  * The libvirt domain is the same VM as Vireo's: q35, MEM_MIB of RAM, one vCPU, QEMU's "max" CPU
  * (Vireo's TCG default; libvirt's `<cpu mode='maximum'/>`), virtio-net.
  */
-async function measureAll(engine: Engine, port: number, passtOk: string | null, mtus: Record<string, number>): Promise<Record<Side['key'], number[] | string>> {
+async function measureAll(engine: Engine, port: number, passtOk: string | null): Promise<{ mbPerSec: Record<Side['key'], number[] | string>; mtu: Record<string, number> }> {
   const stops: Array<() => Promise<void>> = [];
   const out: Record<string, number[] | string> = {};
+  const mtu: Record<string, number> = {};
   try {
     const sides: Side[] = [];
     const boot = async (key: 'passt' | 'slirp') => {
@@ -113,12 +114,12 @@ async function measureAll(engine: Engine, port: number, passtOk: string | null, 
     }
     for (const s of sides) {
       out[s.key] = s.failed ? `Vireo on ${s.key}: ${s.failed}` : s.samples;
-      mtus[s.key] = s.mtu;
+      mtu[s.key] = s.mtu;
     }
   } finally {
     for (const stop of stops) await stop();
   }
-  return out as Record<Side['key'], number[] | string>;
+  return { mbPerSec: out as Record<Side['key'], number[] | string>, mtu };
 }
 
 /** What limits each side when it misses the goal (the analysis behind the figure). */
@@ -139,11 +140,13 @@ export async function runNatBench(): Promise<BenchResult> {
   const home = await mkdtemp(join(tmpdir(), 'vireo-bench-nat-'));
   const engine = await createEngine({ home });
   const raw: Record<string, number[] | string> = {};
-  const mtus: Record<string, number> = {};
+  let mtus: Record<string, number> = {};
   try {
     const passt = (await engine.client.call('host.info', {})).passt;
     log(BENCH, `passt: ${passt.available ? passt.version : passt.reason}`);
-    Object.assign(raw, await measureAll(engine, port, passt.available ? null : `passt is not available: ${passt.reason}`, mtus));
+    const measured = await measureAll(engine, port, passt.available ? null : `passt is not available: ${passt.reason}`);
+    Object.assign(raw, measured.mbPerSec);
+    mtus = measured.mtu;
   } finally {
     await engine.dispose();
     await rm(home, { recursive: true, force: true });
